@@ -1,0 +1,155 @@
+"""Which files of a project can be installed on a target, and why the others cannot.
+
+Every file on a project page gets a :class:`Verdict`: usable (with its tag
+rank) or refused with a reason a person can read. The resolver uses the usable
+ones, best first; error messages and ``explain`` use the refused ones.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.tags import Tag
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    NormalizedName,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import Version
+
+from ._simple import DistFile, ProjectPage
+from ._target import Target
+
+__all__ = ["Candidate", "Verdict", "describe_files", "judge_file", "judge_files", "usable_candidates"]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One installable version of a project: the file chosen for it, or what is installed."""
+
+    name: NormalizedName
+    version: Version
+    file: DistFile | None  # None: the distribution already installed in the runtime
+    source: str  # the index URL, the direct URL, or "installed"
+    extras: frozenset[str] = frozenset()
+
+    @property
+    def installed(self) -> bool:
+        return self.file is None
+
+    def with_extras(self, extras: frozenset[str]) -> Candidate:
+        return Candidate(self.name, self.version, self.file, self.source, extras)
+
+    def __str__(self) -> str:
+        extras = f"[{','.join(sorted(self.extras))}]" if self.extras else ""
+        return f"{self.name}{extras} {self.version}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    file: DistFile
+    version: Version | None
+    tags: frozenset[Tag]
+    rank: int | None  # tag rank on the target, when usable
+    refused: str | None  # why the file cannot be installed here, None if it can
+
+
+def judge_file(file: DistFile, name: NormalizedName, target: Target) -> Verdict:
+    if file.filename.endswith(".whl"):
+        try:
+            wheel_name, version, _, tags = parse_wheel_filename(file.filename)
+        except InvalidWheelFilename as exc:
+            return Verdict(file, None, frozenset(), None, f"invalid wheel filename ({exc})")
+        if wheel_name != name:
+            return Verdict(file, version, tags, None, f"the wheel is for project {wheel_name!r}")
+        rank = target.tag_rank(tags)
+        if rank is None:
+            return Verdict(file, version, tags, None, f"tags {_tag_text(tags)} do not fit {target.describe()}")
+        if file.requires_python:
+            try:
+                python_ok = target.python_ok(file.requires_python)
+            except InvalidSpecifier:
+                return Verdict(file, version, tags, None, f"invalid requires-python {file.requires_python!r}")
+            if not python_ok:
+                return Verdict(
+                    file, version, tags, None,
+                    f"requires-python {file.requires_python!r} excludes Python {target.python_full_version}",
+                )
+        return Verdict(file, version, tags, rank, None)
+    try:
+        _, version = parse_sdist_filename(file.filename)
+    except InvalidSdistFilename:
+        version = None
+    return Verdict(file, version, frozenset(), None, "a source distribution; sdists cannot be built in Pyodide")
+
+
+def judge_files(page: ProjectPage, target: Target) -> list[Verdict]:
+    return [judge_file(f, page.name, target) for f in page.files]
+
+
+def _allows(spec: SpecifierSet, version: Version) -> bool:
+    return spec.contains(version, prereleases=True)
+
+
+def usable_candidates(
+    page: ProjectPage,
+    target: Target,
+    *,
+    specifiers: Sequence[SpecifierSet] = (),
+    pinned: bool = False,
+    pre: bool = False,
+    source: str = "",
+) -> list[Candidate]:
+    """Candidates satisfying every specifier, best first (newest version, then best tag).
+
+    Yanked files count only when ``pinned`` (PEP 592: ``==``/``===``).
+    Pre-releases count when ``pre``, when a specifier names one, or when no
+    final release matches (PEP 440).
+    """
+    best: dict[Version, Verdict] = {}
+    for verdict in judge_files(page, target):
+        if verdict.refused is not None or verdict.version is None:
+            continue
+        if verdict.file.yanked is not None and not pinned:
+            continue
+        if not all(_allows(s, verdict.version) for s in specifiers):
+            continue
+        current = best.get(verdict.version)
+        if current is None or verdict.rank < current.rank:  # type: ignore[operator]
+            best[verdict.version] = verdict
+    versions = sorted(best, reverse=True)
+    allow_pre = pre or any(s.prereleases for s in specifiers)
+    if not allow_pre:
+        finals = [v for v in versions if not v.is_prerelease]
+        if finals:
+            versions = finals
+    return [Candidate(page.name, v, best[v].file, source) for v in versions]
+
+
+def _tag_text(tags: Iterable[Tag]) -> str:
+    by_platform: dict[str, set[str]] = defaultdict(set)
+    for tag in tags:
+        by_platform[tag.platform.removesuffix("_wasm32")].add(tag.interpreter)
+    return ", ".join(f"{'/'.join(sorted(i))} {p}" for p, i in sorted(by_platform.items()))
+
+
+def describe_files(verdicts: Sequence[Verdict]) -> str:
+    """What a project offers, grouped: "cp312 pyemscripten_2024_0 wheels and an sdist"."""
+    wheel_kinds: dict[str, int] = defaultdict(int)
+    sdists = 0
+    for v in verdicts:
+        if v.file.filename.endswith(".whl"):
+            wheel_kinds[_tag_text(v.tags) or "unparseable"] += 1
+        else:
+            sdists += 1
+    parts = [f"{kind} wheels" for kind in sorted(wheel_kinds)]
+    if sdists:
+        parts.append("an sdist" if sdists == 1 else f"{sdists} sdists")
+    if not parts:
+        return "no files"
+    return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]

@@ -1,0 +1,225 @@
+"""What the indexes have said so far, and fetching the rest concurrently.
+
+resolvelib asks its provider synchronously, but inside Pyodide every fetch is
+a JavaScript promise and JSPI (stack switching) is not available everywhere.
+So the :class:`Catalog` is split in two:
+
+* a synchronous side the provider reads (:meth:`Catalog.page`,
+  :meth:`Catalog.metadata`) which raises :class:`Missing` when it lacks
+  something, and
+* an asynchronous side (:meth:`Catalog.fetch`) that the resolution driver
+  calls between attempts, fetching everything missing at once.
+
+Every fetch is memoised as a task, so concurrent walkers asking for the same
+page share one request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import zipfile
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from packaging.utils import NormalizedName, canonicalize_name, parse_wheel_filename
+
+from ._candidates import Candidate
+from ._errors import FetchError, IndexFormatError, MicropkgError, ProjectNotFound
+from ._index import Index
+from ._metadata import CoreMetadata, parse_metadata
+from ._simple import DistFile, ProjectPage
+
+__all__ = ["Catalog", "Missing", "read_wheel_metadata"]
+
+
+class Missing(Exception):
+    """Raised by the synchronous side: the resolver needs data not fetched yet.
+
+    Internal control flow between the provider and the driver; it never
+    reaches users (the driver catches it, fetches, and retries).
+    """
+
+    def __init__(self, pages: Iterable[str] = (), files: Iterable[Candidate] = ()) -> None:
+        self.pages = set(pages)
+        self.files = list(files)
+        super().__init__(f"missing pages {sorted(self.pages)} and {len(self.files)} metadata files")
+
+
+def read_wheel_metadata(filename: str, data: bytes) -> bytes:
+    """The METADATA file out of a wheel's bytes (before full verification)."""
+    name, version, _, _ = parse_wheel_filename(filename)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            candidates = [
+                n for n in zf.namelist()
+                if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
+                and canonicalize_name(n.split("-", 1)[0]) == name
+            ]
+            if len(candidates) != 1:
+                raise IndexFormatError(
+                    f"Wheel {filename} has {len(candidates)} matching .dist-info/METADATA files; "
+                    "expected exactly one",
+                    url=filename,
+                )
+            return zf.read(candidates[0])
+    except zipfile.BadZipFile as exc:
+        raise IndexFormatError(f"Wheel {filename} is not a valid zip file: {exc}", url=filename) from exc
+
+
+@dataclass(frozen=True)
+class _Failure:
+    error: MicropkgError
+
+
+class Catalog:
+    """Project pages, metadata and downloaded wheels of one resolution."""
+
+    def __init__(
+        self,
+        indexes: Sequence[Index],
+        *,
+        read_url: Callable[[str], Awaitable[bytes]] | None = None,
+        installed_metadata: Mapping[NormalizedName, CoreMetadata] | None = None,
+    ) -> None:
+        self.indexes = tuple(indexes)
+        # Fetches direct (non-index) URLs: emfs:, file:, or an http(s) wheel URL.
+        self._read_url = read_url
+        self._installed = dict(installed_metadata or {})
+        self._pages: dict[NormalizedName, asyncio.Task] = {}
+        self._metadata: dict[str, asyncio.Task] = {}
+        self._wheels: dict[str, asyncio.Task] = {}
+        self.requests = 0  # round trips started, for reporting
+
+    # -- the synchronous side, for the provider -------------------------------------------
+
+    def _result(self, task: asyncio.Task | None):
+        if task is None or not task.done():
+            return None
+        value = task.result()
+        if isinstance(value, _Failure):
+            raise value.error
+        return value
+
+    def page(self, name: str) -> tuple[ProjectPage, Index]:
+        """The page of ``name`` and the index it came from; raises ProjectNotFound or Missing."""
+        key = canonicalize_name(name)
+        task = self._pages.get(key)
+        if task is None or not task.done():
+            raise Missing(pages=[key])
+        found = self._result(task)
+        if found is None:
+            indexes = tuple(i.url for i in self.indexes)
+            raise ProjectNotFound(
+                f"Project {name!r} was not found on {', '.join(indexes)}. Check the spelling, "
+                "or pass index_urls= naming an index that has it.",
+                project=key,
+                indexes=indexes,
+            )
+        return found
+
+    def has_page(self, name: str) -> bool:
+        task = self._pages.get(canonicalize_name(name))
+        return task is not None and task.done()
+
+    def metadata(self, candidate: Candidate) -> CoreMetadata:
+        if candidate.installed:
+            return self._installed[candidate.name]
+        assert candidate.file is not None
+        task = self._metadata.get(candidate.file.url)
+        if task is None or not task.done():
+            raise Missing(files=[candidate])
+        return self._result(task)
+
+    def has_metadata(self, candidate: Candidate) -> bool:
+        if candidate.installed:
+            return True
+        task = self._metadata.get(candidate.file.url)  # type: ignore[union-attr]
+        return task is not None and task.done()
+
+    def wheel_bytes(self, file: DistFile) -> bytes | None:
+        """Bytes of a wheel already downloaded (to read its metadata), if any."""
+        task = self._wheels.get(file.url)
+        if task is None or not task.done():
+            return None
+        value = task.result()
+        return None if isinstance(value, _Failure) else value
+
+    # -- the asynchronous side, for the driver -------------------------------------------
+
+    def _task(self, table: dict, key, make: Callable[[], Awaitable]) -> asyncio.Task:
+        task = table.get(key)
+        if task is None:
+            self.requests += 1
+
+            async def guarded():
+                try:
+                    return await make()
+                except MicropkgError as exc:
+                    # Kept, not swallowed: re-raised when the resolver reads this entry.
+                    return _Failure(exc)
+
+            task = table[key] = asyncio.ensure_future(guarded())
+        return task
+
+    async def _find_page(self, name: NormalizedName) -> tuple[ProjectPage, Index] | None:
+        # The first index that knows a project provides all its files: taking
+        # candidates from later indexes too would let anyone who registers the
+        # name elsewhere shadow a private package (dependency confusion).
+        for index in self.indexes:
+            page = await index.project(name)
+            if page is not None:
+                return page, index
+        return None
+
+    def fetch_page(self, name: str) -> asyncio.Task:
+        key = canonicalize_name(name)
+        return self._task(self._pages, key, lambda: self._find_page(key))
+
+    def _download(self, candidate: Candidate, index: Index | None) -> asyncio.Task:
+        file = candidate.file
+        assert file is not None
+        if index is not None:
+            make = lambda: index.wheel(file)  # noqa: E731
+        else:
+            if self._read_url is None:
+                raise FetchError(f"No way to read {file.url} in this runtime", url=file.url)
+            make = lambda: self._read_url(file.url)  # noqa: E731
+        return self._task(self._wheels, file.url, make)
+
+    def fetch_wheel(self, candidate: Candidate) -> asyncio.Task:
+        return self._download(candidate, self._index_of(candidate))
+
+    async def wheel(self, candidate: Candidate) -> bytes:
+        """The candidate's wheel, hash-checked; downloaded once however often asked."""
+        value = await self.fetch_wheel(candidate)
+        if isinstance(value, _Failure):
+            raise value.error
+        return value
+
+    def _index_of(self, candidate: Candidate) -> Index | None:
+        return next((i for i in self.indexes if i.url == candidate.source), None)
+
+    def fetch_metadata(self, candidate: Candidate) -> asyncio.Task:
+        file = candidate.file
+        assert file is not None
+        index = self._index_of(candidate)
+
+        async def load() -> CoreMetadata:
+            data = await index.metadata(file) if index is not None else None
+            source = file.metadata_url
+            if data is None:
+                # No PEP 658 file: the whole wheel is needed. It is kept, so if
+                # this version is chosen the install does not download it again.
+                data = read_wheel_metadata(file.filename, await self._download(candidate, index))
+                source = file.url
+            meta = parse_metadata(data, source=source)
+            if meta.name != candidate.name or meta.version != candidate.version:
+                raise IndexFormatError(
+                    f"Metadata at {source} describes {meta.name} {meta.version}, "
+                    f"but the file {file.filename} is {candidate.name} {candidate.version}",
+                    url=source,
+                )
+            return meta
+
+        return self._task(self._metadata, file.url, load)

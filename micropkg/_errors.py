@@ -1,0 +1,146 @@
+"""The exceptions micropkg raises.
+
+Every error micropkg raises on purpose derives from :class:`MicropkgError`, so
+``except micropkg.MicropkgError`` catches all of them and nothing else::
+
+    MicropkgError
+    ├── InvalidRequirement        a requirement string that is not PEP 508
+    ├── FetchError                a URL could not be fetched, or its answer is unusable
+    │   ├── NetworkError          no HTTP response at all (offline, DNS, CORS in a browser)
+    │   ├── HTTPStatusError       an HTTP response with a status that is not 2xx
+    │   └── IndexFormatError      a response that is not a valid index page or file
+    ├── ResolutionError           no set of distributions satisfies the request
+    │   ├── ProjectNotFound       no index knows the project
+    │   ├── NoCompatibleFile      the project exists, but no file fits this runtime
+    │   └── ConflictError         two requirements disagree on one project
+    ├── IntegrityError            bytes that do not match the hash they were promised
+    ├── InvalidWheel              a wheel that is malformed or hostile
+    ├── InstallError              writing or loading failed (the transaction was rolled back)
+    └── UninstallError            a distribution could not be removed
+
+Messages name the thing (project, version, file, URL), say what was
+expected and what was found, and, where there is one, what to do.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "MicropkgError",
+    "InvalidRequirement",
+    "FetchError",
+    "NetworkError",
+    "HTTPStatusError",
+    "IndexFormatError",
+    "ResolutionError",
+    "ProjectNotFound",
+    "NoCompatibleFile",
+    "ConflictError",
+    "IntegrityError",
+    "InvalidWheel",
+    "InstallError",
+    "UninstallError",
+]
+
+
+class MicropkgError(Exception):
+    """Root of every error micropkg raises on purpose."""
+
+
+class InvalidRequirement(MicropkgError):
+    """A requirement string that does not follow PEP 508."""
+
+    def __init__(self, requirement: str, reason: str) -> None:
+        self.requirement = requirement
+        self.reason = reason
+        super().__init__(f"Invalid requirement {requirement!r}: {reason}")
+
+
+class FetchError(MicropkgError):
+    """A URL (index page, metadata file, wheel) could not be fetched or is unusable."""
+
+    def __init__(self, message: str, *, url: str) -> None:
+        self.url = url
+        super().__init__(message)
+
+
+class NetworkError(FetchError):
+    """No HTTP response at all: offline, DNS, TLS, or CORS refused in a browser."""
+
+
+class HTTPStatusError(FetchError):
+    """An HTTP response whose status is not 2xx."""
+
+    def __init__(self, message: str, *, url: str, status: int) -> None:
+        self.status = status
+        super().__init__(message, url=url)
+
+
+class IndexFormatError(FetchError):
+    """A response that is not a valid index page, metadata file or wheel listing."""
+
+
+class ResolutionError(MicropkgError):
+    """No set of distributions satisfies the request."""
+
+    def __init__(self, message: str, *, causes: tuple[MicropkgError, ...] = ()) -> None:
+        # With keep_going=True several independent failures are reported at once.
+        self.causes = causes
+        super().__init__(message)
+
+
+class ProjectNotFound(ResolutionError):
+    """No index knows the project."""
+
+    def __init__(self, message: str, *, project: str, indexes: tuple[str, ...]) -> None:
+        self.project = project
+        self.indexes = indexes
+        super().__init__(message)
+
+
+class NoCompatibleFile(ResolutionError):
+    """The project exists, but none of its files fits the request and this runtime."""
+
+    def __init__(self, message: str, *, project: str) -> None:
+        self.project = project
+        super().__init__(message)
+
+
+class ConflictError(ResolutionError):
+    """Two requirements disagree on one project."""
+
+    def __init__(self, message: str, *, project: str) -> None:
+        self.project = project
+        super().__init__(message)
+
+
+class IntegrityError(MicropkgError):
+    """Bytes that do not match the hash they were promised."""
+
+    def __init__(self, *, url: str, algorithm: str, expected: str, actual: str) -> None:
+        self.url = url
+        self.algorithm = algorithm
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"Hash mismatch for {url}: expected {algorithm}={expected}, got {algorithm}={actual}. "
+            "The file was changed after the index listed it, or the download was corrupted; "
+            "nothing was installed."
+        )
+
+
+class InvalidWheel(MicropkgError):
+    """A wheel that is malformed or hostile (bad paths, links, RECORD mismatch...)."""
+
+    def __init__(self, message: str, *, filename: str, member: str | None = None) -> None:
+        self.filename = filename
+        self.member = member
+        where = f"{filename}" if member is None else f"{filename} (member {member!r})"
+        super().__init__(f"Refusing wheel {where}: {message}")
+
+
+class InstallError(MicropkgError):
+    """Writing files or loading native code failed; the transaction was rolled back."""
+
+
+class UninstallError(MicropkgError):
+    """A distribution could not be removed."""

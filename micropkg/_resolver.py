@@ -1,0 +1,387 @@
+"""Backtracking resolution on resolvelib, fed by an asynchronous catalog.
+
+The provider teaches resolvelib about Python packaging: identifiers are
+canonical names (``name[extra,...]`` for a request with extras, which depends
+on the plain ``name`` at the same version, so extras stay scoped to the
+requirement that asked for them); Requires-Python is a dependency on the
+virtual project ``<python>``.
+
+The driver (:func:`resolve`) bridges sync and async without JSPI:
+
+1. walk the request greedily, fetching each requirement's page and its best
+   candidate's metadata as soon as the parent's metadata is known, all
+   concurrently -- this pre-loads the common case in about two round trips per
+   level of dependency depth;
+2. run resolvelib over what is known; if it needs more (a backtrack to an
+   older release), it raises :class:`~micropkg._catalog.Missing`;
+3. fetch what was missing -- for a walk-back, the metadata of the next several
+   releases at once -- and run resolvelib again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import resolvelib
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from ._candidates import Candidate, describe_files, judge_files, usable_candidates
+from ._catalog import Catalog, Missing
+from ._errors import ConflictError, MicropkgError, NoCompatibleFile, ResolutionError
+from ._requirements import wheel_filename_of
+from ._simple import DistFile
+from ._target import Target
+
+__all__ = ["Pin", "Plan", "Req", "resolve"]
+
+PYTHON = "<python>"
+# How many older releases' metadata to fetch at once when walking back.
+WALK_BACK_BATCH = 16
+
+
+@dataclass(frozen=True)
+class Req:
+    """A requirement as the resolver sees it, with who asked for it."""
+
+    name: NormalizedName
+    specifier: SpecifierSet
+    extras: frozenset[str] = frozenset()
+    url: str | None = None
+    parent: Candidate | None = None  # None: the user asked
+    text: str = ""
+
+    @property
+    def identifier(self) -> str:
+        return _identifier(self.name, self.extras)
+
+    @property
+    def pinned(self) -> bool:
+        return any(s.operator in ("==", "===") and "*" not in s.version for s in self.specifier)
+
+    def __str__(self) -> str:
+        return self.text or f"{self.identifier}{self.specifier}"
+
+    @classmethod
+    def from_requirement(cls, req: Requirement, parent: Candidate | None = None) -> Req:
+        return cls(
+            name=canonicalize_name(req.name),
+            specifier=req.specifier,
+            extras=frozenset(canonicalize_name(e) for e in req.extras),
+            url=req.url,
+            parent=parent,
+            text=str(req),
+        )
+
+
+def _identifier(name: str, extras: frozenset[str]) -> str:
+    return f"{name}[{','.join(sorted(extras))}]" if extras else name
+
+
+def _split(identifier: str) -> tuple[NormalizedName, frozenset[str]]:
+    name, _, rest = identifier.partition("[")
+    extras = frozenset(e for e in rest.rstrip("]").split(",") if e)
+    return NormalizedName(name), extras
+
+
+@dataclass(frozen=True)
+class Pin:
+    """One line of the plan: a project at a version, from a file, and why."""
+
+    name: NormalizedName
+    version: Version
+    candidate: Candidate
+    required_by: tuple[str, ...]  # "the request" or "name version"
+
+    @property
+    def file(self) -> DistFile | None:
+        return self.candidate.file
+
+    @property
+    def source(self) -> str:
+        return self.candidate.source
+
+
+@dataclass
+class Plan:
+    pins: list[Pin] = field(default_factory=list)
+
+    def __iter__(self):
+        return iter(self.pins)
+
+    def __len__(self) -> int:
+        return len(self.pins)
+
+    @property
+    def to_install(self) -> list[Pin]:
+        return [p for p in self.pins if not p.candidate.installed]
+
+
+class Provider(resolvelib.AbstractProvider):
+    def __init__(
+        self,
+        catalog: Catalog,
+        target: Target,
+        *,
+        constraints: Mapping[NormalizedName, Sequence[Req]],
+        installed: Mapping[NormalizedName, Version],
+        pre: bool,
+        reinstall: bool,
+        deps: bool,
+    ) -> None:
+        self.catalog = catalog
+        self.target = target
+        self.constraints = constraints
+        self.installed = installed
+        self.pre = pre
+        self.reinstall = reinstall
+        self.deps = deps
+
+    def identify(self, requirement_or_candidate) -> str:
+        if isinstance(requirement_or_candidate, str):  # the <python> pseudo-candidate
+            return PYTHON
+        if isinstance(requirement_or_candidate, Req):
+            return requirement_or_candidate.identifier
+        return _identifier(requirement_or_candidate.name, requirement_or_candidate.extras)
+
+    def get_preference(self, identifier, resolutions, candidates, information, backtrack_causes):
+        reqs = [info.requirement for info in information[identifier]]
+        direct = any(isinstance(r, Req) and r.url for r in reqs)
+        pinned = any(isinstance(r, Req) and r.pinned for r in reqs)
+        causes = {info.requirement.name for info in backtrack_causes if isinstance(info.requirement, Req)}
+        name = _split(identifier)[0]
+        # Cheap and decisive first: Python itself, direct URLs, pins, then what caused backtracking.
+        return (identifier != PYTHON, not direct, not pinned, name not in causes, identifier)
+
+    def find_matches(self, identifier, requirements, incompatibilities):
+        if identifier == PYTHON:
+            specs = [r.specifier for r in requirements[identifier]]
+            ok = all(s.contains(Version(self.target.python_full_version), prereleases=True) for s in specs)
+            return [self.target.python_full_version] if ok else []
+        name, extras = _split(identifier)
+        reqs: list[Req] = list(requirements[identifier])
+        bad = {c.version for c in incompatibilities[identifier]}
+        url = next((r.url for r in reqs if r.url), None)
+        if url is not None:
+            candidates = [self._direct_candidate(name, url)]
+        else:
+            candidates = self._index_candidates(name, reqs)
+        return [c.with_extras(extras) for c in candidates if c.version not in bad]
+
+    def _direct_candidate(self, name: NormalizedName, url: str) -> Candidate:
+        from packaging.utils import parse_wheel_filename
+
+        filename = wheel_filename_of(url)
+        _, version, _, _ = parse_wheel_filename(filename)
+        return Candidate(name, version, DistFile(filename=filename, url=url), url)
+
+    def _index_candidates(self, name: NormalizedName, reqs: Sequence[Req]) -> list[Candidate]:
+        specs = [r.specifier for r in reqs] + [c.specifier for c in self.constraints.get(name, ())]
+        pinned = any(r.pinned for r in reqs) or any(c.pinned for c in self.constraints.get(name, ()))
+        result = []
+        installed = self.installed.get(name)
+        if installed is not None and not self.reinstall:
+            if all(s.contains(installed, prereleases=True) for s in specs):
+                # Keep what the runtime has: replacing a loaded module is rarely what anyone wants.
+                result.append(Candidate(name, installed, None, "installed"))
+        page, index = self.catalog.page(name)
+        result.extend(
+            usable_candidates(page, self.target, specifiers=specs, pinned=pinned, pre=self.pre, source=index.url)
+        )
+        return result
+
+    def is_satisfied_by(self, requirement, candidate) -> bool:
+        if isinstance(candidate, str):
+            return requirement.specifier.contains(Version(candidate), prereleases=True)
+        if requirement.url:
+            return candidate.file is not None and candidate.file.url == requirement.url
+        return requirement.specifier.contains(candidate.version, prereleases=True)
+
+    def get_dependencies(self, candidate):
+        if isinstance(candidate, str):
+            return []
+        deps: list = []
+        if candidate.extras:
+            # name[extra] stands for name at the same version plus the extra's requirements.
+            direct = candidate.file is not None and candidate.source == candidate.file.url
+            pin = SpecifierSet(f"=={candidate.version}")
+            deps.append(Req(candidate.name, pin, parent=candidate, url=candidate.source if direct else None))
+        if not self.deps:
+            return deps
+        meta = self.catalog.metadata(candidate)
+        if meta.requires_python is not None and not candidate.extras:
+            deps.append(Req(NormalizedName(PYTHON), meta.requires_python, parent=candidate,
+                            text=f"Requires-Python {meta.requires_python}"))
+        deps.extend(dependencies_of(meta.requires_dist, candidate, self.target))
+        return deps
+
+
+def dependencies_of(requires: Iterable[Requirement], candidate: Candidate, target: Target) -> list[Req]:
+    """The Requires-Dist entries that apply on ``target`` for ``candidate`` (and its extras)."""
+    out = []
+    for req in requires:
+        if candidate.extras:
+            # Only what the extras add: the base dependencies come through name==version.
+            if req.marker is None or target.marker_ok(req.marker, ""):
+                continue
+            if not any(target.marker_ok(req.marker, e) for e in candidate.extras):
+                continue
+        elif not target.marker_ok(req.marker, ""):
+            continue
+        out.append(Req.from_requirement(req, parent=candidate))
+    return out
+
+
+async def _prefetch(catalog: Catalog, provider: Provider, roots: Sequence[Req]) -> None:
+    """Greedy concurrent walk: each requirement's page, then its best candidate's metadata."""
+    seen: set[tuple[str, str, str | None]] = set()
+
+    async def walk(req: Req) -> None:
+        key = (req.identifier, str(req.specifier), req.url)
+        if key in seen or req.name == PYTHON:
+            return
+        seen.add(key)
+        if req.url is not None:
+            candidate = provider._direct_candidate(req.name, req.url)
+        else:
+            await catalog.fetch_page(req.name)
+            try:
+                matches = provider._index_candidates(req.name, [req])
+            except MicropkgError:
+                return  # recorded in the catalog; the resolver reports it with context
+            if not matches:
+                return
+            candidate = matches[0]
+        if candidate.installed or not provider.deps:
+            return
+        await catalog.fetch_metadata(candidate)
+        try:
+            meta = catalog.metadata(candidate)
+        except MicropkgError:
+            return
+        children = dependencies_of(meta.requires_dist, candidate.with_extras(req.extras), provider.target)
+        if req.extras:
+            children += dependencies_of(meta.requires_dist, candidate, provider.target)
+        await asyncio.gather(*(walk(child) for child in children))
+
+    await asyncio.gather(*(walk(r) for r in roots))
+
+
+async def _fetch_missing(catalog: Catalog, provider: Provider, missing: Missing) -> None:
+    tasks = [catalog.fetch_page(name) for name in missing.pages]
+    for candidate in missing.files:
+        tasks.append(catalog.fetch_metadata(candidate))
+        # A walk-back rarely stops at the next release: fetch a batch of older ones too.
+        try:
+            page, index = catalog.page(candidate.name)
+        except (Missing, MicropkgError):
+            continue
+        older = [c for c in usable_candidates(page, provider.target, pre=True, source=index.url)
+                 if c.version < candidate.version and not catalog.has_metadata(c)]
+        tasks.extend(catalog.fetch_metadata(c) for c in older[:WALK_BACK_BATCH])
+    await asyncio.gather(*tasks)
+
+
+async def resolve(
+    requirements: Sequence[Requirement],
+    catalog: Catalog,
+    target: Target,
+    *,
+    constraints: Sequence[Requirement] = (),
+    installed: Mapping[NormalizedName, Version] | None = None,
+    pre: bool = False,
+    reinstall: bool = False,
+    deps: bool = True,
+    max_rounds: int = 2000,
+) -> Plan:
+    """Resolve ``requirements`` for ``target``; the plan lists every pin and who required it."""
+    roots = [Req.from_requirement(r) for r in requirements]
+    constraint_map: dict[NormalizedName, list[Req]] = {}
+    for c in constraints:
+        constraint_map.setdefault(canonicalize_name(c.name), []).append(Req.from_requirement(c))
+    provider = Provider(
+        catalog, target, constraints=constraint_map, installed=installed or {},
+        pre=pre, reinstall=reinstall, deps=deps,
+    )
+    await _prefetch(catalog, provider, roots)
+    resolver = resolvelib.Resolver(provider, resolvelib.BaseReporter())
+    while True:
+        try:
+            result = resolver.resolve(roots, max_rounds=max_rounds)
+            break
+        except Missing as missing:
+            await _fetch_missing(catalog, provider, missing)
+        except resolvelib.ResolutionImpossible as exc:
+            raise _explain_impossible(exc, catalog, provider) from None
+        except resolvelib.ResolutionTooDeep as exc:
+            raise ResolutionError(
+                f"Resolution gave up after {max_rounds} rounds of backtracking. "
+                "Pin some of the projects involved to narrow the search."
+            ) from exc
+    return _plan(result)
+
+
+def _plan(result) -> Plan:
+    pins = []
+    for identifier, candidate in result.mapping.items():
+        if identifier == PYTHON or _split(identifier)[1]:
+            continue  # <python> and name[extra] entries are views of other pins
+        parents = []
+        for parent_id in result.graph.iter_parents(identifier):
+            if parent_id is None:
+                parents.append("the request")
+            else:
+                base = _split(parent_id)[0]
+                parent = result.mapping[parent_id]
+                if base != identifier:
+                    parents.append(f"{base} {parent.version}")
+        pins.append(Pin(candidate.name, candidate.version, candidate, tuple(sorted(set(parents)))))
+    pins.sort(key=lambda p: p.name)
+    return Plan(pins)
+
+
+def _explain_impossible(exc: resolvelib.ResolutionImpossible, catalog: Catalog, provider: Provider) -> ResolutionError:
+    causes = exc.causes
+    names = {_split(provider.identify(c.requirement))[0] for c in causes}
+    lines = []
+    for info in causes:
+        req, parent = info.requirement, info.parent
+        who = "you asked for" if parent is None else f"{parent} requires"
+        if req.name == PYTHON:
+            lines.append(f"{parent} requires Python {req.specifier}, but this runtime has Python "
+                         f"{provider.target.python_full_version}")
+        else:
+            lines.append(f"{who} {req}")
+    if len(names) == 1:
+        (name,) = names
+        if name != PYTHON and catalog.has_page(name):
+            page, _ = catalog.page(name)
+            verdicts = judge_files(page, provider.target)
+            usable = [v for v in verdicts if v.refused is None]
+            if not usable:
+                newest = _newest(verdicts)
+                return NoCompatibleFile(
+                    f"No file of {name!r} can be installed on this runtime. {name} {newest} has "
+                    f"{describe_files([v for v in verdicts if v.version == newest])}; this runtime is "
+                    f"{provider.target.describe()}; sdists cannot be built here. "
+                    f"Ask the project for a PyEmscripten wheel, or install a version that has one.",
+                    project=name,
+                )
+            versions = sorted({v.version for v in usable if v.version is not None}, reverse=True)
+            shown = ", ".join(str(v) for v in versions[:10]) + (" ..." if len(versions) > 10 else "")
+            return NoCompatibleFile(
+                f"No version of {name!r} satisfies " + "; ".join(lines)
+                + f". Versions with a file for this runtime: {shown or 'none'}.",
+                project=name,
+            )
+    project = sorted(names - {PYTHON})[0] if names - {PYTHON} else PYTHON
+    return ConflictError("Conflicting requirements: " + "; ".join(lines) + ".", project=project)
+
+
+def _newest(verdicts) -> Version | None:
+    versions = [v.version for v in verdicts if v.version is not None]
+    return max(versions) if versions else None

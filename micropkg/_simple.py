@@ -1,0 +1,287 @@
+"""Project pages of a package index, parsed into one model.
+
+Three formats say the same thing -- which files a project has:
+
+* PEP 691 JSON (``application/vnd.pypi.simple.v1+json``), preferred;
+* PEP 503 HTML (``text/html`` or ``application/vnd.pypi.simple.v1+html``),
+  with PEP 592 ``data-yanked``, PEP 658/714 ``data-(dist-info-|core-)metadata``;
+* PyPI's legacy JSON API (``/pypi/<name>/json``).
+
+All three become a :class:`ProjectPage` of :class:`DistFile` objects. Parsers
+are pure functions of (URL, bytes): the network is somebody else's job. They
+raise :class:`IndexFormatError`, naming the URL, for anything malformed.
+"""
+
+from __future__ import annotations
+
+import html.parser
+import json
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from packaging.utils import canonicalize_name
+
+from ._errors import IndexFormatError
+
+__all__ = [
+    "DistFile",
+    "ProjectPage",
+    "JSON_CONTENT_TYPE",
+    "HTML_CONTENT_TYPES",
+    "parse_json_page",
+    "parse_html_page",
+    "parse_legacy_json",
+]
+
+JSON_CONTENT_TYPE = "application/vnd.pypi.simple.v1+json"
+HTML_CONTENT_TYPES = ("text/html", "application/vnd.pypi.simple.v1+html")
+# Only these schemes may appear in a file URL: anything else (javascript:,
+# data:, file:) on a remote index is an attack or a mistake.
+_ALLOWED_SCHEMES = ("https", "http")
+
+
+@dataclass(frozen=True)
+class DistFile:
+    """One file of a project, as an index describes it."""
+
+    filename: str
+    url: str  # absolute
+    hashes: Mapping[str, str] = field(default_factory=dict)
+    requires_python: str | None = None
+    yanked: str | None = None  # the reason ("" if none given); None if not yanked
+    # PEP 658 metadata: None when not advertised, else the hashes of the
+    # .metadata file (possibly empty when advertised as plain "true").
+    core_metadata: Mapping[str, str] | None = None
+    size: int | None = None
+    upload_time: str | None = None
+
+    @property
+    def is_wheel(self) -> bool:
+        return self.filename.endswith(".whl")
+
+    @property
+    def metadata_url(self) -> str:
+        # PEP 658: the metadata lives beside the file, at the same URL plus ".metadata"
+        base, _, _ = self.url.partition("#")
+        return base + ".metadata"
+
+
+@dataclass(frozen=True)
+class ProjectPage:
+    """All files one index offers for one project."""
+
+    name: str  # canonical (PEP 503)
+    url: str
+    files: tuple[DistFile, ...]
+    versions: tuple[str, ...] | None = None  # PEP 700, unsorted, when the index gives it
+
+
+def _check_url(url: str, page_url: str) -> str:
+    absolute = urllib.parse.urljoin(page_url, url)
+    scheme = urllib.parse.urlsplit(absolute).scheme.lower()
+    page_scheme = urllib.parse.urlsplit(page_url).scheme.lower()
+    # emfs:/file: indexes (a mirror in Pyodide's file system) may link their own scheme.
+    if scheme not in _ALLOWED_SCHEMES and scheme != page_scheme:
+        raise IndexFormatError(
+            f"Index page {page_url} links a file with the disallowed URL scheme {scheme!r}: {url!r}",
+            url=page_url,
+        )
+    return absolute
+
+
+def _split_fragment_hash(url: str) -> tuple[str, dict[str, str]]:
+    base, _, fragment = url.partition("#")
+    algo, sep, digest = fragment.partition("=")
+    if sep and algo and digest:
+        return base, {algo.lower(): digest.lower()}
+    return base, {}
+
+
+def _hashes(value: object, page_url: str, filename: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise IndexFormatError(
+            f"Index page {page_url}: hashes of {filename!r} must map names to hex strings, "
+            f"got {value!r}",
+            url=page_url,
+        )
+    return {k.lower(): v.lower() for k, v in value.items()}
+
+
+def _check_name(name: object, expected: str | None, page_url: str) -> str:
+    if not isinstance(name, str):
+        raise IndexFormatError(f"Index page {page_url} has no project name", url=page_url)
+    canonical = canonicalize_name(name)
+    if expected is not None and canonical != canonicalize_name(expected):
+        raise IndexFormatError(
+            f"Index page {page_url} is for project {name!r}, but {expected!r} was asked for",
+            url=page_url,
+        )
+    return canonical
+
+
+def _load_json(body: bytes, page_url: str) -> dict:
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IndexFormatError(f"Index page {page_url} is not valid JSON: {exc}", url=page_url) from exc
+    if not isinstance(data, dict):
+        raise IndexFormatError(
+            f"Index page {page_url}: expected a JSON object, got {type(data).__name__}",
+            url=page_url,
+        )
+    return data
+
+
+def parse_json_page(page_url: str, body: bytes, project: str | None = None) -> ProjectPage:
+    """Parse a PEP 691 project page; ``project`` (if given) must be what it describes."""
+    data = _load_json(body, page_url)
+    api_version = (data.get("meta") or {}).get("api-version", "1.0")
+    if not isinstance(api_version, str) or not api_version.startswith("1."):
+        # PEP 691: a client must refuse a major version it does not know.
+        raise IndexFormatError(
+            f"Index page {page_url} uses API version {api_version!r}; micropkg understands 1.x",
+            url=page_url,
+        )
+    name = _check_name(data.get("name"), project, page_url)
+    raw_files = data.get("files")
+    if not isinstance(raw_files, list):
+        raise IndexFormatError(f"Index page {page_url} has no 'files' list", url=page_url)
+    files = []
+    for raw in raw_files:
+        if not isinstance(raw, dict) or not isinstance(raw.get("filename"), str) or not isinstance(
+            raw.get("url"), str
+        ):
+            raise IndexFormatError(
+                f"Index page {page_url}: a file entry lacks 'filename' or 'url': {raw!r}",
+                url=page_url,
+            )
+        filename = raw["filename"]
+        yanked = raw.get("yanked", False)
+        metadata = raw.get("core-metadata", raw.get("dist-info-metadata"))
+        size = raw.get("size")
+        requires_python = raw.get("requires-python")
+        files.append(
+            DistFile(
+                filename=filename,
+                url=_check_url(raw["url"], page_url),
+                hashes=_hashes(raw.get("hashes", {}), page_url, filename),
+                requires_python=requires_python if isinstance(requires_python, str) else None,
+                yanked=(yanked if isinstance(yanked, str) else "") if yanked else None,
+                core_metadata=(
+                    _hashes(metadata, page_url, filename)
+                    if isinstance(metadata, dict)
+                    else ({} if metadata is True else None)
+                ),
+                size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+                upload_time=raw.get("upload-time") if isinstance(raw.get("upload-time"), str) else None,
+            )
+        )
+    versions = data.get("versions")
+    return ProjectPage(
+        name=name,
+        url=page_url,
+        files=tuple(files),
+        versions=tuple(str(v) for v in versions) if isinstance(versions, list) else None,
+    )
+
+
+class _AnchorCollector(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.anchors: list[tuple[dict[str, str | None], list[str]]] = []
+        self._text: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self._text = []
+            self.anchors.append((dict(attrs), self._text))
+
+    def handle_data(self, data: str) -> None:
+        if self._text is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a":
+            self._text = None
+
+
+def _html_metadata(attrs: Mapping[str, str | None]) -> dict[str, str] | None:
+    for key in ("data-core-metadata", "data-dist-info-metadata"):
+        if key in attrs:
+            value = attrs[key] or "true"
+            if value.lower() == "true":
+                return {}
+            algo, sep, digest = value.partition("=")
+            return {algo.lower(): digest.lower()} if sep else None
+    return None
+
+
+def parse_html_page(page_url: str, body: bytes, project: str) -> ProjectPage:
+    """Parse a PEP 503 project page (HTML has no name field: ``project`` is trusted)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise IndexFormatError(f"Index page {page_url} is not UTF-8 HTML: {exc}", url=page_url) from exc
+    collector = _AnchorCollector()
+    collector.feed(text)
+    collector.close()
+    files = []
+    for attrs, text_parts in collector.anchors:
+        href = attrs.get("href")
+        if not href:
+            continue
+        url, hashes = _split_fragment_hash(_check_url(href, page_url))
+        filename = "".join(text_parts).strip() or urllib.parse.unquote(url.rsplit("/", 1)[-1])
+        files.append(
+            DistFile(
+                filename=filename,
+                url=url,
+                hashes=hashes,
+                requires_python=attrs.get("data-requires-python") or None,
+                yanked=(attrs["data-yanked"] or "") if "data-yanked" in attrs else None,
+                core_metadata=_html_metadata(attrs),
+            )
+        )
+    return ProjectPage(name=canonicalize_name(project), url=page_url, files=tuple(files))
+
+
+def parse_legacy_json(page_url: str, body: bytes, project: str | None = None) -> ProjectPage:
+    """Parse PyPI's ``/pypi/<name>/json`` answer (all releases)."""
+    data = _load_json(body, page_url)
+    info = data.get("info")
+    releases = data.get("releases")
+    if not isinstance(info, dict) or not isinstance(releases, dict):
+        raise IndexFormatError(
+            f"{page_url} is not PyPI's JSON API: it lacks 'info' or 'releases'", url=page_url
+        )
+    name = _check_name(info.get("name"), project, page_url)
+    files = []
+    for version_files in releases.values():
+        if not isinstance(version_files, list):
+            continue
+        for raw in version_files:
+            if not isinstance(raw, dict) or not isinstance(raw.get("filename"), str):
+                raise IndexFormatError(f"{page_url}: malformed release file {raw!r}", url=page_url)
+            filename = raw["filename"]
+            yanked = bool(raw.get("yanked"))
+            metadata = raw.get("core_metadata", raw.get("data-dist-info-metadata"))
+            files.append(
+                DistFile(
+                    filename=filename,
+                    url=_check_url(str(raw.get("url", "")), page_url),
+                    hashes=_hashes(raw.get("digests", {}), page_url, filename),
+                    requires_python=raw.get("requires_python") or None,
+                    yanked=(raw.get("yanked_reason") or "") if yanked else None,
+                    core_metadata=_hashes(metadata, page_url, filename) if isinstance(metadata, dict) else None,
+                    size=raw.get("size") if isinstance(raw.get("size"), int) else None,
+                    upload_time=raw.get("upload_time_iso_8601") or raw.get("upload_time"),
+                )
+            )
+    return ProjectPage(
+        name=name, url=page_url, files=tuple(files), versions=tuple(str(v) for v in releases)
+    )

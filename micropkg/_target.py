@@ -1,0 +1,90 @@
+"""The runtime being installed for: its wheel tags, marker values and Python.
+
+Inside Pyodide the target is the running interpreter (:func:`Target.current`);
+on the host, locking for a browser, it is built from a Pyodide version or an
+explicit platform (:func:`Target.for_platform`). Nothing here reads global
+state except :func:`Target.current`.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from packaging.markers import Marker
+from packaging.specifiers import SpecifierSet
+from packaging.tags import Tag
+from packaging.version import Version
+
+from ._tags import PlatformInfo, describe, runtime_platforms, wheel_tags
+
+__all__ = ["Target"]
+
+
+@dataclass(frozen=True)
+class Target:
+    info: PlatformInfo
+    python_full_version: str
+    tags: tuple[Tag, ...]
+    markers: Mapping[str, str]
+    _rank: Mapping[Tag, int] = field(repr=False, compare=False, default_factory=dict)
+
+    @classmethod
+    def build(cls, info: PlatformInfo, python_full_version: str, markers: Mapping[str, str]) -> Target:
+        tags = tuple(wheel_tags(info))
+        return cls(
+            info=info,
+            python_full_version=python_full_version,
+            tags=tags,
+            markers=dict(markers),
+            _rank={tag: i for i, tag in enumerate(tags)},
+        )
+
+    @classmethod
+    def current(cls) -> Target:
+        """The running interpreter (inside Pyodide: the browser's or Node's runtime)."""
+        from packaging.markers import default_environment
+
+        return cls.build(runtime_platforms(), platform.python_version(), default_environment())
+
+    @classmethod
+    def for_platform(cls, info: PlatformInfo, python_full_version: str | None = None) -> Target:
+        """A Pyodide runtime described by ``info``, seen from any host."""
+        major, minor = info.python_version
+        full = python_full_version or f"{major}.{minor}.0"
+        em = ".".join(map(str, info.emscripten_version)) if info.emscripten_version else "0.0.0"
+        markers = {
+            "implementation_name": "cpython",
+            "implementation_version": full,
+            "os_name": "posix",
+            "platform_machine": "wasm32",
+            "platform_python_implementation": "CPython",
+            "platform_release": em,
+            "platform_system": "Emscripten",
+            "platform_version": "#1",
+            "python_full_version": full,
+            "python_version": f"{major}.{minor}",
+            "sys_platform": "emscripten",
+        }
+        return cls.build(info, full, markers)
+
+    def tag_rank(self, tags: frozenset[Tag]) -> int | None:
+        """Rank of the best of ``tags`` for this target (0 is best), None if none fits."""
+        ranks = [self._rank[t] for t in tags if t in self._rank]
+        return min(ranks) if ranks else None
+
+    def python_ok(self, requires_python: SpecifierSet | str | None) -> bool:
+        if requires_python is None:
+            return True
+        spec = requires_python if isinstance(requires_python, SpecifierSet) else SpecifierSet(requires_python)
+        return spec.contains(Version(self.python_full_version), prereleases=True)
+
+    def marker_ok(self, marker: Marker | None, extra: str = "") -> bool:
+        if marker is None:
+            return True
+        return marker.evaluate({**self.markers, "extra": extra})
+
+    def describe(self) -> str:
+        return describe(self.tags)
+

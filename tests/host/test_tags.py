@@ -1,0 +1,60 @@
+"""Platform tags of Pyodide runtimes, best first (PEP 425, PEP 783)."""
+
+from packaging.tags import Tag
+
+from micropkg._tags import PlatformInfo, emscripten_platforms, parse_platform, wheel_tags
+from micropkg._target import Target
+
+PYODIDE_314 = PlatformInfo(python_version=(3, 14), abi_version="2026_0", emscripten_version=(5, 0, 3))
+PYODIDE_029 = PlatformInfo(python_version=(3, 13), abi_version="2025_0", emscripten_version=(4, 0, 9))
+
+
+def test_platforms_newest_scheme_first():
+    assert emscripten_platforms(PYODIDE_314) == [
+        "pyemscripten_2026_0_wasm32",
+        "pyodide_2026_0_wasm32",
+        "emscripten_5_0_3_wasm32",
+    ]
+
+
+def test_no_abi_version_leaves_only_the_compiler_platform():
+    info = PlatformInfo(python_version=(3, 12), abi_version=None, emscripten_version=(3, 1, 58))
+    assert emscripten_platforms(info) == ["emscripten_3_1_58_wasm32"]
+
+
+def test_tag_order_cpython_then_abi3_then_pure():
+    tags = [str(t) for t in wheel_tags(PYODIDE_314)]
+    assert tags[0] == "cp314-cp314-pyemscripten_2026_0_wasm32"
+    assert tags.index("cp314-cp314-pyodide_2026_0_wasm32") < tags.index("cp314-abi3-pyemscripten_2026_0_wasm32")
+    assert tags.index("cp313-abi3-pyemscripten_2026_0_wasm32") < tags.index("py3-none-pyemscripten_2026_0_wasm32")
+    assert tags.index("py3-none-pyemscripten_2026_0_wasm32") < tags.index("py3-none-any")
+    assert "cp314-cp314-pyemscripten_2025_0_wasm32" not in tags
+    assert not any("manylinux" in t or "linux" in t for t in tags)
+
+
+def test_each_runtime_takes_only_its_own_abi():
+    t314 = Target.for_platform(PYODIDE_314)
+    t029 = Target.for_platform(PYODIDE_029)
+    wheel_314 = frozenset({Tag("cp314", "cp314", "pyemscripten_2026_0_wasm32")})
+    wheel_313 = frozenset({Tag("cp313", "cp313", "pyemscripten_2025_0_wasm32")})
+    assert t314.tag_rank(wheel_314) == 0 and t314.tag_rank(wheel_313) is None
+    assert t029.tag_rank(wheel_313) == 0 and t029.tag_rank(wheel_314) is None
+    pure = frozenset({Tag("py3", "none", "any")})
+    assert t314.tag_rank(pure) is not None and t314.tag_rank(pure) > 0
+
+
+def test_markers_of_a_pyodide_target():
+    target = Target.for_platform(PYODIDE_314, "3.14.2")
+    from packaging.markers import Marker
+
+    assert target.marker_ok(Marker('sys_platform == "emscripten" and platform_machine == "wasm32"'))
+    assert target.marker_ok(Marker('python_version >= "3.14"'))
+    assert not target.marker_ok(Marker('sys_platform == "linux"'))
+    assert target.marker_ok(Marker('extra == "fast"'), "fast")
+    assert not target.marker_ok(Marker('extra == "fast"'))
+
+
+def test_parse_platform():
+    assert parse_platform("pyemscripten_2026_0_wasm32") == "2026_0"
+    assert parse_platform("pyodide_2024_0_wasm32") == "2024_0"
+    assert parse_platform("manylinux_2_17_x86_64") is None
