@@ -59,13 +59,14 @@ async def resolve(
     *,
     constraints: Iterable[str] | None = None,
     reinstall: bool = False,
+    keep_going: bool = False,
 ) -> Plan:
     """Resolve without installing: the plan ``install`` would carry out."""
-    plan, _ = await _plan(requirements, deps, pre, index_urls, credentials, constraints, reinstall)
+    plan, _ = await _plan(requirements, deps, pre, index_urls, credentials, constraints, reinstall, keep_going)
     return plan
 
 
-async def _plan(requirements, deps, pre, index_urls, credentials, constraints, reinstall):
+async def _plan(requirements, deps, pre, index_urls, credentials, constraints, reinstall, keep_going):
     reqs = parse_requirements(requirements)
     cons = parse_requirements(constraints or [])
     root = _runtime.site_packages()
@@ -73,6 +74,7 @@ async def _plan(requirements, deps, pre, index_urls, credentials, constraints, r
     plan = await _resolve(
         reqs, catalog, Target.current(),
         constraints=cons, installed=installed, pre=pre, reinstall=reinstall, deps=deps,
+        keep_going=keep_going,
     )
     return plan, catalog
 
@@ -96,7 +98,9 @@ async def install(
     them into site-packages in one transaction and loads their native
     libraries, so ``import`` works as soon as this returns.
     """
-    plan, catalog = await _plan(requirements, deps, pre, index_urls, credentials, constraints, reinstall)
+    plan, catalog = await _plan(
+        requirements, deps, pre, index_urls, credentials, constraints, reinstall, keep_going
+    )
     requested = {canonicalize_name(r.name) for r in parse_requirements(requirements)}
     installed = await install_plan(
         plan, catalog, _runtime.site_packages(),

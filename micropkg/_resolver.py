@@ -30,9 +30,10 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from ._candidates import Candidate, describe_files, judge_files, usable_candidates
+from ._candidates import Candidate, usable_candidates
 from ._catalog import Catalog, Missing
-from ._errors import ConflictError, MicropkgError, NoCompatibleFile, ResolutionError
+from ._conflicts import EdgeLog, explain
+from ._errors import MicropkgError, ResolutionError
 from ._requirements import wheel_filename_of
 from ._simple import DistFile
 from ._target import Target
@@ -140,6 +141,7 @@ class Provider(resolvelib.AbstractProvider):
         self.pre = pre
         self.reinstall = reinstall
         self.deps = deps
+        self.log = EdgeLog(installed={n: str(v) for n, v in installed.items()} if not reinstall else {})
 
     def identify(self, requirement_or_candidate) -> str:
         if isinstance(requirement_or_candidate, str):  # the <python> pseudo-candidate
@@ -182,17 +184,15 @@ class Provider(resolvelib.AbstractProvider):
     def _index_candidates(self, name: NormalizedName, reqs: Sequence[Req]) -> list[Candidate]:
         specs = [r.specifier for r in reqs] + [c.specifier for c in self.constraints.get(name, ())]
         pinned = any(r.pinned for r in reqs) or any(c.pinned for c in self.constraints.get(name, ()))
-        result = []
         installed = self.installed.get(name)
         if installed is not None and not self.reinstall:
+            # What the runtime has stays: its modules may be imported already, and
+            # replacing them under a running program is what reinstall=True is for.
             if all(s.contains(installed, prereleases=True) for s in specs):
-                # Keep what the runtime has: replacing a loaded module is rarely what anyone wants.
-                result.append(Candidate(name, installed, None, "installed"))
+                return [Candidate(name, installed, None, "installed")]
+            return []
         page, index = self.catalog.page(name)
-        result.extend(
-            usable_candidates(page, self.target, specifiers=specs, pinned=pinned, pre=self.pre, source=index.url)
-        )
-        return result
+        return usable_candidates(page, self.target, specifiers=specs, pinned=pinned, pre=self.pre, source=index.url)
 
     def is_satisfied_by(self, requirement, candidate) -> bool:
         if isinstance(candidate, str):
@@ -217,6 +217,8 @@ class Provider(resolvelib.AbstractProvider):
             deps.append(Req(NormalizedName(PYTHON), meta.requires_python, parent=candidate,
                             text=f"Requires-Python {meta.requires_python}"))
         deps.extend(dependencies_of(meta.requires_dist, candidate, self.target))
+        for dep in deps:
+            self.log.add(candidate, dep)
         return deps
 
 
@@ -296,6 +298,7 @@ async def resolve(
     pre: bool = False,
     reinstall: bool = False,
     deps: bool = True,
+    keep_going: bool = False,
     max_rounds: int = 2000,
 ) -> Plan:
     """Resolve ``requirements`` for ``target``; the plan lists every pin and who required it."""
@@ -307,6 +310,8 @@ async def resolve(
         catalog, target, constraints=constraint_map, installed=installed or {},
         pre=pre, reinstall=reinstall, deps=deps,
     )
+    for root in roots:
+        provider.log.add(None, root)
     await _prefetch(catalog, provider, roots)
     resolver = resolvelib.Resolver(provider, resolvelib.BaseReporter())
     while True:
@@ -316,13 +321,43 @@ async def resolve(
         except Missing as missing:
             await _fetch_missing(catalog, provider, missing)
         except resolvelib.ResolutionImpossible as exc:
-            raise _explain_impossible(exc, catalog, provider) from None
+            error = explain(exc.causes, catalog, target, provider.log)
+            raise _with_others(error, roots, provider) if keep_going else error from None
         except resolvelib.ResolutionTooDeep as exc:
             raise ResolutionError(
                 f"Resolution gave up after {max_rounds} rounds of backtracking. "
                 "Pin some of the projects involved to narrow the search."
             ) from exc
+        except MicropkgError as error:
+            if not keep_going:
+                raise
+            raise _with_others(error, roots, provider) from None
     return _plan(result)
+
+
+def _with_others(first: MicropkgError, roots: Sequence[Req], provider: Provider) -> MicropkgError:
+    """keep_going=True: also report every other requirement of the request that cannot be met alone."""
+    errors: list[MicropkgError] = [first]
+    for root in roots:
+        if root.url is not None:
+            continue
+        try:
+            if not provider._index_candidates(root.name, [root]):
+                raise explain([_Info(root, None)], provider.catalog, provider.target, provider.log)
+        except (MicropkgError, Missing) as exc:
+            if isinstance(exc, MicropkgError) and str(exc) not in {str(e) for e in errors}:
+                errors.append(exc)
+    if len(errors) == 1:
+        return first
+    text = "\n".join(f"{i}. {e}" for i, e in enumerate(errors, 1))
+    return ResolutionError(f"{len(errors)} problems with the request:\n{text}", causes=tuple(errors))
+
+
+@dataclass(frozen=True)
+class _Info:
+    # The shape of resolvelib's RequirementInformation, for single-requirement checks.
+    requirement: Req
+    parent: Candidate | None
 
 
 def _plan(result) -> Plan:
@@ -343,45 +378,3 @@ def _plan(result) -> Plan:
     pins.sort(key=lambda p: p.name)
     return Plan(pins)
 
-
-def _explain_impossible(exc: resolvelib.ResolutionImpossible, catalog: Catalog, provider: Provider) -> ResolutionError:
-    causes = exc.causes
-    names = {_split(provider.identify(c.requirement))[0] for c in causes}
-    lines = []
-    for info in causes:
-        req, parent = info.requirement, info.parent
-        who = "you asked for" if parent is None else f"{parent} requires"
-        if req.name == PYTHON:
-            lines.append(f"{parent} requires Python {req.specifier}, but this runtime has Python "
-                         f"{provider.target.python_full_version}")
-        else:
-            lines.append(f"{who} {req}")
-    if len(names) == 1:
-        (name,) = names
-        if name != PYTHON and catalog.has_page(name):
-            page, _ = catalog.page(name)
-            verdicts = judge_files(page, provider.target)
-            usable = [v for v in verdicts if v.refused is None]
-            if not usable:
-                newest = _newest(verdicts)
-                return NoCompatibleFile(
-                    f"No file of {name!r} can be installed on this runtime. {name} {newest} has "
-                    f"{describe_files([v for v in verdicts if v.version == newest])}; this runtime is "
-                    f"{provider.target.describe()}; sdists cannot be built here. "
-                    f"Ask the project for a PyEmscripten wheel, or install a version that has one.",
-                    project=name,
-                )
-            versions = sorted({v.version for v in usable if v.version is not None}, reverse=True)
-            shown = ", ".join(str(v) for v in versions[:10]) + (" ..." if len(versions) > 10 else "")
-            return NoCompatibleFile(
-                f"No version of {name!r} satisfies " + "; ".join(lines)
-                + f". Versions with a file for this runtime: {shown or 'none'}.",
-                project=name,
-            )
-    project = sorted(names - {PYTHON})[0] if names - {PYTHON} else PYTHON
-    return ConflictError("Conflicting requirements: " + "; ".join(lines) + ".", project=project)
-
-
-def _newest(verdicts) -> Version | None:
-    versions = [v.version for v in verdicts if v.version is not None]
-    return max(versions) if versions else None

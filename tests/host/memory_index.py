@@ -1,0 +1,74 @@
+"""An index that lives in a dict, served through a MockTransport.
+
+A snapshot maps project -> version -> release facts::
+
+    {"a": {"1.0": {"requires": ["b>=1"], "requires_python": ">=3.8",
+                   "yanked": "reason", "tags": ["py3-none-any"], "extras": ["x"]}}}
+
+Pages are PEP 691 JSON with ``core-metadata``; ``.metadata`` files are served.
+Wheels are not (resolution never needs them when metadata is advertised).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from micropkg._transport import MockTransport, Request, Response
+
+BASE = "https://memory.example"
+INDEX_URL = BASE + "/simple"
+
+
+def metadata_bytes(name: str, version: str, facts: dict) -> bytes:
+    lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    if facts.get("metadata_requires_python"):
+        lines.append(f"Requires-Python: {facts['metadata_requires_python']}")
+    lines += [f"Provides-Extra: {e}" for e in facts.get("extras", [])]
+    lines += [f"Requires-Dist: {r}" for r in facts.get("requires", [])]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _files(name: str, releases: dict) -> list[dict]:
+    files = []
+    for version, facts in releases.items():
+        facts = facts or {}
+        for tag in facts.get("tags", ["py3-none-any"]):
+            filename = f"{name.replace('-', '_')}-{version}-{tag}.whl"
+            meta = metadata_bytes(name, version, facts)
+            entry = {
+                "filename": filename,
+                "url": f"{BASE}/files/{filename}",
+                "hashes": {"sha256": hashlib.sha256(filename.encode()).hexdigest()},
+                "core-metadata": {"sha256": hashlib.sha256(meta).hexdigest()},
+            }
+            if facts.get("requires_python"):
+                entry["requires-python"] = facts["requires_python"]
+            if facts.get("yanked"):
+                entry["yanked"] = facts["yanked"]
+            files.append(entry)
+    return files
+
+
+def memory_transport(snapshot: dict) -> MockTransport:
+    metadata = {}
+    for name, releases in snapshot.items():
+        for version, facts in releases.items():
+            for tag in (facts or {}).get("tags", ["py3-none-any"]):
+                filename = f"{name.replace('-', '_')}-{version}-{tag}.whl"
+                metadata[f"{BASE}/files/{filename}.metadata"] = metadata_bytes(name, version, facts or {})
+
+    def handler(request: Request) -> Response:
+        url = request.url
+        if url in metadata:
+            return Response(url, 200, {"content-type": "application/octet-stream"}, metadata[url])
+        prefix = INDEX_URL + "/"
+        if url.startswith(prefix):
+            name = url[len(prefix):].strip("/")
+            if name in snapshot:
+                page = {"meta": {"api-version": "1.1"}, "name": name, "files": _files(name, snapshot[name])}
+                return Response(url, 200, {"content-type": "application/vnd.pypi.simple.v1+json"},
+                                json.dumps(page).encode())
+        return Response(url, 404, {"content-type": "text/plain"}, b"not found")
+
+    return MockTransport(handler)
