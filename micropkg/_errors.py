@@ -45,6 +45,19 @@ __all__ = [
 class MicropkgError(Exception):
     """Root of every error micropkg raises on purpose."""
 
+    def __reduce__(self):
+        # The subclasses take keyword arguments, which Exception's default
+        # pickling cannot replay; rebuild from the message and attributes instead,
+        # so errors cross process and worker boundaries (and pytest-pyodide's).
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(cls: type, args: tuple, state: dict) -> MicropkgError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class InvalidRequirement(MicropkgError):
     """A requirement string that does not follow PEP 508."""
