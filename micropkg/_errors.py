@@ -129,15 +129,15 @@ class ConflictError(ResolutionError):
 class IntegrityError(MicropkgError):
     """Bytes that do not match the hash they were promised."""
 
-    def __init__(self, *, url: str, algorithm: str, expected: str, actual: str) -> None:
+    def __init__(self, *, url: str, algorithm: str, expected: str, actual: str, note: str = "") -> None:
         self.url = url
         self.algorithm = algorithm
         self.expected = expected
         self.actual = actual
         super().__init__(
-            f"Hash mismatch for {url}: expected {algorithm}={expected}, got {algorithm}={actual}. "
-            "The file was changed after the index listed it, or the download was corrupted; "
-            "nothing was installed."
+            f"Hash mismatch for {url}: expected {algorithm}={expected}, got {algorithm}={actual}"
+            f"{f' ({note})' if note else ''}. The file was changed after the index listed it, "
+            "or the download was corrupted; nothing was installed."
         )
 
 

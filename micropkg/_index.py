@@ -45,7 +45,7 @@ ACCEPT = f"{JSON_CONTENT_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/
 _METADATA_HOSTS = frozenset({"files.pythonhosted.org"})
 
 
-def check_hashes(data: bytes, hashes: Mapping[str, str], url: str) -> None:
+def check_hashes(data: bytes, hashes: Mapping[str, str], url: str, *, size: int | None = None) -> None:
     """Raise :class:`IntegrityError` unless ``data`` matches every known hash in ``hashes``."""
     for algorithm in ("sha256", "sha384", "sha512"):
         expected = hashes.get(algorithm)
@@ -53,7 +53,10 @@ def check_hashes(data: bytes, hashes: Mapping[str, str], url: str) -> None:
             continue
         actual = hashlib.new(algorithm, data).hexdigest()
         if actual != expected.lower():
-            raise IntegrityError(url=url, algorithm=algorithm, expected=expected, actual=actual)
+            note = ""
+            if size is not None and size != len(data):
+                note = f"received {len(data)} bytes, the index said {size}: the transfer may have been cut short"
+            raise IntegrityError(url=url, algorithm=algorithm, expected=expected, actual=actual, note=note)
 
 
 async def fetch_verified(
@@ -67,13 +70,14 @@ async def fetch_verified(
     """Fetch ``request`` and check its bytes against ``hashes`` (and ``size`` when known)."""
     url = request.url
     response = (await transport.fetch(request)).raise_for_status(what)
+    check_hashes(response.body, hashes, url, size=size)
     if size is not None and len(response.body) != size:
+        # Only reachable without a hash to compare: the size is then the one check left.
         raise FetchError(
             f"{what}: {url} sent {len(response.body)} bytes, the index said {size}; "
             "the transfer was cut short or the file changed. Try again.",
             url=url,
         )
-    check_hashes(response.body, hashes, url)
     return response.body
 
 

@@ -77,7 +77,7 @@ async def install_plan(
     forget_modules(root, [f for dist in old.values() for f in dist.files])
     for wheel, paths in zip(wheels, written):
         try:
-            await load_dynlibs(root, dynlibs_to_load(paths))
+            await load_dynlibs(root, dynlibs_to_load(paths.dynlibs))
         except InstallError:
             raise
         except Exception as exc:  # the JS loader's own errors, with the wheel named

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from micropkg._errors import FetchError, HTTPStatusError, IndexFormatError, IntegrityError
+from micropkg._errors import HTTPStatusError, IndexFormatError, IntegrityError
 from micropkg._index import ACCEPT, Index
 from micropkg._simple import DistFile
 from micropkg._transport import MockTransport, Response
@@ -96,8 +96,8 @@ def test_wheel_download_checks_hash_and_size():
         run(index.wheel(_file(hashes={"sha256": "11" * 32})))
     assert "https://files.pythonhosted.org/p/demo-1.0-py3-none-any.whl" in str(info.value)
     assert "nothing was installed" in str(info.value)
-    with pytest.raises(FetchError, match="sent 5 bytes, the index said 6"):
-        run(index.wheel(_file(size=6)))
+    with pytest.raises(IntegrityError, match="received 5 bytes, the index said 6"):
+        run(index.wheel(_file(size=6, hashes={"sha256": "22" * 32})))
     with pytest.raises(IndexFormatError, match="without a hash"):
         run(index.wheel(_file(hashes={})))
 

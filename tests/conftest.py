@@ -1,0 +1,205 @@
+"""pytest wiring: pytest-pyodide's runtimes, the loopback index, built wheels.
+
+``pytest tests`` runs host tests (plain CPython) and runtime tests (inside a
+real Pyodide, through pytest-pyodide's ``selenium`` fixtures or
+``@run_in_pyodide``). pytest-pyodide's ``--runtime`` picks where runtime tests
+run (default ``node``; ``chrome``; ``node-no-host`` skips host tests;
+``host`` runs host tests only). ``--pyodide-version`` picks the Pyodide
+release; unless ``--dist-dir`` is given, its folder is prepared (cached) by
+:mod:`tests.harness.pyodide_dist`.
+
+Fixtures:
+
+``index_server``
+    the :class:`~tests.harness.index_server.IndexServer` of this session,
+    preloaded with :data:`PRELOADED` built wheels and the real PyEmscripten
+    wheels of :mod:`tests.harness.pypi_cache`. Whatever a test changes (files
+    added, switches, faults) is undone after it, and the request log starts
+    empty for each test.
+``index_url``
+    its base URL, ``http://127.0.0.1:<port>/`` -- a plain string to hand to
+    ``@run_in_pyodide`` functions.
+``make_wheel``
+    :func:`tests.harness.wheels.make_wheel`.
+``real_wheels``
+    the cached real wheels (:class:`~tests.harness.pypi_cache.CachedWheel`).
+``pyodide_dist_dir``
+    the prepared Pyodide folder under test.
+``pyodide_info``
+    the Pyodide under test: ``version``, ``python``, ``abi_version``, ``platform``.
+
+Markers: ``network`` (live PyPI; skipped outside Node, where Chromium cannot
+reach it), ``runtime`` (added automatically to tests that run in Pyodide),
+``pyodide_abi(*abis)`` (skip the runtime test on other Pyodide ABIs).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytest_pyodide import get_global_config
+
+from tests.harness import pyodide_dist
+from tests.harness.index_server import IndexServer
+from tests.harness.pypi_cache import CachedWheel, real_wheels as _real_wheels
+from tests.harness.wheels import BuiltWheel, make_wheel as _make_wheel
+
+# Headless Chromium as root in a container, quiet on the network: it must not
+# phone home (only PyPI, npm and Debian are reachable here) and QUIC to
+# loopback only slows it down. chromedriver gives each session a fresh
+# --user-data-dir of its own.
+CHROME_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+# Selenium Manager would look chromedriver up online (googlechromelabs.github.io,
+# unreachable) before falling back to PATH; point it at Debian's driver instead.
+if shutil.which("chromedriver") and "SE_CHROMEDRIVER" not in os.environ:
+    os.environ["SE_CHROMEDRIVER"] = shutil.which("chromedriver")
+os.environ.setdefault("SE_AVOID_STATS", "true")
+
+
+def _preloaded() -> tuple[BuiltWheel, ...]:
+    """A small, stable catalogue: a project with two versions and a dependency."""
+    return (
+        _make_wheel("harness-demo", "1.0.0"),
+        _make_wheel("harness-demo", "2.0.0", requires_dist=["harness-dep>=1"], requires_python=">=3.11"),
+        _make_wheel("harness-dep", "1.0.0"),
+    )
+
+
+PRELOADED = _preloaded()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--pyodide-version",
+        default=pyodide_dist.DEFAULT_VERSION,
+        help="npm version of Pyodide whose prepared folder runtime tests use "
+        f"(default {pyodide_dist.DEFAULT_VERSION}); ignored with --dist-dir",
+    )
+
+
+def _runtimes_requested(config: pytest.Config) -> bool:
+    runtimes = {r.strip().removesuffix("-no-host") for r in config.option.runtime.split(",")}
+    return bool(runtimes - {"host"})
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Runs before pytest-pyodide's own pytest_configure reads ``--dist-dir``."""
+    settings = get_global_config()
+    flags = settings.get_flags("chrome")
+    # pytest-pyodide's Chrome runner passes --headless and --no-sandbox itself.
+    extra = [f for f in CHROME_FLAGS if f not in flags and f not in ("--headless", "--no-sandbox")]
+    settings.set_flags("chrome", [*flags, *extra])
+    dist_dir_given = Path(config.option.dist_dir) != Path("pyodide")  # pytest-pyodide's default
+    if not dist_dir_given and _runtimes_requested(config):
+        config.option.dist_dir = pyodide_dist.prepare(config.getoption("--pyodide-version"))
+
+
+def _read_pyodide_info(dist_dir: Path) -> dict[str, str]:
+    lock_info = json.loads((dist_dir / "pyodide-lock.json").read_text())["info"]
+    version = json.loads((dist_dir / "package.json").read_text())["version"]
+    return {
+        "version": version,
+        "python": lock_info["python"],
+        "abi_version": lock_info["abi_version"],
+        "platform": lock_info["platform"],
+    }
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark runtime tests; deselect what this run will not execute.
+
+    pytest-pyodide skips host tests under ``*-no-host`` and runtime tests
+    under ``host``, one skip line per test; deselecting keeps the report to
+    what actually ran.
+    """
+    run_host = pytest.pyodide_run_host_test
+    runtimes = pytest.pyodide_runtimes
+    dist_dir = Path(config.option.dist_dir)
+    abi = _read_pyodide_info(dist_dir)["abi_version"] if runtimes and dist_dir.is_dir() else None
+    kept, dropped = [], []
+    for item in items:
+        is_runtime = "runtime" in getattr(item, "fixturenames", ())
+        if (is_runtime and not runtimes) or (not is_runtime and not run_host):
+            dropped.append(item)
+            continue
+        kept.append(item)
+        if not is_runtime:
+            continue
+        item.add_marker(pytest.mark.runtime)
+        runtime = item.callspec.params.get("runtime") if hasattr(item, "callspec") else None
+        if item.get_closest_marker("network") and runtime != "node":
+            item.add_marker(pytest.mark.skip(reason=f"live PyPI is unreachable from {runtime} here (CORS header stripped)"))
+        abi_marker = item.get_closest_marker("pyodide_abi")
+        if abi_marker and abi not in abi_marker.args:
+            item.add_marker(pytest.mark.skip(reason=f"needs Pyodide ABI {' or '.join(abi_marker.args)}, this is {abi}"))
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+# -- fixtures ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def real_wheels() -> list[CachedWheel]:
+    return _real_wheels()
+
+
+@pytest.fixture(scope="session")
+def _index_server_session(real_wheels: list[CachedWheel]) -> Iterator[IndexServer]:
+    with IndexServer() as server:
+        for wheel in (*PRELOADED, *real_wheels):
+            server.add(wheel)
+        yield server
+
+
+@pytest.fixture
+def index_server(_index_server_session: IndexServer) -> Iterator[IndexServer]:
+    server = _index_server_session
+    state = server.snapshot()
+    server.restore(state)  # also empties the request log and the error list
+    yield server
+    errors = list(server.errors)
+    server.restore(state)
+    if errors:
+        pytest.fail(f"the index server raised while answering: {errors!r}")
+
+
+@pytest.fixture
+def index_url(index_server: IndexServer) -> str:
+    return index_server.url
+
+
+@pytest.fixture
+def make_wheel():
+    return _make_wheel
+
+
+@pytest.fixture(scope="session")
+def pyodide_dist_dir(pytestconfig: pytest.Config) -> Path:
+    """The Pyodide folder under test, prepared now if this run did not need it yet."""
+    dist_dir = Path(pytestconfig.option.dist_dir)
+    if (dist_dir / "pyodide-lock.json").is_file():
+        return dist_dir
+    return pyodide_dist.prepare(pytestconfig.getoption("--pyodide-version"))
+
+
+@pytest.fixture(scope="session")
+def pyodide_info(pyodide_dist_dir: Path) -> dict[str, str]:
+    return _read_pyodide_info(pyodide_dist_dir)

@@ -1,0 +1,8 @@
+"""The machinery micropkg's tests stand on: wheels, indexes, Pyodide distributions.
+
+Nothing here is part of micropkg. Each module is named after the thing it
+provides: :mod:`.wheels` builds wheels in memory, :mod:`.index_server` serves
+them like PyPI does, :mod:`.pypi` talks to the real PyPI, :mod:`.pypi_cache`
+keeps real PyEmscripten wheels on disk, :mod:`.pyodide_dist` assembles the
+folder pytest-pyodide runs Pyodide from.
+"""
