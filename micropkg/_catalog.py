@@ -81,6 +81,7 @@ class Catalog:
         *,
         read_url: Callable[[str], Awaitable[bytes]] | None = None,
         installed_metadata: Mapping[NormalizedName, CoreMetadata] | None = None,
+        max_concurrency: int = 24,
     ) -> None:
         self.indexes = tuple(indexes)
         # Fetches direct (non-index) URLs: emfs:, file:, or an http(s) wheel URL.
@@ -90,6 +91,9 @@ class Catalog:
         self._metadata: dict[str, asyncio.Task] = {}
         self._wheels: dict[str, asyncio.Task] = {}
         self.requests = 0  # round trips started, for reporting
+        # Browsers queue past ~6 connections per origin over HTTP/1.1 and Node's
+        # fetch fails outright under hundreds at once; a walk-back asks for hundreds.
+        self._slots = asyncio.Semaphore(max_concurrency)
 
     # -- the synchronous side, for the provider -------------------------------------------
 
@@ -147,6 +151,12 @@ class Catalog:
 
     # -- the asynchronous side, for the driver -------------------------------------------
 
+    async def _limited(self, fetch: Callable[[], Awaitable]):
+        # Slots are taken around single requests only, never around work that
+        # awaits another request, so holders cannot wait on each other.
+        async with self._slots:
+            return await fetch()
+
     def _task(self, table: dict, key, make: Callable[[], Awaitable]) -> asyncio.Task:
         task = table.get(key)
         if task is None:
@@ -167,7 +177,7 @@ class Catalog:
         # candidates from later indexes too would let anyone who registers the
         # name elsewhere shadow a private package (dependency confusion).
         for index in self.indexes:
-            page = await index.project(name)
+            page = await self._limited(lambda: index.project(name))
             if page is not None:
                 return page, index
         return None
@@ -180,12 +190,12 @@ class Catalog:
         file = candidate.file
         assert file is not None
         if index is not None:
-            make = lambda: index.wheel(file)  # noqa: E731
+            fetch = lambda: index.wheel(file)  # noqa: E731
         else:
             if self._read_url is None:
                 raise FetchError(f"No way to read {file.url} in this runtime", url=file.url)
-            make = lambda: self._read_url(file.url)  # noqa: E731
-        return self._task(self._wheels, file.url, make)
+            fetch = lambda: self._read_url(file.url)  # noqa: E731
+        return self._task(self._wheels, file.url, lambda: self._limited(fetch))
 
     def fetch_wheel(self, candidate: Candidate) -> asyncio.Task:
         return self._download(candidate, self._index_of(candidate))
@@ -206,7 +216,7 @@ class Catalog:
         index = self._index_of(candidate)
 
         async def load() -> CoreMetadata:
-            data = await index.metadata(file) if index is not None else None
+            data = await self._limited(lambda: index.metadata(file)) if index is not None else None
             source = file.metadata_url
             if data is None:
                 # No PEP 658 file: the whole wheel is needed. It is kept, so if

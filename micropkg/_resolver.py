@@ -21,6 +21,7 @@ The driver (:func:`resolve`) bridges sync and async without JSPI:
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -30,7 +31,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from ._candidates import Candidate, usable_candidates
+from ._candidates import Candidate, Releases, judge_files
 from ._catalog import Catalog, Missing
 from ._conflicts import EdgeLog, explain
 from ._errors import MicropkgError, ResolutionError
@@ -38,11 +39,13 @@ from ._requirements import wheel_filename_of
 from ._simple import DistFile
 from ._target import Target
 
-__all__ = ["Pin", "Plan", "Req", "resolve"]
+__all__ = ["Pin", "Plan", "Req", "ResolutionStats", "resolve"]
 
 PYTHON = "<python>"
-# How many older releases' metadata to fetch at once when walking back.
+# How many older releases' metadata to fetch at once when walking back
+# (the first batch; it doubles per further walk-back of the same project).
 WALK_BACK_BATCH = 16
+WALK_BACK_LIMIT = 256
 
 
 @dataclass(frozen=True)
@@ -107,9 +110,19 @@ class Pin:
         return self.candidate.source
 
 
+@dataclass(frozen=True)
+class ResolutionStats:
+    """How a resolution went: for the reporter, benchmarks and curious users."""
+
+    attempts: int  # resolvelib runs (each after fetching what the previous one lacked)
+    resolver_seconds: float  # time inside resolvelib and the provider, network excluded
+    requests: int  # index requests (pages, metadata, wheels read for metadata)
+
+
 @dataclass
 class Plan:
     pins: list[Pin] = field(default_factory=list)
+    stats: ResolutionStats | None = None
 
     def __iter__(self):
         return iter(self.pins)
@@ -142,6 +155,8 @@ class Provider(resolvelib.AbstractProvider):
         self.reinstall = reinstall
         self.deps = deps
         self.log = EdgeLog(installed={n: str(v) for n, v in installed.items()} if not reinstall else {})
+        self._releases: dict[NormalizedName, Releases] = {}
+        self.walk_backs: dict[NormalizedName, int] = {}
 
     def identify(self, requirement_or_candidate) -> str:
         if isinstance(requirement_or_candidate, str):  # the <python> pseudo-candidate
@@ -191,8 +206,16 @@ class Provider(resolvelib.AbstractProvider):
             if all(s.contains(installed, prereleases=True) for s in specs):
                 return [Candidate(name, installed, None, "installed")]
             return []
-        page, index = self.catalog.page(name)
-        return usable_candidates(page, self.target, specifiers=specs, pinned=pinned, pre=self.pre, source=index.url)
+        _, index = self.catalog.page(name)
+        return self.releases(name).select(specs, pinned=pinned, pre=self.pre, source=index.url)
+
+    def releases(self, name: NormalizedName) -> Releases:
+        # Judging and sorting every file of a project with thousands of releases
+        # is costly and its answer never changes within one resolution: once per project.
+        if name not in self._releases:
+            page, _ = self.catalog.page(name)
+            self._releases[name] = Releases(name, judge_files(page, self.target))
+        return self._releases[name]
 
     def is_satisfied_by(self, requirement, candidate) -> bool:
         if isinstance(candidate, str):
@@ -277,14 +300,19 @@ async def _fetch_missing(catalog: Catalog, provider: Provider, missing: Missing)
     tasks = [catalog.fetch_page(name) for name in missing.pages]
     for candidate in missing.files:
         tasks.append(catalog.fetch_metadata(candidate))
-        # A walk-back rarely stops at the next release: fetch a batch of older ones too.
+        # A walk-back rarely stops at the next release: fetch a batch of older
+        # ones too, doubling each time the same project needs more, so walking
+        # back through N releases costs about log2(N) round trips, not N.
         try:
-            page, index = catalog.page(candidate.name)
+            _, index = catalog.page(candidate.name)
         except (Missing, MicropkgError):
             continue
-        older = [c for c in usable_candidates(page, provider.target, pre=True, source=index.url)
+        rounds = provider.walk_backs.get(candidate.name, 0)
+        provider.walk_backs[candidate.name] = rounds + 1
+        batch = min(WALK_BACK_BATCH << rounds, WALK_BACK_LIMIT)
+        older = [c for c in provider.releases(candidate.name).select(pre=True, source=index.url)
                  if c.version < candidate.version and not catalog.has_metadata(c)]
-        tasks.extend(catalog.fetch_metadata(c) for c in older[:WALK_BACK_BATCH])
+        tasks.extend(catalog.fetch_metadata(c) for c in older[:batch])
     await asyncio.gather(*tasks)
 
 
@@ -314,11 +342,16 @@ async def resolve(
         provider.log.add(None, root)
     await _prefetch(catalog, provider, roots)
     resolver = resolvelib.Resolver(provider, resolvelib.BaseReporter())
+    attempts, cpu = 0, 0.0
     while True:
+        attempts += 1
+        started = time.perf_counter()
         try:
             result = resolver.resolve(roots, max_rounds=max_rounds)
+            cpu += time.perf_counter() - started
             break
         except Missing as missing:
+            cpu += time.perf_counter() - started
             await _fetch_missing(catalog, provider, missing)
         except resolvelib.ResolutionImpossible as exc:
             error = explain(exc.causes, catalog, target, provider.log)
@@ -332,7 +365,9 @@ async def resolve(
             if not keep_going:
                 raise
             raise _with_others(error, roots, provider) from None
-    return _plan(result)
+    plan = _plan(result)
+    plan.stats = ResolutionStats(attempts=attempts, resolver_seconds=cpu, requests=catalog.requests)
+    return plan
 
 
 def _with_others(first: MicropkgError, roots: Sequence[Req], provider: Provider) -> MicropkgError:
