@@ -20,9 +20,12 @@ __all__ = [
     # functions, with micropip's names and parameters
     "install",
     "resolve",
+    "explain",
     "list",
     "uninstall",
     "set_index_urls",
+    "freeze",
+    "clear_cache",
     "Package",
     # errors (the tree is drawn in micropkg._errors)
     "MicropkgError",
@@ -31,20 +34,22 @@ __all__ = [
     "NetworkError",
     "HTTPStatusError",
     "IndexFormatError",
+    "InsecureURL",
     "ResolutionError",
     "ProjectNotFound",
     "NoCompatibleFile",
     "ConflictError",
     "IntegrityError",
+    "LockError",
     "InvalidWheel",
     "InstallError",
     "UninstallError",
 ]
 
-_API = {"install", "resolve", "list", "uninstall", "set_index_urls", "Package"}
+_API = {"install", "resolve", "explain", "list", "uninstall", "set_index_urls", "freeze", "clear_cache", "Package"}
 
 if TYPE_CHECKING:
-    from ._api import Package, install, list, resolve, set_index_urls, uninstall
+    from ._api import Package, clear_cache, explain, freeze, install, list, resolve, set_index_urls, uninstall
     from ._errors import *  # noqa: F403
 
 

@@ -8,6 +8,10 @@ differences are documented in the README (the migration note).
 from __future__ import annotations
 
 import builtins
+import functools
+import os
+import urllib.parse
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,39 +19,144 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from . import _runtime
+from ._cache import CACHE_MODES, Cache
 from ._catalog import Catalog
 from ._environment import InstalledDistribution, distributions, get
 from ._environment import uninstall as _uninstall_files
 from ._destination import SitePackages
-from ._errors import UninstallError
-from ._index import Index, index_list
-from ._installer import Installed, forget_modules, install_plan
+from ._distribution import Distribution
+from ._errors import InstallError, LockError, UninstallError
+from ._explain import Explanation, explain_project
+from ._freeze import installed_lock, wheels_only
+from ._index import Index, index_entries
+from ._installer import Installed, forget_modules, install_lock, install_plan
+from ._lock import Lock
+from ._lockfile import dumps as _dumps_pyodide_lock
+from ._lockfile import parse_lock
 from ._metadata import CoreMetadata, parse_metadata
+from ._pylock import dumps as _dumps_pylock
 from ._requirements import parse_requirements
+from ._requirements_file import RequirementsFile, load_requirements_file
 from ._resolver import Plan, resolve as _resolve
+from ._retry import RetryingTransport
 from ._target import Target
+from ._transport import SecureTransport, require_secure_url
 
-__all__ = ["install", "resolve", "list", "uninstall", "set_index_urls", "Package"]
+__all__ = [
+    "install", "resolve", "explain", "list", "uninstall", "set_index_urls", "freeze", "clear_cache", "Package",
+]
 
-_index_urls: tuple[str, ...] | None = None
+_index_urls: tuple[tuple[str, dict[str, str]], ...] | None = None
 
 
-def set_index_urls(urls: str | Sequence[str]) -> None:
-    """Set the default indexes for later calls (``None`` in a call means these)."""
+def set_index_urls(urls) -> None:
+    """Set the default indexes for later calls (``None`` in a call means these).
+
+    Entries as for ``index_urls``: URLs, ``(url, headers)`` pairs, or a
+    mapping ``{url: headers}``.
+    """
     global _index_urls
-    _index_urls = index_list(urls)
+    _index_urls = index_entries(urls)
 
 
-def _catalog(index_urls, credentials, root: Path) -> tuple[Catalog, dict]:
-    transport = _runtime.PyfetchTransport(credentials)
-    indexes = [Index(url, transport) for url in index_list(index_urls or _index_urls)]
+def _transport(credentials, allow_insecure_http: bool) -> SecureTransport:
+    # Outermost, the scheme checks run once per request and see where redirects ended;
+    # inside them, a flaky network is retried.
+    return SecureTransport(
+        RetryingTransport(_runtime.PyfetchTransport(credentials)),
+        allow_insecure_http=allow_insecure_http,
+    )
+
+
+def _cache(mode: str) -> Cache | None:
+    if mode not in CACHE_MODES:
+        raise ValueError(f"cache must be one of {', '.join(map(repr, CACHE_MODES))}, got {mode!r}")
+    if mode == "off":
+        return None
+    # A browser would send a CORS preflight for If-None-Match; its HTTP cache revalidates instead.
+    return Cache(_runtime.cache_store(), mode=mode, conditional=not _runtime.in_browser())
+
+
+async def clear_cache() -> None:
+    """Delete everything micropkg keeps between page loads (pages, metadata, wheels)."""
+    await _runtime.cache_store().clear()
+
+
+def _catalog(
+    index_urls, credentials, root: Path, allow_insecure_http: bool = False, cache: str = "default",
+    speculative: bool = False, index_strategy: str = "first-index", pyodide_packages: bool | str = True,
+) -> tuple[Catalog, dict]:
+    entries = index_entries(index_urls or _index_urls)
+    for url, _ in entries:
+        require_secure_url(url, allow_insecure_http=allow_insecure_http, what="index URL")
+    transport = _transport(credentials, allow_insecure_http)
+    kept = _cache(cache)
+    indexes = [Index(url, transport, headers=headers, cache=kept) for url, headers in entries]
     installed: dict = {}
     installed_meta: dict[str, CoreMetadata] = {}
     for dist in distributions([root]):
         installed[dist.name] = dist.version
         metadata_file = dist.dist_info_path / "METADATA"
         installed_meta[dist.name] = parse_metadata(metadata_file.read_bytes(), source=str(metadata_file))
-    return Catalog(indexes, read_url=_runtime.read_local_url, installed_metadata=installed_meta), installed
+    read_url = functools.partial(_runtime.read_local_url, transport=transport)
+    catalog = Catalog(
+        indexes, read_url=read_url, installed_metadata=installed_meta, speculative=speculative,
+        strategy=index_strategy,
+        distribution=_distribution(pyodide_packages, transport, allow_insecure_http),
+    )
+    return catalog, installed
+
+
+def _distribution(pyodide_packages: bool | str, transport, allow_insecure_http: bool) -> Distribution | None:
+    """The Pyodide distribution offered beside the indexes: the runtime's own
+    lockfile (True), the ``pyodide-lock.json`` at a URL or path, or none (False)."""
+    if pyodide_packages is False or pyodide_packages is None:
+        return None
+
+    async def read(location: str) -> bytes:
+        return await _read(location, transport, allow_insecure_http)
+
+    if pyodide_packages is True:
+        if not _runtime.in_pyodide():
+            return None
+        url, packages, base = _runtime.runtime_distribution()
+        return Distribution(url, read, packages=packages, base_url=base, runtime=True)
+    if not isinstance(pyodide_packages, str):
+        raise TypeError(f"pyodide_packages must be True, False or a lockfile URL, got {pyodide_packages!r}")
+    return Distribution(_location(pyodide_packages), read)
+
+
+def _shared_libraries_first(plan: Plan, catalog: Catalog, load_dynlibs):
+    """``load_dynlibs``, loading first the distribution's shared libraries the plan needs.
+
+    Shared libraries are zip archives of ``.so`` files (``install_dir: dynlib``),
+    not wheels: Pyodide's own ``loadPackage`` installs them into its library
+    directory and loads them globally, so it does. They load inside the
+    install's transaction, after every wheel is verified and before the
+    first extension module: a failure rolls the written files back.
+    """
+    distribution = catalog.distribution
+    if distribution is None:
+        return load_dynlibs
+    names = [pin.name for pin in plan.to_install if catalog.from_distribution(pin.candidate)]
+    libraries = [e["name"] for e in distribution.shared_libraries(names) if not _runtime.is_loaded(e["name"])]
+    if not libraries:
+        return load_dynlibs
+    if not distribution.runtime:
+        needing = [name for name in names if distribution.shared_libraries([name])]
+        raise InstallError(
+            f"{', '.join(needing)} from {distribution.url} need the shared libraries {', '.join(libraries)},"
+            " which micropkg loads only from the running Pyodide's own distribution (through"
+            " loadPackage). Nothing was installed; boot Pyodide with this lockFileURL instead."
+        )
+    pending = [libraries]
+
+    async def load(root: Path, paths) -> None:
+        if pending:
+            await _runtime.load_runtime_packages(pending.pop())
+        await load_dynlibs(root, paths)
+
+    return load
 
 
 async def resolve(
@@ -60,17 +169,58 @@ async def resolve(
     constraints: Iterable[str] | None = None,
     reinstall: bool = False,
     keep_going: bool = False,
+    allow_insecure_http: bool = False,
+    cache: str = "default",
+    index_strategy: str = "first-index",
+    pyodide_packages: bool | str = True,
 ) -> Plan:
     """Resolve without installing: the plan ``install`` would carry out."""
-    plan, _ = await _plan(requirements, deps, pre, index_urls, credentials, constraints, reinstall, keep_going)
+    plan, _ = await _plan(
+        requirements, deps, pre, index_urls, credentials, constraints, reinstall, keep_going,
+        allow_insecure_http=allow_insecure_http, cache=cache,
+        index_strategy=index_strategy, pyodide_packages=pyodide_packages,
+    )
     return plan
 
 
-async def _plan(requirements, deps, pre, index_urls, credentials, constraints, reinstall, keep_going):
+async def explain(
+    requirement: str,
+    index_urls=None,
+    *,
+    pre: bool = False,
+    credentials: str | None = None,
+    allow_insecure_http: bool = False,
+    cache: str = "default",
+    index_strategy: str = "first-index",
+    pyodide_packages: bool | str = True,
+) -> Explanation:
+    """Every file the sources offer for one project, and why each was taken or refused.
+
+    ``requirement`` is a project name or a PEP 508 requirement
+    (``"msgpack>=1.2"``); ``print()`` the result for a table. Nothing is installed.
+    """
+    catalog, _ = _catalog(
+        index_urls, credentials, _runtime.site_packages(), allow_insecure_http, cache,
+        index_strategy=index_strategy, pyodide_packages=pyodide_packages,
+    )
+    return await explain_project(requirement, catalog, Target.current(), pre=pre)
+
+
+async def _plan(
+    requirements, deps, pre, index_urls, credentials, constraints, reinstall, keep_going,
+    *, allow_insecure_http: bool = False, cache: str = "default", speculative: bool = False,
+    index_strategy: str = "first-index", pyodide_packages: bool | str = True,
+):
     reqs = parse_requirements(requirements)
     cons = parse_requirements(constraints or [])
+    for req in (*reqs, *cons):
+        if req.url and req.url.split(":", 1)[0].lower() in ("http", "https"):
+            require_secure_url(req.url, allow_insecure_http=allow_insecure_http, what="wheel URL")
     root = _runtime.site_packages()
-    catalog, installed = _catalog(index_urls, credentials, root)
+    catalog, installed = _catalog(
+        index_urls, credentials, root, allow_insecure_http, cache, speculative,
+        index_strategy=index_strategy, pyodide_packages=pyodide_packages,
+    )
     plan = await _resolve(
         reqs, catalog, Target.current(),
         constraints=cons, installed=installed, pre=pre, reinstall=reinstall, deps=deps,
@@ -80,7 +230,7 @@ async def _plan(requirements, deps, pre, index_urls, credentials, constraints, r
 
 
 async def install(
-    requirements: str | Iterable[str],
+    requirements: str | Iterable[str] = (),
     keep_going: bool = False,
     deps: bool = True,
     credentials: str | None = None,
@@ -90,6 +240,12 @@ async def install(
     constraints: Iterable[str] | None = None,
     reinstall: bool = False,
     verbose: bool | int | None = None,
+    allow_insecure_http: bool = False,
+    lock: str | None = None,
+    requirements_file: str | Sequence[str] | None = None,
+    cache: str = "default",
+    index_strategy: str = "first-index",
+    pyodide_packages: bool | str = True,
 ) -> builtins.list[Installed]:
     """Install ``requirements`` (PEP 508 strings or wheel URLs) and their dependencies.
 
@@ -97,17 +253,58 @@ async def install(
     the chosen wheels concurrently with ``pyfetch``, checks every hash, writes
     them into site-packages in one transaction and loads their native
     libraries, so ``import`` works as soon as this returns.
+
+    Plain ``http:`` URLs are refused unless they point at this machine
+    (localhost, 127.0.0.0/8, ::1) or ``allow_insecure_http=True``.
+
+    ``requirements_file`` names pip-style requirements files (a path in
+    Pyodide's file system or a URL) whose requirements, ``-c`` constraints
+    and ``--index-url`` (when ``index_urls`` is not given) are added.
+
+    ``lock`` (the URL or path of a ``pylock.toml`` or ``pyodide-lock.json``,
+    or its text) installs exactly what the lock lists for this runtime,
+    without resolving and without asking any index: every wheel is
+    downloaded in one concurrent batch and checked against the lock's hash.
+
+    ``cache`` (``"default"``, ``"off"``, ``"offline"``): index pages,
+    metadata and wheels are kept across page loads (the Cache API in a
+    browser, a directory under Node) and checked against their sha256 when
+    read; ``"offline"`` uses only what is kept and fails on anything missing.
+
+    ``index_urls`` entries are URLs, ``(url, headers)`` pairs or a mapping
+    ``{url: headers}``; an index's headers (``{"Authorization": ...}``) are
+    sent to that index's origin only. ``index_strategy="first-index"`` (the
+    default) takes all of a project's files from the first index that knows
+    it; ``"merge"`` lets every index's files compete.
+
+    ``pyodide_packages``: the Pyodide distribution's own builds (numpy,
+    pyyaml...) are candidates beside the indexes' files -- the runtime's
+    lockfile (True), the ``pyodide-lock.json`` at a URL or path, or none
+    (False). The newest version that fits wins; on a tie, the
+    distribution's build.
     """
-    plan, catalog = await _plan(
-        requirements, deps, pre, index_urls, credentials, constraints, reinstall, keep_going
-    )
-    requested = {canonicalize_name(r.name) for r in parse_requirements(requirements)}
-    installed = await install_plan(
-        plan, catalog, _runtime.site_packages(),
-        requested=requested,
-        load_dynlibs=_runtime.load_dynlibs,
-        dynlibs_to_load=_runtime.dynlibs_to_load,
-    )
+    if lock is not None:
+        if requirements or requirements_file is not None:
+            raise TypeError("install(lock=...) installs exactly what the lock lists: pass no requirements with it")
+        installed = await _install_lock(lock, credentials, allow_insecure_http)
+    else:
+        if requirements_file is not None:
+            requirements, constraints, index_urls, pre = await _with_files(
+                requirements_file, requirements, constraints, index_urls, pre, credentials, allow_insecure_http
+            )
+        plan, catalog = await _plan(
+            requirements, deps, pre, index_urls, credentials, constraints, reinstall, keep_going,
+            allow_insecure_http=allow_insecure_http, cache=cache, speculative=True,
+            index_strategy=index_strategy, pyodide_packages=pyodide_packages,
+        )
+        requested = {canonicalize_name(r.name) for r in parse_requirements(requirements)}
+        installed = await install_plan(
+            plan, catalog, _runtime.site_packages(),
+            requested=requested,
+            load_dynlibs=_shared_libraries_first(plan, catalog, _runtime.load_dynlibs),
+            dynlibs_to_load=_runtime.dynlibs_to_load,
+            target=Target.current(),
+        )
     _runtime.invalidate_import_caches()
     if installed:
         _runtime.mark_loaded({i.name: i.source for i in installed})
@@ -167,3 +364,88 @@ async def uninstall(names: str | Iterable[str]) -> builtins.list[str]:
     _runtime.invalidate_import_caches()
     return removed
 
+
+
+# -- locks and requirements files --------------------------------------------------------
+
+
+def _location(text: str) -> str:
+    """A URL as given; a path in Pyodide's file system as an ``emfs:`` URL."""
+    if urllib.parse.urlsplit(text).scheme:
+        return text
+    if text.startswith("/") or os.path.exists(text):
+        return "emfs:" + os.path.abspath(text)
+    return text  # relative to the page: fetch() resolves it
+
+
+async def _read(location: str, transport, allow_insecure_http: bool) -> bytes:
+    if location.split(":", 1)[0].lower() in ("http", "https"):
+        require_secure_url(location, allow_insecure_http=allow_insecure_http, what="URL")
+    if location.startswith("/") and not _runtime.in_browser():
+        # Under Node an absolute path in a lock is the host's, as in Pyodide's own lockfiles.
+        location = "file:" + location
+    return await _runtime.read_local_url(location, transport=transport)
+
+
+async def _with_files(files, requirements, constraints, index_urls, pre, credentials, allow_insecure_http):
+    transport = _transport(credentials, allow_insecure_http)
+
+    async def read_text(location: str) -> str:
+        return (await _read(location, transport, allow_insecure_http)).decode("utf-8")
+
+    loaded = RequirementsFile()
+    for location in [files] if isinstance(files, str) else files:
+        await load_requirements_file(_location(location), read_text, into=loaded)
+    for note in loaded.notes:
+        warnings.warn(note, stacklevel=3)
+    given = [requirements] if isinstance(requirements, str) else builtins.list(requirements)
+    return (
+        [*given, *loaded.requirements],
+        [*(constraints or ()), *loaded.constraints],
+        index_urls if index_urls is not None else (loaded.index_urls or None),
+        pre or loaded.pre,
+    )
+
+
+async def _load_lock(lock: str, transport, allow_insecure_http: bool) -> Lock:
+    if "\n" in lock or lock.lstrip().startswith("{"):
+        return parse_lock(lock, source="<text>")
+    location = _location(lock)
+    data = await _read(location, transport, allow_insecure_http)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LockError(f"{location} is not a text file (UTF-8): {exc}", lock=location) from exc
+    return parse_lock(text, source=location, base_url=location)
+
+
+async def _install_lock(lock: str, credentials, allow_insecure_http: bool) -> builtins.list[Installed]:
+    transport = _transport(credentials, allow_insecure_http)
+    parsed = await _load_lock(lock, transport, allow_insecure_http)
+    return await install_lock(
+        parsed, Target.current(), _runtime.site_packages(),
+        lambda url: _read(url, transport, allow_insecure_http),
+        load_dynlibs=_runtime.load_dynlibs,
+        dynlibs_to_load=_runtime.dynlibs_to_load,
+    )
+
+
+def freeze(lockfile_base_url: str | None = None, *, format: str = "pyodide-lock") -> str:  # noqa: A002
+    """The runtime's installed set as a lock: ``pyodide-lock.json`` text (Pyodide's
+    ``loadPyodide({lockFileURL})`` loads it) or, with ``format="pylock"``, PEP 751
+    ``pylock.toml`` text (``install(lock=...)`` installs it).
+
+    ``lockfile_base_url`` (as in micropip) is the base for the runtime's own
+    packages, whose lockfile names their files relative to the Pyodide
+    distribution; by default it is where this runtime loaded them from.
+    """
+    if format not in ("pyodide-lock", "pylock"):
+        raise ValueError(f"format must be 'pyodide-lock' or 'pylock', got {format!r}")
+    info, packages, base = _runtime.runtime_lockfile()
+    target = Target.current()
+    lock = installed_lock(
+        _runtime.site_packages(), target, runtime_packages=packages, base_url=lockfile_base_url or base
+    )
+    if format == "pylock":
+        return _dumps_pylock(wheels_only(lock))
+    return _dumps_pyodide_lock(lock, target, info=info)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -110,13 +110,17 @@ class Releases:
     versions; only the versions inside the window get the exact PEP 440 check.
     """
 
-    def __init__(self, name: NormalizedName, verdicts: Iterable[Verdict]) -> None:
+    def __init__(
+        self, name: NormalizedName, verdicts: Iterable[Verdict], *, sources: Mapping[str, str] | None = None
+    ) -> None:
         self.name = name
+        # File URL -> the source (index or distribution) that listed it, when the
+        # page merges several; a file not in it comes from select()'s ``source``.
+        self._sources = sources or {}
         best: dict[Version, Verdict] = {}  # best file per version, yanked or not
         best_unyanked: dict[Version, Verdict] = {}
-        for verdict in verdicts:
-            if verdict.refused is not None or verdict.version is None:
-                continue
+        self._usable = [v for v in verdicts if v.refused is None and v.version is not None]
+        for verdict in self._usable:
             for table in (best, best_unyanked) if verdict.file.yanked is None else (best,):
                 current = table.get(verdict.version)
                 if current is None or verdict.rank < current.rank:  # type: ignore[operator]
@@ -168,16 +172,31 @@ class Releases:
         no final release matches (PEP 440).
         """
         table = self._best if pinned else self._best_unyanked
-        lo, hi = self._window(specifiers)
+        if any(spec.operator == "===" for spec_set in specifiers for spec in spec_set):
+            # Arbitrary equality compares spellings ("1.0" is not "1.0.0"), which the
+            # version-keyed tables merge: check every file's own version instead.
+            table = {}
+            for verdict in self._usable:
+                if (pinned or verdict.file.yanked is None) and verdict.version not in table and all(
+                    s.contains(verdict.version, prereleases=True) for s in specifiers
+                ):
+                    table[verdict.version] = verdict
+            lo, hi = 0, len(self._versions)
+        else:
+            lo, hi = self._window(specifiers)
         versions = [
             v for v in reversed(self._versions[lo:hi])
-            if v in table and all(s.contains(v, prereleases=True) for s in specifiers)
+            if v in table and all(s.contains(table[v].version, prereleases=True) for s in specifiers)
         ]
         if not (pre or any(s.prereleases for s in specifiers)):
             finals = [v for v in versions if not v.is_prerelease]
             if finals:
                 versions = finals
-        return [Candidate(self.name, v, table[v].file, source) for v in versions]
+        sources = self._sources
+        return [
+            Candidate(self.name, table[v].version, table[v].file, sources.get(table[v].file.url, source))  # type: ignore[arg-type]
+            for v in versions
+        ]
 
 
 def _tag_text(tags: Iterable[Tag]) -> str:

@@ -17,6 +17,7 @@ page share one request.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import zipfile
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -24,13 +25,18 @@ from dataclasses import dataclass
 
 from packaging.utils import NormalizedName, canonicalize_name, parse_wheel_filename
 
-from ._candidates import Candidate
+from ._candidates import Candidate, Verdict
+from ._distribution import Distribution
 from ._errors import FetchError, IndexFormatError, MicropkgError, ProjectNotFound
-from ._index import Index
+from ._index import Index, check_hashes
 from ._metadata import CoreMetadata, parse_metadata
 from ._simple import DistFile, ProjectPage
 
-__all__ = ["Catalog", "Missing", "read_wheel_metadata"]
+__all__ = ["INDEX_STRATEGIES", "Catalog", "Missing", "read_wheel_metadata"]
+
+# "first-index": the first index that knows a project provides all its files.
+# "merge": every index's files of the project are candidates together.
+INDEX_STRATEGIES = ("first-index", "merge")
 
 
 class Missing(Exception):
@@ -82,8 +88,18 @@ class Catalog:
         read_url: Callable[[str], Awaitable[bytes]] | None = None,
         installed_metadata: Mapping[NormalizedName, CoreMetadata] | None = None,
         max_concurrency: int = 24,
+        speculative: bool = False,
+        strategy: str = "first-index",
+        distribution: Distribution | None = None,
     ) -> None:
+        if strategy not in INDEX_STRATEGIES:
+            raise ValueError(f"index_strategy must be one of {', '.join(map(repr, INDEX_STRATEGIES))}, got {strategy!r}")
         self.indexes = tuple(indexes)
+        self.strategy = strategy
+        # The Pyodide distribution's packages (see _distribution): merged into every page.
+        self.distribution = distribution
+        # File URL -> URL of the source that listed it, for pages merged from several.
+        self.sources: dict[str, str] = {}
         # Fetches direct (non-index) URLs: emfs:, file:, or an http(s) wheel URL.
         self._read_url = read_url
         self._installed = dict(installed_metadata or {})
@@ -94,6 +110,10 @@ class Catalog:
         # Browsers queue past ~6 connections per origin over HTTP/1.1 and Node's
         # fetch fails outright under hundreds at once; a walk-back asks for hundreds.
         self._slots = asyncio.Semaphore(max_concurrency)
+        # Download the greedy walk's picks before resolution confirms them (see speculate());
+        # for installs only: a dry run must not download wheels.
+        self.speculative = speculative
+        self.speculated: set[str] = set()  # wheel URLs downloaded that way, for reporting
 
     # -- the synchronous side, for the provider -------------------------------------------
 
@@ -114,6 +134,8 @@ class Catalog:
         found = self._result(task)
         if found is None:
             indexes = tuple(i.url for i in self.indexes)
+            if self.distribution is not None:
+                indexes += (self.distribution.url,)
             raise ProjectNotFound(
                 f"Project {name!r} was not found on {', '.join(indexes)}. Check the spelling, "
                 "or pass index_urls= naming an index that has it.",
@@ -173,14 +195,53 @@ class Catalog:
         return task
 
     async def _find_page(self, name: NormalizedName) -> tuple[ProjectPage, Index] | None:
+        distribution = self.distribution
+        # Read alongside the indexes: a lockfile in memory costs nothing, one at a URL is fetched once.
+        from_distribution = asyncio.ensure_future(distribution.project(name)) if distribution else None
+        try:
+            found = await self._index_pages(name)
+        except BaseException:
+            if from_distribution is not None:
+                from_distribution.cancel()
+            raise
+        if from_distribution is not None and (page := await from_distribution) is not None:
+            found.append((page, distribution))
+        if not found:
+            return None
+        if len(found) > 1:
+            for page, source in found:
+                for file in page.files:
+                    self.sources.setdefault(file.url, source.url)
+            first = found[0][0]
+            files = tuple(f for page, _ in found for f in page.files)
+            return ProjectPage(name=first.name, url=first.url, files=files), found[0][1]
+        return found[0]
+
+    async def _index_pages(self, name: NormalizedName) -> list[tuple[ProjectPage, Index]]:
+        if self.strategy == "merge":
+            # Asked by the user: every index's files compete. An index that fails
+            # fails the page (Index.project raises on anything but "not here").
+            pages = await asyncio.gather(*(self._limited(lambda i=i: i.project(name)) for i in self.indexes))
+            return [(page, index) for page, index in zip(pages, self.indexes) if page is not None]
         # The first index that knows a project provides all its files: taking
         # candidates from later indexes too would let anyone who registers the
         # name elsewhere shadow a private package (dependency confusion).
         for index in self.indexes:
             page = await self._limited(lambda: index.project(name))
             if page is not None:
-                return page, index
-        return None
+                return [(page, index)]
+        return []
+
+    def ranked(self, verdicts: list[Verdict]) -> list[Verdict]:
+        """``verdicts`` with the distribution's usable builds ranked above every index file
+        of the same version: on a tie the build made and tested with this runtime wins."""
+        if self.distribution is None:
+            return verdicts
+        url = self.distribution.url
+        return [
+            dataclasses.replace(v, rank=-1) if v.refused is None and self.sources.get(v.file.url) == url else v
+            for v in verdicts
+        ]
 
     def fetch_page(self, name: str) -> asyncio.Task:
         key = canonicalize_name(name)
@@ -194,11 +255,34 @@ class Catalog:
         else:
             if self._read_url is None:
                 raise FetchError(f"No way to read {file.url} in this runtime", url=file.url)
-            fetch = lambda: self._read_url(file.url)  # noqa: E731
+            fetch = lambda: self._read_direct(file)  # noqa: E731
         return self._task(self._wheels, file.url, lambda: self._limited(fetch))
+
+    async def _read_direct(self, file: DistFile) -> bytes:
+        # A direct reference (name @ URL, a bare wheel URL, emfs:/file: paths): its
+        # "#sha256=..." fragment, if any, is the only hash there is, and is checked.
+        url, _, _ = file.url.partition("#")
+        data = await self._read_url(url)  # type: ignore[misc]
+        check_hashes(data, file.hashes, url)
+        return data
 
     def fetch_wheel(self, candidate: Candidate) -> asyncio.Task:
         return self._download(candidate, self._index_of(candidate))
+
+    def speculate(self, candidate: Candidate) -> None:
+        """Start downloading ``candidate``'s wheel now, before resolution has confirmed it.
+
+        The greedy walk's pick is nearly always the final pin, so its download
+        overlaps the rest of the resolution. When it is not, only bytes are
+        lost: a wheel is read only if the plan names it, and its download's
+        errors are kept for that moment, like every other fetch's.
+        """
+        file = candidate.file
+        index = self._index_of(candidate)
+        if not self.speculative or file is None or not file.is_wheel or index is None or file.url in self._wheels:
+            return
+        self.speculated.add(file.url)
+        self._download(candidate, index)
 
     async def wheel(self, candidate: Candidate) -> bytes:
         """The candidate's wheel, hash-checked; downloaded once however often asked."""
@@ -207,8 +291,13 @@ class Catalog:
             raise value.error
         return value
 
+    def from_distribution(self, candidate: Candidate) -> bool:
+        """Whether ``candidate`` is the Pyodide distribution's own build."""
+        return self.distribution is not None and candidate.source == self.distribution.url
+
     def _index_of(self, candidate: Candidate) -> Index | None:
-        return next((i for i in self.indexes if i.url == candidate.source), None)
+        sources = (*self.indexes, self.distribution) if self.distribution is not None else self.indexes
+        return next((i for i in sources if i.url == candidate.source), None)
 
     def fetch_metadata(self, candidate: Candidate) -> asyncio.Task:
         file = candidate.file
@@ -221,7 +310,10 @@ class Catalog:
             if data is None:
                 # No PEP 658 file: the whole wheel is needed. It is kept, so if
                 # this version is chosen the install does not download it again.
-                data = read_wheel_metadata(file.filename, await self._download(candidate, index))
+                blob = await self._download(candidate, index)
+                if isinstance(blob, _Failure):  # the download's own error, not a zip error about it
+                    raise blob.error
+                data = read_wheel_metadata(file.filename, blob)
                 source = file.url
             meta = parse_metadata(data, source=source)
             if meta.name != candidate.name or meta.version != candidate.version:

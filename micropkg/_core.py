@@ -74,14 +74,24 @@ def install(
     requested: Collection[str] = (),
     direct_urls: Mapping[str, str] | None = None,
     replace: Collection[str] = (),
+    commit: bool = True,
+    dist_info_files: Mapping[str, Mapping[str, bytes]] | None = None,
 ) -> list[InstalledFiles]:
     """Install ``wheels`` into ``destination`` in one transaction.
+
+    With ``commit=False`` the transaction is left open on success, for the
+    caller to finish with ``destination.commit()`` or ``destination.rollback()``
+    once what must follow the writes (loading native code) has worked.
 
     ``requested``, ``direct_urls`` (project name -> the JSON text of its
     direct_url.json) and ``replace`` are keyed by project name in any
     spelling; names of projects not in ``wheels`` are ignored. A project in
     ``replace`` that is installed is removed first, in the same transaction;
     one that is not is simply installed.
+
+    ``dist_info_files`` (project name -> file name -> bytes) adds files of
+    the installer's own to a wheel's ``.dist-info`` (where it came from, for
+    ``freeze``); they replace a copy the wheel carries and go into RECORD.
 
     Returns one :class:`InstalledFiles` per wheel, in order.
     """
@@ -90,6 +100,11 @@ def install(
     requested_names = {canonicalize_name(name) for name in requested}
     replace_names = {canonicalize_name(name) for name in replace}
     urls = {canonicalize_name(name): text for name, text in (direct_urls or {}).items()}
+    extras = {canonicalize_name(name): dict(files) for name, files in (dist_info_files or {}).items()}
+    for name, files in extras.items():
+        for filename in files:
+            if not filename or "/" in filename or filename in ("RECORD", "INSTALLER", "REQUESTED"):
+                raise ValueError(f"dist_info_files[{name!r}] names {filename!r}, which is not a file of its own")
     for name, text in urls.items():
         try:
             json.loads(text)
@@ -124,7 +139,7 @@ def install(
                 " or upgrade it. Nothing was written."
             )
         files = _files_to_write(
-            wheel, installer, wheel.name in requested_names, urls.get(wheel.name)
+            wheel, installer, wheel.name in requested_names, urls.get(wheel.name), extras.get(wheel.name, {})
         )
         plan = _Plan(wheel, files, existing)
         for dist in existing:
@@ -137,7 +152,7 @@ def install(
         plans.append(plan)
 
     _check_conflicts(plans, installed, destination)
-    _apply(plans, destination)
+    _apply(plans, destination, commit=commit)
     return [
         InstalledFiles(
             name=plan.wheel.name,
@@ -152,9 +167,12 @@ def install(
 
 
 def _files_to_write(
-    wheel: Wheel, installer: str, requested: bool, direct_url: str | None
+    wheel: Wheel, installer: str, requested: bool, direct_url: str | None,
+    extra: Mapping[str, bytes] | None = None,
 ) -> list[tuple[str, bytes]]:
-    files = list(wheel.members)
+    own = {f"{wheel.dist_info}/{name}": data for name, data in (extra or {}).items()}
+    files = [(path, data) for path, data in wheel.members if path not in own]
+    files.extend(own.items())
     files.append((f"{wheel.dist_info}/INSTALLER", f"{installer}\n".encode()))
     if requested:
         files.append((f"{wheel.dist_info}/REQUESTED", b""))
@@ -205,7 +223,7 @@ def _check_conflicts(
                 )
 
 
-def _apply(plans: list[_Plan], destination: Destination) -> None:
+def _apply(plans: list[_Plan], destination: Destination, *, commit: bool) -> None:
     root = str(destination.root)
     destination.begin()
     wheel, action = plans[0].wheel, "starting"
@@ -234,6 +252,8 @@ def _apply(plans: list[_Plan], destination: Destination) -> None:
     except BaseException:
         destination.rollback()
         raise
+    if not commit:
+        return
     try:
         destination.commit()
     except OSError as exc:

@@ -8,12 +8,14 @@ Every error micropkg raises on purpose derives from :class:`MicropkgError`, so
     ├── FetchError                a URL could not be fetched, or its answer is unusable
     │   ├── NetworkError          no HTTP response at all (offline, DNS, CORS in a browser)
     │   ├── HTTPStatusError       an HTTP response with a status that is not 2xx
-    │   └── IndexFormatError      a response that is not a valid index page or file
+    │   ├── IndexFormatError      a response that is not a valid index page or file
+    │   └── InsecureURL           plain http to another machine, or a redirect to another scheme
     ├── ResolutionError           no set of distributions satisfies the request
     │   ├── ProjectNotFound       no index knows the project
     │   ├── NoCompatibleFile      the project exists, but no file fits this runtime
     │   └── ConflictError         two requirements disagree on one project
     ├── IntegrityError            bytes that do not match the hash they were promised
+    ├── LockError                 a lock file that is malformed, or that this runtime cannot install
     ├── InvalidWheel              a wheel that is malformed or hostile
     ├── InstallError              writing or loading failed (the transaction was rolled back)
     └── UninstallError            a distribution could not be removed
@@ -31,11 +33,13 @@ __all__ = [
     "NetworkError",
     "HTTPStatusError",
     "IndexFormatError",
+    "InsecureURL",
     "ResolutionError",
     "ProjectNotFound",
     "NoCompatibleFile",
     "ConflictError",
     "IntegrityError",
+    "LockError",
     "InvalidWheel",
     "InstallError",
     "UninstallError",
@@ -92,6 +96,12 @@ class IndexFormatError(FetchError):
     """A response that is not a valid index page, metadata file or wheel listing."""
 
 
+class InsecureURL(FetchError):
+    """A URL micropkg will not fetch: plain ``http:`` to a host other than this
+    machine (unless ``allow_insecure_http=True``), or a redirect from ``https:``
+    to another scheme. Its answer, if one came, was not used."""
+
+
 class ResolutionError(MicropkgError):
     """No set of distributions satisfies the request."""
 
@@ -139,6 +149,20 @@ class IntegrityError(MicropkgError):
             f"{f' ({note})' if note else ''}. The file was changed after the index listed it, "
             "or the download was corrupted; nothing was installed."
         )
+
+
+class LockError(MicropkgError):
+    """A lock file (pylock.toml, pyodide-lock.json) that is malformed or unusable here.
+
+    Raised before anything is downloaded: an unknown lock version, a wheel
+    without a hash, two entries for one project, or no wheel that fits the
+    running interpreter.
+    """
+
+    def __init__(self, message: str, *, lock: str, project: str | None = None) -> None:
+        self.lock = lock
+        self.project = project
+        super().__init__(message)
 
 
 class InvalidWheel(MicropkgError):

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 
 from packaging.utils import canonicalize_name
 
+from ._cache import Cache
 from ._errors import FetchError, HTTPStatusError, IndexFormatError, IntegrityError
 from ._simple import (
     HTML_CONTENT_TYPES,
@@ -24,13 +25,14 @@ from ._simple import (
     parse_json_page,
     parse_legacy_json,
 )
-from ._transport import Request, Response, Transport
+from ._transport import Request, Response, Transport, split_credentials
 
 __all__ = [
     "DEFAULT_INDEX_URLS",
     "Index",
     "check_hashes",
     "fetch_verified",
+    "index_entries",
     "index_list",
     "parse_page",
 ]
@@ -84,13 +86,24 @@ async def fetch_verified(
 class Index:
     """One index, reached through a transport."""
 
-    def __init__(self, url: str, transport: Transport, *, headers: Mapping[str, str] | None = None) -> None:
-        self.url = url
+    def __init__(
+        self,
+        url: str,
+        transport: Transport,
+        *,
+        headers: Mapping[str, str] | None = None,
+        cache: Cache | None = None,
+    ) -> None:
+        # Security: credentials in the URL (https://user:pass@host/simple) become an
+        # Authorization header, so the URL -- kept for messages and plans -- holds no secret.
+        self.url, credentials = split_credentials(url)
         self._transport = transport
         # Headers (e.g. Authorization) meant for this index only: they are sent
         # to the index's own origin, never to file hosts elsewhere.
-        self._headers = dict(headers or {})
+        self._headers = {**credentials, **(headers or {})}
         self._origin = _origin(self._page_url("x"))
+        # Pages, metadata and wheels kept across page loads (None: always ask the network).
+        self._cache = cache
 
     def __repr__(self) -> str:
         return f"Index({self.url!r})"
@@ -108,11 +121,26 @@ class Index:
         """The project's page, or None when this index does not know the project."""
         url = self._page_url(name)
         headers = {"Accept": ACCEPT, **self._headers_for(url)}
-        response = await self._transport.fetch(Request(url, headers))
-        if response.status == 404:
+        if self._cache is not None:
+            response = await self._cache.fetch_page(self._transport, Request(url, headers))
+        else:
+            response = await self._transport.fetch(Request(url, headers))
+        # Only "not here" (404, 410) lets the catalog ask the next index. Any other
+        # failure -- a 5xx, a 401/403, an HTML error page, broken JSON -- is raised,
+        # so a private index that is down never silently hands the name to the next
+        # index (where anyone may have registered it: dependency confusion).
+        if response.status in (404, 410):
             return None
         response.raise_for_status(f"Index page for {name!r}")
-        return parse_page(response, name)
+        try:
+            return parse_page(response, name)
+        except IndexFormatError as exc:
+            raise IndexFormatError(
+                f"{exc} [{self.url} answered HTTP {response.status}, content type "
+                f"{response.content_type or 'none'!r}, {len(response.body)} bytes; micropkg does not"
+                " fall back to another index after such an answer: fix the index URL or the index]",
+                url=exc.url,
+            ) from exc
 
     async def metadata(self, file: DistFile) -> bytes | None:
         """PEP 658 metadata of ``file``, or None when the index has none for it."""
@@ -121,11 +149,24 @@ class Index:
         if not (advertised or served_anyway):
             return None
         url = file.metadata_url
+        own_sha = (file.core_metadata or {}).get("sha256")
+        wheel_sha = file.hashes.get("sha256")
+        cache = self._cache
+        if cache is not None and (own_sha or wheel_sha):
+            kept = await (cache.file(own_sha) if own_sha else cache.derived(wheel_sha))
+            if kept is not None:
+                return kept
+            if cache.mode == "offline":
+                if not advertised:
+                    return None  # as if none were served: the metadata is read from the (kept) wheel
+                raise cache.offline_miss(url, f"Metadata of {file.filename}")
         response = await self._transport.fetch(Request(url, self._headers_for(url)))
         if response.status == 404 and not advertised:
             return None
         response.raise_for_status(f"Metadata of {file.filename}")
         check_hashes(response.body, file.core_metadata or {}, url)
+        if cache is not None and (own_sha or wheel_sha):
+            await (cache.keep_file(own_sha, response.body) if own_sha else cache.keep_derived(wheel_sha, response.body))
         return response.body
 
     async def wheel(self, file: DistFile) -> bytes:
@@ -138,10 +179,21 @@ class Index:
                 "(PEP 503 '#sha256=' fragments or PEP 691 'hashes').",
                 url=file.url,
             )
+        sha = file.hashes.get("sha256")
+        cache = self._cache
+        if cache is not None and sha:
+            kept = await cache.file(sha)  # checked against sha on read
+            if kept is not None:
+                return kept
+            if cache.mode == "offline":
+                raise cache.offline_miss(file.url, f"The wheel {file.filename}")
         request = Request(file.url, self._headers_for(file.url))
-        return await fetch_verified(
+        data = await fetch_verified(
             self._transport, request, file.hashes, what=f"Download of {file.filename}", size=file.size
         )
+        if cache is not None and sha:
+            await cache.keep_file(sha, data)
+        return data
 
 
 def _origin(url: str) -> tuple[str, str | None, int | None]:
@@ -168,9 +220,50 @@ def parse_page(response: Response, project: str) -> ProjectPage:
     )
 
 
-def index_list(urls: str | Sequence[str] | None) -> tuple[str, ...]:
+IndexEntry = str | tuple[str, Mapping[str, str]]
+
+
+def index_entries(
+    urls: str | Mapping[str, Mapping[str, str]] | Sequence[IndexEntry] | None,
+) -> tuple[tuple[str, dict[str, str]], ...]:
+    """``index_urls`` as given by a user, as ``(url, headers)`` pairs, in order.
+
+    Accepted: one URL; a list whose entries are URLs or ``(url, headers)``
+    pairs; or a mapping ``{url: headers}``. ``headers`` (e.g.
+    ``{"Authorization": "Bearer ..."}``) are sent to that index's origin only.
+    """
     if urls is None:
-        return DEFAULT_INDEX_URLS
+        return tuple((url, {}) for url in DEFAULT_INDEX_URLS)
     if isinstance(urls, str):
-        return (urls,)
-    return tuple(urls)
+        return ((urls, {}),)
+    if isinstance(urls, Mapping):
+        items = list(urls.items())
+    else:
+        # A pair may arrive as a list (from JSON or JavaScript): treat it as a tuple.
+        items = [(entry, {}) if isinstance(entry, str) else tuple(entry) if isinstance(entry, list) else entry
+                 for entry in urls]
+    entries = []
+    for item in items:
+        if not (
+            isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)
+            and isinstance(item[1], Mapping)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in item[1].items())
+        ):
+            raise TypeError(
+                "index_urls entries must be URLs or (url, {header: value}) pairs, "
+                f"got {type(item).__name__} {_redact(item)!r}"
+            )
+        entries.append((item[0], dict(item[1])))
+    return tuple(entries)
+
+
+def _redact(item: object) -> object:
+    """``item`` for an error message, header values hidden (they are often secrets)."""
+    if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], Mapping):
+        return (item[0], dict.fromkeys(item[1], "..."))
+    return item
+
+
+def index_list(urls: str | Mapping[str, Mapping[str, str]] | Sequence[IndexEntry] | None) -> tuple[str, ...]:
+    """The URLs of ``index_urls`` (see :func:`index_entries`), without their headers."""
+    return tuple(url for url, _ in index_entries(urls))

@@ -34,8 +34,13 @@ class CoreMetadata:
 
 def parse_metadata(data: bytes, *, source: str) -> CoreMetadata:
     """Parse METADATA bytes; ``source`` (a URL or file name) goes into error messages."""
+    # Core metadata is UTF-8. Parsed from bytes, any non-ASCII header would come
+    # back as an email Header object instead of a str; decoding first keeps every
+    # value a str. A stray invalid byte (old tools, a Description in latin-1) is
+    # replaced, and fields that matter are validated below anyway.
     # compat32 keeps header values verbatim (no RFC 2047 decoding surprises).
-    message = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(data)
+    text = data.decode("utf-8", errors="replace")
+    message = email.parser.Parser(policy=email.policy.compat32).parsestr(text, headersonly=True)
     name = message.get("Name")
     raw_version = message.get("Version")
     if not name or not raw_version:

@@ -194,7 +194,10 @@ class Provider(resolvelib.AbstractProvider):
 
         filename = wheel_filename_of(url)
         _, version, _, _ = parse_wheel_filename(filename)
-        return Candidate(name, version, DistFile(filename=filename, url=url), url)
+        # "#sha256=<hex>" on a direct URL is the hash its bytes must have (checked on read).
+        algorithm, _, digest = url.partition("#")[2].partition("=")
+        hashes = {algorithm.lower(): digest.lower()} if algorithm and digest else {}
+        return Candidate(name, version, DistFile(filename=filename, url=url, hashes=hashes), url)
 
     def _index_candidates(self, name: NormalizedName, reqs: Sequence[Req]) -> list[Candidate]:
         specs = [r.specifier for r in reqs] + [c.specifier for c in self.constraints.get(name, ())]
@@ -214,7 +217,8 @@ class Provider(resolvelib.AbstractProvider):
         # is costly and its answer never changes within one resolution: once per project.
         if name not in self._releases:
             page, _ = self.catalog.page(name)
-            self._releases[name] = Releases(name, judge_files(page, self.target))
+            verdicts = self.catalog.ranked(judge_files(page, self.target))
+            self._releases[name] = Releases(name, verdicts, sources=self.catalog.sources)
         return self._releases[name]
 
     def is_satisfied_by(self, requirement, candidate) -> bool:
@@ -264,6 +268,7 @@ def dependencies_of(requires: Iterable[Requirement], candidate: Candidate, targe
 async def _prefetch(catalog: Catalog, provider: Provider, roots: Sequence[Req]) -> None:
     """Greedy concurrent walk: each requirement's page, then its best candidate's metadata."""
     seen: set[tuple[str, str, str | None]] = set()
+    picked: dict[NormalizedName, Version] = {}  # the walk's choice per project, for speculation
 
     async def walk(req: Req) -> None:
         key = (req.identifier, str(req.specifier), req.url)
@@ -288,6 +293,10 @@ async def _prefetch(catalog: Catalog, provider: Provider, roots: Sequence[Req]) 
             meta = catalog.metadata(candidate)
         except MicropkgError:
             return
+        # Two walks that chose different versions of a project mean the pick is
+        # in doubt: download a wheel early only while the walk agrees with itself.
+        if picked.setdefault(candidate.name, candidate.version) == candidate.version:
+            catalog.speculate(candidate)
         children = dependencies_of(meta.requires_dist, candidate.with_extras(req.extras), provider.target)
         if req.extras:
             children += dependencies_of(meta.requires_dist, candidate, provider.target)

@@ -12,14 +12,16 @@ calling into it is not.
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 import sysconfig
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
+from ._cache import DirectoryStore, MemoryStore, Store
 from ._errors import InstallError, NetworkError
-from ._transport import Request, Response, Transport
+from ._transport import Request, Response, Transport, redact_url, split_credentials
 
 __all__ = [
     "PyfetchTransport",
@@ -31,6 +33,12 @@ __all__ = [
     "dynlibs_to_load",
     "mark_loaded",
     "invalidate_import_caches",
+    "runtime_lockfile",
+    "runtime_distribution",
+    "is_loaded",
+    "load_runtime_packages",
+    "CacheApiStore",
+    "cache_store",
 ]
 
 
@@ -73,13 +81,17 @@ class PyfetchTransport(Transport):
                     " In a browser this is usually CORS: the server must send "
                     "'Access-Control-Allow-Origin' for this page's origin."
                 )
-            raise NetworkError(f"Could not fetch {request.url}: {exc}.{hint}", url=request.url) from exc
+            url = redact_url(request.url)
+            # fetch() quotes the URL in some errors: keep any user:password out of the message.
+            detail = str(exc).replace(request.url, url)
+            raise NetworkError(f"Could not fetch {url}: {detail}.{hint}", url=url) from exc
         headers = {k.lower(): v for k, v in response.headers.items()}
         return Response(response.url or request.url, response.status, headers, body)
 
 
-async def read_local_url(url: str) -> bytes:
-    """Bytes of an ``emfs:`` (Pyodide's file system) or ``file:`` (the host's, Node only) URL."""
+async def read_local_url(url: str, transport: Transport | None = None) -> bytes:
+    """Bytes of an ``emfs:`` (Pyodide's file system) or ``file:`` (the host's, Node only) URL;
+    any other URL is fetched through ``transport`` (a plain :class:`PyfetchTransport` by default)."""
     if url.startswith("emfs:"):
         path = url[len("emfs:") :]
         try:
@@ -96,8 +108,9 @@ async def read_local_url(url: str) -> bytes:
             return (await loadBinaryFile(path)).to_bytes()
         except Exception as exc:  # a JsException from Node's fs
             raise NetworkError(f"Cannot read {path}: {exc}", url=url) from exc
-    response = await PyfetchTransport().fetch(Request(url))
-    return response.raise_for_status(f"Download of {url}").body
+    plain_url, headers = split_credentials(url)
+    response = await (transport or PyfetchTransport()).fetch(Request(plain_url, headers))
+    return response.raise_for_status(f"Download of {plain_url}").body
 
 
 _SHAREDLIB = re.compile(r"\.so(\.\d+)*$")
@@ -156,7 +169,188 @@ def mark_loaded(names_to_sources: dict[str, str]) -> None:
         setattr(pyodide_js.loadedPackages, name, source)
 
 
+def runtime_lockfile() -> tuple[dict, dict, str | None]:
+    """The runtime's own ``pyodide-lock.json``: its ``info``, its ``packages``, and the
+    base that relative ``file_name`` values resolve against (``packageBaseUrl``)."""
+    import pyodide_js  # type: ignore[import-not-found]
+
+    api = pyodide_js._api
+    base = getattr(api.config, "packageBaseUrl", None) or getattr(api.config, "indexURL", None)
+    return api.lockfile_info.to_py(), api.lockfile_packages.to_py(), (str(base) if base else None)
+
+
+@functools.lru_cache(maxsize=1)  # the runtime's lockfile does not change while it runs
+def runtime_distribution() -> tuple[str, object, str]:
+    """The running Pyodide's distribution: its lockfile's URL (the ``lockFileURL``
+    the app gave, else ``pyodide-lock.json`` under the base), its ``packages``
+    (converted lazily, by :class:`~._distribution.Distribution`), and the base URL
+    its relative ``file_name`` values resolve against (a host path under Node
+    becomes a ``file:`` URL)."""
+    import pyodide_js  # type: ignore[import-not-found]
+
+    api = pyodide_js._api
+    config = api.config
+    base = str(getattr(pyodide_js, "lockfileBaseUrl", None) or getattr(config, "packageBaseUrl", None)
+               or getattr(config, "indexURL", None) or "")
+    if base.startswith("/") and not in_browser():
+        base = "file://" + base
+    url = str(getattr(config, "lockFileURL", None) or "") or base + "pyodide-lock.json"
+    if url.startswith("/") and not in_browser():
+        url = "file://" + url
+    return url, api.lockfile_packages.to_py(), base
+
+
+def is_loaded(name: str) -> bool:
+    """Whether Pyodide's package manager has loaded ``name`` (a lockfile entry's name)."""
+    import pyodide_js  # type: ignore[import-not-found]
+
+    return getattr(pyodide_js.loadedPackages, name, None) is not None
+
+
+async def load_runtime_packages(names: Sequence[str]) -> None:
+    """Load entries of the runtime's own lockfile by name with Pyodide's ``loadPackage``
+    (for shared libraries: it installs them into its library directory and loads them
+    globally, checking the lockfile's sha256). Raises :class:`InstallError` naming what
+    did not load: older Pyodides report a failure through a callback, not an exception."""
+    import pyodide_js  # type: ignore[import-not-found]
+    from pyodide.ffi import create_proxy, to_js
+
+    errors: list[str] = []
+    on_error = create_proxy(errors.append)
+    on_message = create_proxy(lambda message: None)  # keep "Loading ..." lines off the page's console
+    try:
+        await pyodide_js.loadPackage(to_js(list(names)), messageCallback=on_message, errorCallback=on_error)
+    except Exception as exc:  # a JsException from the loader
+        errors.append(str(exc))
+    finally:
+        on_error.destroy()
+        on_message.destroy()
+    missing = [name for name in names if not is_loaded(name)]
+    if missing or errors:
+        raise InstallError(
+            f"Pyodide's loadPackage could not load the shared libraries {', '.join(missing or names)}:"
+            f" {'; '.join(errors) or 'no error reported'}"
+        )
+
+
 def invalidate_import_caches() -> None:
     import importlib
 
     importlib.invalidate_caches()
+
+
+# -- the persistent cache's storage -----------------------------------------------------
+
+_store: Store | None = None
+
+
+def cache_store() -> Store:
+    """Where this runtime keeps micropkg's cache (see ``_cache``), chosen once per runtime.
+
+    In a browser, the Cache API (kept per origin across page loads). Under
+    Node, a host directory: ``MICROPKG_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/micropkg``, else ``~/.cache/micropkg``, mounted into
+    Pyodide's file system. Where neither is available (a page without the
+    Cache API, an old Node), memory: the cache then lasts as long as the page.
+    """
+    global _store
+    if _store is None:
+        _store = _make_store()
+    return _store
+
+
+def _make_store() -> Store:
+    if not in_pyodide():
+        import os
+
+        root = os.environ.get("MICROPKG_CACHE_DIR") or Path.home() / ".cache" / "micropkg"
+        return DirectoryStore(root)
+    import js  # type: ignore[import-not-found]
+
+    if in_browser():
+        return CacheApiStore() if getattr(js, "caches", None) is not None else MemoryStore()
+    mounted = _mount_node_cache(js)
+    return DirectoryStore(mounted) if mounted is not None else MemoryStore()
+
+
+# Where the host's cache directory appears inside Pyodide's file system under Node.
+_NODE_MOUNT = "/micropkg-cache"
+
+
+def _mount_node_cache(js) -> str | None:
+    """Mount the host's cache directory into Pyodide's file system (Node only)."""
+    import pyodide_js  # type: ignore[import-not-found]
+    from pyodide.ffi import to_js
+
+    env = js.process.env
+    directory = getattr(env, "MICROPKG_CACHE_DIR", None)
+    if not directory:
+        base = getattr(env, "XDG_CACHE_HOME", None) or (
+            f"{env.HOME}/.cache" if getattr(env, "HOME", None) else None
+        )
+        if base is None:
+            return None
+        directory = f"{base}/micropkg"
+    get_builtin = getattr(js.process, "getBuiltinModule", None)
+    if get_builtin is None:  # Node < 20.16 cannot create the directory from here
+        return None
+    options = to_js({"recursive": True}, dict_converter=js.Object.fromEntries)
+    get_builtin("node:fs").mkdirSync(str(directory), options)
+    fs = pyodide_js.FS
+    fs.mkdirTree(_NODE_MOUNT)
+    fs.mount(fs.filesystems.NODEFS, to_js({"root": str(directory)}, dict_converter=js.Object.fromEntries), _NODE_MOUNT)
+    return _NODE_MOUNT
+
+
+class CacheApiStore(Store):
+    """The browser's Cache API (``caches``): one cache named ``micropkg-v1``, entries by key.
+
+    Keys become URLs under ``https://micropkg.invalid/``, a host that cannot
+    exist (RFC 2606), so no entry is ever confused with a real response.
+    """
+
+    def __init__(self, name: str = "micropkg-v1") -> None:
+        self.name = name
+
+    async def _open(self):
+        import js  # type: ignore[import-not-found]
+
+        # Opened each time, not kept: after caches.delete() (clear_cache, another
+        # tab) a kept handle would still serve the deleted entries.
+        return await js.caches.open(self.name)
+
+    @staticmethod
+    def _url(key: str) -> str:
+        return "https://micropkg.invalid/" + key
+
+    async def get(self, key: str) -> bytes | None:
+        try:
+            response = await (await self._open()).match(self._url(key))
+            if response is None:
+                return None
+            return (await response.arrayBuffer()).to_bytes()
+        except Exception as exc:  # a JsException (storage disabled, evicted mid-read)
+            raise OSError(f"Cache API read of {key!r} failed: {exc}") from exc
+
+    async def put(self, key: str, data: bytes) -> None:
+        import js  # type: ignore[import-not-found]
+        from pyodide.ffi import to_js
+
+        try:
+            await (await self._open()).put(self._url(key), js.Response.new(to_js(data)))
+        except Exception as exc:  # a JsException, e.g. QuotaExceededError
+            raise OSError(f"Cache API write of {key!r} failed: {exc}") from exc
+
+    async def delete(self, key: str) -> None:
+        try:
+            await (await self._open()).delete(self._url(key))
+        except Exception as exc:  # a JsException
+            raise OSError(f"Cache API delete of {key!r} failed: {exc}") from exc
+
+    async def clear(self) -> None:
+        import js  # type: ignore[import-not-found]
+
+        try:
+            await js.caches.delete(self.name)
+        except Exception as exc:  # a JsException
+            raise OSError(f"Cache API: deleting the cache {self.name!r} failed: {exc}") from exc

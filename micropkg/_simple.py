@@ -39,6 +39,10 @@ HTML_CONTENT_TYPES = ("text/html", "application/vnd.pypi.simple.v1+html")
 # Only these schemes may appear in a file URL: anything else (javascript:,
 # data:, file:) on a remote index is an attack or a mistake.
 _ALLOWED_SCHEMES = ("https", "http")
+# What the files of a project page are called, wheels and sdists of every era.
+_DIST_SUFFIXES = (
+    ".whl", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip", ".egg", ".exe", ".msi", ".rpm", ".dmg",
+)
 
 
 @dataclass(frozen=True)
@@ -78,8 +82,13 @@ class ProjectPage:
 
 
 def _check_url(url: str, page_url: str) -> str:
-    absolute = urllib.parse.urljoin(page_url, url)
-    scheme = urllib.parse.urlsplit(absolute).scheme.lower()
+    try:
+        absolute = urllib.parse.urljoin(page_url, url)
+        scheme = urllib.parse.urlsplit(absolute).scheme.lower()
+    except ValueError as exc:  # e.g. "http://[::1": an unclosed IPv6 host
+        raise IndexFormatError(
+            f"Index page {page_url} links a file with an invalid URL {url!r}: {exc}", url=page_url
+        ) from exc
     page_scheme = urllib.parse.urlsplit(page_url).scheme.lower()
     # emfs:/file: indexes (a mirror in Pyodide's file system) may link their own scheme.
     if scheme not in _ALLOWED_SCHEMES and scheme != page_scheme:
@@ -140,7 +149,10 @@ def _load_json(body: bytes, page_url: str) -> dict:
 def parse_json_page(page_url: str, body: bytes, project: str | None = None) -> ProjectPage:
     """Parse a PEP 691 project page; ``project`` (if given) must be what it describes."""
     data = _load_json(body, page_url)
-    api_version = (data.get("meta") or {}).get("api-version", "1.0")
+    meta = data.get("meta")
+    if meta is not None and not isinstance(meta, dict):
+        raise IndexFormatError(f"Index page {page_url}: 'meta' must be an object, got {meta!r}", url=page_url)
+    api_version = (meta or {}).get("api-version", "1.0")
     if not isinstance(api_version, str) or not api_version.startswith("1."):
         # PEP 691: a client must refuse a major version it does not know.
         raise IndexFormatError(
@@ -246,6 +258,14 @@ def parse_html_page(page_url: str, body: bytes, project: str) -> ProjectPage:
                 yanked=(attrs["data-yanked"] or "") if "data-yanked" in attrs else None,
                 core_metadata=_html_metadata(attrs),
             )
+        )
+    if files and not any(f.filename.lower().endswith(_DIST_SUFFIXES) for f in files):
+        # An empty project page is valid, but links that are all something else mean
+        # this is another page (a portal's or proxy's error page served with 200).
+        raise IndexFormatError(
+            f"Index page {page_url} is not a PEP 503 project page: none of its {len(files)} links"
+            f" is a distribution file (the first is {files[0].filename!r}). Check the index URL.",
+            url=page_url,
         )
     return ProjectPage(name=canonicalize_name(project), url=page_url, files=tuple(files))
 

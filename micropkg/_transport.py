@@ -15,15 +15,74 @@ network is a few lines and needs no monkeypatching::
 from __future__ import annotations
 
 import asyncio
+import base64
 import inspect
-import urllib.error
-import urllib.request
+import ipaddress
+import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
-from ._errors import HTTPStatusError, NetworkError
+from ._errors import HTTPStatusError, InsecureURL, NetworkError
 
-__all__ = ["Request", "Response", "Transport", "MockTransport", "UrllibTransport"]
+__all__ = [
+    "Request",
+    "Response",
+    "Transport",
+    "MockTransport",
+    "UrllibTransport",
+    "SecureTransport",
+    "is_loopback",
+    "require_secure_url",
+    "redact_url",
+    "split_credentials",
+]
+
+
+def _netloc_without_userinfo(parts: urllib.parse.SplitResult) -> str:
+    return parts.netloc.rpartition("@")[2]
+
+
+def redact_url(url: str) -> str:
+    """``url`` without the ``user:password@`` part, for messages and records."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:  # e.g. an unbalanced "[" in the host: show nothing that may hold a secret
+        return "<unparseable URL>"
+    if "@" not in parts.netloc:
+        return url
+    return urllib.parse.urlunsplit(parts._replace(netloc=_netloc_without_userinfo(parts)))
+
+
+def split_credentials(url: str) -> tuple[str, dict[str, str]]:
+    """``url`` without its ``user:password@`` part, and the Authorization header it meant.
+
+    A browser's fetch() refuses URLs that carry credentials, and a URL is
+    easily logged, so credentials travel as an HTTP Basic header instead.
+    """
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:  # left for the caller's own URL checks to name
+        return url, {}
+    if "@" not in parts.netloc:
+        return url, {}
+    userinfo = parts.netloc.rpartition("@")[0]
+    user, _, password = userinfo.partition(":")
+    token = f"{urllib.parse.unquote(user)}:{urllib.parse.unquote(password)}".encode()
+    headers = {"Authorization": "Basic " + base64.b64encode(token).decode("ascii")}
+    return redact_url(url), headers
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether ``host`` is this machine: ``localhost``, 127.0.0.0/8 or ::1."""
+    if not host:
+        return False
+    host = host.strip("[]").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name, not an address
+        return False
 
 
 @dataclass(frozen=True)
@@ -58,10 +117,11 @@ class Response:
     def raise_for_status(self, what: str) -> Response:
         """Raise :class:`HTTPStatusError` unless 2xx; ``what`` names the thing fetched."""
         if not 200 <= self.status < 300:
+            url = redact_url(self.url)
             raise HTTPStatusError(
-                f"{what}: {self.url} answered HTTP {self.status}"
+                f"{what}: {url} answered HTTP {self.status}"
                 f" ({self.content_type or 'no content type'})",
-                url=self.url,
+                url=url,
                 status=self.status,
             )
         return self
@@ -96,6 +156,71 @@ class MockTransport(Transport):
         return result
 
 
+def require_secure_url(url: str, *, allow_insecure_http: bool = False, what: str = "URL") -> None:
+    """Raise :class:`InsecureURL` unless ``url`` is https, or http to this machine (or allowed).
+
+    Security: over plain http anyone on the network path can read the
+    request (credentials included) and change the answer -- an index page
+    can name any file and hash. Loopback never leaves the machine.
+    """
+    shown = redact_url(url)
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname
+    except ValueError as exc:
+        raise InsecureURL(f"{what} {shown!r} is not a valid URL: {exc}", url=shown) from exc
+    scheme = parts.scheme.lower()
+    if scheme == "https":
+        return
+    if scheme != "http":
+        raise InsecureURL(
+            f"{what} {shown!r} uses the scheme {scheme!r}; micropkg fetches only https:"
+            " (and http: from this machine)",
+            url=shown,
+        )
+    if is_loopback(host) or allow_insecure_http:
+        return
+    raise InsecureURL(
+        f"Refusing to fetch {what} {shown} over plain http: {host!r} is not this machine,"
+        " so anyone on the way could read the request or change what gets installed."
+        " Use an https URL, or pass allow_insecure_http=True if you trust the network.",
+        url=shown,
+    )
+
+
+class SecureTransport(Transport):
+    """Refuses insecure requests before they leave, and insecure redirects after.
+
+    fetch() follows redirects by itself, so the final URL (``Response.url``)
+    is checked too: a redirect that leaves https, or that reaches plain http
+    on another machine, makes the answer unusable.
+    """
+
+    def __init__(self, transport: Transport, *, allow_insecure_http: bool = False) -> None:
+        self.transport = transport
+        self.allow_insecure_http = allow_insecure_http
+
+    async def fetch(self, request: Request) -> Response:
+        allow = self.allow_insecure_http
+        require_secure_url(request.url, allow_insecure_http=allow)
+        response = await self.transport.fetch(request)
+        if response.url == request.url:
+            return response
+        downgraded = (
+            urllib.parse.urlsplit(request.url).scheme.lower() == "https"
+            and urllib.parse.urlsplit(response.url).scheme.lower() != "https"
+        )
+        if downgraded and not allow:
+            shown = redact_url(response.url)
+            raise InsecureURL(
+                f"{redact_url(request.url)} redirected to {shown}, which is not https;"
+                " the answer is not used. Ask the server's owner to keep redirects on https.",
+                url=shown,
+            )
+        require_secure_url(response.url, allow_insecure_http=allow, what="the redirect target")
+        return response
+
+
 class UrllibTransport(Transport):
     """The host's transport (CPython, no browser): urllib in a worker thread."""
 
@@ -106,6 +231,11 @@ class UrllibTransport(Transport):
         return await asyncio.to_thread(self._fetch_sync, request)
 
     def _fetch_sync(self, request: Request) -> Response:
+        # Imported here: inside Pyodide this class is never used, and compiling
+        # urllib.request and http.client costs about 0.2 s of every first install there.
+        import urllib.error
+        import urllib.request
+
         req = urllib.request.Request(request.url, headers=dict(request.headers))
         try:
             with urllib.request.urlopen(req, timeout=self._timeout) as resp:
@@ -115,4 +245,5 @@ class UrllibTransport(Transport):
             headers = {k.lower(): v for k, v in exc.headers.items()}
             return Response(request.url, exc.code, headers, exc.read())
         except (urllib.error.URLError, OSError) as exc:
-            raise NetworkError(f"Could not reach {request.url}: {exc}", url=request.url) from exc
+            url = redact_url(request.url)
+            raise NetworkError(f"Could not reach {url}: {exc}", url=url) from exc

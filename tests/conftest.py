@@ -27,6 +27,11 @@ Fixtures:
     the prepared Pyodide folder under test.
 ``pyodide_info``
     the Pyodide under test: ``version``, ``python``, ``abi_version``, ``platform``.
+``micropkg_cache_dir``
+    the host directory micropkg keeps its cache in under Node during this run
+    (``MICROPKG_CACHE_DIR``, a fresh temporary directory, never the user's
+    ``~/.cache``). Every runtime test starts with micropkg's cache empty (that
+    directory, and the Cache API in Chromium), since tests count requests.
 
 Markers: ``network`` (live PyPI; skipped outside Node, where Chromium cannot
 reach it), ``runtime`` (added automatically to tests that run in Pyodide),
@@ -38,6 +43,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -69,6 +75,11 @@ CHROME_FLAGS = (
 if shutil.which("chromedriver") and "SE_CHROMEDRIVER" not in os.environ:
     os.environ["SE_CHROMEDRIVER"] = shutil.which("chromedriver")
 os.environ.setdefault("SE_AVOID_STATS", "true")
+
+# Node processes pytest-pyodide starts inherit this: micropkg's cache under Node
+# goes here, not into the user's ~/.cache, and is emptied before each runtime test.
+MICROPKG_CACHE_DIR = Path(tempfile.mkdtemp(prefix="micropkg-test-cache-"))
+os.environ["MICROPKG_CACHE_DIR"] = str(MICROPKG_CACHE_DIR)
 
 
 def _preloaded() -> tuple[BuiltWheel, ...]:
@@ -203,3 +214,26 @@ def pyodide_dist_dir(pytestconfig: pytest.Config) -> Path:
 @pytest.fixture(scope="session")
 def pyodide_info(pyodide_dist_dir: Path) -> dict[str, str]:
     return _read_pyodide_info(pyodide_dist_dir)
+
+
+@pytest.fixture(scope="session")
+def micropkg_cache_dir() -> Iterator[Path]:
+    yield MICROPKG_CACHE_DIR
+    shutil.rmtree(MICROPKG_CACHE_DIR, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _empty_micropkg_cache(request: pytest.FixtureRequest, micropkg_cache_dir: Path) -> None:
+    """Runtime tests count requests: none may be answered from an earlier test's cache."""
+    if "runtime" not in request.fixturenames:
+        return
+    for entry in micropkg_cache_dir.iterdir():
+        if entry.is_dir():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+    runtime = request.node.callspec.params.get("runtime", "") if hasattr(request.node, "callspec") else ""
+    if runtime.startswith("chrome") and "selenium" in request.fixturenames:
+        request.getfixturevalue("selenium").run_js(
+            "if (globalThis.caches) { await caches.delete('micropkg-v1'); }", pyodide_checks=False
+        )

@@ -40,6 +40,7 @@ import json
 import mimetypes
 import re
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -160,6 +161,7 @@ class _Fault:
     content_type: str
     headers: dict[str, str]
     remaining: int | None  # None: forever
+    delay: float = 0.0  # seconds to wait before answering
 
 
 @dataclass
@@ -385,14 +387,19 @@ class IndexServer:
         content_type: str = "application/octet-stream",
         headers: dict[str, str] | None = None,
         times: int | None = None,
+        delay: float = 0.0,
     ) -> None:
         """Answer requests for ``path`` (exact, no query) with this instead.
 
         ``body=None`` sends the status phrase. ``times`` limits how many
         requests get the fault (then the path answers normally again).
+        ``delay`` waits that many seconds (at most 30) before answering: a
+        slow or hung server, for timeouts.
         """
+        if not 0 <= delay <= 30:
+            raise ValueError(f"delay must be within [0, 30] seconds, got {delay!r}")
         with self._lock:
-            self._state.faults[path] = _Fault(status, body, content_type, dict(headers or {}), times)
+            self._state.faults[path] = _Fault(status, body, content_type, dict(headers or {}), times, delay)
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -564,12 +571,15 @@ class IndexServer:
         return None
 
     def mounted(self, path: str) -> Path | None:
-        """The file a mounted directory holds for ``path``, if any."""
+        """The file a mounted directory holds for ``path``, if any; for a
+        directory (``.../``), its ``index.html``, as static hosts serve it."""
         with self._lock:
             mounts = dict(self._state.mounts)
         for prefix, root in mounts.items():
             if path.startswith(f"/{prefix}/"):
                 target = (root / urllib.parse.unquote(path[len(prefix) + 2 :])).resolve()
+                if path.endswith("/") and target.is_dir():
+                    target = target / "index.html"
                 if target.is_relative_to(root) and target.is_file():
                     return target
         return None
@@ -626,6 +636,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             fault = self.index._take_fault(path)
             if fault is not None:
+                if fault.delay:
+                    time.sleep(fault.delay)  # this request's own thread: others are answered meanwhile
                 body = fault.body if fault.body is not None else HTTPStatus(fault.status).phrase.encode()
                 self._send(fault.status, body, fault.content_type, fault.headers, kind=kind)
             else:

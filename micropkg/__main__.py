@@ -1,0 +1,7 @@
+"""``python -m micropkg``: see :mod:`micropkg._cli`."""
+
+import sys
+
+from ._cli import main
+
+sys.exit(main())

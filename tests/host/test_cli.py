@@ -1,0 +1,176 @@
+"""``python -m micropkg lock`` and ``mirror`` against a loopback index, on plain CPython."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from micropkg._catalog import Catalog
+from micropkg._cli import main, read_location
+from micropkg._index import Index
+from micropkg._installer import install_lock
+from micropkg._lockfile import parse_lock
+from micropkg._releases import target_for_pyodide
+from micropkg._requirements import parse_requirements
+from micropkg._resolver import resolve
+from micropkg._transport import UrllibTransport
+from tests.harness.index_server import IndexServer
+from tests.harness.wheels import make_wheel
+
+REPO = Path(__file__).resolve().parents[2]
+NATIVE = {
+    "314": "cp314-cp314-pyemscripten_2026_0_wasm32",
+    "0.29": "cp313-cp313-pyemscripten_2025_0_wasm32",
+    "0.27": "cp312-cp312-pyodide_2024_0_wasm32",
+}
+
+
+@pytest.fixture(scope="module")
+def server():
+    with IndexServer() as server:
+        server.add(make_wheel("cli-app", "1.0", requires_dist=["cli-native>=1", "cli-extra; sys_platform == 'linux'"]))
+        server.add(make_wheel("cli-app", "2.0", requires_dist=["cli-native>=3"]))
+        for tag in NATIVE.values():
+            server.add(make_wheel("cli-native", "1.5", tag=tag))
+        server.add(make_wheel("cli-native", "3.0", tag="cp311-cp311-manylinux_2_17_x86_64"))
+        server.add(make_wheel("cli-extra", "1.0"))
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def fresh_log(server):
+    server.log.reset()
+
+
+def lock(server, tmp_path, *args: str) -> dict:
+    out = tmp_path / "pylock.toml"
+    assert main(["lock", *args, "-i", server.simple_url, "-o", str(out)]) == 0
+    return tomllib.loads(out.read_text())
+
+
+def wheels_of(document: dict) -> dict[str, list[str]]:
+    return {p["name"]: [w["name"] for w in p["wheels"]] for p in document["packages"]}
+
+
+@pytest.mark.parametrize("pyodide", ["314.0", "0.29.5", "0.27"])
+def test_lock_picks_the_wheels_of_the_target_runtime(server, tmp_path, pyodide):
+    document = lock(server, tmp_path, "cli-app", "--pyodide", pyodide)
+    series = ".".join(pyodide.split(".")[:2]) if pyodide.startswith("0.") else pyodide.split(".")[0]
+    # 2.0 needs cli-native>=3, which has no wheel for any Pyodide: the resolver walks back to 1.0.
+    assert wheels_of(document) == {
+        "cli-app": ["cli_app-1.0-py3-none-any.whl"],
+        "cli-native": [f"cli_native-1.5-{NATIVE[series]}.whl"],
+    }
+    python = target_for_pyodide(pyodide).markers["python_version"]
+    assert document["requires-python"] == f"=={python}.*"
+    assert f'python_version == "{python}"' in document["environments"][0]
+
+
+def test_lock_by_platform_and_python_equals_lock_by_pyodide(server, tmp_path):
+    by_platform = lock(server, tmp_path, "cli-app", "--platform", "pyemscripten_2026_0_wasm32", "--python", "3.14")
+    by_pyodide = lock(server, tmp_path, "cli-app", "--pyodide", "314")
+    assert by_platform == by_pyodide
+
+
+def test_requirements_and_constraints_files(server, tmp_path, capsys):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "more.txt").write_text("cli-extra  # pulled in by -r\n")
+    (tmp_path / "constraints.txt").write_text("cli-app<2\n")
+    (tmp_path / "requirements.txt").write_text(
+        "# the app\n"
+        f"--index-url {server.simple_url}\n"
+        "cli-app \\\n"
+        "    >=1.0 --hash=sha256:0000\n"
+        "-r sub/more.txt\n"
+        "-c constraints.txt\n"
+    )
+    out = tmp_path / "pylock.toml"
+    assert main(["lock", "-r", str(tmp_path / "requirements.txt"), "-o", str(out)]) == 0
+    document = tomllib.loads(out.read_text())
+    assert sorted(wheels_of(document)) == ["cli-app", "cli-extra", "cli-native"]
+    assert document["tool"]["micropkg"]["requirements"] == ["cli-app >=1.0", "cli-extra"]
+    assert document["tool"]["micropkg"]["constraints"] == ["cli-app<2"]
+    err = capsys.readouterr().err
+    assert "requirements.txt, line 3: --hash is not checked" in err and "Locked 3 packages" in err
+
+
+def test_pyodide_lock_format(server, tmp_path):
+    out = tmp_path / "pyodide-lock.json"
+    args = ["lock", "cli-app", "--pyodide", "0.29", "--format", "pyodide-lock", "-i", server.simple_url, "-o", str(out)]
+    assert main(args) == 0
+    document = json.loads(out.read_text())
+    assert document["info"]["abi_version"] == "2025_0" and document["info"]["platform"] == "emscripten_4_0_9"
+    assert document["packages"]["cli-app"]["depends"] == ["cli-native"]
+    native = server.file(f"cli_native-1.5-{NATIVE['0.29']}.whl")
+    assert document["packages"]["cli-native"]["sha256"] == native.sha256
+    assert document["packages"]["cli-native"]["file_name"] == server.file_url(native.filename)
+
+
+def test_errors_are_one_line_and_exit_1(server, tmp_path, capsys):
+    assert main(["lock", "no-such-project", "-i", server.simple_url, "-o", str(tmp_path / "x")]) == 1
+    assert "error: Project 'no-such-project' was not found" in capsys.readouterr().err
+    assert main(["lock", "cli-app", "--pyodide", "0.20"]) == 1
+    assert "Unknown Pyodide version '0.20'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["lock", "cli-app", "--platform", "pyemscripten_2026_0_wasm32"])  # --python missing
+    assert "--platform and --python go together" in capsys.readouterr().err
+
+
+def test_mirror_serves_as_index_and_as_lock_with_no_other_index(server, tmp_path):
+    lock(server, tmp_path, "cli-app", "--pyodide", "314")
+    mirror_dir = tmp_path / "mirror"
+    assert main(["mirror", str(tmp_path / "pylock.toml"), "-o", str(mirror_dir)]) == 0
+    base = server.mount("mirror-cli", mirror_dir)
+    server.log.reset()
+    transport = UrllibTransport()
+    target = target_for_pyodide("314")
+
+    async def plan_from(index_url):
+        catalog = Catalog([Index(index_url, transport)])
+        plan = await resolve(parse_requirements(["cli-app"]), catalog, target)
+        return [(p.name, str(p.version), p.file.filename) for p in plan]
+
+    via_html = asyncio.run(plan_from(base + "simple/"))
+    via_json = asyncio.run(plan_from(base + "simple/{package_name}/index.json"))
+    assert via_html == via_json == [
+        ("cli-app", "1.0", "cli_app-1.0-py3-none-any.whl"),
+        ("cli-native", "1.5", f"cli_native-1.5-{NATIVE['314']}.whl"),
+    ]
+    page = json.loads((mirror_dir / "simple" / "cli-native" / "index.json").read_text())
+    [file] = page["files"]
+    assert set(file) >= {"hashes", "size", "upload-time", "core-metadata", "requires-python"}
+    assert (mirror_dir / "files" / (file["filename"] + ".metadata")).read_bytes().startswith(b"Metadata-Version")
+    # Nothing reached the index itself: only the static folder.
+    assert {e.path.split("/")[1] for e in server.log} == {"mirror-cli"}
+
+    # The mirror's own lock installs from the mirror's copies (PEP 751 prefers path).
+    server.log.reset()
+    lock_url = base + "pylock.toml"
+    mirrored = parse_lock(asyncio.run(read_location(lock_url, transport)).decode(), source=lock_url, base_url=lock_url)
+    site = tmp_path / "site"
+    site.mkdir()
+    server.log.reset()
+
+    async def no_dynlibs(root, paths):
+        assert not paths
+
+    installed = asyncio.run(install_lock(mirrored, target, site, lambda url: read_location(url, transport),
+                                         load_dynlibs=no_dynlibs, dynlibs_to_load=list))
+    assert sorted(i.name for i in installed) == ["cli-app", "cli-native"]
+    assert sorted(e.path for e in server.log) == sorted(
+        f"/mirror-cli/files/{name}" for name in ("cli_app-1.0-py3-none-any.whl", f"cli_native-1.5-{NATIVE['314']}.whl")
+    )
+    pyodide_lock = json.loads((mirror_dir / "pyodide-lock.json").read_text())
+    assert pyodide_lock["packages"]["cli-app"]["file_name"] == "files/cli_app-1.0-py3-none-any.whl"
+
+
+def test_python_dash_m_runs_the_cli(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "micropkg", "lock", "--help"], cwd=REPO,
+                            capture_output=True, text=True, check=True)
+    assert "--pyodide VERSION" in result.stdout and "--format {pylock,pyodide-lock}" in result.stdout

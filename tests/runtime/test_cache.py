@@ -1,0 +1,120 @@
+"""micropkg's persistent cache in real runtimes: a directory under Node, the Cache API in Chromium.
+
+Each test installs in one fresh Pyodide, then loads a second fresh Pyodide on
+the same origin (a new page load in Chromium, a new Pyodide instance in the
+same Node process, the same ``MICROPKG_CACHE_DIR``) and installs again,
+asserting on the index server's request log.
+"""
+
+from __future__ import annotations
+
+import pytest
+from pytest_pyodide import run_in_pyodide
+
+
+def _fresh_runtime(selenium) -> None:
+    """A second, fresh Pyodide on the same origin: what a page reload gives."""
+    if selenium.browser != "node":
+        selenium.refresh()  # a new page: the browser profile (and its Cache API) stays
+    selenium.load_pyodide()
+    selenium.initialize_pyodide()
+
+
+@run_in_pyodide(packages=["micropkg"])
+async def _install(selenium, requirement, index_url, cache="default"):
+    import micropkg
+
+    try:
+        installed = await micropkg.install(requirement, index_urls=[index_url], cache=cache)
+    except micropkg.MicropkgError as exc:
+        return None, (type(exc).__name__, str(exc))
+    return [i.filename for i in installed], None
+
+
+@run_in_pyodide(packages=["micropkg"])
+async def _damage(selenium, sha256):
+    """Flip the last bytes of the kept copy of the file with ``sha256``; return its size (None: not kept)."""
+    from micropkg._runtime import cache_store
+
+    store = cache_store()
+    key = f"blob/{sha256}"
+    entry = await store.get(key)
+    if entry is None:
+        return None
+    await store.put(key, entry[:-64] + bytes(b ^ 0xFF for b in entry[-64:]))
+    return len(entry)
+
+
+@run_in_pyodide(packages=["micropkg"])
+async def _kept(selenium, sha256):
+    """Whether an intact copy of the file with ``sha256`` is kept."""
+    from micropkg._cache import Cache
+    from micropkg._runtime import cache_store
+
+    return await Cache(cache_store()).file(sha256) is not None
+
+
+@run_in_pyodide(packages=["micropkg"])
+async def _clear(selenium):
+    import micropkg
+
+    await micropkg.clear_cache()
+
+
+LUAU = "luau_wasm-0.1a0-cp314-cp314-pyemscripten_2026_0_wasm32.whl"
+
+
+@pytest.mark.pyodide_abi("2026_0")
+def test_a_second_runtime_installs_without_downloading_again(selenium_standalone, index_server):
+    selenium = selenium_standalone
+    installed, error = _install(selenium, "luau-wasm", index_server.simple_url)
+    assert error is None and installed == ["luau_wasm-0.1a0-cp314-cp314-pyemscripten_2026_0_wasm32.whl"]
+    first = index_server.log.counts()
+    assert first["file"] == 1 and first["metadata"] == 1, first
+
+    index_server.log.reset()
+    _fresh_runtime(selenium)
+    installed, error = _install(selenium, "luau-wasm", index_server.simple_url)
+    assert error is None and installed == ["luau_wasm-0.1a0-cp314-cp314-pyemscripten_2026_0_wasm32.whl"]
+    again = index_server.log.counts()
+    # The test index sends no Cache-Control, so its page is asked for again; wheel and metadata are not.
+    assert again["file"] == 0 and again["metadata"] == 0 and again["simple-project"] == 1, again
+
+
+@pytest.mark.pyodide_abi("2026_0")
+def test_a_damaged_entry_is_dropped_and_downloaded_again(selenium_standalone, index_server):
+    selenium = selenium_standalone
+    sha256 = index_server.file(LUAU).sha256
+    assert _install(selenium, "luau-wasm", index_server.simple_url) == ([LUAU], None)
+    assert _damage(selenium, sha256) > 200_000
+
+    index_server.log.reset()
+    _fresh_runtime(selenium)
+    assert not _kept(selenium, sha256)  # the damaged copy fails its check (and is deleted)...
+    assert _install(selenium, "luau-wasm", index_server.simple_url) == ([LUAU], None)
+    assert index_server.log.counts()["file"] == 1  # ...so the wheel is downloaded, never installed from it
+    assert _kept(selenium, sha256)  # and kept again, intact
+
+
+@pytest.mark.pyodide_abi("2026_0")
+def test_offline_installs_from_the_cache_alone_and_fails_clearly_on_a_miss(selenium_standalone, index_server):
+    selenium = selenium_standalone
+    assert _install(selenium, "luau-wasm", index_server.simple_url) == ([LUAU], None)
+
+    index_server.log.reset()
+    _fresh_runtime(selenium)
+    assert _install(selenium, "luau-wasm", index_server.simple_url, "offline") == ([LUAU], None)
+    installed, (kind, message) = _install(selenium, "harness-dep", index_server.simple_url, "offline")
+    assert installed is None and kind == "NetworkError"
+    assert "/simple/harness-dep/" in message and "cache='offline'" in message
+    assert len(index_server.log) == 0
+
+
+def test_node_keeps_the_cache_in_the_host_directory_and_clears_it(selenium, index_server, micropkg_cache_dir):
+    if selenium.browser != "node":
+        pytest.skip("the host directory is Node's store; Chromium's is covered by the tests above")
+    assert _install(selenium, "harness-demo==1.0.0", index_server.simple_url)[1] is None
+    kept = sorted(p.relative_to(micropkg_cache_dir).parts[0] for p in micropkg_cache_dir.rglob("*") if p.is_file())
+    assert kept == ["blob", "blob", "page"]  # the wheel, its metadata, the page
+    _clear(selenium)
+    assert [p for p in micropkg_cache_dir.rglob("*") if p.is_file()] == []
