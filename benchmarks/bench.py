@@ -356,7 +356,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenarios", default=None, help="comma-separated scenario names (default all)")
     parser.add_argument("--quick", action="store_true", help=f"1 pair of {', '.join(QUICK)}: a smoke run")
     parser.add_argument("--name", default=None, help="results file name (default benchmark, or quick)")
+    parser.add_argument("--from-json", type=Path, metavar="JSON",
+                        help="only redo the table and chart of an earlier run's results/<name>.json")
     args = parser.parse_args(argv)
+    if args.from_json:
+        from .report import write_report
+
+        saved = json.loads(args.from_json.read_text())
+        name = args.name or args.from_json.stem
+        write_report(RESULTS, name, saved["meta"], saved["summary"], saved["runs"])
+        print((RESULTS / f"{name}.md").read_text())
+        return 0
     if args.quick:
         args.pairs = 1
         args.scenarios = args.scenarios or ",".join(QUICK)

@@ -25,6 +25,11 @@ def _n(value: float | None) -> str:
     return "–" if value is None else f"{value:g}"
 
 
+def _first_words(error: str, limit: int = 90) -> str:
+    text = error.splitlines()[0].replace("|", "\\|")
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
+
+
 def _note(line: dict) -> str:
     notes = [line["note"]] if line.get("note") else []
     if line["skipped"]:
@@ -32,9 +37,9 @@ def _note(line: dict) -> str:
     if line["kind"] == "lock" and line["limit_ms"] and line["micropkg_ms"] is not None:
         notes.append(f"micropkg = {line['micropkg_ms'] / line['limit_ms']:.1f}× the physical limit")
     if line["errors"]["micropip"]:
-        notes.append("micropip failed: " + line["errors"]["micropip"][0].splitlines()[0][:120])
+        notes.append("micropip failed: " + _first_words(line["errors"]["micropip"][0]))
     if line["errors"]["micropkg"]:
-        notes.append("micropkg failed: " + line["errors"]["micropkg"][0].splitlines()[0][:120])
+        notes.append("micropkg failed: " + _first_words(line["errors"]["micropkg"][0]))
     if line["unpack_ms"] is not None and line["micropkg_ms"] is not None:
         notes.append(
             f"unpack-only {_ms(line['unpack_ms'])} ms → micropkg ×{line['micropkg_ms'] / line['unpack_ms']:.2f}"

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
+from typing import TYPE_CHECKING
+
 from . import _runtime
 from ._cache import CACHE_MODES, Cache
 from ._catalog import Catalog
@@ -25,22 +27,19 @@ from ._environment import InstalledDistribution, distributions, get
 from ._environment import uninstall as _uninstall_files
 from ._destination import SitePackages
 from ._distribution import Distribution
-from ._errors import InstallError, LockError, UninstallError
-from ._explain import Explanation, explain_project
-from ._freeze import installed_lock, wheels_only
+from ._errors import InstallError, LockError, NetworkError, UninstallError
 from ._index import Index, index_entries
-from ._installer import Installed, forget_modules, install_lock, install_plan
-from ._lock import Lock
-from ._lockfile import dumps as _dumps_pyodide_lock
-from ._lockfile import parse_lock
+from ._installer import Installed, forget_modules, install_plan
 from ._metadata import CoreMetadata, parse_metadata
-from ._pylock import dumps as _dumps_pylock
 from ._requirements import parse_requirements
-from ._requirements_file import RequirementsFile, load_requirements_file
 from ._resolver import Plan, resolve as _resolve
 from ._retry import RetryingTransport
 from ._target import Target
 from ._transport import SecureTransport, require_secure_url
+
+if TYPE_CHECKING:  # the lock, freeze and explain modules load when first used
+    from ._explain import Explanation
+    from ._lock import Lock
 
 __all__ = [
     "install", "resolve", "explain", "list", "uninstall", "set_index_urls", "freeze", "clear_cache", "Package",
@@ -119,11 +118,29 @@ def _distribution(pyodide_packages: bool | str, transport, allow_insecure_http: 
     if pyodide_packages is True:
         if not _runtime.in_pyodide():
             return None
-        url, packages, base = _runtime.runtime_distribution()
-        return Distribution(url, read, packages=packages, base_url=base, runtime=True)
+        shared, cdn = _runtime_distribution()
+        base = shared.base_url
+
+        async def read_runtime(location: str) -> bytes:
+            try:
+                return await read(location)
+            except NetworkError:
+                # Under Node the npm package holds no wheels: loadPackage reads a file the
+                # local folder lacks from the CDN, and so does this (sha256-checked all the same).
+                if cdn is None or not location.startswith(base):
+                    raise
+                return await read(cdn + location[len(base):])
+
+        return shared.reading_with(read_runtime)
     if not isinstance(pyodide_packages, str):
         raise TypeError(f"pyodide_packages must be True, False or a lockfile URL, got {pyodide_packages!r}")
     return Distribution(_location(pyodide_packages), read)
+
+
+@functools.lru_cache(maxsize=1)  # checked and indexed once per runtime, not once per call
+def _runtime_distribution() -> tuple[Distribution, str | None]:
+    url, packages, base, cdn = _runtime.runtime_distribution()
+    return Distribution(url, None, packages=packages, base_url=base, runtime=True), cdn  # type: ignore[arg-type]
 
 
 def _shared_libraries_first(plan: Plan, catalog: Catalog, load_dynlibs):
@@ -199,6 +216,8 @@ async def explain(
     ``requirement`` is a project name or a PEP 508 requirement
     (``"msgpack>=1.2"``); ``print()`` the result for a table. Nothing is installed.
     """
+    from ._explain import explain_project
+
     catalog, _ = _catalog(
         index_urls, credentials, _runtime.site_packages(), allow_insecure_http, cache,
         index_strategy=index_strategy, pyodide_packages=pyodide_packages,
@@ -280,8 +299,8 @@ async def install(
     ``pyodide_packages``: the Pyodide distribution's own builds (numpy,
     pyyaml...) are candidates beside the indexes' files -- the runtime's
     lockfile (True), the ``pyodide-lock.json`` at a URL or path, or none
-    (False). The newest version that fits wins; on a tie, the
-    distribution's build.
+    (False). The newest version that fits wins; on a tie, the index's file
+    (a project the indexes serve never depends on Pyodide's CDN).
     """
     if lock is not None:
         if requirements or requirements_file is not None:
@@ -388,6 +407,8 @@ async def _read(location: str, transport, allow_insecure_http: bool) -> bytes:
 
 
 async def _with_files(files, requirements, constraints, index_urls, pre, credentials, allow_insecure_http):
+    from ._requirements_file import RequirementsFile, load_requirements_file
+
     transport = _transport(credentials, allow_insecure_http)
 
     async def read_text(location: str) -> str:
@@ -408,6 +429,8 @@ async def _with_files(files, requirements, constraints, index_urls, pre, credent
 
 
 async def _load_lock(lock: str, transport, allow_insecure_http: bool) -> Lock:
+    from ._lockfile import parse_lock
+
     if "\n" in lock or lock.lstrip().startswith("{"):
         return parse_lock(lock, source="<text>")
     location = _location(lock)
@@ -420,6 +443,8 @@ async def _load_lock(lock: str, transport, allow_insecure_http: bool) -> Lock:
 
 
 async def _install_lock(lock: str, credentials, allow_insecure_http: bool) -> builtins.list[Installed]:
+    from ._installer import install_lock
+
     transport = _transport(credentials, allow_insecure_http)
     parsed = await _load_lock(lock, transport, allow_insecure_http)
     return await install_lock(
@@ -441,6 +466,10 @@ def freeze(lockfile_base_url: str | None = None, *, format: str = "pyodide-lock"
     """
     if format not in ("pyodide-lock", "pylock"):
         raise ValueError(f"format must be 'pyodide-lock' or 'pylock', got {format!r}")
+    from ._freeze import installed_lock, wheels_only
+    from ._lockfile import dumps as _dumps_pyodide_lock
+    from ._pylock import dumps as _dumps_pylock
+
     info, packages, base = _runtime.runtime_lockfile()
     target = Target.current()
     lock = installed_lock(

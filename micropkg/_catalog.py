@@ -37,6 +37,8 @@ __all__ = ["INDEX_STRATEGIES", "Catalog", "Missing", "read_wheel_metadata"]
 # "first-index": the first index that knows a project provides all its files.
 # "merge": every index's files of the project are candidates together.
 INDEX_STRATEGIES = ("first-index", "merge")
+# Added to a distribution build's tag rank: worse than any index file's rank.
+_BELOW_EVERY_TAG = 1_000_000
 
 
 class Missing(Exception):
@@ -233,13 +235,18 @@ class Catalog:
         return []
 
     def ranked(self, verdicts: list[Verdict]) -> list[Verdict]:
-        """``verdicts`` with the distribution's usable builds ranked above every index file
-        of the same version: on a tie the build made and tested with this runtime wins."""
+        """``verdicts`` with the distribution's usable builds ranked below every index file
+        of the same version: the newest version wins whichever source has it, and on a
+        tie the index's file. The distribution then supplies what the indexes cannot
+        (numpy, pyyaml...) without making a project the indexes serve depend on
+        the distribution's file host (Pyodide's CDN), which not every page can reach.
+        """
         if self.distribution is None:
             return verdicts
         url = self.distribution.url
         return [
-            dataclasses.replace(v, rank=-1) if v.refused is None and self.sources.get(v.file.url) == url else v
+            dataclasses.replace(v, rank=v.rank + _BELOW_EVERY_TAG)
+            if v.refused is None and self.sources.get(v.file.url) == url else v
             for v in verdicts
         ]
 

@@ -9,9 +9,12 @@ and answers like an index (:meth:`project`, :meth:`metadata`,
 
 How it ranks (the catalog merges it into every project page): the newest
 version that satisfies the request wins, whichever source has it; on a tie
-the distribution's build wins, because it was built and tested with this
-very runtime. Its wheels are judged like any other file (tags, ABI,
-Python), so a lockfile for another Pyodide ABI offers nothing installable.
+the index's file wins. So the distribution supplies what the indexes cannot
+(and newer builds), while a project the indexes serve never comes to depend
+on the distribution's file host -- Pyodide's CDN, which a page or a network
+may not reach (this test machine cannot). Its wheels are judged like any
+other file (tags, ABI, Python), so a lockfile for another Pyodide ABI offers
+nothing installable.
 
 Dependencies come from the lockfile's ``depends`` (no metadata request is
 needed): they are what Pyodide itself loads with the package. Shared
@@ -77,6 +80,12 @@ class Distribution:
 
     def __repr__(self) -> str:
         return f"Distribution({self.url!r})"
+
+    def reading_with(self, read: Read) -> Distribution:
+        """The same distribution (its entries shared, not copied) read through ``read``."""
+        other = Distribution(self.url, read, base_url=self.base_url, runtime=self.runtime)
+        other._entries = self._entries
+        return other
 
     async def _packages(self) -> dict[NormalizedName, dict]:
         if self._entries is None:

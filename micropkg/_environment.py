@@ -25,7 +25,7 @@ from packaging.version import VERSION_PATTERN, Version
 from ._destination import Destination, SitePackages
 from ._errors import UninstallError
 from ._records import RecordError, parse_record, path_problem
-from ._wheel import parse_headers
+from ._headers import parse_headers
 
 __all__ = [
     "InstalledDistribution",

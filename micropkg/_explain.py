@@ -6,7 +6,7 @@ which files cannot run here (tags, ABI, Python, requires-python, sdists),
 and :class:`~._candidates.Releases` picks among the rest exactly as a
 resolution would (newest version the request allows, yanked files only for
 an ``==`` pin, pre-releases only when asked or when nothing else fits, the
-best tag of a version, the Pyodide distribution's build on a tie). Printing
+best tag of a version, the index's file on a tie with the Pyodide distribution). Printing
 an :class:`Explanation` gives a table::
 
     msgpack>=1: 4 files for cp314 pyemscripten_2026_0, from https://pypi.org/simple
@@ -113,8 +113,9 @@ def _reason(
     if version not in allowed and version.is_prerelease and not pre:
         return "a pre-release (pass pre=True, or pin it)"
     if best is not None and version == best.version:
-        if catalog.from_distribution(best):
-            return f"the Pyodide distribution's build of {version} is preferred on a tie"
+        distribution = catalog.distribution
+        if distribution is not None and catalog.sources.get(file.url) == distribution.url:
+            return f"the index's file of {version} is preferred on a tie with the Pyodide distribution's build"
         return f"another file of {version} fits this runtime better ({best.file.filename})"
     if best is not None and version < best.version:
         return f"older than {best.version}"

@@ -7,8 +7,6 @@ Provides-Extra.
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
 from dataclasses import dataclass
 
 from packaging.requirements import InvalidRequirement as _PackagingInvalidRequirement
@@ -18,6 +16,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from ._errors import IndexFormatError
+from ._headers import parse_headers
 
 __all__ = ["CoreMetadata", "parse_metadata"]
 
@@ -34,13 +33,9 @@ class CoreMetadata:
 
 def parse_metadata(data: bytes, *, source: str) -> CoreMetadata:
     """Parse METADATA bytes; ``source`` (a URL or file name) goes into error messages."""
-    # Core metadata is UTF-8. Parsed from bytes, any non-ASCII header would come
-    # back as an email Header object instead of a str; decoding first keeps every
-    # value a str. A stray invalid byte (old tools, a Description in latin-1) is
+    # Core metadata is UTF-8. A stray invalid byte (old tools, a Description in latin-1) is
     # replaced, and fields that matter are validated below anyway.
-    # compat32 keeps header values verbatim (no RFC 2047 decoding surprises).
-    text = data.decode("utf-8", errors="replace")
-    message = email.parser.Parser(policy=email.policy.compat32).parsestr(text, headersonly=True)
+    message = parse_headers(data.decode("utf-8", errors="replace"))
     name = message.get("Name")
     raw_version = message.get("Version")
     if not name or not raw_version:

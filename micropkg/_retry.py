@@ -28,7 +28,6 @@ aborts the browser's (or Node's) request through its ``AbortController``.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import http
 import random as _random
 import time
@@ -82,6 +81,8 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     if value.isascii() and value.isdigit():  # str.isdigit() alone accepts "²" and other digits
         return float(value)
     try:
+        import email.utils  # only for the rare HTTP-date form; email is slow to import in Pyodide
+
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None  # not a header we understand: the backoff applies instead

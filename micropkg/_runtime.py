@@ -12,7 +12,6 @@ calling into it is not.
 
 from __future__ import annotations
 
-import functools
 import re
 import sys
 import sysconfig
@@ -38,6 +37,7 @@ __all__ = [
     "is_loaded",
     "load_runtime_packages",
     "CacheApiStore",
+    "NodeFsStore",
     "cache_store",
 ]
 
@@ -179,13 +179,12 @@ def runtime_lockfile() -> tuple[dict, dict, str | None]:
     return api.lockfile_info.to_py(), api.lockfile_packages.to_py(), (str(base) if base else None)
 
 
-@functools.lru_cache(maxsize=1)  # the runtime's lockfile does not change while it runs
-def runtime_distribution() -> tuple[str, object, str]:
+def runtime_distribution() -> tuple[str, object, str, str | None]:
     """The running Pyodide's distribution: its lockfile's URL (the ``lockFileURL``
-    the app gave, else ``pyodide-lock.json`` under the base), its ``packages``
-    (converted lazily, by :class:`~._distribution.Distribution`), and the base URL
-    its relative ``file_name`` values resolve against (a host path under Node
-    becomes a ``file:`` URL)."""
+    the app gave, else ``pyodide-lock.json`` under the base), its ``packages``,
+    the base URL its relative ``file_name`` values resolve against (a host path
+    under Node becomes a ``file:`` URL), and, under Node, the CDN URL that
+    ``loadPackage`` reads a file from when the local folder lacks it (else None)."""
     import pyodide_js  # type: ignore[import-not-found]
 
     api = pyodide_js._api
@@ -197,7 +196,8 @@ def runtime_distribution() -> tuple[str, object, str]:
     url = str(getattr(config, "lockFileURL", None) or "") or base + "pyodide-lock.json"
     if url.startswith("/") and not in_browser():
         url = "file://" + url
-    return url, api.lockfile_packages.to_py(), base
+    cdn = getattr(config, "cdnUrl", None) if base.startswith("file:") else None
+    return url, api.lockfile_packages.to_py(), base, (str(cdn) if cdn else None)
 
 
 def is_loaded(name: str) -> bool:
@@ -249,9 +249,9 @@ def cache_store() -> Store:
 
     In a browser, the Cache API (kept per origin across page loads). Under
     Node, a host directory: ``MICROPKG_CACHE_DIR``, else
-    ``$XDG_CACHE_HOME/micropkg``, else ``~/.cache/micropkg``, mounted into
-    Pyodide's file system. Where neither is available (a page without the
-    Cache API, an old Node), memory: the cache then lasts as long as the page.
+    ``$XDG_CACHE_HOME/micropkg``, else ``~/.cache/micropkg``. Where neither is
+    available (a page without the Cache API), memory: the cache then lasts as
+    long as the page.
     """
     global _store
     if _store is None:
@@ -269,37 +269,100 @@ def _make_store() -> Store:
 
     if in_browser():
         return CacheApiStore() if getattr(js, "caches", None) is not None else MemoryStore()
-    mounted = _mount_node_cache(js)
-    return DirectoryStore(mounted) if mounted is not None else MemoryStore()
+    directory = _node_cache_dir(js.process.env)
+    return NodeFsStore(directory) if directory is not None else MemoryStore()
 
 
-# Where the host's cache directory appears inside Pyodide's file system under Node.
-_NODE_MOUNT = "/micropkg-cache"
+def _node_cache_dir(env) -> str | None:
+    directory = getattr(env, "MICROPKG_CACHE_DIR", None)
+    if directory:
+        return str(directory)
+    base = getattr(env, "XDG_CACHE_HOME", None)
+    if not base and getattr(env, "HOME", None):
+        base = f"{env.HOME}/.cache"
+    return f"{base}/micropkg" if base else None
 
 
-def _mount_node_cache(js) -> str | None:
-    """Mount the host's cache directory into Pyodide's file system (Node only)."""
-    import pyodide_js  # type: ignore[import-not-found]
+def _node_fs():
+    import js  # type: ignore[import-not-found]
+    from pyodide.code import run_js
+
+    # process.getBuiltinModule (Node 20.16+) where there is one; Pyodide's own require otherwise.
+    get_builtin = getattr(js.process, "getBuiltinModule", None)
+    return get_builtin("node:fs") if get_builtin is not None else run_js("require('node:fs')")
+
+
+class NodeFsStore(Store):
+    """A host directory through Node's ``fs`` module, under Node only.
+
+    Not through a mount into Pyodide's file system: Emscripten keeps its own
+    view of a mounted directory's entries, which goes stale when another
+    process (a second runtime, ``clear_cache`` elsewhere) changes them. Node's
+    ``fs`` always sees the directory as it is. Layout as :class:`DirectoryStore`.
+    """
+
+    def __init__(self, root: str) -> None:
+        from pyodide.code import run_js
+
+        self.root = root.rstrip("/")
+        self._fs = _node_fs().promises
+        # readFile resolves to a Node Buffer, a typed array Pyodide refuses to proxy;
+        # a Uint8Array view on the same memory crosses over (without a copy).
+        self._read = run_js(
+            "(fs) => async (path) => { const b = await fs.readFile(path);"
+            " return new Uint8Array(b.buffer, b.byteOffset, b.byteLength); }"
+        )(self._fs)
+
+    def _path(self, key: str) -> tuple[str, str]:
+        kind, _, name = key.partition("/")
+        folder = f"{self.root}/{kind}/{name[:2]}"
+        return folder, f"{folder}/{name}"
+
+    async def get(self, key: str) -> bytes | None:
+        _, path = self._path(key)
+        try:
+            data = await self._read(path)
+        except Exception as exc:  # a JsException carrying Node's error code
+            if "ENOENT" in str(exc):
+                return None
+            raise OSError(f"reading {path} failed: {exc}") from exc
+        return data.to_bytes()
+
+    async def put(self, key: str, data: bytes) -> None:
+        import os
+
+        from pyodide.ffi import to_js
+
+        folder, path = self._path(key)
+        temporary = f"{folder}/.tmp-{os.urandom(8).hex()}"
+        try:
+            await self._fs.mkdir(folder, _js_options(recursive=True))
+            # Written aside, then renamed: a reader never sees half a file.
+            await self._fs.writeFile(temporary, to_js(data))
+            await self._fs.rename(temporary, path)
+        except Exception as exc:  # a JsException: full disk, permissions...
+            raise OSError(f"writing {path} failed: {exc}") from exc
+
+    async def delete(self, key: str) -> None:
+        _, path = self._path(key)
+        try:
+            await self._fs.rm(path, _js_options(force=True))
+        except Exception as exc:  # a JsException
+            raise OSError(f"deleting {path} failed: {exc}") from exc
+
+    async def clear(self) -> None:
+        for kind in ("blob", "meta", "page"):
+            try:
+                await self._fs.rm(f"{self.root}/{kind}", _js_options(recursive=True, force=True))
+            except Exception as exc:  # a JsException
+                raise OSError(f"deleting {self.root}/{kind} failed: {exc}") from exc
+
+
+def _js_options(**options):
+    import js  # type: ignore[import-not-found]
     from pyodide.ffi import to_js
 
-    env = js.process.env
-    directory = getattr(env, "MICROPKG_CACHE_DIR", None)
-    if not directory:
-        base = getattr(env, "XDG_CACHE_HOME", None) or (
-            f"{env.HOME}/.cache" if getattr(env, "HOME", None) else None
-        )
-        if base is None:
-            return None
-        directory = f"{base}/micropkg"
-    get_builtin = getattr(js.process, "getBuiltinModule", None)
-    if get_builtin is None:  # Node < 20.16 cannot create the directory from here
-        return None
-    options = to_js({"recursive": True}, dict_converter=js.Object.fromEntries)
-    get_builtin("node:fs").mkdirSync(str(directory), options)
-    fs = pyodide_js.FS
-    fs.mkdirTree(_NODE_MOUNT)
-    fs.mount(fs.filesystems.NODEFS, to_js({"root": str(directory)}, dict_converter=js.Object.fromEntries), _NODE_MOUNT)
-    return _NODE_MOUNT
+    return to_js(options, dict_converter=js.Object.fromEntries)
 
 
 class CacheApiStore(Store):

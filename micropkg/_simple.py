@@ -14,7 +14,6 @@ raise :class:`IndexFormatError`, naming the URL, for anything malformed.
 
 from __future__ import annotations
 
-import html.parser
 import json
 import urllib.parse
 from collections.abc import Mapping
@@ -202,24 +201,35 @@ def parse_json_page(page_url: str, body: bytes, project: str | None = None) -> P
     )
 
 
-class _AnchorCollector(html.parser.HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.anchors: list[tuple[dict[str, str | None], list[str]]] = []
-        self._text: list[str] | None = None
+def _anchors(text: str) -> list[tuple[dict[str, str | None], list[str]]]:
+    """Every ``<a>`` of an HTML page: its attributes and its text."""
+    # html.parser is imported here, not at the top: most indexes answer JSON,
+    # and every module costs a compile in a fresh Pyodide.
+    import html.parser
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            self._text = []
-            self.anchors.append((dict(attrs), self._text))
+    class AnchorCollector(html.parser.HTMLParser):
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.anchors: list[tuple[dict[str, str | None], list[str]]] = []
+            self._text: list[str] | None = None
 
-    def handle_data(self, data: str) -> None:
-        if self._text is not None:
-            self._text.append(data)
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "a":
+                self._text = []
+                self.anchors.append((dict(attrs), self._text))
 
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a":
-            self._text = None
+        def handle_data(self, data: str) -> None:
+            if self._text is not None:
+                self._text.append(data)
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag == "a":
+                self._text = None
+
+    collector = AnchorCollector()
+    collector.feed(text)
+    collector.close()
+    return collector.anchors
 
 
 def _html_metadata(attrs: Mapping[str, str | None]) -> dict[str, str] | None:
@@ -239,11 +249,9 @@ def parse_html_page(page_url: str, body: bytes, project: str) -> ProjectPage:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise IndexFormatError(f"Index page {page_url} is not UTF-8 HTML: {exc}", url=page_url) from exc
-    collector = _AnchorCollector()
-    collector.feed(text)
-    collector.close()
+    anchors = _anchors(text)
     files = []
-    for attrs, text_parts in collector.anchors:
+    for attrs, text_parts in anchors:
         href = attrs.get("href")
         if not href:
             continue

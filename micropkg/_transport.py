@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import inspect
-import ipaddress
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -80,6 +79,8 @@ def is_loopback(host: str | None) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
+        import ipaddress  # rarely reached (only for IP-literal hosts): kept off import time
+
         return ipaddress.ip_address(host).is_loopback
     except ValueError:  # a host name, not an address
         return False

@@ -30,9 +30,6 @@ import io
 import stat
 import zipfile
 import zlib
-from email.message import Message
-from email.parser import HeaderParser
-from email.policy import compat32
 
 from packaging.tags import Tag
 from packaging.utils import (
@@ -44,9 +41,10 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from ._errors import InvalidWheel
+from ._headers import Headers, parse_headers
 from ._records import RecordEntry, RecordError, parse_record, path_problem
 
-__all__ = ["Wheel", "parse_headers"]
+__all__ = ["Wheel"]
 
 _SIGNATURES = frozenset({"RECORD.jws", "RECORD.p7s"})
 # dist-info files the installer writes itself (PEP 376, PEP 610, PEP 627), so
@@ -54,14 +52,6 @@ _SIGNATURES = frozenset({"RECORD.jws", "RECORD.p7s"})
 _NOT_INSTALLED = frozenset({"INSTALLER", "REQUESTED", "direct_url.json", "RECORD"}) | _SIGNATURES
 _ROOT_SCHEMES = frozenset({"purelib", "platlib"})
 _SKIPPED_SCHEMES = frozenset({"scripts", "headers", "data"})
-
-
-def parse_headers(text: str) -> Message:
-    """METADATA or WHEEL text as email-style headers.
-
-    compat32 keeps header values as the plain strings that were written.
-    """
-    return HeaderParser(policy=compat32).parsestr(text, headersonly=True)
 
 
 class Wheel:
@@ -278,7 +268,7 @@ def _find_dist_info(filename: str, contents: dict[str, bytes], name: str, versio
     return dist_info
 
 
-def _headers(filename: str, member: str, data: bytes) -> Message:
+def _headers(filename: str, member: str, data: bytes) -> Headers:
     try:
         text = data.decode("utf-8")  # core metadata and WHEEL are UTF-8 by specification
     except UnicodeDecodeError as exc:

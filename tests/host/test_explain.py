@@ -95,17 +95,28 @@ def test_nothing_fits_is_said():
 
 
 def test_the_distribution_build_and_its_source_are_shown():
-    filename = "msgpack-1.2.4-cp314-cp314-pyemscripten_2026_0_wasm32.whl"
-    packages = {"msgpack": {"name": "msgpack", "version": "1.2.4", "file_name": filename,
-                            "sha256": "ab" * 32, "depends": [], "package_type": "package"}}
+    packages = {
+        "msgpack": {"name": "msgpack", "version": "1.2.4", "sha256": "ab" * 32, "depends": [],
+                    "file_name": "msgpack-1.2.4-cp314-cp314-pyemscripten_2026_0_wasm32.whl"},
+        "numpy": {"name": "numpy", "version": "2.4.6", "sha256": "cd" * 32, "depends": [],
+                  "file_name": "numpy-2.4.6-cp314-cp314-pyemscripten_2026_0_wasm32.whl"},
+    }
     lock = "https://cdn.example/pyodide-lock.json"
     catalog = _catalog(Distribution(lock, read=None, packages=packages, base_url="https://cdn.example/"))
     result = asyncio.run(explain_project("msgpack", catalog, TARGET))
     assert result.sources == (INDEX, lock)
-    assert result.taken.source == lock and result.taken.filename == filename
     listed = rows(str(result))
-    assert listed[0] == ("taken", filename, f"newest version that fits (the Pyodide distribution's build) [{lock}]")
-    assert ("refused", filename, f"the Pyodide distribution's build of 1.2.4 is preferred on a tie [{INDEX}]") in listed
+    # Same version on both: the index's file; the distribution's build says why it was not taken.
+    assert listed[0] == ("taken", packages["msgpack"]["file_name"], f"newest version that fits [{INDEX}]")
+    assert ("refused", packages["msgpack"]["file_name"],
+            f"the index's file of 1.2.4 is preferred on a tie with the Pyodide distribution's build [{lock}]") in listed
+    # Only the distribution has numpy (the index answers 404 for it).
+    numpy = asyncio.run(explain_project("numpy", _catalog(Distribution(lock, None, packages=packages,
+                                                                          base_url="https://cdn.example/")), TARGET))
+    assert str(numpy).splitlines() == [
+        f"numpy: 1 file for cp314 pyemscripten_2026_0, from {lock}",
+        f"  taken    {packages['numpy']['file_name']}  newest version that fits (the Pyodide distribution's build)",
+    ]
 
 
 def test_unknown_project_raises_naming_the_index():

@@ -261,12 +261,12 @@ def _distribution_setup(pypi_versions: tuple[str, ...], dist_version: str):
     "pypi, dist, expected",
     [
         ((), "2.4.6", ("2.4.6", LOCK_URL)),  # only the distribution builds it
-        (("2.4.6",), "2.4.6", ("2.4.6", LOCK_URL)),  # a tie: the build tested with this runtime
+        (("2.4.6",), "2.4.6", ("2.4.6", PUBLIC)),  # a tie: the index's file (no dependency on the CDN)
         (("2.4.6", "2.5.0"), "2.4.6", ("2.5.0", PUBLIC)),  # newest wins
         (("2.3.0",), "2.4.6", ("2.4.6", LOCK_URL)),
     ],
 )
-def test_distribution_ranks_newest_first_then_its_own_build(pypi, dist, expected):
+def test_distribution_ranks_newest_first_then_the_index_on_a_tie(pypi, dist, expected):
     catalog, _, _ = _distribution_setup(pypi, dist)
     assert plan_of(catalog, "numpy")["numpy"] == expected
 

@@ -214,7 +214,7 @@ def _runtime_msgpack(real_wheels, pyodide_info):
 
 
 def test_a_distribution_from_loopback_installs_with_its_depends(
-    selenium, index_server, make_wheel, real_wheels, pyodide_info, pyodide_dist_dir, tmp_path,
+    selenium, index_server, other_index, make_wheel, real_wheels, pyodide_info, pyodide_dist_dir, tmp_path,
 ):
     msgpack = _runtime_msgpack(real_wheels, pyodide_info)
     if msgpack is None:
@@ -226,27 +226,29 @@ def test_a_distribution_from_loopback_installs_with_its_depends(
     lock_url = base + "pyodide-lock.json"
 
     @run_in_pyodide(packages=["micropkg"])
-    async def run(selenium, index_url, lock_url):
+    async def run(selenium, index_url, empty_index_url, lock_url):
         import micropkg
 
+        # The loopback index has msgpack 1.2.4 too: on a tie its file is taken.
         plan = await micropkg.resolve("rt-distpkg", index_urls=[index_url], pyodide_packages=lock_url)
-        installed = await micropkg.install("rt-distpkg", index_urls=[index_url], pyodide_packages=lock_url)
+        # An index without msgpack: everything comes from the distribution.
+        installed = await micropkg.install("rt-distpkg", index_urls=[empty_index_url], pyodide_packages=lock_url)
         import msgpack._cmsgpack
         import rt_distpkg
 
         return ([(p.name, str(p.version), p.source) for p in plan],
                 sorted((i.name, i.filename, i.source) for i in installed), rt_distpkg.VALUE)
 
-    plan, installed, value = run(selenium, index_server.simple_url, lock_url)
-    # The index has msgpack 1.2.4 too (the same version): on a tie the distribution's build wins.
-    assert plan == [("msgpack", "1.2.4", lock_url), ("rt-distpkg", "1.0", lock_url)]
+    plan, installed, value = run(selenium, index_server.simple_url, other_index.simple_url, lock_url)
+    assert plan == [("msgpack", "1.2.4", index_server.simple_url), ("rt-distpkg", "1.0", lock_url)]
     assert installed == [("msgpack", msgpack.filename, lock_url), ("rt-distpkg", app.filename, lock_url)]
     assert value == b"\x07"
     static = collections.Counter(e.path for e in index_server.log if e.kind == "static")
     # The lockfile once per call; the wheels once, by install: resolve needed neither (depends is in the lockfile).
     assert static == {"/distribution/pyodide-lock.json": 2, f"/distribution/{msgpack.filename}": 1,
                       f"/distribution/{app.filename}": 1}
-    assert index_server.log.count("file") == 0 and index_server.log.count("metadata") == 0
+    assert index_server.log.count("file") == 0  # resolve only: no wheel from the index either
+    assert other_index.log.count("file") == 0 and other_index.log.count("metadata") == 0
 
 
 def test_a_tampered_distribution_file_installs_nothing(
