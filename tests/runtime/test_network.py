@@ -10,14 +10,6 @@ from pytest_pyodide import run_in_pyodide
 
 pytestmark = pytest.mark.network
 
-LUAU = r'''
-local animals = {"fox", "owl", "frog", "rabbit"}
-table.sort(animals, function(a, b) return #a < #b end)
-for i, name in animals do
- print(i .. ". " .. name .. " (" .. #name .. ")")
-end
-'''
-
 
 @pytest.mark.pyodide_abi("2026_0")
 @run_in_pyodide(packages=["micropkg"])
