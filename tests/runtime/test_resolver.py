@@ -15,8 +15,8 @@ import pytest
 from pytest_pyodide import run_in_pyodide
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "host" / "scenarios"
-# The ABI-specific cases name pyemscripten_2026_0: they hold on Pyodide 314 only.
-ABI_SPECIFIC = {"versions.json"}
+# These cases name pyemscripten_2026_0 or Python 3.14: they hold on Pyodide 314 only.
+ABI_SPECIFIC = {"versions.json", "markers_python.json"}
 
 
 def _cases():
