@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import json
 import os
 from pathlib import Path
 
@@ -13,20 +12,8 @@ from micropkg._core import InstalledFiles, install
 from micropkg._destination import MemoryDestination, SitePackages
 from micropkg._errors import InstallError
 from micropkg._records import parse_record
-from micropkg._wheel import Wheel
 
-from .wheelmaker import FailingSitePackages, make_wheel, snapshot
-
-
-def wheel(name: str = "demo", version: str = "1.0", files: dict[str, bytes] | None = None) -> Wheel:
-    return Wheel.from_bytes(*make_wheel(name, version, files))
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Path:
-    path = tmp_path / "site-packages"
-    path.mkdir()
-    return path
+from .wheelmaker import FailingSitePackages, snapshot, wheel
 
 
 DEMO_FILES = {

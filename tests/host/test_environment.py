@@ -19,20 +19,8 @@ from micropkg._environment import (
     uninstall,
 )
 from micropkg._errors import UninstallError
-from micropkg._wheel import Wheel
 
-from .wheelmaker import FailingSitePackages, make_wheel, snapshot
-
-
-def wheel(name: str = "demo", version: str = "1.0", files: dict[str, bytes] | None = None) -> Wheel:
-    return Wheel.from_bytes(*make_wheel(name, version, files))
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Path:
-    path = tmp_path / "site-packages"
-    path.mkdir()
-    return path
+from .wheelmaker import FailingSitePackages, snapshot, wheel
 
 
 DEMO_FILES = {"demo/__init__.py": b"", "demo/sub/mod.py": b"X = 1\n", "demo_top.py": b""}

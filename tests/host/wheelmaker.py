@@ -195,3 +195,10 @@ class FailingSitePackages(SitePackages):
         if self._fails("remove"):
             raise OSError(errno.EACCES, "injected failure", path)
         super()._remove(path)
+
+
+def wheel(name: str = "demo", version: str = "1.0", files: dict[str, bytes] | None = None):
+    """A verified :class:`~micropkg._wheel.Wheel` of a freshly made wheel."""
+    from micropkg._wheel import Wheel
+
+    return Wheel.from_bytes(*make_wheel(name, version, files))
