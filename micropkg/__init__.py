@@ -27,6 +27,10 @@ __all__ = [
     "freeze",
     "clear_cache",
     "Package",
+    # progress (micropkg._progress)
+    "Reporter",
+    "ConsoleReporter",
+    "EventReporter",
     # errors (the tree is drawn in micropkg._errors)
     "MicropkgError",
     "InvalidRequirement",
@@ -47,10 +51,12 @@ __all__ = [
 ]
 
 _API = {"install", "resolve", "explain", "list", "uninstall", "set_index_urls", "freeze", "clear_cache", "Package"}
+_PROGRESS = {"Reporter", "ConsoleReporter", "EventReporter"}
 
 if TYPE_CHECKING:
     from ._api import Package, clear_cache, explain, freeze, install, list, resolve, set_index_urls, uninstall
     from ._errors import *  # noqa: F403
+    from ._progress import ConsoleReporter, EventReporter, Reporter
 
 
 def __getattr__(name: str):
@@ -59,6 +65,10 @@ def __getattr__(name: str):
         from . import _api
 
         value = getattr(_api, name)
+    elif name in _PROGRESS:
+        from . import _progress
+
+        value = getattr(_progress, name)
     elif name in __all__:
         from . import _errors
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import builtins
 import functools
 import os
+import time
 import urllib.parse
 import warnings
 from collections.abc import Iterable, Sequence
@@ -31,6 +32,7 @@ from ._errors import InstallError, LockError, NetworkError, UninstallError
 from ._index import Index, index_entries
 from ._installer import Installed, forget_modules, install_plan
 from ._metadata import CoreMetadata, parse_metadata
+from ._progress import Reporter, default_reporter
 from ._requirements import parse_requirements
 from ._resolver import Plan, resolve as _resolve
 from ._retry import RetryingTransport
@@ -265,6 +267,7 @@ async def install(
     cache: str = "default",
     index_strategy: str = "first-index",
     pyodide_packages: bool | str = True,
+    reporter: Reporter | None = None,
 ) -> builtins.list[Installed]:
     """Install ``requirements`` (PEP 508 strings or wheel URLs) and their dependencies.
 
@@ -301,21 +304,47 @@ async def install(
     lockfile (True), the ``pyodide-lock.json`` at a URL or path, or none
     (False). The newest version that fits wins; on a tie, the index's file
     (a project the indexes serve never depends on Pyodide's CDN).
+
+    ``reporter`` (a :class:`Reporter`) hears of each step: resolving,
+    resolved, downloading (bytes of the total), installing, loading native
+    libraries, installed -- or failed. By default a notebook shows a progress
+    bar, ``verbose=True`` prints pip-like lines, and otherwise nothing is shown.
     """
+    if lock is not None and (requirements or requirements_file is not None):
+        raise TypeError("install(lock=...) installs exactly what the lock lists: pass no requirements with it")
+    reporter = reporter if reporter is not None else default_reporter(verbose)
+    started = time.perf_counter()
+    try:
+        installed = await _install(
+            requirements, keep_going, deps, credentials, pre, index_urls, constraints, reinstall,
+            allow_insecure_http, lock, requirements_file, cache, index_strategy, pyodide_packages, reporter,
+        )
+    except BaseException as exc:
+        reporter.failed(exc)
+        raise
+    reporter.installed([(i.name, i.version) for i in installed], time.perf_counter() - started)
+    return installed
+
+
+async def _install(
+    requirements, keep_going, deps, credentials, pre, index_urls, constraints, reinstall,
+    allow_insecure_http, lock, requirements_file, cache, index_strategy, pyodide_packages, reporter: Reporter,
+) -> builtins.list[Installed]:
     if lock is not None:
-        if requirements or requirements_file is not None:
-            raise TypeError("install(lock=...) installs exactly what the lock lists: pass no requirements with it")
-        installed = await _install_lock(lock, credentials, allow_insecure_http)
+        installed = await _install_lock(lock, credentials, allow_insecure_http, reporter)
     else:
         if requirements_file is not None:
             requirements, constraints, index_urls, pre = await _with_files(
                 requirements_file, requirements, constraints, index_urls, pre, credentials, allow_insecure_http
             )
+        reporter.resolving([requirements] if isinstance(requirements, str) else builtins.list(requirements))
+        resolving = time.perf_counter()
         plan, catalog = await _plan(
             requirements, deps, pre, index_urls, credentials, constraints, reinstall, keep_going,
             allow_insecure_http=allow_insecure_http, cache=cache, speculative=True,
             index_strategy=index_strategy, pyodide_packages=pyodide_packages,
         )
+        reporter.resolved([(pin.name, str(pin.version)) for pin in plan.to_install], time.perf_counter() - resolving)
         requested = {canonicalize_name(r.name) for r in parse_requirements(requirements)}
         installed = await install_plan(
             plan, catalog, _runtime.site_packages(),
@@ -323,13 +352,11 @@ async def install(
             load_dynlibs=_shared_libraries_first(plan, catalog, _runtime.load_dynlibs),
             dynlibs_to_load=_runtime.dynlibs_to_load,
             target=Target.current(),
+            reporter=reporter,
         )
     _runtime.invalidate_import_caches()
     if installed:
         _runtime.mark_loaded({i.name: i.source for i in installed})
-    if verbose:
-        for item in installed:
-            print(f"Installed {item.name} {item.version} ({item.filename})")
     return installed
 
 
@@ -442,7 +469,7 @@ async def _load_lock(lock: str, transport, allow_insecure_http: bool) -> Lock:
     return parse_lock(text, source=location, base_url=location)
 
 
-async def _install_lock(lock: str, credentials, allow_insecure_http: bool) -> builtins.list[Installed]:
+async def _install_lock(lock: str, credentials, allow_insecure_http: bool, reporter: Reporter) -> builtins.list[Installed]:
     from ._installer import install_lock
 
     transport = _transport(credentials, allow_insecure_http)
@@ -452,6 +479,7 @@ async def _install_lock(lock: str, credentials, allow_insecure_http: bool) -> bu
         lambda url: _read(url, transport, allow_insecure_http),
         load_dynlibs=_runtime.load_dynlibs,
         dynlibs_to_load=_runtime.dynlibs_to_load,
+        reporter=reporter,
     )
 
 

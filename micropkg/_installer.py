@@ -18,6 +18,7 @@ import asyncio
 import hashlib
 import json
 import sys
+import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ from ._errors import IndexFormatError, InstallError, InvalidWheel
 from ._freeze import source_files
 from ._lock import Lock, plan_from_lock, verified_reader
 from ._metadata import CoreMetadata, parse_metadata
+from ._progress import Reporter
 from ._resolver import Pin, Plan
 from ._target import Target
 from ._transport import redact_url
@@ -50,9 +52,26 @@ class Installed:
     source: str
 
 
-async def download_and_verify(pins: Sequence[Pin], catalog: Catalog) -> list[Wheel]:
+async def download_and_verify(pins: Sequence[Pin], catalog: Catalog, reporter: Reporter | None = None) -> list[Wheel]:
     """All wheels of the plan, downloaded concurrently and verified; nothing written yet."""
-    blobs = await asyncio.gather(*(catalog.wheel(pin.candidate) for pin in pins))
+    reporter = reporter or Reporter()
+    started = time.perf_counter()
+    # The index's sizes (PEP 700) give the total up front; a file without one counts when it lands.
+    total = sum(pin.file.size or 0 for pin in pins)  # type: ignore[union-attr]
+    done = [0, 0]  # bytes, files: one event loop, so no lock is needed
+
+    async def one(pin: Pin) -> bytes:
+        nonlocal total
+        blob = await catalog.wheel(pin.candidate)
+        if not pin.file.size:  # type: ignore[union-attr]
+            total += len(blob)
+        done[0] += len(blob)
+        done[1] += 1
+        reporter.downloading(done[0], total, done[1], len(pins))
+        return blob
+
+    blobs = await asyncio.gather(*(one(pin) for pin in pins))
+    reporter.downloaded(len(pins), done[0], time.perf_counter() - started)
     wheels = []
     for pin, blob in zip(pins, blobs):
         wheel = Wheel.from_bytes(pin.file.filename, blob)  # type: ignore[union-attr]
@@ -145,6 +164,7 @@ async def install_plan(
     load_dynlibs,
     dynlibs_to_load,
     target: Target | None = None,
+    reporter: Reporter | None = None,
 ) -> list[Installed]:
     """Install what ``plan`` adds to the runtime; return what was installed.
 
@@ -154,7 +174,8 @@ async def install_plan(
     pins = plan.to_install
     if not pins:
         return []
-    wheels = await download_and_verify(pins, catalog)
+    reporter = reporter or Reporter()
+    wheels = await download_and_verify(pins, catalog, reporter)
     if target is not None:
         for wheel in wheels:
             check_tags_fit(wheel, target)
@@ -164,6 +185,7 @@ async def install_plan(
     sources = {pin.name: await _source_files(pin, catalog) for pin in pins}
     destination = SitePackages(root)
     modules_before = set(sys.modules)
+    reporter.installing([(pin.name, str(pin.version)) for pin in pins])
     written = write_wheels(
         wheels,
         destination,
@@ -174,10 +196,15 @@ async def install_plan(
         dist_info_files=sources,
         commit=False,  # open until the native code has loaded: a failure there rolls back too
     )
+    libraries = [dynlibs_to_load(paths.dynlibs) for paths in written]
+    count, loaded = sum(map(len, libraries)), 0
     try:
-        for wheel, paths in zip(wheels, written):
+        for wheel, libs in zip(wheels, libraries):
             failing = wheel
-            await load_dynlibs(root, dynlibs_to_load(paths.dynlibs))
+            for lib in libs:
+                loaded += 1
+                reporter.loading(lib, loaded, count)
+            await load_dynlibs(root, libs)
     except Exception as exc:  # InstallError from the loader, or the JS loader's own errors
         outcome = _roll_back(destination, root, written, modules_before)
         raise InstallError(
@@ -207,6 +234,7 @@ async def install_lock(
     *,
     load_dynlibs,
     dynlibs_to_load,
+    reporter: Reporter | None = None,
 ) -> list[Installed]:
     """Install exactly what ``lock`` lists for ``target``: no resolution, no index.
 
@@ -214,9 +242,12 @@ async def install_lock(
     checked against the lock's hash and size before anything is written.
     """
     present = {dist.name: dist.version for dist in distributions([root])}
+    started = time.perf_counter()
     plan, files = plan_from_lock(lock, target, present)
     catalog = Catalog([], read_url=verified_reader(files, read))
     pins = plan.to_install
+    reporter = reporter or Reporter()
+    reporter.resolved([(pin.name, str(pin.version)) for pin in pins], time.perf_counter() - started)
     # A locked wheel is its own metadata: reading it for that is the one batch of downloads.
     await asyncio.gather(*(catalog.fetch_metadata(pin.candidate) for pin in pins))
     return await install_plan(
@@ -225,6 +256,7 @@ async def install_lock(
         load_dynlibs=load_dynlibs,
         dynlibs_to_load=dynlibs_to_load,
         target=target,
+        reporter=reporter,
     )
 
 

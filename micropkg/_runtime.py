@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import sys
 import sysconfig
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
 from ._cache import DirectoryStore, MemoryStore, Store
@@ -31,6 +31,7 @@ __all__ = [
     "load_dynlibs",
     "dynlibs_to_load",
     "mark_loaded",
+    "event_sender",
     "invalidate_import_caches",
     "runtime_lockfile",
     "runtime_distribution",
@@ -159,6 +160,26 @@ async def load_dynlibs(root: Path, paths: Sequence[str]) -> None:
             await api.loadDynlib(str(path), False, to_js(search))
         except Exception as exc:  # a JsException from the dynamic linker
             raise InstallError(f"Could not load the native library {path}: {exc}") from exc
+
+
+def event_sender(callback: Callable[[dict], object]) -> Callable[[dict], None]:
+    """``callback`` as a function of an event dict; a JavaScript function gets a plain object.
+
+    A JS callback handed a Python dict would receive a proxy that leaks unless
+    destroyed; a converted object is the JS caller's to keep.
+    """
+    try:
+        from pyodide.ffi import JsProxy, to_js  # type: ignore[import-not-found]
+    except ImportError:  # CPython: a Python callable
+        return callback  # type: ignore[return-value]
+    if not isinstance(callback, JsProxy):
+        return callback  # type: ignore[return-value]
+    import js  # type: ignore[import-not-found]
+
+    def send(event: dict) -> None:
+        callback(to_js(event, dict_converter=js.Object.fromEntries))
+
+    return send
 
 
 def mark_loaded(names_to_sources: dict[str, str]) -> None:
