@@ -7,6 +7,7 @@ differences are documented in the README (the migration note).
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import functools
 import os
@@ -168,11 +169,12 @@ def _shared_libraries_first(plan: Plan, catalog: Catalog, load_dynlibs):
             " which micropkg loads only from the running Pyodide's own distribution (through"
             " loadPackage). Nothing was installed; boot Pyodide with this lockFileURL instead."
         )
-    pending = [libraries]
+    ready: list[asyncio.Future] = []  # one load of the shared libraries, awaited by every wheel
 
     async def load(root: Path, paths) -> None:
-        if pending:
-            await _runtime.load_runtime_packages(pending.pop())
+        if not ready:
+            ready.append(asyncio.ensure_future(_runtime.load_runtime_packages(libraries)))
+        await ready[0]
         await load_dynlibs(root, paths)
 
     return load

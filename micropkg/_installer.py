@@ -17,27 +17,30 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
 from ._catalog import Catalog
 from ._core import install as write_wheels
 from ._destination import SitePackages
-from ._environment import distributions, get
+from ._environment import distributions
 from ._errors import IndexFormatError, InstallError, InvalidWheel
-from ._freeze import source_files
-from ._lock import Lock, plan_from_lock, verified_reader
 from ._metadata import CoreMetadata, parse_metadata
 from ._progress import Reporter
 from ._resolver import Pin, Plan
 from ._target import Target
 from ._transport import redact_url
 from ._wheel import Wheel
+
+if TYPE_CHECKING:  # locks load only for install(lock=...)
+    from ._lock import Lock
 
 __all__ = [
     "Installed", "check_metadata_agrees", "check_tags_fit", "download_and_verify", "forget_modules", "install_lock", "install_plan",
@@ -140,6 +143,8 @@ def _direct_url(pin: Pin) -> str | None:
 
 async def _source_files(pin: Pin, catalog: Catalog) -> dict[str, bytes]:
     """Where the wheel came from, for freeze() (the dist-info files are described in _freeze)."""
+    from ._freeze import source_files  # with the lock modules it needs: ~10 ms to compile in Pyodide
+
     file = pin.file
     data = await catalog.wheel(pin.candidate)  # memoised: downloaded once, by download_and_verify
     # An index URL, not a direct reference nor a lock's "lock <where>" marker.
@@ -179,7 +184,8 @@ async def install_plan(
     if target is not None:
         for wheel in wheels:
             check_tags_fit(wheel, target)
-    old = {pin.name: dist for pin in pins if (dist := get([root], pin.name)) is not None}
+    present = {dist.name: dist for dist in distributions([root])}  # one scan, not one per pin
+    old = {pin.name: present[pin.name] for pin in pins if pin.name in present}
     replace = set(old)
     direct_urls = {pin.name: url for pin in pins if (url := _direct_url(pin)) is not None}
     sources = {pin.name: await _source_files(pin, catalog) for pin in pins}
@@ -196,15 +202,27 @@ async def install_plan(
         dist_info_files=sources,
         commit=False,  # open until the native code has loaded: a failure there rolls back too
     )
-    libraries = [dynlibs_to_load(paths.dynlibs) for paths in written]
-    count, loaded = sum(map(len, libraries)), 0
+    native = [(wheel, libs) for wheel, paths in zip(wheels, written) if (libs := dynlibs_to_load(paths.dynlibs))]
+    count = sum(len(libs) for _, libs in native)
+    loaded = 0
+
+    async def load(libs: list[str]) -> None:
+        nonlocal loaded
+        for lib in libs:
+            loaded += 1
+            reporter.loading(lib, loaded, count)
+        await load_dynlibs(root, libs)
+
     try:
-        for wheel, libs in zip(wheels, libraries):
-            failing = wheel
-            for lib in libs:
-                loaded += 1
-                reporter.loading(lib, loaded, count)
-            await load_dynlibs(root, libs)
+        # Each wheel's libraries in their order, the wheels side by side: a wheel's
+        # extensions link against its own libraries (and the distribution's shared
+        # ones, which load first), so compiling them concurrently is safe and overlaps
+        # the WebAssembly compilation of big modules.
+        outcomes = await asyncio.gather(*(load(libs) for _, libs in native), return_exceptions=True)
+        failed = [(wheel, o) for (wheel, _), o in zip(native, outcomes) if isinstance(o, BaseException)]
+        if failed:
+            failing, exc = failed[0]
+            raise exc
     except Exception as exc:  # InstallError from the loader, or the JS loader's own errors
         outcome = _roll_back(destination, root, written, modules_before)
         raise InstallError(
@@ -242,6 +260,8 @@ async def install_lock(
     checked against the lock's hash and size before anything is written.
     """
     present = {dist.name: dist.version for dist in distributions([root])}
+    from ._lock import plan_from_lock, verified_reader
+
     started = time.perf_counter()
     plan, files = plan_from_lock(lock, target, present)
     catalog = Catalog([], read_url=verified_reader(files, read))
@@ -278,10 +298,16 @@ def _roll_back(destination: SitePackages, root: Path, written, modules_before: s
 
 def forget_modules(root: Path, files: Collection[str]) -> list[str]:
     """Drop from ``sys.modules`` every module loaded from one of ``files``."""
+    if not files:
+        return []  # resolving every loaded module's file costs ~80 ms in Pyodide: skip it when moot
     paths = {str((root / f).resolve()) for f in files}
+    # Only a module whose file lies under the root (as given or resolved) can be one of them.
+    prefixes = (os.path.join(str(root), ""), os.path.join(str(Path(root).resolve()), ""))
     gone = [
         name for name, module in list(sys.modules.items())
-        if (origin := getattr(module, "__file__", None)) and str(Path(origin).resolve()) in paths
+        if (origin := getattr(module, "__file__", None)) and isinstance(origin, str)
+        and (origin.startswith(prefixes) or os.path.islink(origin))
+        and str(Path(origin).resolve()) in paths
     ]
     for name in gone:
         del sys.modules[name]
