@@ -96,7 +96,15 @@ def judge_file(file: DistFile, name: NormalizedName, target: Target) -> Verdict:
     return Verdict(file, version, frozenset(), None, "a source distribution; sdists cannot be built in Pyodide")
 
 
-def judge_files(page: ProjectPage, target: Target) -> list[Verdict]:
+def judge_files(page: ProjectPage, target: Target, *, usable_only: bool = False) -> list[Verdict]:
+    """A verdict per file; with ``usable_only``, files that plainly cannot be used are left out.
+
+    The resolver wants only the usable ones, and parsing every name on a page of
+    ~15,000 files (pydantic-core) costs a second in Pyodide; explanations want all.
+    """
+    if usable_only:
+        files = [f for f in page.files if f.filename.endswith(".whl") and target.may_fit(f.filename)]
+        return [v for v in (judge_file(f, page.name, target) for f in files) if v.refused is None]
     return [judge_file(f, page.name, target) for f in page.files]
 
 

@@ -217,7 +217,7 @@ class Provider(resolvelib.AbstractProvider):
         # is costly and its answer never changes within one resolution: once per project.
         if name not in self._releases:
             page, _ = self.catalog.page(name)
-            verdicts = self.catalog.ranked(judge_files(page, self.target))
+            verdicts = self.catalog.ranked(judge_files(page, self.target, usable_only=True))
             self._releases[name] = Releases(name, verdicts, sources=self.catalog.sources)
         return self._releases[name]
 

@@ -15,6 +15,7 @@ raise :class:`IndexFormatError`, naming the URL, for anything malformed.
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -80,7 +81,15 @@ class ProjectPage:
     versions: tuple[str, ...] | None = None  # PEP 700, unsorted, when the index gives it
 
 
+# An absolute https URL with nothing urljoin would rewrite (no query, fragment,
+# params, whitespace or IPv6 brackets) is already what urljoin returns: PyPI's
+# pages list ~15,000 such URLs for one project, and urljoin costs 40 µs each here.
+_PLAIN_HTTPS = re.compile(r"https://[^\s\x00-\x1f\[\]?#;/]+/[^\s\x00-\x1f\[\]?#;]*")
+
+
 def _check_url(url: str, page_url: str) -> str:
+    if _PLAIN_HTTPS.fullmatch(url):
+        return url
     try:
         absolute = urllib.parse.urljoin(page_url, url)
         scheme = urllib.parse.urlsplit(absolute).scheme.lower()

@@ -29,6 +29,8 @@ class Target:
     tags: tuple[Tag, ...]
     markers: Mapping[str, str]
     _rank: Mapping[Tag, int] = field(repr=False, compare=False, default_factory=dict)
+    # Each tag part seen in ``tags``: a filename whose parts miss one set cannot fit.
+    _parts: tuple[frozenset[str], ...] = field(repr=False, compare=False, default=())
 
     @classmethod
     def build(cls, info: PlatformInfo, python_full_version: str, markers: Mapping[str, str]) -> Target:
@@ -39,6 +41,7 @@ class Target:
             tags=tags,
             markers=dict(markers),
             _rank={tag: i for i, tag in enumerate(tags)},
+            _parts=tuple(frozenset(getattr(t, part) for t in tags) for part in ("interpreter", "abi", "platform")),
         )
 
     @classmethod
@@ -68,6 +71,19 @@ class Target:
             "sys_platform": "emscripten",
         }
         return cls.build(info, full, markers)
+
+    def may_fit(self, filename: str) -> bool:
+        """False when a wheel's file name alone shows none of its tags fits (no parsing).
+
+        True is only "maybe": the full check is :meth:`tag_rank` on the parsed tags.
+        Names too odd for this quick look are left to the full parse to explain.
+        """
+        parts = filename[:-4].lower().split("-")
+        if len(parts) < 5 or not self._parts:
+            return True
+        return all(
+            not known.isdisjoint(value.split(".")) for known, value in zip(self._parts, parts[-3:])
+        )
 
     def tag_rank(self, tags: frozenset[Tag]) -> int | None:
         """Rank of the best of ``tags`` for this target (0 is best), None if none fits."""

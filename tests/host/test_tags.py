@@ -58,3 +58,53 @@ def test_parse_platform():
     assert parse_platform("pyemscripten_2026_0_wasm32") == "2026_0"
     assert parse_platform("pyodide_2024_0_wasm32") == "2024_0"
     assert parse_platform("manylinux_2_17_x86_64") is None
+
+
+def test_the_quick_filename_check_never_drops_a_wheel_that_fits():
+    """``Target.may_fit`` skips parsing hopeless files; it must never skip one ``tag_rank`` accepts."""
+    import itertools
+
+    from packaging.utils import parse_wheel_filename
+
+    from micropkg._releases import target_for_pyodide
+
+    interpreters = ["cp314", "cp313", "cp312", "py3", "py2.py3", "cp314t", "CP314", "pp310", "cp38.cp39.cp314"]
+    abis = ["cp314", "cp313", "abi3", "none", "cp312", "cp314t", "NONE", "abi3.cp314"]
+    platforms = [
+        "pyemscripten_2026_0_wasm32", "pyemscripten_2025_0_wasm32", "pyodide_2025_0_wasm32",
+        "pyodide_2024_0_wasm32", "emscripten_3_1_58_wasm32", "emscripten_4_0_9_wasm32", "any", "ANY",
+        "manylinux_2_17_x86_64.manylinux2014_x86_64", "win_amd64", "macosx_11_0_arm64.any",
+    ]
+    checked = kept = 0
+    for version in ("314.0.7", "0.29.5", "0.27.7"):
+        target = target_for_pyodide(version)
+        for py, abi, plat in itertools.product(interpreters, abis, platforms):
+            for build in ("", "-1"):
+                name = f"demo-1.0{build}-{py}-{abi}-{plat}.whl"
+                fits = target.tag_rank(parse_wheel_filename(name)[3]) is not None
+                checked += 1
+                kept += fits
+                assert target.may_fit(name) or not fits, (version, name)
+    assert kept > 50 and checked - kept > 1000  # both sides of the check were exercised
+
+
+def test_the_resolvers_view_of_a_page_is_the_usable_part_of_the_full_one():
+    from micropkg._candidates import judge_files
+    from micropkg._releases import target_for_pyodide
+    from micropkg._simple import DistFile, ProjectPage
+
+    names = [
+        "demo-1.0-cp314-cp314-pyemscripten_2026_0_wasm32.whl", "demo-1.0-py3-none-any.whl",
+        "demo-1.0-cp314-cp314-manylinux_2_17_x86_64.whl", "demo-1.0.tar.gz", "demo-2.0-cp313-abi3-any.whl",
+        "other-1.0-py3-none-any.whl", "demo-x-py3-none-any.whl", "demo-3.0-py3-none-any.whl",
+    ]
+    page = ProjectPage(name="demo", url="https://example.org/simple/demo/", files=tuple(
+        DistFile(filename=n, url=f"https://example.org/f/{n}", hashes={}, requires_python=">=3.99" if n.startswith("demo-3") else None,
+                 yanked=None, core_metadata=None, size=None, upload_time=None)
+        for n in names
+    ))
+    target = target_for_pyodide("314.0.7")
+    full = judge_files(page, target)
+    quick = judge_files(page, target, usable_only=True)
+    assert quick == [v for v in full if v.refused is None]
+    assert [v.file.filename for v in quick] == [names[0], names[1]]
