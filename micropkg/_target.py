@@ -78,8 +78,14 @@ class Target:
         True is only "maybe": the full check is :meth:`tag_rank` on the parsed tags.
         Names too odd for this quick look are left to the full parse to explain.
         """
+        if not self._parts:
+            return True
+        # The platform part first, alone: it rules out most files of a big page.
+        platform = filename[filename.rfind("-") + 1:-4].lower()
+        if "." not in platform and platform not in self._parts[2] and filename.count("-") >= 4:
+            return False
         parts = filename[:-4].lower().split("-")
-        if len(parts) < 5 or not self._parts:
+        if len(parts) < 5:
             return True
         return all(
             not known.isdisjoint(value.split(".")) for known, value in zip(self._parts, parts[-3:])
