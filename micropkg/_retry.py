@@ -28,6 +28,7 @@ aborts the browser's (or Node's) request through its ``AbortController``.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import http
 import random as _random
 import time
@@ -120,6 +121,11 @@ class RetryingTransport(Transport):
         timeout = self.policy.timeout
         if timeout is None:
             return await self.transport.fetch(request)
+        if self.transport.applies_timeout:
+            # A timer of the event loop would outlive the request: in Pyodide a
+            # cancelled call_later still holds its JS timeout, so Node stayed up
+            # for the full 120 s after an install finished.
+            return await self.transport.fetch(dataclasses.replace(request, timeout=timeout))
         try:
             return await asyncio.wait_for(self.transport.fetch(request), timeout)
         except asyncio.TimeoutError as exc:

@@ -63,6 +63,8 @@ class PyfetchTransport(Transport):
     "include"), as in micropip.
     """
 
+    applies_timeout = True  # through an AbortSignal, which fetch applies to the body too
+
     def __init__(self, credentials: str | None = None) -> None:
         self._credentials = credentials
 
@@ -72,10 +74,21 @@ class PyfetchTransport(Transport):
         kwargs: dict = {"headers": dict(request.headers)}
         if self._credentials:
             kwargs["credentials"] = self._credentials
+        signal = None
+        if request.timeout is not None:
+            import js  # type: ignore[import-not-found]
+
+            # Node does not wait for this timer before exiting (it is unreferenced).
+            signal = kwargs["signal"] = js.AbortSignal.timeout(max(1, round(request.timeout * 1000)))
         try:
             response = await pyfetch(request.url, **kwargs)
             body = await response.bytes()
         except Exception as exc:  # pyfetch raises JsException/OSError: no response arrived
+            if signal is not None and signal.aborted:  # our deadline, not the network
+                url = redact_url(request.url)
+                raise NetworkError(
+                    f"Could not fetch {url}: no complete answer within {request.timeout:g} s", url=url
+                ) from exc
             hint = ""
             if in_browser():
                 hint = (

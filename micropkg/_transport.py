@@ -99,6 +99,9 @@ def is_loopback(host: str | None) -> bool:
 class Request:
     url: str
     headers: Mapping[str, str] = field(default_factory=dict)
+    # Seconds for the whole answer, body included; honoured by transports whose
+    # ``applies_timeout`` is true (others are timed by the caller).
+    timeout: float | None = None
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,8 @@ class Transport:
     A transport returns every HTTP response, whatever its status, and raises
     :class:`NetworkError` only when no response arrived at all.
     """
+
+    applies_timeout = False  # True: fetch() itself gives up after request.timeout
 
     async def fetch(self, request: Request) -> Response:
         raise NotImplementedError
