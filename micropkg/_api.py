@@ -418,12 +418,16 @@ async def uninstall(names: str | Iterable[str]) -> builtins.list[str]:
 
 
 def _location(text: str) -> str:
-    """A URL as given; a path in Pyodide's file system as an ``emfs:`` URL."""
+    """A URL as given; a path in Pyodide's file system as an ``emfs:`` URL; in a
+    page, anything else is relative to the page's URL (as fetch() would read it)."""
     if urllib.parse.urlsplit(text).scheme:
         return text
     if text.startswith("/") or os.path.exists(text):
         return "emfs:" + os.path.abspath(text)
-    return text  # relative to the page: fetch() resolves it
+    page = _runtime.page_url()
+    # Made absolute here, not by fetch(): the https check and a lock's relative
+    # file paths both need to know where it really is.
+    return urllib.parse.urljoin(page, text) if page else text
 
 
 async def _read(location: str, transport, allow_insecure_http: bool) -> bytes:

@@ -55,26 +55,36 @@ class Installed:
     source: str
 
 
-async def download_and_verify(pins: Sequence[Pin], catalog: Catalog, reporter: Reporter | None = None) -> list[Wheel]:
-    """All wheels of the plan, downloaded concurrently and verified; nothing written yet."""
-    reporter = reporter or Reporter()
+async def _arrivals(pins: Sequence[Pin], fetch: Callable[[Pin], Awaitable[bytes]], reporter: Reporter) -> None:
+    """``fetch`` every pin's wheel concurrently, telling ``reporter`` as each arrives."""
     started = time.perf_counter()
     # The index's sizes (PEP 700) give the total up front; a file without one counts when it lands.
     total = sum(pin.file.size or 0 for pin in pins)  # type: ignore[union-attr]
     done = [0, 0]  # bytes, files: one event loop, so no lock is needed
 
-    async def one(pin: Pin) -> bytes:
+    async def one(pin: Pin) -> None:
         nonlocal total
-        blob = await catalog.wheel(pin.candidate)
+        blob = await fetch(pin)
         if not pin.file.size:  # type: ignore[union-attr]
             total += len(blob)
         done[0] += len(blob)
         done[1] += 1
         reporter.downloading(done[0], total, done[1], len(pins))
-        return blob
 
-    blobs = await asyncio.gather(*(one(pin) for pin in pins))
+    await asyncio.gather(*(one(pin) for pin in pins))
     reporter.downloaded(len(pins), done[0], time.perf_counter() - started)
+
+
+async def download_and_verify(
+    pins: Sequence[Pin], catalog: Catalog, reporter: Reporter | None = None, *, report: bool = True
+) -> list[Wheel]:
+    """All wheels of the plan, downloaded concurrently and verified; nothing written yet.
+
+    ``report=False``: the downloads were already reported (a lock's batch).
+    """
+    if report:
+        await _arrivals(pins, lambda pin: catalog.wheel(pin.candidate), reporter or Reporter())
+    blobs = await asyncio.gather(*(catalog.wheel(pin.candidate) for pin in pins))  # memoised: no refetch
     wheels = []
     for pin, blob in zip(pins, blobs):
         wheel = Wheel.from_bytes(pin.file.filename, blob)  # type: ignore[union-attr]
@@ -170,6 +180,7 @@ async def install_plan(
     dynlibs_to_load,
     target: Target | None = None,
     reporter: Reporter | None = None,
+    downloads_reported: bool = False,
 ) -> list[Installed]:
     """Install what ``plan`` adds to the runtime; return what was installed.
 
@@ -180,7 +191,7 @@ async def install_plan(
     if not pins:
         return []
     reporter = reporter or Reporter()
-    wheels = await download_and_verify(pins, catalog, reporter)
+    wheels = await download_and_verify(pins, catalog, reporter, report=not downloads_reported)
     if target is not None:
         for wheel in wheels:
             check_tags_fit(wheel, target)
@@ -269,7 +280,11 @@ async def install_lock(
     reporter = reporter or Reporter()
     reporter.resolved([(pin.name, str(pin.version)) for pin in pins], time.perf_counter() - started)
     # A locked wheel is its own metadata: reading it for that is the one batch of downloads.
-    await asyncio.gather(*(catalog.fetch_metadata(pin.candidate) for pin in pins))
+    async def fetch(pin: Pin) -> bytes:
+        await catalog.fetch_metadata(pin.candidate)
+        return await catalog.wheel(pin.candidate)  # the same download, memoised
+
+    await _arrivals(pins, fetch, reporter)
     return await install_plan(
         plan, catalog, root,
         requested={pin.name for pin in pins},
@@ -277,6 +292,7 @@ async def install_lock(
         dynlibs_to_load=dynlibs_to_load,
         target=target,
         reporter=reporter,
+        downloads_reported=True,
     )
 
 

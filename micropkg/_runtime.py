@@ -27,6 +27,7 @@ __all__ = [
     "in_pyodide",
     "in_browser",
     "site_packages",
+    "page_url",
     "read_local_url",
     "load_dynlibs",
     "dynlibs_to_load",
@@ -50,6 +51,15 @@ def in_pyodide() -> bool:
 def in_browser() -> bool:
     info = getattr(sys, "_emscripten_info", None)
     return in_pyodide() and not (info is not None and str(info.runtime).startswith("Node"))
+
+
+def page_url() -> str | None:
+    """The URL of the page (or worker script) running Pyodide; None under Node."""
+    if not in_browser():
+        return None
+    import js  # type: ignore[import-not-found]
+
+    return str(js.location.href)
 
 
 def site_packages() -> Path:

@@ -209,3 +209,23 @@ def test_frozen_pyodide_lock_loads_in_a_fresh_runtime(
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "micropkg"
+
+
+def test_a_lock_named_relative_to_the_page(selenium, index_server, make_wheel, pyodide_info, pyodide_dist_dir, runtime):
+    """In a page, ``install(lock="pylock.toml")`` reads the lock next to the page, like fetch() would."""
+    import uuid
+
+    import pytest
+
+    if runtime != "chrome":
+        pytest.skip("only a page has a URL to be relative to; under Node a relative name is a path")
+    index_server.add(make_wheel("rt-relative", "1.0"))
+    name = f"rt-relative-{uuid.uuid4().hex[:8]}.pylock.toml"
+    # pytest-pyodide serves its page from the Pyodide folder: the lock goes beside it, briefly.
+    (pyodide_dist_dir / name).write_text(host_lock(index_server, pyodide_info, ["rt-relative"]))
+    try:
+        installed, error, _ = _install_lock(selenium, name)
+    finally:
+        (pyodide_dist_dir / name).unlink()
+    assert error is None, error
+    assert [n for n, _, _ in installed] == ["rt-relative"]
