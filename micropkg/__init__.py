@@ -81,3 +81,40 @@ def __getattr__(name: str):
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
+
+
+# -- the %micropkg IPython magic (micropkg._magic) ---------------------------------
+
+
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext micropkg``: registers the ``%micropkg`` magic with ``ipython``."""
+    from ._magic import load_ipython_extension as load
+
+    load(ipython)
+
+
+def _register_magic() -> None:
+    # In a notebook kernel, ``import micropkg`` is enough for %micropkg. IPython
+    # is only looked up, never imported: without it there is no shell to join.
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    get_ipython = getattr(ipython, "get_ipython", None)
+    shell = get_ipython() if get_ipython is not None else None
+    if shell is None:
+        return
+    try:
+        load_ipython_extension(shell)
+    except Exception as error:  # an IPython too old or too different: install() still works
+        import warnings
+
+        warnings.warn(
+            f"micropkg could not register the %micropkg magic ({type(error).__name__}: {error});"
+            " use `await micropkg.install(...)` instead",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+
+
+_register_magic()
+del _register_magic
