@@ -288,15 +288,18 @@ async def _prefetch(catalog: Catalog, provider: Provider, roots: Sequence[Req]) 
             candidate = matches[0]
         if candidate.installed or not provider.deps:
             return
+        # The pick's wheel starts downloading beside its metadata, not after it: the
+        # walk's pick is nearly always the final one, and this takes the last round
+        # trip off the critical path (a lone package: page, then metadata and wheel
+        # together). Two walks that chose different versions of a project mean the
+        # pick is in doubt: only while the walk agrees with itself.
+        if picked.setdefault(candidate.name, candidate.version) == candidate.version:
+            catalog.speculate(candidate)
         await catalog.fetch_metadata(candidate)
         try:
             meta = catalog.metadata(candidate)
         except MicropkgError:
             return
-        # Two walks that chose different versions of a project mean the pick is
-        # in doubt: download a wheel early only while the walk agrees with itself.
-        if picked.setdefault(candidate.name, candidate.version) == candidate.version:
-            catalog.speculate(candidate)
         children = dependencies_of(meta.requires_dist, candidate.with_extras(req.extras), provider.target)
         if req.extras:
             children += dependencies_of(meta.requires_dist, candidate, provider.target)
