@@ -43,7 +43,7 @@ from micropkg._mirror import build_mirror  # noqa: E402
 from micropkg._releases import target_for_pyodide  # noqa: E402
 from micropkg._transport import UrllibTransport  # noqa: E402
 from tests.harness import pyodide_dist  # noqa: E402
-from tests.harness.index_server import IndexServer  # noqa: E402
+from tests.harness.index_server import IndexServer, LoopbackHTTPServer  # noqa: E402
 from tests.harness.pypi_cache import real_wheels  # noqa: E402
 from tests.harness.wheels import make_wheel  # noqa: E402
 
@@ -96,7 +96,7 @@ class _Handler(SimpleHTTPRequestHandler):
 
 def _serve(directory: Path, latency: float) -> tuple[ThreadingHTTPServer, str]:
     handler = type("Handler", (_Handler,), {"latency": latency})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: handler(*a, directory=str(directory)))
+    server = LoopbackHTTPServer(("127.0.0.1", 0), lambda *a: handler(*a, directory=str(directory)))
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}/"

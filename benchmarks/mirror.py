@@ -39,6 +39,8 @@ from packaging.utils import canonicalize_name
 
 from .snapshot import Snapshot
 
+from tests.harness.index_server import LoopbackHTTPServer
+
 __all__ = ["Mirror", "Traffic", "Exchange"]
 
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
@@ -149,7 +151,7 @@ class Mirror:
     def __enter__(self) -> Mirror:
         for role in ("index", "files"):
             handler = type(f"{role.title()}Handler", (_Handler,), {"mirror": self, "role": role})
-            server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+            server = LoopbackHTTPServer(("127.0.0.1", 0), handler)
             server.daemon_threads = True
             threading.Thread(target=server.serve_forever, name=f"mirror-{role}", daemon=True).start()
             self._servers[role] = server

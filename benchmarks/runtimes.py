@@ -25,6 +25,8 @@ from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from tests.harness.index_server import LoopbackHTTPServer
+
 __all__ = ["NodeRuntime", "ChromeRuntime", "StaticServer", "RunFailed"]
 
 WEB = Path(__file__).resolve().parent / "web"
@@ -76,7 +78,7 @@ class StaticServer:
                 target = (root / rest).resolve()
                 return str(target) if target.is_relative_to(root) else str(WEB / "missing")
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = LoopbackHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, name="bench-static", daemon=True).start()
         mimetypes.add_type("text/javascript", ".mjs")

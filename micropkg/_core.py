@@ -194,6 +194,7 @@ def _check_conflicts(
         for path in dist.files:
             owners.setdefault(path, dist)
     writers: dict[str, Wheel] = {}
+    listings: dict[str, frozenset[str] | None] = {}
     for plan in plans:
         for path, _ in plan.files:
             other = writers.get(path)
@@ -207,7 +208,7 @@ def _check_conflicts(
             if path in removed:
                 continue
             try:
-                occupied = destination.exists(path)
+                occupied = _occupied(destination, path, listings)
             except OSError as exc:
                 raise InstallError(f"Cannot install {plan.wheel.filename}: {exc}") from exc
             if occupied:
@@ -221,6 +222,15 @@ def _check_conflicts(
                     f"Cannot install {plan.wheel.filename}: {path!r} {whose};"
                     " installing would overwrite it. Nothing was written."
                 )
+
+
+def _occupied(destination: Destination, path: str, listings: dict[str, frozenset[str] | None]) -> bool:
+    """Whether anything is at ``path``, reading each directory once (a wheel's files share a few)."""
+    parent, _, name = path.rpartition("/")
+    if parent not in listings:
+        listings[parent] = frozenset(destination.list_dir(parent)) if destination.is_dir(parent) else None
+    names = listings[parent]
+    return names is not None and name in names
 
 
 def _apply(plans: list[_Plan], destination: Destination, *, commit: bool) -> None:

@@ -218,6 +218,18 @@ def _accepts_json(accept: str) -> bool:
     return best is not None and best[2] == SIMPLE_JSON
 
 
+class LoopbackHTTPServer(ThreadingHTTPServer):
+    """A threading HTTP server whose listen backlog fits a browser's burst of requests.
+
+    http.server's default backlog is 5: an installer opening 20+ connections at
+    once (a lock's downloads) overflows it, and the kernel drops the extra SYNs,
+    which the client resends only after a second -- a stall no real index has.
+    """
+
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class IndexServer:
     """A threaded loopback index. Use as a context manager, or start()/stop()."""
 
@@ -233,7 +245,7 @@ class IndexServer:
 
     def start(self) -> IndexServer:
         handler = type("Handler", (_Handler,), {"index": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd = LoopbackHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="index-server", daemon=True)
         self._thread.start()

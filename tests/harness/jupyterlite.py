@@ -44,7 +44,6 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from packaging.utils import canonicalize_name
 
 from . import pypi, pyodide_dist
 
@@ -123,18 +122,6 @@ def _check_tools() -> dict[str, str]:
     return found
 
 
-def _closure(packages: dict, roots: Sequence[str]) -> list[str]:
-    seen: set[str] = set()
-    pending = list(roots)
-    while pending:
-        name = pending.pop()
-        if name not in seen:
-            seen.add(name)
-            # ``depends`` may spell names unnormalized (prompt_toolkit).
-            pending.extend(canonicalize_name(dep) for dep in packages[name]["depends"])
-    return sorted(seen)
-
-
 def _pypi_wheel(project: str, filename: str, wheels: Path) -> Path:
     """PyPI's file ``filename`` of ``project``, downloaded (verified) once."""
     cached = wheels / filename
@@ -169,7 +156,7 @@ def _pyodide_folder(dist: Path, target: Path, wheels: Path) -> list[Path]:
             shutil.copyfile(path, target / path.name)
     for name in _NOT_IN_USER_PYODIDE:
         del packages[name]
-    for name in _closure(packages, _KERNEL_LOCKFILE_PACKAGES):
+    for name in sorted(pyodide_dist.closure(packages, _KERNEL_LOCKFILE_PACKAGES)):
         entry = packages[name]
         source = _pypi_wheel(name, entry["file_name"], wheels)
         shutil.copyfile(source, target / source.name)

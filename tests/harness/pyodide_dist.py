@@ -128,7 +128,7 @@ def _npm_package(version: str, cache: Path) -> Path:
 # -- third-party wheels --------------------------------------------------------
 
 
-def _closure(packages: dict, roots: Iterable[str]) -> set[str]:
+def closure(packages: dict, roots: Iterable[str]) -> set[str]:
     """``roots`` and everything they depend on, by the lockfile's ``depends``."""
     seen: set[str] = set()
     pending = list(roots)
@@ -136,7 +136,8 @@ def _closure(packages: dict, roots: Iterable[str]) -> set[str]:
         name = pending.pop()
         if name not in seen:
             seen.add(name)
-            pending.extend(packages[name]["depends"])
+            # ``depends`` may spell names unnormalized (prompt_toolkit).
+            pending.extend(canonicalize_name(dep) for dep in packages[name]["depends"])
     return seen
 
 
@@ -290,7 +291,7 @@ def _assemble(version: str, cache: Path, target: Path) -> dict[str, dict]:
     wheels.mkdir(parents=True, exist_ok=True)
     packages = json.loads((package / "pyodide-lock.json").read_text())["packages"]
     placed: dict[str, dict] = {}
-    for name in sorted(_closure(packages, _TEST_RUNNER_PACKAGES) | set(_LOCKFILE_DEPENDENCIES)):
+    for name in sorted(closure(packages, _TEST_RUNNER_PACKAGES) | set(_LOCKFILE_DEPENDENCIES)):
         entry = packages[name]
         path = _third_party_wheel(name, entry["version"], entry["file_name"], wheels)
         shutil.copyfile(path, target / path.name)

@@ -20,15 +20,11 @@ with each test run.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import struct
 import subprocess
 import sys
 import time
-import zlib
-from collections import Counter
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -36,6 +32,8 @@ import pytest
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
+
+from tests.harness.screenshot import check_screenshot
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "demo"
@@ -335,64 +333,5 @@ def _lock_and_mirror(index_server, pyodide_info, requirement: str, work: Path, s
 
 
 def _check_screenshot(driver, tmp_path: Path) -> None:
-    png = driver.get_screenshot_as_png()
-    (tmp_path / "demo.png").write_bytes(png)
-    if not SCREENSHOT.exists() or os.environ.get("MICROPKG_UPDATE_SCREENSHOT") == "1":
-        SCREENSHOT.parent.mkdir(exist_ok=True)
-        SCREENSHOT.write_bytes(png)
-    width, height, pixels = _decode_png(png)
-    assert width >= 800 and height >= 500, (width, height)
-    colours = Counter(pixels)
-    # A blank page is one colour; rendered text (anti-aliased) brings hundreds.
-    assert len(colours) > 50, f"the screenshot has only {len(colours)} colours: is the page blank?"
+    width, colours = check_screenshot(driver.get_screenshot_as_png(), SCREENSHOT, tmp_path, minimum=(800, 500))
     assert colours[HEADER_RGB] > width * 20, "the header's background is missing: did demo.css load?"
-    assert colours.most_common(1)[0][1] < 0.9 * width * height, "one colour fills 90% of the screenshot"
-
-
-# -- reading the screenshot ---------------------------------------------------------
-
-
-def _decode_png(png: bytes) -> tuple[int, int, list[tuple[int, int, int]]]:
-    """(width, height, RGB pixels) of an 8-bit RGB or RGBA PNG, as Chromium writes them."""
-    assert png[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG file"
-    chunks: dict[bytes, bytes] = {}
-    position = 8
-    while position < len(png):
-        length, kind = struct.unpack(">I4s", png[position : position + 8])
-        chunks[kind] = chunks.get(kind, b"") + png[position + 8 : position + 8 + length]
-        position += 12 + length  # length, type, data, CRC
-    width, height, depth, colour_type, _, _, interlace = struct.unpack(">IIBBBBB", chunks[b"IHDR"])
-    assert (depth, interlace) == (8, 0) and colour_type in (2, 6), (depth, colour_type, interlace)
-    channels = 3 if colour_type == 2 else 4
-    stride = width * channels
-    data = zlib.decompress(chunks[b"IDAT"])
-    previous = bytearray(stride)
-    pixels: list[tuple[int, int, int]] = []
-    for y in range(height):
-        start = y * (stride + 1)
-        row = _unfilter(data[start], bytearray(data[start + 1 : start + 1 + stride]), previous, channels)
-        pixels.extend(zip(row[0::channels], row[1::channels], row[2::channels]))
-        previous = row
-    return width, height, pixels
-
-
-def _unfilter(kind: int, row: bytearray, previous: bytearray, bpp: int) -> bytearray:
-    """Undo one scanline's PNG filter (None, Sub, Up, Average, Paeth)."""
-    if kind == 0:
-        return row
-    if kind == 2:
-        return bytearray((a + b) & 0xFF for a, b in zip(row, previous))
-    for i in range(len(row)):
-        left = row[i - bpp] if i >= bpp else 0
-        if kind == 1:
-            row[i] = (row[i] + left) & 0xFF
-        elif kind == 3:
-            row[i] = (row[i] + (left + previous[i]) // 2) & 0xFF
-        elif kind == 4:
-            up, up_left = previous[i], previous[i - bpp] if i >= bpp else 0
-            estimate = left + up - up_left
-            distances = (abs(estimate - left), abs(estimate - up), abs(estimate - up_left))
-            row[i] = (row[i] + (left, up, up_left)[distances.index(min(distances))]) & 0xFF
-        else:
-            raise AssertionError(f"unknown PNG filter type {kind}")
-    return row

@@ -18,10 +18,8 @@ Like ``test_demo``, the run saves a screenshot and writes
 
 from __future__ import annotations
 
-import os
 import re
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -31,7 +29,7 @@ from selenium.webdriver.support.wait import WebDriverWait
 
 from tests.harness import jupyterlite
 from tests.harness.index_server import SIMPLE_JSON
-from tests.runtime.test_demo import _decode_png
+from tests.harness.screenshot import check_screenshot
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOT = REPO / "docs" / "jupyterlite.png"
@@ -202,17 +200,7 @@ def test_magic_installs_in_a_jupyterlite_notebook(driver, notebooks_url, index_s
     # Fold the file browser away: the notebook gets the screenshot's width.
     driver.find_element(By.CSS_SELECTOR, '.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="filebrowser"]').click()
     _wait(driver, "the file browser did not fold", lambda d: not d.find_element(By.ID, "filebrowser").is_displayed(), 5)
-    png = driver.get_screenshot_as_png()
-    (tmp_path / "jupyterlite.png").write_bytes(png)
-    if not SCREENSHOT.exists() or os.environ.get("MICROPKG_UPDATE_SCREENSHOT") == "1":
-        SCREENSHOT.parent.mkdir(exist_ok=True)
-        SCREENSHOT.write_bytes(png)
-    width, height, pixels = _decode_png(png)
-    assert width >= 1000 and height >= 700, (width, height)
-    colours = Counter(pixels)
-    # A blank page is one colour; JupyterLab's chrome and rendered text bring hundreds.
-    assert len(colours) > 50, f"the screenshot has only {len(colours)} colours: is the page blank?"
-    assert colours.most_common(1)[0][1] < 0.9 * width * height, "one colour fills 90% of the screenshot"
+    check_screenshot(driver.get_screenshot_as_png(), SCREENSHOT, tmp_path, minimum=(1000, 700))
 
 
 @pytest.mark.pyodide_abi("2026_0")
