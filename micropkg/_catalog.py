@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import io
+import time
 import zipfile
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -116,6 +117,7 @@ class Catalog:
         # for installs only: a dry run must not download wheels.
         self.speculative = speculative
         self.speculated: set[str] = set()  # wheel URLs downloaded that way, for reporting
+        self.first_wheel_at: float | None = None  # perf_counter() of the first wheel download, for progress
 
     # -- the synchronous side, for the provider -------------------------------------------
 
@@ -263,6 +265,8 @@ class Catalog:
             if self._read_url is None:
                 raise FetchError(f"No way to read {file.url} in this runtime", url=file.url)
             fetch = lambda: self._read_direct(file)  # noqa: E731
+        if self.first_wheel_at is None:
+            self.first_wheel_at = time.perf_counter()
         return self._task(self._wheels, file.url, lambda: self._limited(fetch))
 
     async def _read_direct(self, file: DistFile) -> bytes:

@@ -55,9 +55,14 @@ class Installed:
     source: str
 
 
-async def _arrivals(pins: Sequence[Pin], fetch: Callable[[Pin], Awaitable[bytes]], reporter: Reporter) -> None:
-    """``fetch`` every pin's wheel concurrently, telling ``reporter`` as each arrives."""
-    started = time.perf_counter()
+async def _arrivals(
+    pins: Sequence[Pin], fetch: Callable[[Pin], Awaitable[bytes]], reporter: Reporter, started: float | None = None
+) -> None:
+    """``fetch`` every pin's wheel concurrently, telling ``reporter`` as each arrives.
+
+    ``started``: when the first of them began downloading, if before now (during resolution).
+    """
+    started = min(started or time.perf_counter(), time.perf_counter())
     # The index's sizes (PEP 700) give the total up front; a file without one counts when it lands.
     total = sum(pin.file.size or 0 for pin in pins)  # type: ignore[union-attr]
     done = [0, 0]  # bytes, files: one event loop, so no lock is needed
@@ -83,7 +88,7 @@ async def download_and_verify(
     ``report=False``: the downloads were already reported (a lock's batch).
     """
     if report:
-        await _arrivals(pins, lambda pin: catalog.wheel(pin.candidate), reporter or Reporter())
+        await _arrivals(pins, lambda pin: catalog.wheel(pin.candidate), reporter or Reporter(), catalog.first_wheel_at)
     blobs = await asyncio.gather(*(catalog.wheel(pin.candidate) for pin in pins))  # memoised: no refetch
     wheels = []
     for pin, blob in zip(pins, blobs):

@@ -290,6 +290,8 @@ def test_metadata_that_disagrees_is_refused(wheel_extra: bytes, index_extra: byt
 class FakeCatalog:
     """What install_plan reads from a Catalog: downloaded wheels and the metadata used."""
 
+    first_wheel_at = None  # no download started during a resolution
+
     def __init__(self) -> None:
         self.blobs: dict[str, bytes] = {}
         self.used: dict[str, object] = {}
