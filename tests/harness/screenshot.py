@@ -17,10 +17,14 @@ from pathlib import Path
 __all__ = ["check_screenshot", "decode_png"]
 
 
-def check_screenshot(png: bytes, committed: Path, tmp_path: Path, *, minimum: tuple[int, int]) -> tuple[int, Counter]:
+def check_screenshot(
+    png: bytes, committed: Path, tmp_path: Path, *, minimum: tuple[int, int], max_share: float = 0.9
+) -> tuple[int, Counter]:
     """Save ``png``, renew ``committed`` when asked, and fail unless it shows a rendered page.
 
-    Returns the width and the colour counts, for checks of the page's own colours.
+    ``max_share``: the largest part of the image one colour may fill (a
+    terminal's background fills more than a page's). Returns the width and the
+    colour counts, for checks of the page's own colours.
     """
     (tmp_path / committed.name).write_bytes(png)
     if not committed.exists() or os.environ.get("MICROPKG_UPDATE_SCREENSHOT") == "1":
@@ -31,7 +35,7 @@ def check_screenshot(png: bytes, committed: Path, tmp_path: Path, *, minimum: tu
     colours = Counter(pixels)
     # A blank page is one colour; rendered text (anti-aliased) brings hundreds.
     assert len(colours) > 50, f"the screenshot has only {len(colours)} colours: is the page blank?"
-    assert colours.most_common(1)[0][1] < 0.9 * width * height, "one colour fills 90% of the screenshot"
+    assert colours.most_common(1)[0][1] < max_share * width * height, f"one colour fills {max_share:.0%} of the screenshot"
     return width, colours
 
 
