@@ -25,24 +25,13 @@ from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from tests.harness.chrome import CHROME_FLAGS
 from tests.harness.index_server import LoopbackHTTPServer
 
 __all__ = ["NodeRuntime", "ChromeRuntime", "StaticServer", "RunFailed"]
 
 WEB = Path(__file__).resolve().parent / "web"
 
-# The flags the test suite uses (tests/conftest.py): headless, quiet on the network.
-CHROME_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-)
 
 
 class RunFailed(Exception):

@@ -51,24 +51,10 @@ import pytest
 from pytest_pyodide import get_global_config
 
 from tests.harness import pyodide_dist
+from tests.harness.chrome import CHROME_FLAGS
 from tests.harness.index_server import IndexServer
 from tests.harness.pypi_cache import CachedWheel, real_wheels as _real_wheels
 from tests.harness.wheels import BuiltWheel, make_wheel as _make_wheel
-
-# Headless Chromium as root in a container, quiet on the network: it must not
-# phone home (only PyPI, npm and Debian are reachable here) and QUIC to
-# loopback only slows it down. chromedriver gives each session a fresh
-# --user-data-dir of its own.
-CHROME_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
 
 # Selenium Manager would look chromedriver up online (googlechromelabs.github.io,
 # unreachable) before falling back to PATH; point it at Debian's driver instead.
