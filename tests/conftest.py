@@ -19,6 +19,10 @@ Fixtures:
 ``index_url``
     its base URL, ``http://127.0.0.1:<port>/`` -- a plain string to hand to
     ``@run_in_pyodide`` functions.
+``browser``
+    a fresh headless Chromium (Selenium WebDriver) without Pyodide, for tests
+    that drive a page like a person (the demo, console.html, JupyterLite);
+    skipped outside the chrome run.
 ``make_wheel``
     :func:`tests.harness.wheels.make_wheel`.
 ``real_wheels``
@@ -181,6 +185,15 @@ def index_server(_index_server_session: IndexServer) -> Iterator[IndexServer]:
 @pytest.fixture
 def index_url(index_server: IndexServer) -> str:
     return index_server.url
+
+
+@pytest.fixture
+def browser(request, runtime):
+    """A fresh headless Chromium (a Selenium WebDriver) that has not loaded Pyodide, for a
+    test that drives a web page as a person would; skipped outside the chrome run."""
+    if runtime != "chrome":
+        pytest.skip(f"{request.module.__name__.rsplit('.', 1)[-1]} drives a web page: it runs in the chrome run, not under {runtime}")
+    return request.getfixturevalue("selenium_standalone_noload").driver
 
 
 @pytest.fixture

@@ -58,13 +58,10 @@ RUN_TIMEOUT = 60
 
 
 @pytest.fixture
-def driver(request, runtime):
-    """A fresh headless Chromium (a Selenium WebDriver) sized for the screenshot."""
-    if runtime != "chrome":
-        pytest.skip(f"the demo is a web page: it is tested in the chrome run, not under {runtime}")
-    runner = request.getfixturevalue("selenium_standalone_noload")
-    runner.driver.set_window_size(*WINDOW)
-    return runner.driver
+def driver(browser):
+    """The browser, sized for the screenshot."""
+    browser.set_window_size(*WINDOW)
+    return browser
 
 
 @pytest.fixture
