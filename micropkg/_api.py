@@ -169,12 +169,13 @@ def _shared_libraries_first(plan: Plan, catalog: Catalog, load_dynlibs):
             " which micropkg loads only from the running Pyodide's own distribution (through"
             " loadPackage). Nothing was installed; boot Pyodide with this lockFileURL instead."
         )
-    ready: list[asyncio.Future] = []  # one load of the shared libraries, awaited by every wheel
+    shared: asyncio.Future | None = None  # one load of the shared libraries, awaited by every wheel
 
     async def load(root: Path, paths) -> None:
-        if not ready:
-            ready.append(asyncio.ensure_future(_runtime.load_runtime_packages(libraries)))
-        await ready[0]
+        nonlocal shared
+        if shared is None:
+            shared = asyncio.ensure_future(_runtime.load_runtime_packages(libraries))
+        await shared
         await load_dynlibs(root, paths)
 
     return load

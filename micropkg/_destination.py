@@ -181,8 +181,7 @@ class SitePackages(Destination):
             )
         self._root = str(self.root)
         self._root_prefix = os.path.join(self._root, "")
-        self._inside: set[str] = set()  # directories known to resolve under the root
-        self._made: set[str] = set()  # directories known to exist, this transaction
+        self._forget_checks()
         self._journal: list[_Undo] = []
         self._stash_dir: Path | None = None
 
@@ -299,7 +298,7 @@ class SitePackages(Destination):
 
     def _forget_checks(self) -> None:
         # What was checked before (or during) a transaction is not trusted after it.
-        self._inside = set()
+        self._inside: set[str] = set()  # directories known to resolve under the root
         self._made: set[str] = set()  # directories known to exist, this transaction
 
     def _commit(self) -> None:

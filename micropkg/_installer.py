@@ -55,19 +55,27 @@ class Installed:
     source: str
 
 
-async def _arrivals(
-    pins: Sequence[Pin], fetch: Callable[[Pin], Awaitable[bytes]], reporter: Reporter, started: float | None = None
-) -> None:
-    """``fetch`` every pin's wheel concurrently, telling ``reporter`` as each arrives.
+async def download_and_verify(
+    pins: Sequence[Pin],
+    catalog: Catalog,
+    reporter: Reporter | None = None,
+    *,
+    fetch: Callable[[Pin], Awaitable[bytes]] | None = None,
+) -> list[Wheel]:
+    """All wheels of the plan, downloaded concurrently and verified; nothing written yet.
 
-    ``started``: when the first of them began downloading, if before now (during resolution).
+    ``reporter`` hears of each file as it arrives. ``fetch`` reads one pin's
+    wheel (by default ``catalog.wheel``; a lock reads its metadata from it too).
     """
-    started = min(started or time.perf_counter(), time.perf_counter())
+    reporter = reporter or Reporter()
+    fetch = fetch or (lambda pin: catalog.wheel(pin.candidate))
+    # Early downloads start during resolution: count from the first of them.
+    started = catalog.first_wheel_at if catalog.first_wheel_at is not None else time.perf_counter()
     # The index's sizes (PEP 700) give the total up front; a file without one counts when it lands.
     total = sum(pin.file.size or 0 for pin in pins)  # type: ignore[union-attr]
     done = [0, 0]  # bytes, files: one event loop, so no lock is needed
 
-    async def one(pin: Pin) -> None:
+    async def arrival(pin: Pin) -> bytes:
         nonlocal total
         blob = await fetch(pin)
         if not pin.file.size:  # type: ignore[union-attr]
@@ -75,21 +83,10 @@ async def _arrivals(
         done[0] += len(blob)
         done[1] += 1
         reporter.downloading(done[0], total, done[1], len(pins))
+        return blob
 
-    await asyncio.gather(*(one(pin) for pin in pins))
+    blobs = await asyncio.gather(*(arrival(pin) for pin in pins))
     reporter.downloaded(len(pins), done[0], time.perf_counter() - started)
-
-
-async def download_and_verify(
-    pins: Sequence[Pin], catalog: Catalog, reporter: Reporter | None = None, *, report: bool = True
-) -> list[Wheel]:
-    """All wheels of the plan, downloaded concurrently and verified; nothing written yet.
-
-    ``report=False``: the downloads were already reported (a lock's batch).
-    """
-    if report:
-        await _arrivals(pins, lambda pin: catalog.wheel(pin.candidate), reporter or Reporter(), catalog.first_wheel_at)
-    blobs = await asyncio.gather(*(catalog.wheel(pin.candidate) for pin in pins))  # memoised: no refetch
     wheels = []
     for pin, blob in zip(pins, blobs):
         wheel = Wheel.from_bytes(pin.file.filename, blob)  # type: ignore[union-attr]
@@ -185,7 +182,7 @@ async def install_plan(
     dynlibs_to_load,
     target: Target | None = None,
     reporter: Reporter | None = None,
-    downloads_reported: bool = False,
+    fetch: Callable[[Pin], Awaitable[bytes]] | None = None,
 ) -> list[Installed]:
     """Install what ``plan`` adds to the runtime; return what was installed.
 
@@ -196,7 +193,7 @@ async def install_plan(
     if not pins:
         return []
     reporter = reporter or Reporter()
-    wheels = await download_and_verify(pins, catalog, reporter, report=not downloads_reported)
+    wheels = await download_and_verify(pins, catalog, reporter, fetch=fetch)
     if target is not None:
         for wheel in wheels:
             check_tags_fit(wheel, target)
@@ -275,21 +272,21 @@ async def install_lock(
     Every wheel comes through ``read`` once, in one concurrent batch, and is
     checked against the lock's hash and size before anything is written.
     """
-    present = {dist.name: dist.version for dist in distributions([root])}
     from ._lock import plan_from_lock, verified_reader
 
     started = time.perf_counter()
+    present = {dist.name: dist.version for dist in distributions([root])}
     plan, files = plan_from_lock(lock, target, present)
     catalog = Catalog([], read_url=verified_reader(files, read))
     pins = plan.to_install
     reporter = reporter or Reporter()
     reporter.resolved([(pin.name, str(pin.version)) for pin in pins], time.perf_counter() - started)
-    # A locked wheel is its own metadata: reading it for that is the one batch of downloads.
-    async def fetch(pin: Pin) -> bytes:
-        await catalog.fetch_metadata(pin.candidate)
-        return await catalog.wheel(pin.candidate)  # the same download, memoised
 
-    await _arrivals(pins, fetch, reporter)
+    async def fetch(pin: Pin) -> bytes:
+        # A locked wheel is its own metadata: reading it for that is the one download.
+        await catalog.fetch_metadata(pin.candidate)
+        return await catalog.wheel(pin.candidate)  # the same bytes, memoised
+
     return await install_plan(
         plan, catalog, root,
         requested={pin.name for pin in pins},
@@ -297,7 +294,7 @@ async def install_lock(
         dynlibs_to_load=dynlibs_to_load,
         target=target,
         reporter=reporter,
-        downloads_reported=True,
+        fetch=fetch,
     )
 
 

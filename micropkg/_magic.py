@@ -73,9 +73,9 @@ class Command:
 
     def install_arguments(self) -> dict:
         """Keyword arguments for :func:`micropkg.install`."""
-        arguments: dict = {"deps": self.deps, "pre": self.pre, "reinstall": self.reinstall}
         if self.lock is not None:
             return {"lock": self.lock}
+        arguments: dict = {"deps": self.deps, "pre": self.pre, "reinstall": self.reinstall}
         arguments["requirements"] = list(self.requirements)
         if self.index_urls is not None:
             arguments["index_urls"] = list(self.index_urls)

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ._progress import Packages, Reporter, format_size
+from ._progress import NOTHING_TO_INSTALL, Packages, Reporter, counted, downloaded_line, format_size, resolved_line
 
 __all__ = ["NotebookReporter", "in_notebook"]
 
@@ -53,10 +53,6 @@ def _ipython_display() -> Callable[..., Any]:
     from IPython.display import display
 
     return display
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _listing(packages: Packages) -> str:
@@ -127,30 +123,30 @@ class NotebookReporter(Reporter):
         self._show(f"Resolving {names}...")
 
     def resolved(self, packages: Packages, seconds: float) -> None:
-        self._show(f"Resolved {_count(len(packages), 'package')} in {seconds:.1f} s")
+        self._show(resolved_line(packages, seconds))
 
     def downloading(self, done_bytes: int, total_bytes: int, done_files: int, files: int) -> None:
         self._show(
-            f"Downloading {done_files} of {_count(files, 'file')}: "
+            f"Downloading {done_files} of {counted(files, 'file')}: "
             f"{format_size(done_bytes)} of {format_size(total_bytes)}",
             value=done_bytes, maximum=total_bytes, force=done_files == files,
         )
 
     def downloaded(self, files: int, size: int, seconds: float) -> None:
         if files:
-            self._show(f"Downloaded {_count(files, 'file')}, {format_size(size)} in {seconds:.1f} s", value=1, maximum=1)
+            self._show(downloaded_line(files, size, seconds), value=1, maximum=1)
 
     def installing(self, packages: Packages) -> None:
-        self._show(f"Installing {_count(len(packages), 'package')}...")
+        self._show(f"Installing {counted(len(packages), 'package')}...")
 
     def loading(self, library: str, done: int, total: int) -> None:
         self._show(f"Loading native library {library} ({done} of {total})", value=done, maximum=total, force=done == total)
 
     def installed(self, packages: Packages, seconds: float) -> None:
         if packages:
-            text = f"Installed {_count(len(packages), 'package')} in {seconds:.1f} s: {_listing(packages)}"
+            text = f"Installed {counted(len(packages), 'package')} in {seconds:.1f} s: {_listing(packages)}"
         else:
-            text = "Nothing to install: every requirement is already satisfied"
+            text = NOTHING_TO_INSTALL
         self._show(text, state="done")
 
     def failed(self, error: BaseException) -> None:

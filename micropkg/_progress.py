@@ -21,7 +21,10 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["ConsoleReporter", "EventReporter", "Reporter", "default_reporter", "format_size"]
+__all__ = [
+    "NOTHING_TO_INSTALL", "ConsoleReporter", "EventReporter", "Reporter", "counted", "default_reporter",
+    "downloaded_line", "format_size", "resolved_line",
+]
 
 # (name, version) pairs, in the plan's order.
 Packages = Sequence[tuple[str, str]]
@@ -64,8 +67,21 @@ def format_size(size: int) -> str:
     return f"{size} B"
 
 
-def _count(n: int, noun: str) -> str:
+def counted(n: int, noun: str) -> str:
+    """``1 file``, ``3 files``."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+# The lines every reporter shows alike (the console prints them, a notebook's bar ends with them).
+NOTHING_TO_INSTALL = "Nothing to install: every requirement is already satisfied"
+
+
+def resolved_line(packages: Packages, seconds: float) -> str:
+    return f"Resolved {counted(len(packages), 'package')} in {seconds:.1f} s"
+
+
+def downloaded_line(files: int, size: int, seconds: float) -> str:
+    return f"Downloaded {counted(files, 'file')}, {format_size(size)} in {seconds:.1f} s"
 
 
 class ConsoleReporter(Reporter):
@@ -84,17 +100,17 @@ class ConsoleReporter(Reporter):
         print(line, file=self._file or sys.stdout, flush=True)
 
     def resolved(self, packages: Packages, seconds: float) -> None:
-        self._print(f"Resolved {_count(len(packages), 'package')} in {seconds:.1f} s")
+        self._print(resolved_line(packages, seconds))
 
     def downloaded(self, files: int, size: int, seconds: float) -> None:
         if files:
-            self._print(f"Downloaded {_count(files, 'file')}, {format_size(size)} in {seconds:.1f} s")
+            self._print(downloaded_line(files, size, seconds))
 
     def installed(self, packages: Packages, seconds: float) -> None:
         if not packages:
-            self._print("Nothing to install: every requirement is already satisfied")
+            self._print(NOTHING_TO_INSTALL)
             return
-        self._print(f"Installed {_count(len(packages), 'package')} in {seconds:.1f} s")
+        self._print(f"Installed {counted(len(packages), 'package')} in {seconds:.1f} s")
         for name, version in packages:
             self._print(f" + {name}=={version}")
 
