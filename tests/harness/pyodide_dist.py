@@ -9,7 +9,9 @@ reach. pytest-pyodide loads ``pytest`` and ``tblib`` into Pyodide for every
 ``.cache/pyodide/<version>/``
     the npm package's files (``pyodide.mjs``, ``pyodide.asm.wasm``,
     ``python_stdlib.zip``...), the wheels named below, a fresh
-    ``micropkg-<v>-py3-none-any.whl``, a rewritten ``pyodide-lock.json``
+    ``micropkg-<v>-py3-none-any.whl`` (sources plus CPython 3.14 bytecode
+    compiled in Pyodide 314, see :mod:`tests.harness.bytecode`; the same
+    file for every version), a rewritten ``pyodide-lock.json``
     whose entries for those wheels carry the sha256 of the file actually
     there, and ``.harness.json`` (what was assembled, for the cache check).
 ``.cache/npm/<version>/``
@@ -22,6 +24,8 @@ reach. pytest-pyodide loads ``pytest`` and ``tblib`` into Pyodide for every
 Preparing again is a no-op unless micropkg's sources, ``pyproject.toml`` or
 this harness changed; a micropkg change only rebuilds micropkg's wheel and
 the lockfile. Run ``python -m tests.harness.pyodide_dist --pyodide 314.0.7``.
+(scripts/build-wheel builds the wheel to serve with flit instead, and adds
+the same bytecode with :func:`tests.harness.bytecode.add_to_wheel`.)
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
-from . import pypi
+from . import bytecode, pypi, wheels
 from .wheels import make_wheel
 
 __all__ = ["CACHE", "DEFAULT_VERSION", "dist_dir", "prepare"]
@@ -108,6 +112,8 @@ def _npm_package(version: str, cache: Path) -> Path:
     package = prefix / "node_modules" / "pyodide"
     manifest = package / "package.json"
     if not (manifest.is_file() and json.loads(manifest.read_text())["version"] == version):
+        if shutil.which("npm") is None:
+            raise RuntimeError(f"npm is needed to fetch pyodide@{version} into {prefix}: install Node.js 20+ with npm")
         _log(f"npm install pyodide@{version}")
         prefix.mkdir(parents=True, exist_ok=True)
         subprocess.run(
@@ -190,25 +196,58 @@ def _micropkg_sources() -> list[Path]:
     return sorted(sources)
 
 
-def _micropkg_digest() -> str:
-    """Changes whenever the micropkg wheel would come out different."""
+def _micropkg_files() -> dict[str, bytes]:
+    """micropkg's sources as the wheel holds them, read once: others may be editing them."""
+    return {path.relative_to(REPO).as_posix(): path.read_bytes() for path in _micropkg_sources()}
+
+
+# What goes into micropkg's wheel besides its sources: a change to any rebuilds it.
+_MICROPKG_BUILD_INPUTS = (REPO / "pyproject.toml", Path(wheels.__file__), Path(bytecode.__file__))
+
+
+def _micropkg_digest(files: dict[str, bytes]) -> str:
+    """Changes whenever the micropkg wheel built from ``files`` would come out different."""
     digest = hashlib.sha256()
-    for path in [*_micropkg_sources(), REPO / "pyproject.toml", Path(__file__).with_name("wheels.py")]:
-        digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes() + b"\0")
+    inputs = [*files.items(), *((p.relative_to(REPO).as_posix(), p.read_bytes()) for p in _MICROPKG_BUILD_INPUTS)]
+    for name, data in inputs:
+        digest.update(name.encode() + b"\0" + data + b"\0")
     return digest.hexdigest()
 
 
-def _build_micropkg(directory: Path) -> tuple[Path, dict]:
-    """Write micropkg's wheel into ``directory``; return it and its lockfile facts."""
+# One compile per process and source state: preparing four Pyodide folders
+# (scripts/test) starts Pyodide once, not four times.
+_compiled: dict[str, bytecode.Bytecode] = {}
+
+
+def _micropkg_bytecode(files: dict[str, bytes], cache: Path) -> bytecode.Bytecode:
+    key = _micropkg_digest(files)
+    if key not in _compiled:
+        started = time.monotonic()
+        _compiled[key] = bytecode.compile_in_pyodide(files, _npm_package(bytecode.PYODIDE, cache))
+        _log(f"compiled micropkg's bytecode in Pyodide {bytecode.PYODIDE} in {time.monotonic() - started:.1f}s")
+    return _compiled[key]
+
+
+def _build_micropkg(directory: Path, cache: Path = CACHE, files: dict[str, bytes] | None = None) -> tuple[Path, dict]:
+    """Write micropkg's wheel into ``directory``; return it and its lockfile facts.
+
+    The wheel holds the sources and, beside them, their CPython 3.14 bytecode
+    (:mod:`tests.harness.bytecode`), so Pyodide 314 imports micropkg without
+    compiling it; other Pythons use the sources. ``files`` is a snapshot from
+    :func:`_micropkg_files` (read now if not given).
+    """
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    files = _micropkg_files() if files is None else files
+    compiled = _micropkg_bytecode(files, cache)
     wheel = make_wheel(
         project["name"],
         project["version"],
         requires_dist=project.get("dependencies", ()),
         requires_python=project.get("requires-python"),
         summary=project.get("description", ""),
-        files={str(path.relative_to(REPO)): path.read_bytes() for path in _micropkg_sources()},
+        files={**files, **compiled.pycs},
     )
+    directory.mkdir(parents=True, exist_ok=True)
     path = directory / wheel.filename
     # Atomic: another pytest process may be loading the previous build right now.
     _write_atomically(path, wheel.data)
@@ -223,6 +262,8 @@ def _build_micropkg(directory: Path) -> tuple[Path, dict]:
         "depends": sorted(
             canonicalize_name(Requirement(dep).name) for dep in project.get("dependencies", ())
         ),
+        # Not a lockfile key: what compiled the pycs, for tests/host/test_bytecode_wheel.py.
+        "bytecode": {"python": compiled.python, "cache_tag": compiled.cache_tag, "magic": compiled.magic.hex()},
     }
     return path, facts
 
@@ -321,9 +362,10 @@ def prepare(version: str = DEFAULT_VERSION, cache: Path = CACHE) -> Path:
             stamp = {"recipe": recipe, "placed": placed}
             _log(f"assembled {target} in {time.monotonic() - started:.1f}s")
 
-        digest = _micropkg_digest()
+        files = _micropkg_files()
+        digest = _micropkg_digest(files)
         if stamp.get("micropkg") != digest or "micropkg" not in placed:
-            _, facts = _build_micropkg(target)
+            _, facts = _build_micropkg(target, cache, files)
             placed = {**placed, "micropkg": facts}
             pristine = json.loads((_npm_package(version, cache) / "pyodide-lock.json").read_text())
             _write_atomically(

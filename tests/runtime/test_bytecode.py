@@ -1,0 +1,51 @@
+"""A fresh Pyodide 314 imports micropkg from the wheel's bytecode, compiling none of it.
+
+Pyodide 314 ships no ``.pyc``: whatever has no bytecode is compiled on first
+import (about 165 ms for micropkg). micropkg's wheel carries CPython 3.14
+pycs (see tests/harness/bytecode.py); this test counts the compiles.
+"""
+
+from __future__ import annotations
+
+import pytest
+from pytest_pyodide import run_in_pyodide
+
+
+@pytest.mark.pyodide_abi("2026_0")  # the pycs are CPython 3.14's; other Pythons use the sources
+def test_a_fresh_runtime_compiles_no_micropkg_module(selenium_standalone):
+    @run_in_pyodide(packages=["micropkg"])
+    def run(selenium):
+        import builtins
+        import os
+        import sys
+        import tempfile
+
+        imported_before = sorted(name for name in sys.modules if name.partition(".")[0] == "micropkg")
+        compiled = []
+        original = builtins.compile
+
+        # SourceFileLoader compiles through builtins.compile, so this sees every source compile.
+        def recording(source, filename, *args, **kwargs):
+            compiled.append(os.fspath(filename))
+            return original(source, filename, *args, **kwargs)
+
+        probe_dir = tempfile.mkdtemp()
+        with open(os.path.join(probe_dir, "bytecode_probe.py"), "w") as stream:
+            stream.write("VALUE = 1\n")
+        sys.path.insert(0, probe_dir)
+        builtins.compile = recording
+        try:
+            import micropkg._api
+            import bytecode_probe  # noqa: F401  (a module with no pyc: proves the recorder records)
+        finally:
+            builtins.compile = original
+            sys.path.remove(probe_dir)
+
+        cached = micropkg._api.__spec__.cached
+        return imported_before, compiled, cached, os.path.isfile(cached)
+
+    imported_before, compiled, cached, exists = run(selenium_standalone)
+    assert imported_before == []  # a fresh runtime: nothing of micropkg imported yet
+    assert any(path.endswith("/bytecode_probe.py") for path in compiled), compiled
+    assert [path for path in compiled if "/micropkg/" in path] == []
+    assert cached.endswith("/micropkg/__pycache__/_api.cpython-314.pyc") and exists, cached
