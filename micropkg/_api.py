@@ -197,11 +197,12 @@ async def resolve(
     pyodide_packages: bool | str = True,
 ) -> Plan:
     """Resolve without installing: the plan ``install`` would carry out."""
-    plan, _ = await _plan(
+    plan, catalog = await _plan(
         requirements, deps, pre, index_urls, credentials, constraints, reinstall, keep_going,
         allow_insecure_http=allow_insecure_http, cache=cache,
         index_strategy=index_strategy, pyodide_packages=pyodide_packages,
     )
+    await catalog.settle()
     return plan
 
 
@@ -227,7 +228,9 @@ async def explain(
         index_urls, credentials, _runtime.site_packages(), allow_insecure_http, cache,
         index_strategy=index_strategy, pyodide_packages=pyodide_packages,
     )
-    return await explain_project(requirement, catalog, Target.current(), pre=pre)
+    explanation = await explain_project(requirement, catalog, Target.current(), pre=pre)
+    await catalog.settle()
+    return explanation
 
 
 async def _plan(
@@ -357,6 +360,8 @@ async def _install(
             target=Target.current(),
             reporter=reporter,
         )
+        # What was fetched is kept for the next page load before install() returns.
+        await catalog.settle()
     _runtime.invalidate_import_caches()
     if installed:
         _runtime.mark_loaded({i.name: i.source for i in installed})

@@ -24,6 +24,7 @@ see ``_runtime``), the browser's Cache API (``_runtime``), or memory (tests).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -142,8 +143,8 @@ def max_age(cache_control: str | None) -> float:
         return 0.0
 
 
-def _pack(header: dict, body: bytes) -> bytes:
-    header = {**header, "sha256": hashlib.sha256(body).hexdigest()}
+def _pack(header: dict, body: bytes, sha256: str | None = None) -> bytes:
+    header = {**header, "sha256": sha256 or hashlib.sha256(body).hexdigest()}
     return _MAGIC + json.dumps(header, sort_keys=True).encode() + b"\n" + body
 
 
@@ -184,6 +185,9 @@ class Cache:
         self.misses = 0
         self.revalidated = 0
         self.dropped: list[str] = []  # keys of corrupt entries deleted
+        # Writes run behind the install, not in front of it: packing and storing a
+        # 6 MB page took 45 ms that the resolution waited for. settle() waits for them.
+        self._writes: set[asyncio.Task] = set()
 
     # -- storage, where a failure costs speed, never the install ------------------------
 
@@ -194,11 +198,25 @@ class Cache:
             warnings.warn(f"micropkg's cache could not read {key!r} ({exc}); fetching it instead", stacklevel=2)
             return None
 
-    async def _put(self, key: str, data: bytes) -> None:
-        try:
-            await self.store.put(key, data)
-        except OSError as exc:
-            warnings.warn(f"micropkg's cache could not keep {key!r}: {exc}", stacklevel=2)
+    def _put(self, key: str, header: dict, body: bytes, sha256: str | None = None) -> None:
+        async def write() -> None:
+            try:
+                await self.store.put(key, _pack(header, body, sha256))
+            except OSError as exc:
+                warnings.warn(f"micropkg's cache could not keep {key!r}: {exc}", stacklevel=2)
+
+        task = asyncio.ensure_future(write())
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+
+    async def settle(self) -> None:
+        """Wait for the writes started so far: after it, the next page load finds them."""
+        while self._writes:
+            # Take the set, then wait: since Python 3.12, gather() over finished tasks
+            # returns without yielding, so waiting on a set that only the tasks' done
+            # callbacks shrink would spin forever (as it did in Pyodide 314).
+            writes, self._writes = self._writes, set()
+            await asyncio.gather(*writes)
 
     async def _drop(self, key: str) -> None:
         self.dropped.append(key)
@@ -233,7 +251,8 @@ class Cache:
 
     async def keep_file(self, sha256: str, data: bytes) -> None:
         """Keep ``data``, which the caller has checked against ``sha256``."""
-        await self._put(f"blob/{sha256.lower()}", _pack({"kind": "file"}, data))
+        # Checked by the caller: its sha256 is the body's, no need to hash it again.
+        self._put(f"blob/{sha256.lower()}", {"kind": "file"}, data, sha256.lower())
 
     async def derived(self, source_sha256: str) -> bytes | None:
         """Bytes derived from the file with ``source_sha256`` (its unhashed ``.metadata``)."""
@@ -242,7 +261,7 @@ class Cache:
         return None if found is None else found[1]
 
     async def keep_derived(self, source_sha256: str, data: bytes) -> None:
-        await self._put(f"meta/{source_sha256.lower()}", _pack({"kind": "metadata"}, data))
+        self._put(f"meta/{source_sha256.lower()}", {"kind": "metadata"}, data)
 
     def offline_miss(self, url: str, what: str) -> NetworkError:
         return NetworkError(
@@ -301,4 +320,4 @@ class Cache:
             "max_age": max_age(kept_headers.get("cache-control")),
             "headers": kept_headers,
         }
-        await self._put(key, _pack(header, body))
+        self._put(key, header, body)

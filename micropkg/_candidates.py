@@ -103,7 +103,7 @@ def judge_files(page: ProjectPage, target: Target, *, usable_only: bool = False)
     ~15,000 files (pydantic-core) costs a second in Pyodide; explanations want all.
     """
     if usable_only:
-        files = [f for f in page.files if f.filename.endswith(".whl") and target.may_fit(f.filename)]
+        files = [f for f in page.wheels_for(target.platforms) if target.may_fit(f.filename)]
         return [v for v in (judge_file(f, page.name, target) for f in files) if v.refused is None]
     return [judge_file(f, page.name, target) for f in page.files]
 

@@ -32,6 +32,7 @@ from ._errors import FetchError, IndexFormatError, MicropkgError, ProjectNotFoun
 from ._index import Index, check_hashes
 from ._metadata import CoreMetadata, parse_metadata
 from ._simple import DistFile, ProjectPage
+from ._wheel import Wheel
 
 __all__ = ["INDEX_STRATEGIES", "Catalog", "Missing", "read_wheel_metadata"]
 
@@ -109,6 +110,7 @@ class Catalog:
         self._pages: dict[NormalizedName, asyncio.Task] = {}
         self._metadata: dict[str, asyncio.Task] = {}
         self._wheels: dict[str, asyncio.Task] = {}
+        self._opened: dict[str, asyncio.Task] = {}  # wheel URL -> its verified Wheel (see opened_wheel)
         self.requests = 0  # round trips started, for reporting
         # Browsers queue past ~6 connections per origin over HTTP/1.1 and Node's
         # fetch fails outright under hundreds at once; a walk-back asks for hundreds.
@@ -176,6 +178,11 @@ class Catalog:
         return None if isinstance(value, _Failure) else value
 
     # -- the asynchronous side, for the driver -------------------------------------------
+
+    async def settle(self) -> None:
+        """Wait for the cache writes this catalog's fetches started (they run behind them)."""
+        for cache in {id(i.cache): i.cache for i in self.indexes if i.cache is not None}.values():
+            await cache.settle()
 
     async def _limited(self, fetch: Callable[[], Awaitable]):
         # Slots are taken around single requests only, never around work that
@@ -293,11 +300,43 @@ class Catalog:
         if not self.speculative or file is None or not file.is_wheel or index is None or file.url in self._wheels:
             return
         self.speculated.add(file.url)
-        self._download(candidate, index)
+        self.opened_wheel(candidate)
+
+    def opened_wheel(self, candidate: Candidate) -> asyncio.Task:
+        """The candidate's wheel, opened and verified (:meth:`Wheel.from_bytes`) as its bytes land.
+
+        A download started by :meth:`speculate` lands while the resolver waits
+        on the network, so its checks (every member inflated and hashed) cost
+        no time on the critical path. Their errors are kept for whoever reads it.
+        """
+        file = candidate.file
+        assert file is not None
+        task = self._opened.get(file.url)
+        if task is None:
+            download = self.fetch_wheel(candidate)
+
+            async def open_wheel():
+                blob = await download
+                if isinstance(blob, _Failure):
+                    return blob
+                try:
+                    return await Wheel.open(file.filename, blob)
+                except MicropkgError as exc:
+                    return _Failure(exc)
+
+            task = self._opened[file.url] = asyncio.ensure_future(open_wheel())
+        return task
 
     async def wheel(self, candidate: Candidate) -> bytes:
         """The candidate's wheel, hash-checked; downloaded once however often asked."""
         value = await self.fetch_wheel(candidate)
+        if isinstance(value, _Failure):
+            raise value.error
+        return value
+
+    async def verified_wheel(self, candidate: Candidate) -> Wheel:
+        """The candidate's wheel, hash-checked and verified; opened once however often asked."""
+        value = await self.opened_wheel(candidate)
         if isinstance(value, _Failure):
             raise value.error
         return value

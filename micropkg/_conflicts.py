@@ -13,8 +13,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from packaging.utils import NormalizedName
-
 from ._candidates import Candidate, describe_files, judge_files
 from ._catalog import Catalog
 from ._errors import ConflictError, NoCompatibleFile, ResolutionError

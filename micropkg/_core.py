@@ -179,7 +179,11 @@ def _files_to_write(
     if direct_url is not None:
         files.append((f"{wheel.dist_info}/direct_url.json", direct_url.encode("utf-8")))
     record_path = f"{wheel.dist_info}/RECORD"
-    entries = [RecordEntry.for_bytes(path, data) for path, data in files]
+    # The wheel's own files were hashed when the wheel was verified; what micropkg adds was not.
+    verified = wheel.verified
+    entries = [
+        (None if path in own else verified.get(path)) or RecordEntry.for_bytes(path, data) for path, data in files
+    ]
     entries.append(RecordEntry(record_path, None, None))  # RECORD cannot hash itself
     files.append((record_path, serialize_record(entries)))
     return files

@@ -14,8 +14,9 @@ not known would be guesswork.
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
@@ -28,14 +29,36 @@ from ._records import RecordError, parse_record, path_problem
 from ._headers import parse_headers
 
 __all__ = [
+    "SOURCE_FILE",
     "InstalledDistribution",
     "distributions",
     "get",
     "removal_plan",
     "remove_distribution",
     "scan",
+    "source_files",
     "uninstall",
 ]
+
+# Where a wheel came from (URL, hashes, index), written beside its METADATA:
+# freeze() reads it back to lock the runtime (see _freeze).
+SOURCE_FILE = "micropkg_source.json"
+
+
+def source_files(*, url: str, sha256: str, size: int, upload_time: str | None,
+                 index: str | None, hashes: Mapping[str, str]) -> dict[str, bytes]:
+    """The ``.dist-info`` files micropkg writes to remember where a wheel came from."""
+    entry: dict[str, object] = {"url": url, "hashes": {**hashes, "sha256": sha256}, "size": size}
+    if upload_time:
+        entry["upload-time"] = upload_time
+    if index:
+        entry["index"] = index
+    return {
+        "PYODIDE_SOURCE": (index or url).encode(),
+        "PYODIDE_URL": url.encode(),
+        "PYODIDE_SHA256": sha256.encode(),
+        SOURCE_FILE: json.dumps(entry, sort_keys=True).encode(),
+    }
 
 _VERSION = re.compile(VERSION_PATTERN, re.VERBOSE | re.IGNORECASE)
 

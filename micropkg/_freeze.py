@@ -33,33 +33,14 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from ._environment import InstalledDistribution, distributions
+from ._environment import SOURCE_FILE, InstalledDistribution, distributions
 from ._errors import IndexFormatError
 from ._lock import Lock, LockedPackage, LockedWheel, environment_marker, join_location
 from ._metadata import parse_metadata
 from ._requirements import wheel_filename_of
 from ._target import Target
 
-__all__ = ["SOURCE_FILE", "installed_lock", "source_files", "wheels_only"]
-
-SOURCE_FILE = "micropkg_source.json"
-
-
-def source_files(*, url: str, sha256: str, size: int, upload_time: str | None,
-                 index: str | None, hashes: Mapping[str, str]) -> dict[str, bytes]:
-    """The ``.dist-info`` files micropkg writes to remember where a wheel came from."""
-    entry: dict[str, object] = {"url": url, "hashes": {**hashes, "sha256": sha256}, "size": size}
-    if upload_time:
-        entry["upload-time"] = upload_time
-    if index:
-        entry["index"] = index
-    return {
-        "PYODIDE_SOURCE": (index or url).encode(),
-        "PYODIDE_URL": url.encode(),
-        "PYODIDE_SHA256": sha256.encode(),
-        SOURCE_FILE: json.dumps(entry, sort_keys=True).encode(),
-    }
-
+__all__ = ["installed_lock", "wheels_only"]
 
 def _read(dist: InstalledDistribution, name: str) -> str | None:
     path = Path(dist.dist_info_path) / name

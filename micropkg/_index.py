@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from packaging.utils import canonicalize_name
 
 from ._cache import Cache
-from ._errors import FetchError, HTTPStatusError, IndexFormatError, IntegrityError
+from ._errors import FetchError, IndexFormatError, IntegrityError
 from ._simple import (
     HTML_CONTENT_TYPES,
     JSON_CONTENT_TYPE,
@@ -104,6 +104,10 @@ class Index:
         self._origin = _origin(self._page_url("x"))
         # Pages, metadata and wheels kept across page loads (None: always ask the network).
         self._cache = cache
+
+    @property
+    def cache(self) -> Cache | None:
+        return self._cache
 
     def __repr__(self) -> str:
         return f"Index({self.url!r})"

@@ -30,7 +30,7 @@ from packaging.utils import canonicalize_name
 from ._catalog import Catalog
 from ._core import install as write_wheels
 from ._destination import SitePackages
-from ._environment import distributions
+from ._environment import distributions, source_files
 from ._errors import IndexFormatError, InstallError, InvalidWheel
 from ._metadata import CoreMetadata, parse_metadata
 from ._progress import Reporter
@@ -65,37 +65,36 @@ async def download_and_verify(
     """All wheels of the plan, downloaded concurrently and verified; nothing written yet.
 
     ``reporter`` hears of each file as it arrives. ``fetch`` reads one pin's
-    wheel (by default ``catalog.wheel``; a lock reads its metadata from it too).
+    wheel (a lock reads its metadata from it too); by default the catalog's,
+    whose speculative downloads were verified during the resolution already.
     """
     reporter = reporter or Reporter()
-    fetch = fetch or (lambda pin: catalog.wheel(pin.candidate))
     # Early downloads start during resolution: count from the first of them.
     started = catalog.first_wheel_at if catalog.first_wheel_at is not None else time.perf_counter()
     # The index's sizes (PEP 700) give the total up front; a file without one counts when it lands.
     total = sum(pin.file.size or 0 for pin in pins)  # type: ignore[union-attr]
     done = [0, 0]  # bytes, files: one event loop, so no lock is needed
 
-    async def arrival(pin: Pin) -> bytes:
+    async def arrival(pin: Pin) -> Wheel:
         nonlocal total
-        blob = await fetch(pin)
+        blob = await (catalog.wheel(pin.candidate) if fetch is None else fetch(pin))
         if not pin.file.size:  # type: ignore[union-attr]
             total += len(blob)
         done[0] += len(blob)
         done[1] += 1
         reporter.downloading(done[0], total, done[1], len(pins))
-        return blob
+        if fetch is None:
+            return await catalog.verified_wheel(pin.candidate)  # opened once, maybe during the resolution
+        return await Wheel.open(pin.file.filename, blob)  # type: ignore[union-attr]
 
-    blobs = await asyncio.gather(*(arrival(pin) for pin in pins))
+    wheels = await asyncio.gather(*(arrival(pin) for pin in pins))
     reporter.downloaded(len(pins), done[0], time.perf_counter() - started)
-    wheels = []
-    for pin, blob in zip(pins, blobs):
-        wheel = Wheel.from_bytes(pin.file.filename, blob)  # type: ignore[union-attr]
+    for pin, wheel in zip(pins, wheels):
         # A Pyodide distribution build's dependencies are its lockfile's `depends`, which need
         # not read like its Requires-Dist; its bytes are pinned by that same lockfile's sha256.
         if not catalog.from_distribution(pin.candidate):
             check_metadata_agrees(wheel, catalog.metadata(pin.candidate), pin.file.metadata_url)  # type: ignore[union-attr]
-        wheels.append(wheel)
-    return wheels
+    return list(wheels)
 
 
 def check_tags_fit(wheel: Wheel, target: Target) -> None:
@@ -154,9 +153,7 @@ def _direct_url(pin: Pin) -> str | None:
 
 
 async def _source_files(pin: Pin, catalog: Catalog) -> dict[str, bytes]:
-    """Where the wheel came from, for freeze() (the dist-info files are described in _freeze)."""
-    from ._freeze import source_files  # with the lock modules it needs: ~10 ms to compile in Pyodide
-
+    """Where the wheel came from, for freeze() (the dist-info files: see _environment.source_files)."""
     file = pin.file
     data = await catalog.wheel(pin.candidate)  # memoised: downloaded once, by download_and_verify
     # An index URL, not a direct reference nor a lock's "lock <where>" marker.

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import http
 import random as _random
 import time
 from collections.abc import Awaitable, Callable
@@ -93,6 +92,8 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
 
 
 def _status_phrase(status: int) -> str:
+    import http  # only when a request failed: 6 ms of compiling in a fresh Pyodide
+
     try:
         return http.HTTPStatus(status).phrase
     except ValueError:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from packaging.utils import canonicalize_name
@@ -71,14 +71,74 @@ class DistFile:
         return base + ".metadata"
 
 
-@dataclass(frozen=True)
 class ProjectPage:
-    """All files one index offers for one project."""
+    """All files one index offers for one project.
 
-    name: str  # canonical (PEP 503)
-    url: str
-    files: tuple[DistFile, ...]
-    versions: tuple[str, ...] | None = None  # PEP 700, unsorted, when the index gives it
+    A JSON page keeps its raw entries and builds (and checks) a :class:`DistFile`
+    for an entry when it is first wanted: pydantic-core lists ~15,000 files, of
+    which a resolver can use about ten, and building them all costs ~100 ms in
+    Pyodide. :attr:`files` builds every one; :meth:`wheels_for` only the wheels
+    whose platform tag may fit.
+    """
+
+    __slots__ = ("name", "url", "versions", "_files", "_entries")
+
+    def __init__(
+        self, name: str, url: str, files: Iterable[DistFile] = (), versions: tuple[str, ...] | None = None
+    ) -> None:
+        self.name = name  # canonical (PEP 503)
+        self.url = url
+        self.versions = versions  # PEP 700, unsorted, when the index gives it
+        self._files: tuple[DistFile, ...] | None = tuple(files)
+        self._entries: list | None = None
+
+    @classmethod
+    def _from_entries(cls, name: str, url: str, entries: list, versions: tuple[str, ...] | None) -> ProjectPage:
+        page = cls(name, url, (), versions)
+        page._files, page._entries = None, entries
+        return page
+
+    @property
+    def files(self) -> tuple[DistFile, ...]:
+        if self._files is None:
+            self._files = tuple(_json_file(raw, self.url) for raw in self._entries or ())
+        return self._files
+
+    def wheels_for(self, platforms: frozenset[str]) -> list[DistFile]:
+        """The wheels whose platform tag may be one of ``platforms`` (lower case).
+
+        "May": an odd spelling (upper case) is kept for the full check to
+        judge. The other files of a JSON page are never built.
+        """
+        if self._files is not None:
+            return [f for f in self._files if _platform_may_fit(f.filename, platforms)]
+        try:
+            picked = [raw for raw in self._entries or () if _platform_may_fit(raw["filename"], platforms)]
+        except (TypeError, KeyError, AttributeError):
+            # A malformed entry somewhere: building every file names it in an IndexFormatError.
+            return [f for f in self.files if _platform_may_fit(f.filename, platforms)]
+        return [_json_file(raw, self.url) for raw in picked]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ProjectPage):
+            return NotImplemented
+        return (self.name, self.url, self.versions, self.files) == (other.name, other.url, other.versions, other.files)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable cache inside: not a dict key
+
+    def __repr__(self) -> str:
+        count = len(self._files) if self._files is not None else len(self._entries or ())
+        return f"ProjectPage(name={self.name!r}, url={self.url!r}, {count} files)"
+
+
+def _platform_may_fit(filename: str, platforms: frozenset[str]) -> bool:
+    # Runs over every file of a page (~15,000 for pydantic-core): string slicing only.
+    if not filename.endswith(".whl"):
+        return False
+    platform = filename[filename.rfind("-") + 1 : -4]
+    return platform in platforms or not platform.islower() or (
+        "." in platform and not platforms.isdisjoint(platform.split("."))  # a compressed tag set
+    )
 
 
 # An absolute http(s) URL with nothing urljoin would rewrite (no query, fragment,
@@ -173,42 +233,37 @@ def parse_json_page(page_url: str, body: bytes, project: str | None = None) -> P
     raw_files = data.get("files")
     if not isinstance(raw_files, list):
         raise IndexFormatError(f"Index page {page_url} has no 'files' list", url=page_url)
-    files = []
-    for raw in raw_files:
-        if not isinstance(raw, dict) or not isinstance(raw.get("filename"), str) or not isinstance(
-            raw.get("url"), str
-        ):
-            raise IndexFormatError(
-                f"Index page {page_url}: a file entry lacks 'filename' or 'url': {raw!r}",
-                url=page_url,
-            )
-        filename = raw["filename"]
-        yanked = raw.get("yanked", False)
-        metadata = raw.get("core-metadata", raw.get("dist-info-metadata"))
-        size = raw.get("size")
-        requires_python = raw.get("requires-python")
-        files.append(
-            DistFile(
-                filename=filename,
-                url=_check_url(raw["url"], page_url),
-                hashes=_hashes(raw.get("hashes", {}), page_url, filename),
-                requires_python=requires_python if isinstance(requires_python, str) else None,
-                yanked=(yanked if isinstance(yanked, str) else "") if yanked else None,
-                core_metadata=(
-                    _hashes(metadata, page_url, filename)
-                    if isinstance(metadata, dict)
-                    else ({} if metadata is True else None)
-                ),
-                size=size if isinstance(size, int) and not isinstance(size, bool) else None,
-                upload_time=raw.get("upload-time") if isinstance(raw.get("upload-time"), str) else None,
-            )
-        )
     versions = data.get("versions")
-    return ProjectPage(
-        name=name,
-        url=page_url,
-        files=tuple(files),
-        versions=tuple(str(v) for v in versions) if isinstance(versions, list) else None,
+    return ProjectPage._from_entries(
+        name, page_url, raw_files, tuple(str(v) for v in versions) if isinstance(versions, list) else None
+    )
+
+
+def _json_file(raw: object, page_url: str) -> DistFile:
+    """One entry of a PEP 691 page's ``files`` list."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("filename"), str) or not isinstance(raw.get("url"), str):
+        raise IndexFormatError(
+            f"Index page {page_url}: a file entry lacks 'filename' or 'url': {raw!r}",
+            url=page_url,
+        )
+    filename = raw["filename"]
+    yanked = raw.get("yanked", False)
+    metadata = raw.get("core-metadata", raw.get("dist-info-metadata"))
+    size = raw.get("size")
+    requires_python = raw.get("requires-python")
+    return DistFile(
+        filename=filename,
+        url=_check_url(raw["url"], page_url),
+        hashes=_hashes(raw.get("hashes", {}), page_url, filename),
+        requires_python=requires_python if isinstance(requires_python, str) else None,
+        yanked=(yanked if isinstance(yanked, str) else "") if yanked else None,
+        core_metadata=(
+            _hashes(metadata, page_url, filename)
+            if isinstance(metadata, dict)
+            else ({} if metadata is True else None)
+        ),
+        size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+        upload_time=raw.get("upload-time") if isinstance(raw.get("upload-time"), str) else None,
     )
 
 

@@ -26,10 +26,12 @@ writes its own) and its signatures, nor the files the installer owns
 
 from __future__ import annotations
 
+import asyncio
 import io
 import stat
 import zipfile
 import zlib
+from collections.abc import Generator, Mapping
 
 from packaging.tags import Tag
 from packaging.utils import (
@@ -52,6 +54,9 @@ _SIGNATURES = frozenset({"RECORD.jws", "RECORD.p7s"})
 _NOT_INSTALLED = frozenset({"INSTALLER", "REQUESTED", "direct_url.json", "RECORD"}) | _SIGNATURES
 _ROOT_SCHEMES = frozenset({"purelib", "platlib"})
 _SKIPPED_SCHEMES = frozenset({"scripts", "headers", "data"})
+# Bytes inflated or hashed between two turns of the event loop in Wheel.open:
+# a few milliseconds of work in Pyodide.
+_SLICE = 256 * 1024
 
 
 class Wheel:
@@ -67,6 +72,7 @@ class Wheel:
         "root_is_purelib",
         "members",
         "skipped",
+        "verified",
     )
 
     def __init__(
@@ -81,6 +87,7 @@ class Wheel:
         root_is_purelib: bool,
         members: tuple[tuple[str, bytes], ...],
         skipped: tuple[str, ...],
+        verified: Mapping[str, RecordEntry] | None = None,
     ) -> None:
         self.filename = filename
         self.name = name
@@ -91,6 +98,9 @@ class Wheel:
         self.root_is_purelib = root_is_purelib
         self.members = members  # (install path, bytes), in archive order
         self.skipped = skipped  # archive names verified but not installed
+        # Install path -> its RECORD row, sha256 checked against the member's bytes:
+        # the installed RECORD reuses these instead of hashing every file again.
+        self.verified = verified or {}
 
     def __repr__(self) -> str:
         return f"<Wheel {self.filename!r}: {len(self.members)} files>"
@@ -112,6 +122,32 @@ class Wheel:
     @classmethod
     def from_bytes(cls, filename: str, data: bytes, *, max_unpacked_size: int = 1 << 30) -> Wheel:
         """Open and verify the wheel ``data``, named ``filename``. See the module docstring."""
+        steps = cls._open(filename, data, max_unpacked_size)
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                return done.value
+
+    @classmethod
+    async def open(cls, filename: str, data: bytes, *, max_unpacked_size: int = 1 << 30) -> Wheel:
+        """:meth:`from_bytes`, giving the event loop a turn every few hundred kilobytes.
+
+        A wheel downloaded early is verified while the resolution waits on the
+        network; in slices, its work cannot hold up the resolution's next requests
+        by more than a few milliseconds.
+        """
+        steps = cls._open(filename, data, max_unpacked_size)
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                return done.value
+            await asyncio.sleep(0)
+
+    @classmethod
+    def _open(cls, filename: str, data: bytes, max_unpacked_size: int) -> Generator[None, None, Wheel]:
+        # Yields between slices of work (inflating, hashing): see open().
         try:
             name, version, _build, tags = parse_wheel_filename(filename)
         except (InvalidWheelFilename, InvalidVersion) as exc:
@@ -126,7 +162,14 @@ class Wheel:
         with archive:
             infos = _regular_members(filename, archive)
             _check_declared_sizes(filename, infos, max_unpacked_size)
-            contents = {info.filename: _read_member(filename, archive, info) for info in infos}
+            contents: dict[str, bytes] = {}
+            work = 0
+            for info in infos:
+                contents[info.filename] = _read_member(filename, archive, info)
+                work += info.file_size
+                if work > _SLICE:
+                    work = 0
+                    yield
 
         dist_info = _find_dist_info(filename, contents, name, version)
         for required in ("METADATA", "WHEEL", "RECORD"):
@@ -134,8 +177,8 @@ class Wheel:
                 raise InvalidWheel(f"{dist_info}/ has no {required}", filename=filename)
         root_is_purelib = _check_wheel_file(filename, dist_info, contents)
         _check_metadata(filename, dist_info, contents, name, version)
-        _check_record(filename, dist_info, contents)
-        members, skipped = _install_paths(filename, dist_info, contents)
+        checked = yield from _check_record(filename, dist_info, contents)
+        members, skipped, verified = _install_paths(filename, dist_info, contents, checked)
         return cls(
             filename=filename,
             name=name,
@@ -146,6 +189,7 @@ class Wheel:
             root_is_purelib=root_is_purelib,
             members=members,
             skipped=skipped,
+            verified=verified,
         )
 
 
@@ -317,7 +361,10 @@ def _check_metadata(
         )
 
 
-def _check_record(filename: str, dist_info: str, contents: dict[str, bytes]) -> None:
+def _check_record(
+    filename: str, dist_info: str, contents: dict[str, bytes]
+) -> Generator[None, None, dict[str, RecordEntry]]:
+    """The RECORD rows each member was checked against, by archive name (yields between slices)."""
     record_member = f"{dist_info}/RECORD"
     try:
         entries = parse_record(contents[record_member])
@@ -326,6 +373,7 @@ def _check_record(filename: str, dist_info: str, contents: dict[str, bytes]) -> 
             f"malformed RECORD: {exc}", filename=filename, member=record_member
         ) from exc
     listed: dict[str, RecordEntry] = {entry.path: entry for entry in entries}
+    work = 0
     for path in listed:
         if path not in contents:
             raise InvalidWheel(
@@ -352,15 +400,21 @@ def _check_record(filename: str, dist_info: str, contents: dict[str, bytes]) -> 
         problem = entry.mismatch(data)
         if problem is not None:
             raise InvalidWheel(problem, filename=filename, member=member)
+        work += len(data)
+        if work > _SLICE:
+            work = 0
+            yield
+    return listed
 
 
 def _install_paths(
-    filename: str, dist_info: str, contents: dict[str, bytes]
-) -> tuple[tuple[tuple[str, bytes], ...], tuple[str, ...]]:
+    filename: str, dist_info: str, contents: dict[str, bytes], checked: Mapping[str, RecordEntry]
+) -> tuple[tuple[tuple[str, bytes], ...], tuple[str, ...], dict[str, RecordEntry]]:
     data_dir = dist_info[: -len(".dist-info")] + ".data"
     members: list[tuple[str, bytes]] = []
     skipped: list[str] = []
     targets: dict[str, str] = {}
+    verified: dict[str, RecordEntry] = {}
     for member, data in contents.items():
         top, _, rest = member.partition("/")
         target = member
@@ -400,4 +454,7 @@ def _install_paths(
             )
         targets[target] = member
         members.append((target, data))
-    return tuple(members), tuple(skipped)
+        entry = checked.get(member)
+        if entry is not None and entry.hash is not None and entry.hash.algorithm == "sha256":
+            verified[target] = RecordEntry(target, entry.hash, len(data))
+    return tuple(members), tuple(skipped), verified

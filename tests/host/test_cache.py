@@ -335,3 +335,44 @@ def test_offline_reads_unadvertised_metadata_from_the_kept_wheel():
     file = run(index.project("demo")).files[0]
     assert run(index.metadata(file)) is None
     assert len(transport.requests) == 1
+
+
+def test_writes_run_behind_the_fetch_and_settle_waits_for_them():
+    class SlowStore(MemoryStore):
+        async def put(self, key, data):
+            await asyncio.sleep(0.01)  # a disk or the browser's Cache API: slower than the parse
+            await super().put(key, data)
+
+    store, server = SlowStore(), Server()
+
+    async def fetch_then_settle():
+        cache = Cache(store)
+        index = Index(INDEX, server.transport, cache=cache)
+        page = await index.project("demo")
+        await index.metadata(page.files[0])
+        written_before = dict(store.entries)
+        catalog = Catalog([index])
+        await catalog.settle()
+        return written_before
+
+    written_before = run(fetch_then_settle())
+    assert written_before == {}  # the page was parsed, and the metadata read, before anything was stored
+    assert {key.split("/")[0] for key in store.entries} == {"page", "blob"}
+    assert len(server.transport.requests) == 2
+    again = Cache(store)
+    assert project(server, again) is not None and again.hits == 1 and len(server.transport.requests) == 2
+
+
+def test_settle_returns_when_finished_writes_are_still_listed():
+    # A write can be finished while its done callback (which unlists it) has not
+    # run yet. Python 3.12+'s gather() returns at once over finished tasks, so a
+    # settle() that waited until the list emptied spun forever in Pyodide 314.
+    async def settle_with_a_finished_write():
+        cache = Cache(MemoryStore())
+        finished = asyncio.get_running_loop().create_future()
+        finished.set_result(None)
+        cache._writes.add(finished)  # listed, and nothing will unlist it
+        await asyncio.wait_for(cache.settle(), 1)
+        return cache._writes
+
+    assert run(settle_with_a_finished_write()) == set()

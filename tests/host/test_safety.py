@@ -308,6 +308,9 @@ class FakeCatalog:
     async def wheel(self, candidate: Candidate) -> bytes:
         return self.blobs[candidate.file.url]
 
+    async def verified_wheel(self, candidate: Candidate) -> Wheel:
+        return Wheel.from_bytes(candidate.file.filename, self.blobs[candidate.file.url])
+
     def metadata(self, candidate: Candidate):
         return self.used[candidate.file.url]
 

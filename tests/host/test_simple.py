@@ -63,8 +63,35 @@ def test_json_core_metadata_true_and_absent():
 )
 def test_json_page_refusals_name_the_url(body, message):
     with pytest.raises(IndexFormatError) as info:
-        parse_json_page(URL, body, "a")
+        parse_json_page(URL, body, "a").files  # file entries are checked when built
     assert message in str(info.value) and URL in str(info.value)
+
+
+def _entry(filename: str, url: str | None = None) -> dict:
+    return {"filename": filename, "url": url or f"https://f.example/{filename}", "hashes": {"sha256": SHA}}
+
+
+def test_wheels_for_builds_only_the_wheels_that_may_fit():
+    names = [
+        "a-1.0-cp314-cp314-pyemscripten_2026_0_wasm32.whl", "a-1.0-py3-none-any.whl", "a-1.0.tar.gz",
+        "a-1.0-cp314-cp314-manylinux_2_17_x86_64.whl", "a-1.0-cp314-cp314-win_amd64.whl",
+        "a-1.0-cp314-cp314-manylinux_2_17_x86_64.pyemscripten_2026_0_wasm32.whl",  # a compressed tag set
+        "a-1.0-cp314-cp314-PYEMSCRIPTEN_2026_0_WASM32.whl",  # odd spelling: left to the full check
+    ]
+    # A broken URL on a file that cannot fit is never built, so it cannot fail the page.
+    entries = [_entry(n) for n in names] + [_entry("a-1.0-cp314-cp314-macosx_11_0_arm64.whl", "javascript:x")]
+    page = parse_json_page(URL, json.dumps({"name": "a", "files": entries}).encode(), "a")
+    picked = page.wheels_for(frozenset({"any", "pyemscripten_2026_0_wasm32"}))
+    assert [f.filename for f in picked] == [names[0], names[1], names[5], names[6]]
+    assert picked[0].hashes == {"sha256": SHA} and picked[0].url == f"https://f.example/{names[0]}"
+    with pytest.raises(IndexFormatError, match="javascript"):
+        page.files  # every file, the broken one too
+
+
+def test_wheels_for_names_a_malformed_entry():
+    body = json.dumps({"name": "a", "files": [_entry("a-1.0-py3-none-any.whl"), {"url": "x"}]}).encode()
+    with pytest.raises(IndexFormatError, match="lacks 'filename'"):
+        parse_json_page(URL, body, "a").wheels_for(frozenset({"any"}))
 
 
 def test_html_page():

@@ -374,3 +374,28 @@ def test_shared_libraries_of_another_lockfile_are_refused_before_anything_is_wri
     message = str(info.value)
     assert message.startswith(f"shapely from {LOCK_URL} need the shared libraries libgeos,")
     assert "Nothing was installed" in message
+
+
+def test_an_install_opens_each_early_download_once_as_it_lands(monkeypatch):
+    from micropkg._wheel import Wheel
+
+    opened: list[str] = []
+    steps = Wheel._open.__func__  # what from_bytes and open both run
+    monkeypatch.setattr(Wheel, "_open", classmethod(
+        lambda cls, filename, data, limit: opened.append(filename) or steps(cls, filename, data, limit)))
+    net = Network()
+    net.publish(PUBLIC, "https://public.example/files", "app", wheel("app", "1.0", requires=("lib",)))
+    net.publish(PUBLIC, "https://public.example/files", "lib", wheel("lib", "1.0"))
+    catalog = Catalog([Index(PUBLIC, net.transport)], speculative=True)
+
+    async def install_steps():
+        plan = await resolve(parse_requirements(["app"]), catalog, TARGET)
+        early = [await catalog.opened_wheel(pin.candidate) for pin in plan.pins]
+        return early, await download_and_verify(plan.pins, catalog)
+
+    early, wheels = asyncio.run(install_steps())
+    assert catalog.speculated == {
+        "https://public.example/files/app-1.0-py3-none-any.whl", "https://public.example/files/lib-1.0-py3-none-any.whl"}
+    # The Wheel verified when the early download landed is the one installed: no second pass.
+    assert [id(w) for w in wheels] == [id(w) for w in early]
+    assert sorted(opened) == ["app-1.0-py3-none-any.whl", "lib-1.0-py3-none-any.whl"]

@@ -498,3 +498,32 @@ def test_zip_with_fake_sizes_in_central_directory_only_is_refused() -> None:
     exc = refused(filename, bytes(corrupt))
     assert exc.member == "demo/__init__.py"
     assert "cannot be read" in str(exc)
+
+
+def test_open_gives_the_event_loop_turns_and_agrees_with_from_bytes():
+    import asyncio
+    import os as _os
+
+    # ~1 MB of incompressible members: several slices of inflating and hashing.
+    files = {f"demo/blob{i}.bin": _os.urandom(200_000) for i in range(5)}
+    filename, data = make_wheel("demo", "1.0", files)
+
+    async def race():
+        ticks = 0
+        done = False
+
+        async def ticker():
+            nonlocal ticks
+            while not done:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        counting = asyncio.ensure_future(ticker())
+        wheel = await Wheel.open(filename, data)
+        done = True
+        await counting
+        return wheel, ticks
+
+    wheel, ticks = asyncio.run(race())
+    assert ticks >= 3  # the loop ran other work while the wheel was being verified
+    assert wheel.members == Wheel.from_bytes(filename, data).members
