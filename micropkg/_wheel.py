@@ -123,11 +123,9 @@ class Wheel:
     def from_bytes(cls, filename: str, data: bytes, *, max_unpacked_size: int = 1 << 30) -> Wheel:
         """Open and verify the wheel ``data``, named ``filename``. See the module docstring."""
         steps = cls._open(filename, data, max_unpacked_size)
-        while True:
-            try:
-                next(steps)
-            except StopIteration as done:
-                return done.value
+        while (wheel := _step(steps)) is None:
+            pass
+        return wheel
 
     @classmethod
     async def open(cls, filename: str, data: bytes, *, max_unpacked_size: int = 1 << 30) -> Wheel:
@@ -138,12 +136,9 @@ class Wheel:
         by more than a few milliseconds.
         """
         steps = cls._open(filename, data, max_unpacked_size)
-        while True:
-            try:
-                next(steps)
-            except StopIteration as done:
-                return done.value
+        while (wheel := _step(steps)) is None:
             await asyncio.sleep(0)
+        return wheel
 
     @classmethod
     def _open(cls, filename: str, data: bytes, max_unpacked_size: int) -> Generator[None, None, Wheel]:
@@ -191,6 +186,15 @@ class Wheel:
             skipped=skipped,
             verified=verified,
         )
+
+
+def _step(steps: Generator[None, None, Wheel]) -> Wheel | None:
+    """One slice of Wheel._open: the wheel when it is done, else None."""
+    try:
+        next(steps)
+    except StopIteration as done:
+        return done.value
+    return None
 
 
 def _regular_members(filename: str, archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
