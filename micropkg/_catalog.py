@@ -220,12 +220,12 @@ class Catalog:
         if not found:
             return None
         if len(found) > 1:
-            for page, source in found:
+            # The first page's files are its index's (select() is told so); the others' are
+            # listed, so the first page -- pydantic-core's lists ~15,000 -- is not built whole.
+            for page, source in found[1:]:
                 for file in page.files:
                     self.sources.setdefault(file.url, source.url)
-            first = found[0][0]
-            files = tuple(f for page, _ in found for f in page.files)
-            return ProjectPage(name=first.name, url=first.url, files=files), found[0][1]
+            return ProjectPage.merged([page for page, _ in found]), found[0][1]
         return found[0]
 
     async def _index_pages(self, name: NormalizedName) -> list[tuple[ProjectPage, Index]]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 import urllib.parse
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from packaging.utils import canonicalize_name
@@ -81,7 +81,7 @@ class ProjectPage:
     whose platform tag may fit.
     """
 
-    __slots__ = ("name", "url", "versions", "_files", "_entries")
+    __slots__ = ("name", "url", "versions", "_files", "_entries", "_parts")
 
     def __init__(
         self, name: str, url: str, files: Iterable[DistFile] = (), versions: tuple[str, ...] | None = None
@@ -90,7 +90,8 @@ class ProjectPage:
         self.url = url
         self.versions = versions  # PEP 700, unsorted, when the index gives it
         self._files: tuple[DistFile, ...] | None = tuple(files)
-        self._entries: list | None = None
+        self._entries: list | None = None  # a JSON page's raw entries, until all are built
+        self._parts: tuple[ProjectPage, ...] = ()  # the pages a merged page lists, in order
 
     @classmethod
     def _from_entries(cls, name: str, url: str, entries: list, versions: tuple[str, ...] | None) -> ProjectPage:
@@ -98,10 +99,20 @@ class ProjectPage:
         page._files, page._entries = None, entries
         return page
 
+    @classmethod
+    def merged(cls, pages: Sequence[ProjectPage]) -> ProjectPage:
+        """One page with the files of ``pages`` in order, named after the first; as lazy as they are."""
+        page = cls(pages[0].name, pages[0].url)
+        page._files, page._parts = None, tuple(pages)
+        return page
+
     @property
     def files(self) -> tuple[DistFile, ...]:
         if self._files is None:
-            self._files = tuple(_json_file(raw, self.url) for raw in self._entries or ())
+            if self._parts:
+                self._files = tuple(f for part in self._parts for f in part.files)
+            else:
+                self._files = tuple(_json_file(raw, self.url) for raw in self._entries or ())
         return self._files
 
     def wheels_for(self, platforms: frozenset[str]) -> list[DistFile]:
@@ -110,6 +121,8 @@ class ProjectPage:
         "May": an odd spelling (upper case) is kept for the full check to
         judge. The other files of a JSON page are never built.
         """
+        if self._parts:
+            return [f for part in self._parts for f in part.wheels_for(platforms)]
         if self._files is not None:
             return [f for f in self._files if _platform_may_fit(f.filename, platforms)]
         try:
@@ -127,8 +140,7 @@ class ProjectPage:
     __hash__ = None  # type: ignore[assignment]  # mutable cache inside: not a dict key
 
     def __repr__(self) -> str:
-        count = len(self._files) if self._files is not None else len(self._entries or ())
-        return f"ProjectPage(name={self.name!r}, url={self.url!r}, {count} files)"
+        return f"ProjectPage(name={self.name!r}, url={self.url!r})"
 
 
 def _platform_may_fit(filename: str, platforms: frozenset[str]) -> bool:

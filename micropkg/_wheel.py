@@ -1,6 +1,7 @@
 """A wheel, opened from bytes and verified before anything is written (PEP 427, PEP 491).
 
-:meth:`Wheel.from_bytes` is the only way to get a :class:`Wheel`, and it
+:meth:`Wheel.from_bytes` (or :meth:`Wheel.open`, the same checks in slices that
+yield to the event loop) is the only way to get a :class:`Wheel`, and it
 refuses, with :class:`~micropkg.InvalidWheel` naming the file and member:
 
 * a filename that is not ``name-version(-build)?-tags.whl``, bytes that are not a zip;

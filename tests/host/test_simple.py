@@ -5,7 +5,7 @@ import json
 import pytest
 
 from micropkg._errors import IndexFormatError
-from micropkg._simple import parse_html_page, parse_json_page, parse_legacy_json
+from micropkg._simple import DistFile, ProjectPage, parse_html_page, parse_json_page, parse_legacy_json
 
 URL = "https://index.example/simple/luau-wasm/"
 SHA = "a" * 64
@@ -135,3 +135,15 @@ def test_legacy_json():
     (f,) = page.files
     assert f.hashes["sha256"] == SHA and f.requires_python == ">=3.10" and f.yanked is None
     assert set(page.versions) == {"1.2.4", "0.1"}
+
+
+def test_a_merged_page_stays_lazy_and_keeps_the_order_of_its_pages():
+    # An index page merged with the Pyodide distribution's (or another index's) entry.
+    entries = [_entry("a-1.0-py3-none-any.whl"), _entry("a-1.0-cp314-cp314-win_amd64.whl", "javascript:x")]
+    big = parse_json_page(URL, json.dumps({"name": "a", "files": entries}).encode(), "a")
+    small = ProjectPage("a", "https://dist.example/pyodide-lock.json", [DistFile("a-0.9-py3-none-any.whl", "https://cdn.example/a-0.9-py3-none-any.whl")])
+    merged = ProjectPage.merged([big, small])
+    assert (merged.name, merged.url) == ("a", URL)
+    assert [f.filename for f in merged.wheels_for(frozenset({"any"}))] == ["a-1.0-py3-none-any.whl", "a-0.9-py3-none-any.whl"]
+    with pytest.raises(IndexFormatError, match="javascript"):
+        merged.files  # every file of every page: the broken one is built now
