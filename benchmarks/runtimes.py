@@ -33,7 +33,6 @@ __all__ = ["NodeRuntime", "ChromeRuntime", "StaticServer", "RunFailed"]
 WEB = Path(__file__).resolve().parent / "web"
 
 
-
 class RunFailed(Exception):
     """A run produced no result (the runtime crashed or timed out)."""
 

@@ -82,6 +82,14 @@ class _Failure:
     error: MicropkgError
 
 
+async def _unwrapped(task: asyncio.Task):
+    """What ``task`` (one of Catalog._task's) made, or the error it kept, raised now."""
+    value = await task
+    if isinstance(value, _Failure):
+        raise value.error
+    return value
+
+
 class Catalog:
     """Project pages, metadata and downloaded wheels of one resolution."""
 
@@ -190,10 +198,10 @@ class Catalog:
         async with self._slots:
             return await fetch()
 
-    def _task(self, table: dict, key, make: Callable[[], Awaitable]) -> asyncio.Task:
+    def _task(self, table: dict, key, make: Callable[[], Awaitable], *, request: bool = True) -> asyncio.Task:
         task = table.get(key)
         if task is None:
-            self.requests += 1
+            self.requests += request
 
             async def guarded():
                 try:
@@ -303,7 +311,7 @@ class Catalog:
         self.opened_wheel(candidate)
 
     def opened_wheel(self, candidate: Candidate) -> asyncio.Task:
-        """The candidate's wheel, opened and verified (:meth:`Wheel.from_bytes`) as its bytes land.
+        """The candidate's wheel, opened and verified (:meth:`Wheel.open`) as its bytes land.
 
         A download started by :meth:`speculate` lands while the resolver waits
         on the network, so its checks (every member inflated and hashed) cost
@@ -311,35 +319,20 @@ class Catalog:
         """
         file = candidate.file
         assert file is not None
-        task = self._opened.get(file.url)
-        if task is None:
-            download = self.fetch_wheel(candidate)
+        download = self.fetch_wheel(candidate)  # started now, not when the opening task first runs
 
-            async def open_wheel():
-                blob = await download
-                if isinstance(blob, _Failure):
-                    return blob
-                try:
-                    return await Wheel.open(file.filename, blob)
-                except MicropkgError as exc:
-                    return _Failure(exc)
+        async def open_wheel() -> Wheel:
+            return await Wheel.open(file.filename, await _unwrapped(download))
 
-            task = self._opened[file.url] = asyncio.ensure_future(open_wheel())
-        return task
+        return self._task(self._opened, file.url, open_wheel, request=False)
 
     async def wheel(self, candidate: Candidate) -> bytes:
         """The candidate's wheel, hash-checked; downloaded once however often asked."""
-        value = await self.fetch_wheel(candidate)
-        if isinstance(value, _Failure):
-            raise value.error
-        return value
+        return await _unwrapped(self.fetch_wheel(candidate))
 
     async def verified_wheel(self, candidate: Candidate) -> Wheel:
         """The candidate's wheel, hash-checked and verified; opened once however often asked."""
-        value = await self.opened_wheel(candidate)
-        if isinstance(value, _Failure):
-            raise value.error
-        return value
+        return await _unwrapped(self.opened_wheel(candidate))
 
     def from_distribution(self, candidate: Candidate) -> bool:
         """Whether ``candidate`` is the Pyodide distribution's own build."""
@@ -360,10 +353,8 @@ class Catalog:
             if data is None:
                 # No PEP 658 file: the whole wheel is needed. It is kept, so if
                 # this version is chosen the install does not download it again.
-                blob = await self._download(candidate, index)
-                if isinstance(blob, _Failure):  # the download's own error, not a zip error about it
-                    raise blob.error
-                data = read_wheel_metadata(file.filename, blob)
+                # The download's own error, if any, not a zip error about it.
+                data = read_wheel_metadata(file.filename, await _unwrapped(self._download(candidate, index)))
                 source = file.url
             meta = parse_metadata(data, source=source)
             if meta.name != candidate.name or meta.version != candidate.version:

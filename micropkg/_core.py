@@ -171,20 +171,19 @@ def _files_to_write(
     extra: Mapping[str, bytes] | None = None,
 ) -> list[tuple[str, bytes]]:
     own = {f"{wheel.dist_info}/{name}": data for name, data in (extra or {}).items()}
-    files = [(path, data) for path, data in wheel.members if path not in own]
-    files.extend(own.items())
-    files.append((f"{wheel.dist_info}/INSTALLER", f"{installer}\n".encode()))
+    members = [(path, data) for path, data in wheel.members if path not in own]
+    added = list(own.items())
+    added.append((f"{wheel.dist_info}/INSTALLER", f"{installer}\n".encode()))
     if requested:
-        files.append((f"{wheel.dist_info}/REQUESTED", b""))
+        added.append((f"{wheel.dist_info}/REQUESTED", b""))
     if direct_url is not None:
-        files.append((f"{wheel.dist_info}/direct_url.json", direct_url.encode("utf-8")))
+        added.append((f"{wheel.dist_info}/direct_url.json", direct_url.encode("utf-8")))
     record_path = f"{wheel.dist_info}/RECORD"
     # The wheel's own files were hashed when the wheel was verified; what micropkg adds was not.
-    verified = wheel.verified
-    entries = [
-        (None if path in own else verified.get(path)) or RecordEntry.for_bytes(path, data) for path, data in files
-    ]
+    entries = [wheel.verified.get(path) or RecordEntry.for_bytes(path, data) for path, data in members]
+    entries += [RecordEntry.for_bytes(path, data) for path, data in added]
     entries.append(RecordEntry(record_path, None, None))  # RECORD cannot hash itself
+    files = members + added
     files.append((record_path, serialize_record(entries)))
     return files
 

@@ -42,6 +42,7 @@ from ._target import Target
 
 __all__ = ["installed_lock", "wheels_only"]
 
+
 def _read(dist: InstalledDistribution, name: str) -> str | None:
     path = Path(dist.dist_info_path) / name
     return path.read_text(encoding="utf-8").strip() if path.is_file() else None

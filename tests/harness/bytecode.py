@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import hashlib
 import io
 import json
 import shutil
@@ -29,6 +28,8 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from .wheels import record_hash
 
 __all__ = ["PYODIDE", "Bytecode", "BytecodeError", "add_to_wheel", "compile_in_pyodide"]
 
@@ -155,27 +156,23 @@ def add_to_wheel(wheel: Path, package: Path) -> Bytecode:
     """
     with zipfile.ZipFile(wheel) as archive:
         members = [(info, archive.read(info)) for info in archive.infolist()]
-    record = next((info.filename for info, _ in members if info.filename.endswith(".dist-info/RECORD")), None)
-    if record is None:
+    records = [(info, data) for info, data in members if info.filename.endswith(".dist-info/RECORD")]
+    if not records:
         raise BytecodeError(f"{wheel} has no .dist-info/RECORD: not a wheel")
     if any(info.filename.endswith(".pyc") for info, _ in members):
         raise BytecodeError(f"{wheel} already holds bytecode")
     compiled = compile_in_pyodide({info.filename: data for info, data in members}, package)
-    rows = []
-    for name, data in sorted(compiled.pycs.items()):
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode("ascii")
-        rows.append(f"{name},sha256={digest},{len(data)}\n")
+    pycs = sorted(compiled.pycs.items())
+    (record_info, record), = records
+    rows = "".join(f"{name},{record_hash(data)},{len(data)}\n" for name, data in pycs)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as rewritten:
         for info, data in members:
-            if info.filename == record:
-                continue
-            rewritten.writestr(info, data)
-        for name, data in sorted(compiled.pycs.items()):
+            if info is not record_info:
+                rewritten.writestr(info, data)
+        for name, data in pycs:
             rewritten.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
-        listing = dict(members)
-        record_info = next(info for info, _ in members if info.filename == record)
-        rewritten.writestr(record_info, listing[record_info] + "".join(rows).encode("utf-8"))
+        rewritten.writestr(record_info, record + rows.encode("utf-8"))
     wheel.write_bytes(out.getvalue())
     return compiled
 

@@ -219,8 +219,8 @@ def _micropkg_digest(files: dict[str, bytes]) -> str:
 _compiled: dict[str, bytecode.Bytecode] = {}
 
 
-def _micropkg_bytecode(files: dict[str, bytes], cache: Path) -> bytecode.Bytecode:
-    key = _micropkg_digest(files)
+def _micropkg_bytecode(files: dict[str, bytes], key: str, cache: Path) -> bytecode.Bytecode:
+    """The bytecode of ``files``, whose :func:`_micropkg_digest` is ``key``."""
     if key not in _compiled:
         started = time.monotonic()
         _compiled[key] = bytecode.compile_in_pyodide(files, _npm_package(bytecode.PYODIDE, cache))
@@ -228,17 +228,16 @@ def _micropkg_bytecode(files: dict[str, bytes], cache: Path) -> bytecode.Bytecod
     return _compiled[key]
 
 
-def _build_micropkg(directory: Path, cache: Path = CACHE, files: dict[str, bytes] | None = None) -> tuple[Path, dict]:
+def _build_micropkg(directory: Path, cache: Path, files: dict[str, bytes], digest: str) -> tuple[Path, dict]:
     """Write micropkg's wheel into ``directory``; return it and its lockfile facts.
 
     The wheel holds the sources and, beside them, their CPython 3.14 bytecode
     (:mod:`tests.harness.bytecode`), so Pyodide 314 imports micropkg without
     compiling it; other Pythons use the sources. ``files`` is a snapshot from
-    :func:`_micropkg_files` (read now if not given).
+    :func:`_micropkg_files`, ``digest`` its :func:`_micropkg_digest`.
     """
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    files = _micropkg_files() if files is None else files
-    compiled = _micropkg_bytecode(files, cache)
+    compiled = _micropkg_bytecode(files, digest, cache)
     wheel = make_wheel(
         project["name"],
         project["version"],
@@ -247,7 +246,6 @@ def _build_micropkg(directory: Path, cache: Path = CACHE, files: dict[str, bytes
         summary=project.get("description", ""),
         files={**files, **compiled.pycs},
     )
-    directory.mkdir(parents=True, exist_ok=True)
     path = directory / wheel.filename
     # Atomic: another pytest process may be loading the previous build right now.
     _write_atomically(path, wheel.data)
@@ -365,7 +363,7 @@ def prepare(version: str = DEFAULT_VERSION, cache: Path = CACHE) -> Path:
         files = _micropkg_files()
         digest = _micropkg_digest(files)
         if stamp.get("micropkg") != digest or "micropkg" not in placed:
-            _, facts = _build_micropkg(target, cache, files)
+            _, facts = _build_micropkg(target, cache, files, digest)
             placed = {**placed, "micropkg": facts}
             pristine = json.loads((_npm_package(version, cache) / "pyodide-lock.json").read_text())
             _write_atomically(
