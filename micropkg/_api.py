@@ -228,9 +228,10 @@ async def explain(
         index_urls, credentials, _runtime.site_packages(), allow_insecure_http, cache,
         index_strategy=index_strategy, pyodide_packages=pyodide_packages,
     )
-    explanation = await explain_project(requirement, catalog, Target.current(), pre=pre)
-    await catalog.settle()
-    return explanation
+    try:
+        return await explain_project(requirement, catalog, Target.current(), pre=pre)
+    finally:
+        await catalog.settle()
 
 
 async def _plan(
@@ -248,11 +249,16 @@ async def _plan(
         index_urls, credentials, root, allow_insecure_http, cache, speculative,
         index_strategy=index_strategy, pyodide_packages=pyodide_packages,
     )
-    plan = await _resolve(
-        reqs, catalog, Target.current(),
-        constraints=cons, installed=installed, pre=pre, reinstall=reinstall, deps=deps,
-        keep_going=keep_going,
-    )
+    try:
+        plan = await _resolve(
+            reqs, catalog, Target.current(),
+            constraints=cons, installed=installed, pre=pre, reinstall=reinstall, deps=deps,
+            keep_going=keep_going,
+        )
+    except Exception:
+        # What was fetched is kept all the same: the next attempt need not fetch it again.
+        await catalog.settle()
+        raise
     return plan, catalog
 
 
@@ -352,16 +358,18 @@ async def _install(
         )
         reporter.resolved([(pin.name, str(pin.version)) for pin in plan.to_install], time.perf_counter() - resolving)
         requested = {canonicalize_name(r.name) for r in parse_requirements(requirements)}
-        installed = await install_plan(
-            plan, catalog, _runtime.site_packages(),
-            requested=requested,
-            load_dynlibs=_shared_libraries_first(plan, catalog, _runtime.load_dynlibs),
-            dynlibs_to_load=_runtime.dynlibs_to_load,
-            target=Target.current(),
-            reporter=reporter,
-        )
-        # What was fetched is kept for the next page load before install() returns.
-        await catalog.settle()
+        try:
+            installed = await install_plan(
+                plan, catalog, _runtime.site_packages(),
+                requested=requested,
+                load_dynlibs=_shared_libraries_first(plan, catalog, _runtime.load_dynlibs),
+                dynlibs_to_load=_runtime.dynlibs_to_load,
+                target=Target.current(),
+                reporter=reporter,
+            )
+        finally:
+            # What was fetched is kept for the next page load before install() returns (or fails).
+            await catalog.settle()
     _runtime.invalidate_import_caches()
     if installed:
         _runtime.mark_loaded({i.name: i.source for i in installed})

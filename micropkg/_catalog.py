@@ -188,7 +188,7 @@ class Catalog:
     # -- the asynchronous side, for the driver -------------------------------------------
 
     async def settle(self) -> None:
-        """Wait for the cache writes this catalog's fetches started (they run behind them)."""
+        """Start the cache writes this catalog's fetches queued, and wait for them all."""
         for cache in {id(i.cache): i.cache for i in self.indexes if i.cache is not None}.values():
             await cache.settle()
 

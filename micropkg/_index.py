@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import urllib.parse
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
+from typing import TypeVar
 
 from packaging.utils import canonicalize_name
 
@@ -26,6 +27,8 @@ from ._simple import (
     parse_legacy_json,
 )
 from ._transport import Request, Response, Transport, split_credentials
+
+T = TypeVar("T")
 
 __all__ = [
     "DEFAULT_INDEX_URLS",
@@ -121,6 +124,10 @@ class Index:
     def _headers_for(self, url: str) -> dict[str, str]:
         return dict(self._headers) if _origin(url) == self._origin else {}
 
+    async def _sent(self, request: Awaitable[T]) -> T:
+        # While a request is out, the cache's pending writes use the idle thread.
+        return await (self._cache.fetching(request) if self._cache is not None else request)
+
     async def project(self, name: str) -> ProjectPage | None:
         """The project's page, or None when this index does not know the project."""
         url = self._page_url(name)
@@ -164,7 +171,7 @@ class Index:
                 if not advertised:
                     return None  # as if none were served: the metadata is read from the (kept) wheel
                 raise cache.offline_miss(url, f"Metadata of {file.filename}")
-        response = await self._transport.fetch(Request(url, self._headers_for(url)))
+        response = await self._sent(self._transport.fetch(Request(url, self._headers_for(url))))
         if response.status == 404 and not advertised:
             return None
         response.raise_for_status(f"Metadata of {file.filename}")
@@ -192,9 +199,9 @@ class Index:
             if cache.mode == "offline":
                 raise cache.offline_miss(file.url, f"The wheel {file.filename}")
         request = Request(file.url, self._headers_for(file.url))
-        data = await fetch_verified(
+        data = await self._sent(fetch_verified(
             self._transport, request, file.hashes, what=f"Download of {file.filename}", size=file.size
-        )
+        ))
         if cache is not None and sha:
             await cache.keep_file(sha, data)
         return data

@@ -60,13 +60,14 @@ async def download_and_verify(
     catalog: Catalog,
     reporter: Reporter | None = None,
     *,
-    fetch: Callable[[Pin], Awaitable[bytes]] | None = None,
+    locked: bool = False,
 ) -> list[Wheel]:
     """All wheels of the plan, downloaded concurrently and verified; nothing written yet.
 
-    ``reporter`` hears of each file as it arrives. ``fetch`` reads one pin's
-    wheel (a lock reads its metadata from it too); by default the catalog's,
-    whose speculative downloads were verified during the resolution already.
+    ``reporter`` hears of each file as it arrives. A resolved plan's wheels
+    come from the catalog, which verified its speculative downloads during the
+    resolution already, and each wheel's METADATA must say what the resolver
+    used. A ``locked`` plan's wheels are only downloaded and opened here.
     """
     reporter = reporter or Reporter()
     # Early downloads start during resolution: count from the first of them.
@@ -77,22 +78,25 @@ async def download_and_verify(
 
     async def arrival(pin: Pin) -> Wheel:
         nonlocal total
-        blob = await (catalog.wheel(pin.candidate) if fetch is None else fetch(pin))
+        blob = await catalog.wheel(pin.candidate)
         if not pin.file.size:  # type: ignore[union-attr]
             total += len(blob)
         done[0] += len(blob)
         done[1] += 1
         reporter.downloading(done[0], total, done[1], len(pins))
-        if fetch is None:
-            return await catalog.verified_wheel(pin.candidate)  # opened once, maybe during the resolution
-        return await Wheel.open(pin.file.filename, blob)  # type: ignore[union-attr]
+        if locked:
+            return await Wheel.open(pin.file.filename, blob)  # type: ignore[union-attr]
+        return await catalog.verified_wheel(pin.candidate)  # opened once, maybe during the resolution
 
     wheels = await asyncio.gather(*(arrival(pin) for pin in pins))
     reporter.downloaded(len(pins), done[0], time.perf_counter() - started)
     for pin, wheel in zip(pins, wheels):
+        # A lock's wheel needs no such check: no resolver read metadata for it. The
+        # lock pins its hash, its file name must be the entry's name and version
+        # (``_lock.select``), and its dist-info and METADATA the file name's (``Wheel.open``).
         # A Pyodide distribution build's dependencies are its lockfile's `depends`, which need
         # not read like its Requires-Dist; its bytes are pinned by that same lockfile's sha256.
-        if not catalog.from_distribution(pin.candidate):
+        if not locked and not catalog.from_distribution(pin.candidate):
             check_metadata_agrees(wheel, catalog.metadata(pin.candidate), pin.file.metadata_url)  # type: ignore[union-attr]
     return list(wheels)
 
@@ -179,7 +183,7 @@ async def install_plan(
     dynlibs_to_load,
     target: Target | None = None,
     reporter: Reporter | None = None,
-    fetch: Callable[[Pin], Awaitable[bytes]] | None = None,
+    locked: bool = False,
 ) -> list[Installed]:
     """Install what ``plan`` adds to the runtime; return what was installed.
 
@@ -190,7 +194,7 @@ async def install_plan(
     if not pins:
         return []
     reporter = reporter or Reporter()
-    wheels = await download_and_verify(pins, catalog, reporter, fetch=fetch)
+    wheels = await download_and_verify(pins, catalog, reporter, locked=locked)
     if target is not None:
         for wheel in wheels:
             check_tags_fit(wheel, target)
@@ -278,12 +282,6 @@ async def install_lock(
     pins = plan.to_install
     reporter = reporter or Reporter()
     reporter.resolved([(pin.name, str(pin.version)) for pin in pins], time.perf_counter() - started)
-
-    async def fetch(pin: Pin) -> bytes:
-        # A locked wheel is its own metadata: reading it for that is the one download.
-        await catalog.fetch_metadata(pin.candidate)
-        return await catalog.wheel(pin.candidate)  # the same bytes, memoised
-
     return await install_plan(
         plan, catalog, root,
         requested={pin.name for pin in pins},
@@ -291,7 +289,7 @@ async def install_lock(
         dynlibs_to_load=dynlibs_to_load,
         target=target,
         reporter=reporter,
-        fetch=fetch,
+        locked=True,
     )
 
 

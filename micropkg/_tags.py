@@ -10,13 +10,13 @@ A Pyodide build is identified three ways, newest scheme first:
 
 The functions here take every input as an argument, so the host (locking for
 a browser, issue "locks") and the tests build tags for any runtime without
-monkeypatching; :func:`runtime_platforms` reads the running interpreter.
+monkeypatching; :func:`runtime_platforms` reads the running interpreter, given
+its ABI version (which the runtime adapter, ``_runtime.abi_version``, reads).
 """
 
 from __future__ import annotations
 
 import sys
-import sysconfig
 from collections.abc import Sequence
 
 from packaging.tags import Tag, compatible_tags, cpython_tags
@@ -72,25 +72,24 @@ def wheel_tags(info: PlatformInfo) -> list[Tag]:
     older Pyodides ship knows it even less).
     """
     platforms = emscripten_platforms(info)
-    tags = list(cpython_tags(info.python_version, platforms=platforms))
-    tags.extend(compatible_tags(info.python_version, platforms=platforms))
+    interpreter = "cp{}{}".format(*info.python_version)
+    # The ABI and interpreter are the target's, never the host's: left to
+    # itself packaging reads them off the running CPython's build config, so a
+    # free-threaded host would lock for ``cp314t`` (PEP 783 wheels are ``cp314``,
+    # Pyodide is neither debug nor free-threaded), and without ``interpreter``
+    # it leaves out ``cp314-none-any``, which pip accepts.
+    tags = list(cpython_tags(info.python_version, abis=[interpreter], platforms=platforms))
+    tags.extend(compatible_tags(info.python_version, interpreter=interpreter, platforms=platforms))
     return tags
 
 
-def runtime_platforms() -> PlatformInfo:
-    """Read :class:`PlatformInfo` off the running interpreter.
-
-    ``PYEMSCRIPTEN_PLATFORM_VERSION`` is PEP 783's sysconfig variable;
-    Pyodides built before it have only ``PYODIDE_ABI_VERSION``.
-    """
-    abi = sysconfig.get_config_var("PYEMSCRIPTEN_PLATFORM_VERSION") or sysconfig.get_config_var(
-        "PYODIDE_ABI_VERSION"
-    )
+def runtime_platforms(abi_version: str | None) -> PlatformInfo:
+    """:class:`PlatformInfo` of the running interpreter, whose ABI version is ``abi_version``."""
     em_info = getattr(sys, "_emscripten_info", None)
     em_version = tuple(em_info.emscripten_version) if em_info is not None else None
     return PlatformInfo(
         python_version=sys.version_info[:2],
-        abi_version=abi,
+        abi_version=abi_version,
         emscripten_version=em_version,  # type: ignore[arg-type]
     )
 

@@ -50,7 +50,9 @@ class Target:
         """The running interpreter (inside Pyodide: the browser's or Node's runtime)."""
         from packaging.markers import default_environment
 
-        return cls.build(runtime_platforms(), platform.python_version(), default_environment())
+        from ._runtime import abi_version
+
+        return cls.build(runtime_platforms(abi_version()), platform.python_version(), default_environment())
 
     @classmethod
     def for_platform(cls, info: PlatformInfo, python_full_version: str | None = None) -> Target:

@@ -32,6 +32,23 @@ def test_tag_order_cpython_then_abi3_then_pure():
     assert not any("manylinux" in t or "linux" in t for t in tags)
 
 
+def test_this_interpreter_with_no_abi_ranks_between_platform_and_pure_tags():
+    tags = [str(t) for t in wheel_tags(PYODIDE_314)]
+    assert tags.index("py3-none-pyemscripten_2026_0_wasm32") < tags.index("cp314-none-any") < tags.index("py314-none-any")
+
+
+def test_the_hosts_build_never_leaks_into_a_pyodide_targets_tags(monkeypatch):
+    # A free-threaded debug CPython (3.14td) locking for Pyodide: left to
+    # itself packaging would read the ABI off the host and want cp314td wheels.
+    import sysconfig
+
+    host = {"Py_GIL_DISABLED": 1, "Py_DEBUG": 1}
+    real = sysconfig.get_config_var
+    monkeypatch.setattr(sysconfig, "get_config_var", lambda name: host.get(name, real(name)))
+    assert {t.abi for t in wheel_tags(PYODIDE_314)} == {"cp314", "abi3", "none"}
+    assert str(wheel_tags(PYODIDE_314)[0]) == "cp314-cp314-pyemscripten_2026_0_wasm32"
+
+
 def test_each_runtime_takes_only_its_own_abi():
     t314 = Target.for_platform(PYODIDE_314)
     t029 = Target.for_platform(PYODIDE_029)

@@ -72,6 +72,40 @@ def test_a_wheel_for_another_pyemscripten_version_is_never_installed(selenium, i
     assert f"{python} pyemscripten_{other}" in message and f"this runtime is {python} pyemscripten_{abi}" in message
 
 
+
+def test_a_wheel_for_this_interpreter_and_no_abi_installs(selenium, index_server, make_wheel, pyodide_info):
+    # ``cp314-none-any`` (pure Python, for CPython 3.14 only) is a tag pip accepts;
+    # packaging leaves it out unless told the interpreter.
+    python, _ = _tags(pyodide_info)
+    index_server.add(make_wheel("rt-interp", "1.0", tag=f"{python}-none-any"))
+    installed, error = _install(selenium, "rt-interp", index_server.simple_url)
+    assert error is None and installed == [f"rt_interp-1.0-{python}-none-any.whl"]
+
+
+@run_in_pyodide(packages=["micropkg"])
+def _runtime_facts(selenium):
+    import importlib.machinery
+    import os
+    import sysconfig
+
+    from micropkg import _runtime
+
+    return {
+        "abi": [_runtime.abi_version(), sysconfig.get_config_var("PYODIDE_ABI_VERSION")],
+        # sysconfig says "//lib/...": the same folder, spelled with the prefix "/" joined on.
+        "site": [str(_runtime.site_packages()), os.path.samefile(_runtime.site_packages(), sysconfig.get_path("purelib"))],
+        "suffix": [importlib.machinery.EXTENSION_SUFFIXES[0], sysconfig.get_config_var("EXT_SUFFIX")],
+    }
+
+
+def test_the_adapter_reads_what_sysconfig_says(selenium, pyodide_info):
+    # The adapter avoids sysconfig (its data module costs a fresh runtime a
+    # compile): its cheaper sources must agree with it on every Pyodide.
+    facts = _runtime_facts(selenium)
+    assert facts["abi"] == [pyodide_info["abi_version"]] * 2
+    assert facts["site"][1] is True and facts["site"][0].startswith("/lib/python") and facts["site"][0].endswith("/site-packages")
+    assert facts["suffix"][0] == facts["suffix"][1] and facts["suffix"][0].endswith("-emscripten.so")
+
 # -- Pyodide 315, through the Node runner ------------------------------------------------------
 
 _MAIN_315 = '''

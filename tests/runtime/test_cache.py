@@ -64,6 +64,22 @@ async def _clear(selenium):
 LUAU = "luau_wasm-0.1a0-cp314-cp314-pyemscripten_2026_0_wasm32.whl"
 
 
+def test_a_failed_resolution_keeps_what_it_fetched(selenium_standalone, index_server, make_wheel):
+    # Cache writes wait for the install's next request or its end: a resolution
+    # that fails ends too, and what it read last is kept for the next try.
+    selenium = selenium_standalone
+    index_server.add(make_wheel("rt-keep", "1.0", requires_dist=["rt-keep-dep"]))
+    index_server.add(make_wheel("rt-keep-dep", "1.0", requires_dist=["rt-keep>=2"]))  # read last, then the conflict
+    for attempt in range(2):
+        if attempt:
+            index_server.log.reset()
+            _fresh_runtime(selenium)
+        installed, error = _install(selenium, "rt-keep", index_server.simple_url)
+        assert installed is None and error[0] == "ConflictError", error
+        counts = index_server.log.counts()
+        assert counts["metadata"] == (2 if attempt == 0 else 0), counts
+
+
 @pytest.mark.pyodide_abi("2026_0")
 def test_a_second_runtime_installs_without_downloading_again(selenium_standalone, index_server):
     selenium = selenium_standalone
