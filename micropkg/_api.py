@@ -17,32 +17,28 @@ import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-from packaging.utils import canonicalize_name
-
 from typing import TYPE_CHECKING
 
 from . import _runtime
 from ._cache import CACHE_MODES, Cache
-from ._catalog import Catalog
-from ._environment import InstalledDistribution, distributions, get
-from ._environment import uninstall as _uninstall_files
-from ._destination import SitePackages
-from ._distribution import Distribution
 from ._errors import InstallError, LockError, NetworkError, UninstallError
+from ._head_start import load_machinery, send_root_pages
 from ._index import Index, index_entries
-from ._installer import Installed, forget_modules, install_plan
-from ._metadata import CoreMetadata, parse_metadata
 from ._progress import Reporter, default_reporter
-from ._requirements import parse_requirements
-from ._resolver import Plan, resolve as _resolve
 from ._retry import RetryingTransport
-from ._target import Target
 from ._transport import SecureTransport, require_secure_url
 
-if TYPE_CHECKING:  # the lock, freeze and explain modules load when first used
+# Only what an install needs before its first request is imported with this module: the
+# resolver, packaging's parsers and the installer load while the first pages are on their
+# way (see _head_start), or on first use.
+if TYPE_CHECKING:
+    from ._catalog import Catalog
+    from ._distribution import Distribution
+    from ._environment import InstalledDistribution
     from ._explain import Explanation
+    from ._installer import Installed
     from ._lock import Lock
+    from ._resolver import Plan
 
 __all__ = [
     "install", "resolve", "explain", "list", "uninstall", "set_index_urls", "freeze", "clear_cache", "Package",
@@ -84,18 +80,35 @@ async def clear_cache() -> None:
     await _runtime.cache_store().clear()
 
 
-def _catalog(
-    index_urls, credentials, root: Path, allow_insecure_http: bool = False, cache: str = "default",
-    speculative: bool = False, index_strategy: str = "first-index", pyodide_packages: bool | str = True,
-) -> tuple[Catalog, dict]:
+@dataclass(frozen=True)
+class _Sources:
+    """Where an install reads from: the indexes, and the transport for everything else."""
+
+    transport: SecureTransport
+    indexes: tuple[Index, ...]
+
+
+def _sources(index_urls, credentials, allow_insecure_http: bool = False, cache: str = "default") -> _Sources:
     entries = index_entries(index_urls or _index_urls)
     for url, _ in entries:
         require_secure_url(url, allow_insecure_http=allow_insecure_http, what="index URL")
     transport = _transport(credentials, allow_insecure_http)
     kept = _cache(cache)
-    indexes = [Index(url, transport, headers=headers, cache=kept) for url, headers in entries]
+    return _Sources(transport, tuple(Index(url, transport, headers=headers, cache=kept) for url, headers in entries))
+
+
+def _catalog(
+    sources: _Sources, root: Path, allow_insecure_http: bool = False,
+    speculative: bool = False, index_strategy: str = "first-index", pyodide_packages: bool | str = True,
+) -> tuple[Catalog, dict]:
+    from ._catalog import Catalog
+    from ._environment import distributions
+    from ._metadata import parse_metadata
+
+    transport = sources.transport
+    indexes = builtins.list(sources.indexes)
     installed: dict = {}
-    installed_meta: dict[str, CoreMetadata] = {}
+    installed_meta: dict = {}
     for dist in distributions([root]):
         installed[dist.name] = dist.version
         metadata_file = dist.dist_info_path / "METADATA"
@@ -137,11 +150,15 @@ def _distribution(pyodide_packages: bool | str, transport, allow_insecure_http: 
         return shared.reading_with(read_runtime)
     if not isinstance(pyodide_packages, str):
         raise TypeError(f"pyodide_packages must be True, False or a lockfile URL, got {pyodide_packages!r}")
+    from ._distribution import Distribution
+
     return Distribution(_location(pyodide_packages), read)
 
 
 @functools.lru_cache(maxsize=1)  # checked and indexed once per runtime, not once per call
 def _runtime_distribution() -> tuple[Distribution, str | None]:
+    from ._distribution import Distribution
+
     url, packages, base, cdn = _runtime.runtime_distribution()
     return Distribution(url, None, packages=packages, base_url=base, runtime=True), cdn  # type: ignore[arg-type]
 
@@ -223,9 +240,10 @@ async def explain(
     (``"msgpack>=1.2"``); ``print()`` the result for a table. Nothing is installed.
     """
     from ._explain import explain_project
+    from ._target import Target
 
     catalog, _ = _catalog(
-        index_urls, credentials, _runtime.site_packages(), allow_insecure_http, cache,
+        _sources(index_urls, credentials, allow_insecure_http, cache), _runtime.site_packages(), allow_insecure_http,
         index_strategy=index_strategy, pyodide_packages=pyodide_packages,
     )
     try:
@@ -237,16 +255,22 @@ async def explain(
 async def _plan(
     requirements, deps, pre, index_urls, credentials, constraints, reinstall, keep_going,
     *, allow_insecure_http: bool = False, cache: str = "default", speculative: bool = False,
-    index_strategy: str = "first-index", pyodide_packages: bool | str = True,
+    index_strategy: str = "first-index", pyodide_packages: bool | str = True, sources: _Sources | None = None,
 ):
+    from ._requirements import parse_requirements
+    from ._resolver import resolve as _resolve
+    from ._target import Target
+
     reqs = parse_requirements(requirements)
     cons = parse_requirements(constraints or [])
     for req in (*reqs, *cons):
         if req.url and req.url.split(":", 1)[0].lower() in ("http", "https"):
             require_secure_url(req.url, allow_insecure_http=allow_insecure_http, what="wheel URL")
     root = _runtime.site_packages()
+    if sources is None:
+        sources = _sources(index_urls, credentials, allow_insecure_http, cache)
     catalog, installed = _catalog(
-        index_urls, credentials, root, allow_insecure_http, cache, speculative,
+        sources, root, allow_insecure_http, speculative,
         index_strategy=index_strategy, pyodide_packages=pyodide_packages,
     )
     try:
@@ -351,12 +375,25 @@ async def _install(
             )
         reporter.resolving([requirements] if isinstance(requirements, str) else builtins.list(requirements))
         resolving = time.perf_counter()
-        plan, catalog = await _plan(
-            requirements, deps, pre, index_urls, credentials, constraints, reinstall, keep_going,
-            allow_insecure_http=allow_insecure_http, cache=cache, speculative=True,
-            index_strategy=index_strategy, pyodide_packages=pyodide_packages,
-        )
+        sources = _sources(index_urls, credentials, allow_insecure_http, cache)
+        on_their_way = send_root_pages(sources.indexes, requirements)
+        try:
+            await load_machinery(on_their_way)
+            plan, catalog = await _plan(
+                requirements, deps, pre, index_urls, credentials, constraints, reinstall, keep_going,
+                allow_insecure_http=allow_insecure_http, speculative=True,
+                index_strategy=index_strategy, pyodide_packages=pyodide_packages, sources=sources,
+            )
+        finally:
+            for index in sources.indexes:
+                index.drop_early()
         reporter.resolved([(pin.name, str(pin.version)) for pin in plan.to_install], time.perf_counter() - resolving)
+        from packaging.utils import canonicalize_name
+
+        from ._installer import install_plan
+        from ._requirements import parse_requirements
+        from ._target import Target
+
         requested = {canonicalize_name(r.name) for r in parse_requirements(requirements)}
         try:
             installed = await install_plan(
@@ -401,6 +438,8 @@ class PackageDict(dict):
 
 def list() -> PackageDict:  # noqa: A001 - micropip's name
     """Every distribution installed in the runtime's site-packages."""
+    from ._environment import distributions
+
     result = PackageDict()
     for dist in sorted(distributions([_runtime.site_packages()]), key=lambda d: d.name):
         result[dist.name] = Package(dist.name, str(dist.version), dist.installer or "unknown")
@@ -409,6 +448,11 @@ def list() -> PackageDict:  # noqa: A001 - micropip's name
 
 async def uninstall(names: str | Iterable[str]) -> builtins.list[str]:
     """Remove distributions: exactly the files their RECORD lists, and their imported modules."""
+    from ._destination import SitePackages
+    from ._environment import get
+    from ._environment import uninstall as _uninstall_files
+    from ._installer import forget_modules
+
     if isinstance(names, str):
         names = [names]
     root = _runtime.site_packages()
@@ -491,6 +535,7 @@ async def _load_lock(lock: str, transport, allow_insecure_http: bool) -> Lock:
 
 async def _install_lock(lock: str, credentials, allow_insecure_http: bool, reporter: Reporter) -> builtins.list[Installed]:
     from ._installer import install_lock
+    from ._target import Target
 
     transport = _transport(credentials, allow_insecure_http)
     parsed = await _load_lock(lock, transport, allow_insecure_http)
@@ -517,6 +562,7 @@ def freeze(lockfile_base_url: str | None = None, *, format: str = "pyodide-lock"
     from ._freeze import installed_lock, wheels_only
     from ._lockfile import dumps as _dumps_pyodide_lock
     from ._pylock import dumps as _dumps_pylock
+    from ._target import Target
 
     info, packages, base = _runtime.runtime_lockfile()
     target = Target.current()

@@ -8,12 +8,12 @@ type picks the parser, so one index may answer JSON and another HTML.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import re
 import urllib.parse
 from collections.abc import Awaitable, Mapping, Sequence
 from typing import TypeVar
-
-from packaging.utils import canonicalize_name
 
 from ._cache import Cache
 from ._errors import FetchError, IndexFormatError, IntegrityError
@@ -44,6 +44,10 @@ DEFAULT_INDEX_URLS = ("https://pypi.org/simple",)
 
 # PEP 691 content negotiation: JSON preferred, HTML accepted.
 ACCEPT = f"{JSON_CONTENT_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
+
+# PEP 503's normalized name, as packaging's canonicalize_name computes it: an
+# install sends its first page requests before packaging has loaded.
+_SEPARATORS = re.compile(r"[-_.]+")
 
 # Hosts known to serve PEP 658 ``.metadata`` files even when the index page
 # does not advertise them (PyPI's file host does; the page here sometimes omits the key).
@@ -107,6 +111,9 @@ class Index:
         self._origin = _origin(self._page_url("x"))
         # Pages, metadata and wheels kept across page loads (None: always ask the network).
         self._cache = cache
+        # Pages asked for before anyone needed them (send_early), by URL: this
+        # Index belongs to one install, so no other task shares them.
+        self._early: dict[str, tuple[asyncio.Future[Response], asyncio.Future[None]]] = {}
 
     @property
     def cache(self) -> Cache | None:
@@ -116,7 +123,7 @@ class Index:
         return f"Index({self.url!r})"
 
     def _page_url(self, project: str) -> str:
-        name = canonicalize_name(project)
+        name = _SEPARATORS.sub("-", project).lower()
         if "{package_name}" in self.url:
             return self.url.replace("{package_name}", name)
         return self.url.rstrip("/") + "/" + name + "/"
@@ -128,14 +135,41 @@ class Index:
         # While a request is out, the cache's pending writes use the idle thread.
         return await (self._cache.fetching(request) if self._cache is not None else request)
 
+    def send_early(self, name: str) -> asyncio.Future[None]:
+        """Start fetching ``name``'s page now; :meth:`project` takes the answer when asked.
+
+        The future returned is done once the request is on its way (handed to
+        the transport) or answered without one (a fresh page in the cache).
+        """
+        url = self._page_url(name)
+        if url not in self._early:
+            on_its_way: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            answer = asyncio.ensure_future(self._page_response(url, _Announcing(self._transport, on_its_way)))
+            answer.add_done_callback(lambda _: on_its_way.done() or on_its_way.set_result(None))
+            self._early[url] = (answer, on_its_way)
+        return self._early[url][1]
+
+    def drop_early(self) -> None:
+        """Forget the early pages nobody asked for (the answer, or the error, is nobody's)."""
+        for answer, _ in self._early.values():
+            if not answer.done():
+                answer.cancel()
+            elif not answer.cancelled():
+                answer.exception()  # retrieved: no "exception was never retrieved" warning
+        self._early.clear()
+
+    async def _page_response(self, url: str, transport: Transport | None = None) -> Response:
+        transport = transport or self._transport
+        headers = {"Accept": ACCEPT, **self._headers_for(url)}
+        if self._cache is not None:
+            return await self._cache.fetch_page(transport, Request(url, headers))
+        return await transport.fetch(Request(url, headers))
+
     async def project(self, name: str) -> ProjectPage | None:
         """The project's page, or None when this index does not know the project."""
         url = self._page_url(name)
-        headers = {"Accept": ACCEPT, **self._headers_for(url)}
-        if self._cache is not None:
-            response = await self._cache.fetch_page(self._transport, Request(url, headers))
-        else:
-            response = await self._transport.fetch(Request(url, headers))
+        early, _ = self._early.pop(url, (None, None))
+        response = await (early if early is not None else self._page_response(url))
         # Only "not here" (404, 410) lets the catalog ask the next index. Any other
         # failure -- a 5xx, a 401/403, an HTML error page, broken JSON -- is raised,
         # so a private index that is down never silently hands the name to the next
@@ -205,6 +239,20 @@ class Index:
         if cache is not None and sha:
             await cache.keep_file(sha, data)
         return data
+
+
+class _Announcing(Transport):
+    """``inner``, marking ``on_its_way`` done when a request is handed to it."""
+
+    def __init__(self, inner: Transport, on_its_way: asyncio.Future[None]) -> None:
+        self._inner = inner
+        self._on_its_way = on_its_way
+
+    async def fetch(self, request: Request) -> Response:
+        if not self._on_its_way.done():
+            self._on_its_way.set_result(None)
+        # Whoever waits on the future runs after this step, which sends the request.
+        return await self._inner.fetch(request)
 
 
 def _origin(url: str) -> tuple[str, str | None, int | None]:

@@ -20,8 +20,6 @@ import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from packaging.utils import canonicalize_name
-
 from ._errors import IndexFormatError
 
 __all__ = [
@@ -203,11 +201,19 @@ def _hashes(value: object, page_url: str, filename: str) -> dict[str, str]:
         ) from None
 
 
+def _canonical(name: str) -> str:
+    # packaging loads when a page is parsed, not with this module: an install
+    # sends its first requests before packaging has loaded (see _head_start).
+    from packaging.utils import canonicalize_name
+
+    return canonicalize_name(name)
+
+
 def _check_name(name: object, expected: str | None, page_url: str) -> str:
     if not isinstance(name, str):
         raise IndexFormatError(f"Index page {page_url} has no project name", url=page_url)
-    canonical = canonicalize_name(name)
-    if expected is not None and canonical != canonicalize_name(expected):
+    canonical = _canonical(name)
+    if expected is not None and canonical != _canonical(expected):
         raise IndexFormatError(
             f"Index page {page_url} is for project {name!r}, but {expected!r} was asked for",
             url=page_url,
@@ -353,7 +359,7 @@ def parse_html_page(page_url: str, body: bytes, project: str) -> ProjectPage:
             f" is a distribution file (the first is {files[0].filename!r}). Check the index URL.",
             url=page_url,
         )
-    return ProjectPage(name=canonicalize_name(project), url=page_url, files=tuple(files))
+    return ProjectPage(name=_canonical(project), url=page_url, files=tuple(files))
 
 
 def parse_legacy_json(page_url: str, body: bytes, project: str | None = None) -> ProjectPage:

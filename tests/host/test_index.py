@@ -110,3 +110,71 @@ def test_index_headers_go_only_to_the_index_origin():
     page_request, file_request = transport.requests
     assert page_request.headers["Authorization"] == "Basic c2VjcmV0"
     assert "Authorization" not in file_request.headers  # files.example is another origin
+
+
+def test_a_page_sent_early_is_the_one_project_reads():
+    body = json.dumps({**PAGE, "name": "demo-project"}).encode()
+    transport = MockTransport(lambda r: Response(r.url, 200, JSON, body))
+    index = Index("https://idx.example/simple", transport)
+
+    async def early_then_asked():
+        index.send_early("Demo_Project")
+        index.send_early("demo.project")  # the same page, by PEP 503's name: asked once
+        await asyncio.sleep(0)
+        sent_before_asked = len(transport.requests)
+        page = await index.project("demo-project")
+        return sent_before_asked, page
+
+    sent_before_asked, page = run(early_then_asked())
+    assert sent_before_asked == 1 and len(transport.requests) == 1
+    assert transport.requests[0].url == "https://idx.example/simple/demo-project/"
+    assert transport.requests[0].headers["Accept"] == ACCEPT
+    assert page.name == "demo-project" and page.files[0].filename == "demo-1.0-py3-none-any.whl"
+
+
+def test_early_pages_nobody_asked_for_are_dropped_without_a_trace():
+    async def handle(request):
+        if "slow" in request.url:
+            await asyncio.sleep(10)  # still on its way when dropped
+        raise OSError("connection refused")  # a failure nobody will read
+
+    reported = []
+
+    async def early_then_dropped():
+        asyncio.get_running_loop().set_exception_handler(lambda loop, context: reported.append(context))
+        index = Index("https://idx.example/simple", MockTransport(handle))
+        index.send_early("failing")
+        index.send_early("slow")
+        await asyncio.sleep(0.01)
+        (failing, _), (slow, _) = index._early.values()
+        index.drop_early()
+        await asyncio.sleep(0)
+        return index._early, failing.done() and not failing.cancelled(), slow.cancelled()
+
+    left, failed, cancelled = run(early_then_dropped())
+    import gc
+
+    gc.collect()  # the tasks are gone now: an unretrieved error would be reported here
+    assert left == {} and failed and cancelled
+    assert reported == []  # no "Task exception was never retrieved"
+
+
+def test_an_early_page_says_when_its_request_is_on_its_way():
+    release = None
+
+    async def handle(request):
+        await release.wait()  # the answer takes its time
+        return Response(request.url, 200, JSON, json.dumps(PAGE).encode())
+
+    async def early():
+        nonlocal release
+        release = asyncio.Event()
+        index = Index("https://idx.example/simple", MockTransport(handle))
+        on_its_way = index.send_early("demo")
+        await asyncio.wait_for(on_its_way, 1)  # done without the answer
+        sent, answered = len(index._transport.requests), index._early[index._page_url("demo")][0].done()
+        release.set()
+        page = await index.project("demo")
+        return sent, answered, page.name
+
+    assert run(early()) == (1, False, "demo")

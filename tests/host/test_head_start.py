@@ -1,0 +1,61 @@
+"""Which requirements ``install`` sends early page requests for (micropkg._head_start).
+
+The guess runs before packaging is imported, so it reads only plain names;
+anything it cannot be sure of (a URL, a path, a wheel's file name, a marker)
+is left to the resolver. What the early requests do is tested in Pyodide
+(tests/runtime/test_head_start.py).
+"""
+
+import pytest
+
+from micropkg._head_start import send_root_pages
+
+
+class RecordingIndex:
+    def __init__(self):
+        self.sent = []
+
+    def send_early(self, name):
+        self.sent.append(name)
+        return name
+
+
+def early_names(requirements):
+    index = RecordingIndex()
+    on_their_way = send_root_pages((index, RecordingIndex()), requirements)
+    assert on_their_way == index.sent
+    return index.sent
+
+
+@pytest.mark.parametrize(("requirement", "name"), [
+    ("luau-wasm", "luau-wasm"),
+    ("httpx[http2]", "httpx"),
+    ("pycodestyle<2.9", "pycodestyle"),
+    ("Zope.Interface ~= 6.0", "Zope.Interface"),
+    ("foo (>=1.0)", "foo"),
+    ("  spaced  ", "spaced"),
+    ("pkg[a, b] != 2", "pkg"),
+])
+def test_plain_names_are_asked_for_early(requirement, name):
+    assert early_names(requirement) == [name]
+
+
+@pytest.mark.parametrize("requirement", [
+    "foo @ https://example.org/foo-1.0-py3-none-any.whl",
+    "https://example.org/foo-1.0-py3-none-any.whl",
+    "emfs:/tmp/foo-1.0-py3-none-any.whl",
+    "./foo-1.0-py3-none-any.whl",
+    "foo-1.0-py3-none-any.whl",
+    'foo; sys_platform == "emscripten"',  # the marker may rule it out
+    "-r requirements.txt",
+    "",
+])
+def test_anything_else_waits_for_the_parser(requirement):
+    assert early_names(requirement) == []
+
+
+def test_every_plain_name_of_a_list_goes_to_the_first_index_only():
+    first, second = RecordingIndex(), RecordingIndex()
+    send_root_pages((first, second), ["a", "https://x.example/b.whl", "c>=1"])
+    assert first.sent == ["a", "c"] and second.sent == []
+    assert send_root_pages((), ["a"]) == []

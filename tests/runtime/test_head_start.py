@@ -1,0 +1,75 @@
+"""The first page requests of an install go out before the resolver is imported.
+
+Importing packaging, resolvelib and micropkg's resolver takes longer than a
+round trip in a fresh Pyodide, so ``install`` asks the first index for the
+requested projects' pages first and imports while they are on the way. These
+tests run in a fresh runtime each (nothing imported yet) and check, from
+inside Pyodide, what had been imported when each request was sent, and, from
+the index server's log, that no page is asked for twice.
+"""
+
+from __future__ import annotations
+
+from pytest_pyodide import run_in_pyodide
+
+
+@run_in_pyodide(packages=["micropkg"])
+async def _install_recording(selenium, requirements, index_url):
+    import sys
+
+    import micropkg
+    from micropkg import _runtime
+
+    sent = []
+    fetch = _runtime.PyfetchTransport.fetch
+
+    async def recording(self, request):
+        sent.append((request.url.rsplit("/", 2)[-2], "micropkg._resolver" in sys.modules, "packaging.utils" in sys.modules))
+        return await fetch(self, request)
+
+    _runtime.PyfetchTransport.fetch = recording
+    try:
+        installed = await micropkg.install(requirements, index_urls=[index_url], pyodide_packages=False)
+        outcome = sorted(i.name for i in installed)
+    except micropkg.MicropkgError as exc:
+        outcome = type(exc).__name__
+    finally:
+        _runtime.PyfetchTransport.fetch = fetch
+    return sent, outcome
+
+
+def test_the_requested_pages_go_out_before_the_resolver_loads(selenium_standalone, index_server, make_wheel):
+    index_server.add(make_wheel("rt-early", "1.0", requires_dist=["rt-early-dep"]))
+    index_server.add(make_wheel("rt-early-dep", "1.0"))
+    index_server.add(make_wheel("rt-early-two", "1.0"))
+    sent, outcome = _install_recording(selenium_standalone, ["rt-early[extra]>=1", "rt_early.two"], index_server.simple_url)
+    assert outcome == ["rt-early", "rt-early-dep", "rt-early-two"]
+    first_two = sorted(sent[:2])
+    # Both requested pages (names as PEP 503 spells them), neither resolver nor packaging loaded yet.
+    assert first_two == [("rt-early", False, False), ("rt-early-two", False, False)], sent
+    # The dependency's page is asked for by the resolver, once it has read the metadata.
+    assert ("rt-early-dep", True, True) in sent
+    pages = [e.path for e in index_server.log if e.kind == "simple-project"]
+    assert sorted(pages) == sorted(set(pages)) and len(pages) == 3, pages  # no page twice
+
+
+def test_what_is_not_a_plain_name_waits_for_the_parser(selenium_standalone, index_server, make_wheel):
+    built = make_wheel("rt-direct", "1.0")
+    index_server.add(built)
+    index_server.add(make_wheel("rt-marked", "1.0"))
+    direct = index_server.file_url(built.filename)
+    sent, outcome = _install_recording(
+        selenium_standalone, [direct, 'rt-marked; sys_platform == "emscripten"'], index_server.simple_url
+    )
+    assert outcome == ["rt-direct", "rt-marked"]
+    # Nothing was guessed: every request came from the resolver, after the imports.
+    assert sent and all(resolver for _, resolver, _ in sent), sent
+    assert index_server.log.count("simple-project") == 1
+
+
+def test_an_early_page_nobody_asks_for_is_dropped_quietly(selenium_standalone, index_server, make_wheel):
+    # "rt-gone" looks like a name but the requirement is invalid: the parser refuses it,
+    # and the early request for its page must not leave an unretrieved error behind.
+    sent, outcome = _install_recording(selenium_standalone, ["rt-gone >= ="], index_server.simple_url)
+    assert outcome == "InvalidRequirement"
+    assert [page for page, _, _ in sent] == ["rt-gone"]
