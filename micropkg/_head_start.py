@@ -37,10 +37,6 @@ _MACHINERY = (
     "micropkg._catalog", "micropkg._environment", "resolvelib", "micropkg._resolver", "micropkg._installer",
 )
 
-# Seconds, at most, that the imports wait for the early requests to be on their way:
-# a slow cache lookup does not hold them back longer.
-_WAIT = 0.2
-
 
 def send_root_pages(indexes: Sequence[Index], requirements: str | Iterable[str]) -> list[asyncio.Future[None]]:
     """Ask the first index for the pages of the plainly named ``requirements``.
@@ -63,10 +59,12 @@ async def load_machinery(on_their_way: Sequence[asyncio.Future[None]] = ()) -> N
     Before a page request goes out its cache entry is looked up (a few ms in
     a browser's Cache API): the imports wait for that, not for the answers,
     and let the event loop run between modules, because under Node the
-    requests are written and read on this same thread.
+    requests are written and read on this same thread. No timeout: each
+    future is done at the latest when its request ends, and the resolution
+    would wait for that page anyway (a timer here would also keep Node alive).
     """
     if on_their_way:
-        await asyncio.wait(on_their_way, timeout=_WAIT)
+        await asyncio.wait(on_their_way)
         await asyncio.sleep(0)  # the connection opens, the request is written
     for name in _MACHINERY:
         if name not in sys.modules:
