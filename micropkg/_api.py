@@ -215,8 +215,8 @@ async def resolve(
 ) -> Plan:
     """Resolve without installing: the plan ``install`` would carry out."""
     plan, catalog = await _plan(
-        requirements, deps, pre, index_urls, credentials, constraints, reinstall, keep_going,
-        allow_insecure_http=allow_insecure_http, cache=cache,
+        requirements, deps, pre, constraints, reinstall, keep_going,
+        _sources(index_urls, credentials, allow_insecure_http, cache), allow_insecure_http=allow_insecure_http,
         index_strategy=index_strategy, pyodide_packages=pyodide_packages,
     )
     await catalog.settle()
@@ -253,9 +253,9 @@ async def explain(
 
 
 async def _plan(
-    requirements, deps, pre, index_urls, credentials, constraints, reinstall, keep_going,
-    *, allow_insecure_http: bool = False, cache: str = "default", speculative: bool = False,
-    index_strategy: str = "first-index", pyodide_packages: bool | str = True, sources: _Sources | None = None,
+    requirements, deps, pre, constraints, reinstall, keep_going, sources: _Sources,
+    *, allow_insecure_http: bool = False, speculative: bool = False,
+    index_strategy: str = "first-index", pyodide_packages: bool | str = True,
 ):
     from ._requirements import parse_requirements
     from ._resolver import resolve as _resolve
@@ -267,8 +267,6 @@ async def _plan(
         if req.url and req.url.split(":", 1)[0].lower() in ("http", "https"):
             require_secure_url(req.url, allow_insecure_http=allow_insecure_http, what="wheel URL")
     root = _runtime.site_packages()
-    if sources is None:
-        sources = _sources(index_urls, credentials, allow_insecure_http, cache)
     catalog, installed = _catalog(
         sources, root, allow_insecure_http, speculative,
         index_strategy=index_strategy, pyodide_packages=pyodide_packages,
@@ -380,9 +378,9 @@ async def _install(
         try:
             await load_machinery(on_their_way)
             plan, catalog = await _plan(
-                requirements, deps, pre, index_urls, credentials, constraints, reinstall, keep_going,
+                requirements, deps, pre, constraints, reinstall, keep_going, sources,
                 allow_insecure_http=allow_insecure_http, speculative=True,
-                index_strategy=index_strategy, pyodide_packages=pyodide_packages, sources=sources,
+                index_strategy=index_strategy, pyodide_packages=pyodide_packages,
             )
         finally:
             for index in sources.indexes:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import re
 import urllib.parse
 from collections.abc import Awaitable, Mapping, Sequence
 from typing import TypeVar
@@ -22,6 +21,7 @@ from ._simple import (
     JSON_CONTENT_TYPE,
     DistFile,
     ProjectPage,
+    normalized_name,
     parse_html_page,
     parse_json_page,
     parse_legacy_json,
@@ -44,10 +44,6 @@ DEFAULT_INDEX_URLS = ("https://pypi.org/simple",)
 
 # PEP 691 content negotiation: JSON preferred, HTML accepted.
 ACCEPT = f"{JSON_CONTENT_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
-
-# PEP 503's normalized name, as packaging's canonicalize_name computes it: an
-# install sends its first page requests before packaging has loaded.
-_SEPARATORS = re.compile(r"[-_.]+")
 
 # Hosts known to serve PEP 658 ``.metadata`` files even when the index page
 # does not advertise them (PyPI's file host does; the page here sometimes omits the key).
@@ -123,7 +119,7 @@ class Index:
         return f"Index({self.url!r})"
 
     def _page_url(self, project: str) -> str:
-        name = _SEPARATORS.sub("-", project).lower()
+        name = normalized_name(project)
         if "{package_name}" in self.url:
             return self.url.replace("{package_name}", name)
         return self.url.rstrip("/") + "/" + name + "/"

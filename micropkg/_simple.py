@@ -30,6 +30,7 @@ __all__ = [
     "parse_json_page",
     "parse_html_page",
     "parse_legacy_json",
+    "normalized_name",
 ]
 
 JSON_CONTENT_TYPE = "application/vnd.pypi.simple.v1+json"
@@ -201,19 +202,23 @@ def _hashes(value: object, page_url: str, filename: str) -> dict[str, str]:
         ) from None
 
 
-def _canonical(name: str) -> str:
-    # packaging loads when a page is parsed, not with this module: an install
-    # sends its first requests before packaging has loaded (see _head_start).
-    from packaging.utils import canonicalize_name
+_SEPARATORS = re.compile(r"[-_.]+")
 
-    return canonicalize_name(name)
+
+def normalized_name(name: str) -> str:
+    """PEP 503's normalized name, as packaging's ``canonicalize_name`` computes it.
+
+    Here without packaging: an install builds its first page URLs before
+    packaging has loaded (see _head_start).
+    """
+    return _SEPARATORS.sub("-", name).lower()
 
 
 def _check_name(name: object, expected: str | None, page_url: str) -> str:
     if not isinstance(name, str):
         raise IndexFormatError(f"Index page {page_url} has no project name", url=page_url)
-    canonical = _canonical(name)
-    if expected is not None and canonical != _canonical(expected):
+    canonical = normalized_name(name)
+    if expected is not None and canonical != normalized_name(expected):
         raise IndexFormatError(
             f"Index page {page_url} is for project {name!r}, but {expected!r} was asked for",
             url=page_url,
@@ -359,7 +364,7 @@ def parse_html_page(page_url: str, body: bytes, project: str) -> ProjectPage:
             f" is a distribution file (the first is {files[0].filename!r}). Check the index URL.",
             url=page_url,
         )
-    return ProjectPage(name=_canonical(project), url=page_url, files=tuple(files))
+    return ProjectPage(name=normalized_name(project), url=page_url, files=tuple(files))
 
 
 def parse_legacy_json(page_url: str, body: bytes, project: str | None = None) -> ProjectPage:

@@ -147,3 +147,17 @@ def test_a_merged_page_stays_lazy_and_keeps_the_order_of_its_pages():
     assert [f.filename for f in merged.wheels_for(frozenset({"any"}))] == ["a-1.0-py3-none-any.whl", "a-0.9-py3-none-any.whl"]
     with pytest.raises(IndexFormatError, match="javascript"):
         merged.files  # every file of every page: the broken one is built now
+
+
+def test_normalized_name_is_packagings_canonical_name():
+    from hypothesis import given, strategies as st
+    from packaging.utils import canonicalize_name
+
+    from micropkg._simple import normalized_name
+
+    @given(st.text(alphabet="aAzZ09-_.~ ", max_size=12))
+    def same(name):
+        assert normalized_name(name) == canonicalize_name(name)
+
+    same()
+    assert normalized_name("Zope.Interface__x--Y") == "zope-interface-x-y"
