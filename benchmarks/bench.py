@@ -103,13 +103,13 @@ def bench_pyodide(version: str = PYODIDE_VERSION) -> Path:
 
 def _host_plan(mirror_url: str, requirements: Sequence[str]) -> list:
     """micropkg's plan for ``requirements`` on Pyodide 314, resolved on the host (for the limit)."""
-    from micropkg._catalog import Catalog
-    from micropkg._index import Index
-    from micropkg._requirements import parse_requirements
-    from micropkg._resolver import resolve
-    from micropkg._tags import PlatformInfo
-    from micropkg._target import Target
-    from micropkg._transport import UrllibTransport
+    from micropkg.resolution.catalog import Catalog
+    from micropkg.index.client import Index
+    from micropkg.model.requirements import parse_requirements
+    from micropkg.resolution.resolver import resolve
+    from micropkg.model.tags import PlatformInfo
+    from micropkg.model.target import Target
+    from micropkg.net.transport import UrllibTransport
 
     target = Target.for_platform(PlatformInfo(python_version=(3, 14), abi_version="2026_0"), "3.14.2")
     catalog = Catalog([Index(mirror_url, UrllibTransport())])
@@ -232,7 +232,7 @@ class Bench:
         """
         import inspect
 
-        from micropkg import _api
+        from micropkg import api as _api
 
         if "lock" not in inspect.signature(_api.install).parameters:
             _log("micropkg.install has no lock= yet: the lock scenario is skipped")

@@ -7,8 +7,8 @@ with a timeout; the server stops when the script ends):
 
 1. lays out a set of wheels -- the real PyEmscripten wheels of the test cache
    (luau-wasm, msgpack) and eight small built ones -- on the test harness's
-   index server, locks them on the host (``micropkg._cli.lock_requirements``)
-   for the chosen Pyodide, and mirrors the lock (``micropkg._mirror``);
+   index server, locks them on the host (``micropkg.commands.cli.lock_requirements``)
+   for the chosen Pyodide, and mirrors the lock (``micropkg.lock.mirror``);
 2. serves the mirror from a static server that waits ``--latency`` seconds
    before every answer (one round trip);
 3. in ``--runs`` fresh Pyodide runtimes under Node, times
@@ -38,10 +38,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from micropkg._cli import lock_requirements, read_location  # noqa: E402
-from micropkg._mirror import build_mirror  # noqa: E402
-from micropkg._releases import target_for_pyodide  # noqa: E402
-from micropkg._transport import UrllibTransport  # noqa: E402
+from micropkg.commands.cli import lock_requirements, read_location  # noqa: E402
+from micropkg.lock.mirror import build_mirror  # noqa: E402
+from micropkg.model.pyodide_releases import target_for_pyodide  # noqa: E402
+from micropkg.net.transport import UrllibTransport  # noqa: E402
 from tests.harness import pyodide_dist  # noqa: E402
 from tests.harness.index_server import IndexServer, LoopbackHTTPServer  # noqa: E402
 from tests.harness.pypi_cache import real_wheels  # noqa: E402
@@ -61,7 +61,7 @@ pyodide.globals.set("LARGEST_URL", largestUrl);
 const out = await pyodide.runPythonAsync(`
 import json, time
 from pyodide.http import pyfetch
-import micropkg, micropkg._api  # imported before the clock starts
+import micropkg, micropkg.api  # imported before the clock starts
 lock = await (await pyfetch(LOCK_URL)).string()
 # A lock given as text has no location: point its relative paths at the mirror.
 lock = lock.replace('path = "files/', 'path = "' + LOCK_URL.rsplit("/", 1)[0] + '/files/')

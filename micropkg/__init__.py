@@ -27,11 +27,11 @@ __all__ = [
     "freeze",
     "clear_cache",
     "Package",
-    # progress (micropkg._progress)
+    # progress (micropkg.ui.progress)
     "Reporter",
     "ConsoleReporter",
     "EventReporter",
-    # errors (the tree is drawn in micropkg._errors)
+    # errors (the tree is drawn in micropkg.errors)
     "MicropkgError",
     "InvalidRequirement",
     "FetchError",
@@ -54,23 +54,23 @@ _API = {"install", "resolve", "explain", "list", "uninstall", "set_index_urls", 
 _PROGRESS = {"Reporter", "ConsoleReporter", "EventReporter"}
 
 if TYPE_CHECKING:
-    from ._api import Package, clear_cache, explain, freeze, install, list, resolve, set_index_urls, uninstall
-    from ._errors import *  # noqa: F403
-    from ._progress import ConsoleReporter, EventReporter, Reporter
+    from .api import Package, clear_cache, explain, freeze, install, list, resolve, set_index_urls, uninstall
+    from .errors import *  # noqa: F403
+    from .ui.progress import ConsoleReporter, EventReporter, Reporter
 
 
 def __getattr__(name: str):
     # Lazy: the resolver, packaging's parsers and resolvelib load on first use.
     if name in _API:
-        from . import _api
+        from . import api as _api
 
         value = getattr(_api, name)
     elif name in _PROGRESS:
-        from . import _progress
+        from .ui import progress as _progress
 
         value = getattr(_progress, name)
     elif name in __all__:
-        from . import _errors
+        from . import errors as _errors
 
         value = getattr(_errors, name)
     else:
@@ -83,12 +83,12 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 
-# -- the %micropkg IPython magic (micropkg._magic) ---------------------------------
+# -- the %micropkg IPython magic (micropkg.commands.magic) ---------------------------------
 
 
 def load_ipython_extension(ipython) -> None:
     """``%load_ext micropkg``: registers the ``%micropkg`` magic with ``ipython``."""
-    from ._magic import load_ipython_extension as load
+    from .commands.magic import load_ipython_extension as load
 
     load(ipython)
 

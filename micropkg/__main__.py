@@ -1,7 +1,7 @@
-"""``python -m micropkg``: see :mod:`micropkg._cli`."""
+"""``python -m micropkg``: see :mod:`micropkg.commands.cli`."""
 
 import sys
 
-from ._cli import main
+from .commands.cli import main
 
 sys.exit(main())

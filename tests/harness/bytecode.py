@@ -107,7 +107,7 @@ class Bytecode:
 
 
 def compile_in_pyodide(sources: Mapping[str, bytes], package: Path, *, timeout: float = 300) -> Bytecode:
-    """Compile ``sources`` (wheel path such as ``micropkg/_api.py`` -> source bytes).
+    """Compile ``sources`` (wheel path such as ``micropkg/api.py`` -> source bytes).
 
     ``package`` is the installed npm ``pyodide`` package directory (the one
     holding ``pyodide.mjs``); :func:`tests.harness.pyodide_dist._npm_package`

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from micropkg._transport import MockTransport, Request, Response
+from micropkg.net.transport import MockTransport, Request, Response
 
 BASE = "https://memory.example"
 INDEX_URL = BASE + "/simple"

@@ -46,7 +46,7 @@ def test_every_module_has_its_pyc_and_nothing_else_does(wheel):
     members, _, compiled = wheel
     sources = sorted(name for name in members if name.endswith(".py"))
     pycs = sorted(name for name in members if name.endswith(".pyc"))
-    assert "micropkg/_api.py" in sources and "micropkg/__init__.py" in sources
+    assert "micropkg/api.py" in sources and "micropkg/__init__.py" in sources
     assert pycs == sorted(_pyc_name(source, compiled["cache_tag"]) for source in sources)
 
 
@@ -76,7 +76,7 @@ def test_each_pyc_is_checked_against_its_source_hash(wheel):
 
 def test_add_to_wheel_turns_a_built_wheel_into_one_pyodide_314_loads_without_compiling(tmp_path):
     # What scripts/build-wheel does to flit's wheel, on a small one: compiled in Pyodide (Node).
-    from micropkg._wheel import Wheel
+    from micropkg.installation.wheel import Wheel
     from tests.harness import bytecode, pyodide_dist
     from tests.harness.wheels import make_wheel
 

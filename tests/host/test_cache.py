@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from micropkg._cache import Cache, DirectoryStore, MemoryStore, max_age
-from micropkg._catalog import Catalog
-from micropkg._errors import IntegrityError, NetworkError
-from micropkg._index import Index
-from micropkg._requirements import parse_requirements
-from micropkg._resolver import resolve
-from micropkg._transport import MockTransport, Request, Response
+from micropkg.net.cache import Cache, DirectoryStore, MemoryStore, max_age
+from micropkg.resolution.catalog import Catalog
+from micropkg.errors import IntegrityError, NetworkError
+from micropkg.index.client import Index
+from micropkg.model.requirements import parse_requirements
+from micropkg.resolution.resolver import resolve
+from micropkg.net.transport import MockTransport, Request, Response
 
 from .test_resolver_scenarios import TARGET
 
@@ -220,7 +220,7 @@ def test_a_page_entry_with_one_byte_changed_is_dropped():
     project(server, Cache(store, clock=clock))
     (key,) = [k for k in store.entries if k.startswith("page/")]
     entry = store.entries[key]
-    from micropkg._cache import _unpack
+    from micropkg.net.cache import _unpack
 
     header, _ = _unpack(entry)
     assert "crc32" in header and "sha256" not in header
@@ -234,7 +234,7 @@ def test_a_page_entry_with_one_byte_changed_is_dropped():
 def test_an_entry_checked_only_by_crc_is_never_served_as_a_file():
     # Only a sha256 ties a blob to its key: a page-style entry planted under
     # a file's key is dropped, however intact its CRC.
-    from micropkg._cache import _pack
+    from micropkg.net.cache import _pack
 
     store = MemoryStore()
     store.entries[f"blob/{WHEEL_SHA}"] = _pack({"kind": "file"}, WHEEL, crc32=True)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from micropkg._core import InstalledFiles, install
-from micropkg._destination import MemoryDestination, SitePackages
-from micropkg._errors import InstallError
-from micropkg._records import parse_record
+from micropkg.installation.writer import InstalledFiles, install
+from micropkg.installation.site_packages import MemoryDestination, SitePackages
+from micropkg.errors import InstallError
+from micropkg.model.records import parse_record
 
 from .wheelmaker import FailingSitePackages, snapshot, wheel
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-from micropkg._core import install
-from micropkg._destination import MemoryDestination, SitePackages
-from micropkg._environment import (
+from micropkg.installation.writer import install
+from micropkg.installation.site_packages import MemoryDestination, SitePackages
+from micropkg.installation.environment import (
     InstalledDistribution,
     distributions,
     get,
@@ -18,7 +18,7 @@ from micropkg._environment import (
     scan,
     uninstall,
 )
-from micropkg._errors import UninstallError
+from micropkg.errors import UninstallError
 
 from .wheelmaker import FailingSitePackages, snapshot, wheel
 

@@ -17,6 +17,8 @@ The examples are derandomized, so CI runs the same ones every time; set
 
 from __future__ import annotations
 
+import importlib
+
 import asyncio
 import collections
 import io
@@ -31,24 +33,24 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from micropkg._candidates import judge_file
-from micropkg._errors import (
+from micropkg.model.candidates import judge_file
+from micropkg.errors import (
     IndexFormatError,
     InsecureURL,
     InvalidRequirement,
     InvalidWheel,
     MicropkgError,
 )
-from micropkg._index import parse_page
-from micropkg._metadata import parse_metadata
-from micropkg._records import RecordError, parse_record, path_problem
-from micropkg._requirements import parse_requirement
-from micropkg._retry import parse_retry_after
-from micropkg._simple import DistFile, parse_html_page, parse_json_page, parse_legacy_json
-from micropkg._tags import PlatformInfo
-from micropkg._target import Target
-from micropkg._transport import Response, redact_url, require_secure_url, split_credentials
-from micropkg._wheel import Wheel
+from micropkg.index.client import parse_page
+from micropkg.model.metadata import parse_metadata
+from micropkg.model.records import RecordError, parse_record, path_problem
+from micropkg.model.requirements import parse_requirement
+from micropkg.net.retry import parse_retry_after
+from micropkg.model.simple import DistFile, parse_html_page, parse_json_page, parse_legacy_json
+from micropkg.model.tags import PlatformInfo
+from micropkg.model.target import Target
+from micropkg.net.transport import Response, redact_url, require_secure_url, split_credentials
+from micropkg.installation.wheel import Wheel
 
 from .wheelmaker import make_wheel, record_row
 
@@ -333,7 +335,7 @@ def test_requirements_that_are_not_strings(value) -> None:
 
 
 def _optional(module: str):
-    return pytest.importorskip(f"micropkg.{module}", reason=f"micropkg.{module} does not exist yet")
+    return importlib.import_module(f"micropkg.{module}")
 
 
 _TOML_VALUE = st.one_of(
@@ -363,8 +365,8 @@ _PAIRS = st.lists(st.tuples(_TOML_KEY, _TOML_VALUE), max_size=5, unique_by=lambd
 @given(st.one_of(_TEXT, st.builds(_toml, st.lists(st.tuples(_TOML_KEY, _TOML_VALUE), max_size=5, unique_by=lambda p: p[0]),
                                    st.lists(st.tuples(_PAIRS, st.lists(_PAIRS, max_size=2)), max_size=2))))
 def test_pylock_toml(text: str) -> None:
-    pylock = _optional("_pylock")
-    errors = _optional("_errors")
+    pylock = _optional("lock.pylock")
+    errors = _optional("errors")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # newer lock versions and unknown keys only warn
         refuses_only(errors.LockError, pylock.loads, text, source="pylock.toml")
@@ -387,8 +389,8 @@ _PYODIDE_LOCK = st.fixed_dictionaries({
 @fuzz(300)
 @given(st.one_of(_TEXT, _JSON.map(json.dumps), _PYODIDE_LOCK.map(json.dumps)))
 def test_pyodide_lock_json(text: str) -> None:
-    lockfile = _optional("_lockfile")
-    errors = _optional("_errors")
+    lockfile = _optional("lock.pyodide_lock")
+    errors = _optional("errors")
     refuses_only(errors.LockError, lockfile.loads, text, source="pyodide-lock.json")
 
 
@@ -403,7 +405,7 @@ _REQUIREMENTS_LINE = st.one_of(
 @fuzz(200)
 @given(st.lists(st.one_of(_REQUIREMENTS_LINE, st.just("# comment"), st.just("")), max_size=6))
 def test_requirements_files(lines: list[str]) -> None:
-    requirements_file = _optional("_requirements_file")
+    requirements_file = _optional("model.requirements_file")
     text = "\n".join(lines)
 
     async def read(location: str) -> str:

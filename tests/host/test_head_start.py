@@ -1,4 +1,4 @@
-"""Which requirements ``install`` sends early page requests for (micropkg._head_start).
+"""Which requirements ``install`` sends early page requests for (micropkg.index.head_start).
 
 The guess runs before packaging is imported, so it reads only plain names;
 anything it cannot be sure of (a URL, a path, a wheel's file name, a marker)
@@ -8,7 +8,7 @@ is left to the resolver. What the early requests do is tested in Pyodide
 
 import pytest
 
-from micropkg._head_start import send_root_pages
+from micropkg.index.head_start import send_root_pages
 
 
 class RecordingIndex:

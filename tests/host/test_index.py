@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from micropkg._errors import HTTPStatusError, IndexFormatError, IntegrityError
-from micropkg._index import ACCEPT, Index
-from micropkg._simple import DistFile
-from micropkg._transport import MockTransport, Response
+from micropkg.errors import HTTPStatusError, IndexFormatError, IntegrityError
+from micropkg.index.client import ACCEPT, Index
+from micropkg.model.simple import DistFile
+from micropkg.net.transport import MockTransport, Response
 
 JSON = {"content-type": "application/vnd.pypi.simple.v1+json"}
 PAGE = {"meta": {"api-version": "1.1"}, "name": "demo", "files": [

@@ -13,17 +13,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 from packaging.version import Version
 
-from micropkg._catalog import Catalog
-from micropkg._errors import LockError
-from micropkg._index import Index
-from micropkg._lock import join_location, lock_plan, plan_from_lock, select, wheel_location
-from micropkg._lockfile import dumps as dumps_pyodide_lock
-from micropkg._lockfile import loads as loads_pyodide_lock
-from micropkg._lockfile import parse_lock
-from micropkg._pylock import Table, TableArray, _string, dumps, dumps_toml, loads
-from micropkg._releases import target_for_platform, target_for_pyodide
-from micropkg._requirements import parse_requirements
-from micropkg._resolver import resolve
+from micropkg.resolution.catalog import Catalog
+from micropkg.errors import LockError
+from micropkg.index.client import Index
+from micropkg.model.lock import join_location, lock_plan, plan_from_lock, select, wheel_location
+from micropkg.lock.pyodide_lock import dumps as dumps_pyodide_lock
+from micropkg.lock.pyodide_lock import loads as loads_pyodide_lock
+from micropkg.lock.pyodide_lock import parse_lock
+from micropkg.lock.pylock import Table, TableArray, _string, dumps, dumps_toml, loads
+from micropkg.model.pyodide_releases import target_for_platform, target_for_pyodide
+from micropkg.model.requirements import parse_requirements
+from micropkg.resolution.resolver import resolve
 
 from .memory_index import INDEX_URL, memory_transport
 from .test_resolver_scenarios import TARGET

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from micropkg._core import install as write_wheels
-from micropkg._destination import SitePackages
-from micropkg._errors import FetchError, IntegrityError
-from micropkg._freeze import installed_lock, wheels_only
-from micropkg._installer import install_lock
-from micropkg._lockfile import dumps as dumps_pyodide_lock
-from micropkg._pylock import dumps, loads
-from micropkg._wheel import Wheel
+from micropkg.installation.writer import install as write_wheels
+from micropkg.installation.site_packages import SitePackages
+from micropkg.errors import FetchError, IntegrityError
+from micropkg.lock.freeze import installed_lock, wheels_only
+from micropkg.installation.installer import install_lock
+from micropkg.lock.pyodide_lock import dumps as dumps_pyodide_lock
+from micropkg.lock.pylock import dumps, loads
+from micropkg.installation.wheel import Wheel
 from tests.harness.wheels import make_wheel
 
 from .test_resolver_scenarios import TARGET

@@ -14,9 +14,9 @@ import textwrap
 
 import pytest
 
-from micropkg import _magic
-from micropkg._magic import Command, MagicUsageError, parse, rewrite_lines
-from micropkg._notebook import NotebookReporter, in_notebook
+from micropkg.commands import magic as _magic
+from micropkg.commands.magic import Command, MagicUsageError, parse, rewrite_lines
+from micropkg.ui.notebook import NotebookReporter, in_notebook
 
 IPython = pytest.importorskip("IPython")
 from IPython.core.error import UsageError  # noqa: E402
@@ -112,7 +112,7 @@ def _rewrite(cell: str) -> str:
 
 
 def _call(argument: str) -> str:
-    return f"await __import__('micropkg._magic', fromlist=['run']).run(get_ipython().var_expand({argument!r}))"
+    return f"await __import__('micropkg.commands.magic', fromlist=['run']).run(get_ipython().var_expand({argument!r}))"
 
 
 def test_magic_lines_become_awaited_calls():
@@ -213,7 +213,7 @@ def test_import_micropkg_never_imports_ipython():
     assert _python("""
         import sys
         import micropkg
-        print(sorted(m for m in ("IPython", "micropkg._magic", "micropkg._api") if m in sys.modules))
+        print(sorted(m for m in ("IPython", "micropkg.commands.magic", "micropkg.api") if m in sys.modules))
     """) == "[]"
 
 
@@ -230,7 +230,7 @@ def test_in_notebook_needs_a_kernel_shell(shell):
 
 
 def test_in_notebook_is_false_in_plain_python():
-    assert _python("from micropkg._notebook import in_notebook; print(in_notebook())") == "False"
+    assert _python("from micropkg.ui.notebook import in_notebook; print(in_notebook())") == "False"
 
 
 class _Handle:

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from micropkg._progress import ConsoleReporter, EventReporter, Reporter, default_reporter, format_size
+from micropkg.ui.progress import ConsoleReporter, EventReporter, Reporter, default_reporter, format_size
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from micropkg._candidates import Releases, judge_files
-from micropkg._simple import DistFile, ProjectPage
+from micropkg.model.candidates import Releases, judge_files
+from micropkg.model.simple import DistFile, ProjectPage
 
 from .test_resolver_scenarios import TARGET
 

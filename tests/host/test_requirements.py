@@ -2,8 +2,8 @@
 
 import pytest
 
-from micropkg._errors import InvalidRequirement
-from micropkg._requirements import parse_requirement, parse_requirements
+from micropkg.errors import InvalidRequirement
+from micropkg.model.requirements import parse_requirement, parse_requirements
 
 
 def test_pep508_strings():

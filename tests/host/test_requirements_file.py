@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from micropkg._errors import InvalidRequirement
-from micropkg._requirements_file import load_requirements_file
+from micropkg.errors import InvalidRequirement
+from micropkg.model.requirements_file import load_requirements_file
 
 
 def load(files: dict[str, str], location: str = "https://host/app/requirements.txt", **kwargs):

@@ -14,14 +14,14 @@ import pytest
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-import micropkg._errors as errors
-from micropkg._catalog import Catalog
-from micropkg._index import Index
-from micropkg._metadata import parse_metadata
-from micropkg._requirements import parse_requirements
-from micropkg._resolver import resolve
-from micropkg._tags import PlatformInfo
-from micropkg._target import Target
+import micropkg.errors as errors
+from micropkg.resolution.catalog import Catalog
+from micropkg.index.client import Index
+from micropkg.model.metadata import parse_metadata
+from micropkg.model.requirements import parse_requirements
+from micropkg.resolution.resolver import resolve
+from micropkg.model.tags import PlatformInfo
+from micropkg.model.target import Target
 
 from .memory_index import INDEX_URL, memory_transport, metadata_bytes
 

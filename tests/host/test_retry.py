@@ -12,9 +12,9 @@ import email.utils
 
 import pytest
 
-from micropkg._errors import HTTPStatusError, NetworkError
-from micropkg._retry import RetryingTransport, RetryPolicy, parse_retry_after
-from micropkg._transport import MockTransport, Request, Response
+from micropkg.errors import HTTPStatusError, NetworkError
+from micropkg.net.retry import RetryingTransport, RetryPolicy, parse_retry_after
+from micropkg.net.transport import MockTransport, Request, Response
 
 URL = "https://index.example/simple/demo/"
 NOW = 1_800_000_000.0

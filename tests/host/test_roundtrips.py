@@ -2,11 +2,11 @@
 
 import asyncio
 
-from micropkg._catalog import Catalog
-from micropkg._index import Index
-from micropkg._requirements import parse_requirements
-from micropkg._resolver import resolve
-from micropkg._transport import MockTransport
+from micropkg.resolution.catalog import Catalog
+from micropkg.index.client import Index
+from micropkg.model.requirements import parse_requirements
+from micropkg.resolution.resolver import resolve
+from micropkg.net.transport import MockTransport
 
 from .memory_index import INDEX_URL, memory_transport
 from .test_resolver_scenarios import TARGET

@@ -20,14 +20,14 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 import micropkg
-from micropkg._candidates import Candidate
-from micropkg._errors import HTTPStatusError, IndexFormatError, InsecureURL, InstallError, InvalidWheel
-from micropkg._index import Index
-from micropkg._installer import check_metadata_agrees, install_plan
-from micropkg._metadata import parse_metadata
-from micropkg._resolver import Pin, Plan
-from micropkg._simple import DistFile, parse_html_page
-from micropkg._transport import (
+from micropkg.model.candidates import Candidate
+from micropkg.errors import HTTPStatusError, IndexFormatError, InsecureURL, InstallError, InvalidWheel
+from micropkg.index.client import Index
+from micropkg.installation.installer import check_metadata_agrees, install_plan
+from micropkg.model.metadata import parse_metadata
+from micropkg.resolution.resolver import Pin, Plan
+from micropkg.model.simple import DistFile, parse_html_page
+from micropkg.net.transport import (
     MockTransport,
     Request,
     Response,
@@ -37,7 +37,7 @@ from micropkg._transport import (
     require_secure_url,
     split_credentials,
 )
-from micropkg._wheel import Wheel
+from micropkg.installation.wheel import Wheel
 
 from .wheelmaker import make_wheel, snapshot
 
@@ -422,8 +422,8 @@ def test_metadata_disagreeing_with_the_resolvers_writes_nothing(site: Path) -> N
 
 def test_a_wheel_whose_tags_do_not_fit_the_runtime_writes_nothing(site: Path) -> None:
     # A direct wheel URL is not judged by tag while resolving; the installer judges it.
-    from micropkg._tags import PlatformInfo
-    from micropkg._target import Target
+    from micropkg.model.tags import PlatformInfo
+    from micropkg.model.target import Target
 
     target = Target.for_platform(PlatformInfo(python_version=(3, 14), abi_version="2026_0"))
     catalog = FakeCatalog()

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from micropkg._errors import IndexFormatError
-from micropkg._simple import DistFile, ProjectPage, parse_html_page, parse_json_page, parse_legacy_json
+from micropkg.errors import IndexFormatError
+from micropkg.model.simple import DistFile, ProjectPage, parse_html_page, parse_json_page, parse_legacy_json
 
 URL = "https://index.example/simple/luau-wasm/"
 SHA = "a" * 64
@@ -153,7 +153,7 @@ def test_normalized_name_is_packagings_canonical_name():
     from hypothesis import given, strategies as st
     from packaging.utils import canonicalize_name
 
-    from micropkg._simple import normalized_name
+    from micropkg.model.simple import normalized_name
 
     @given(st.text(alphabet="aAzZ09-_.~ ", max_size=12))
     def same(name):

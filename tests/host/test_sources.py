@@ -13,14 +13,14 @@ import json
 
 import pytest
 
-from micropkg._catalog import Catalog
-from micropkg._distribution import Distribution
-from micropkg._errors import HTTPStatusError, IndexFormatError, IntegrityError, ProjectNotFound
-from micropkg._index import Index, index_entries, index_list
-from micropkg._installer import download_and_verify
-from micropkg._requirements import parse_requirements
-from micropkg._resolver import resolve
-from micropkg._transport import MockTransport, Response
+from micropkg.resolution.catalog import Catalog
+from micropkg.index.distribution import Distribution
+from micropkg.errors import HTTPStatusError, IndexFormatError, IntegrityError, ProjectNotFound
+from micropkg.index.client import Index, index_entries, index_list
+from micropkg.installation.installer import download_and_verify
+from micropkg.model.requirements import parse_requirements
+from micropkg.resolution.resolver import resolve
+from micropkg.net.transport import MockTransport, Response
 
 from .test_resolver_scenarios import TARGET
 from .wheelmaker import make_wheel
@@ -325,7 +325,7 @@ def test_a_distribution_for_another_abi_offers_nothing_installable():
         LOCK_URL, read=None, packages=_lockfile(("numpy", filename, data, [], "package")),
         base_url="https://cdn.example/pyodide/",
     )
-    from micropkg._errors import NoCompatibleFile
+    from micropkg.errors import NoCompatibleFile
 
     with pytest.raises(NoCompatibleFile) as info:
         plan_of(Catalog([], distribution=distribution), "numpy")
@@ -333,7 +333,8 @@ def test_a_distribution_for_another_abi_offers_nothing_installable():
 
 
 def test_shared_libraries_load_once_before_the_first_extension(monkeypatch):
-    from micropkg import _api, _runtime
+    from micropkg import api as _api
+    from micropkg.runtime import adapter as _runtime
 
     catalog, _, _ = _distribution_setup((), "2.4.6")
     catalog.distribution.runtime = True  # as if it were the running Pyodide's own lockfile
@@ -363,8 +364,9 @@ def test_shared_libraries_load_once_before_the_first_extension(monkeypatch):
 
 
 def test_shared_libraries_of_another_lockfile_are_refused_before_anything_is_written(monkeypatch):
-    from micropkg import _api, _runtime
-    from micropkg._errors import InstallError
+    from micropkg import api as _api
+    from micropkg.runtime import adapter as _runtime
+    from micropkg.errors import InstallError
 
     catalog, _, _ = _distribution_setup((), "2.4.6")  # a lockfile at a URL, not the runtime's
     plan = asyncio.run(resolve(parse_requirements(["shapely"]), catalog, TARGET))
@@ -377,7 +379,7 @@ def test_shared_libraries_of_another_lockfile_are_refused_before_anything_is_wri
 
 
 def test_an_install_opens_each_early_download_once_as_it_lands(monkeypatch):
-    from micropkg._wheel import Wheel
+    from micropkg.installation.wheel import Wheel
 
     opened: list[str] = []
     steps = Wheel._open.__func__  # what from_bytes and open both run

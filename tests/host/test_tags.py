@@ -2,8 +2,8 @@
 
 from packaging.tags import Tag
 
-from micropkg._tags import PlatformInfo, emscripten_platforms, parse_platform, wheel_tags
-from micropkg._target import Target
+from micropkg.model.tags import PlatformInfo, emscripten_platforms, parse_platform, wheel_tags
+from micropkg.model.target import Target
 
 PYODIDE_314 = PlatformInfo(python_version=(3, 14), abi_version="2026_0", emscripten_version=(5, 0, 3))
 PYODIDE_029 = PlatformInfo(python_version=(3, 13), abi_version="2025_0", emscripten_version=(4, 0, 9))
@@ -83,7 +83,7 @@ def test_the_quick_filename_check_never_drops_a_wheel_that_fits():
 
     from packaging.utils import parse_wheel_filename
 
-    from micropkg._releases import target_for_pyodide
+    from micropkg.model.pyodide_releases import target_for_pyodide
 
     interpreters = ["cp314", "cp313", "cp312", "py3", "py2.py3", "cp314t", "CP314", "pp310", "cp38.cp39.cp314"]
     abis = ["cp314", "cp313", "abi3", "none", "cp312", "cp314t", "NONE", "abi3.cp314"]
@@ -106,9 +106,9 @@ def test_the_quick_filename_check_never_drops_a_wheel_that_fits():
 
 
 def test_the_resolvers_view_of_a_page_is_the_usable_part_of_the_full_one():
-    from micropkg._candidates import judge_files
-    from micropkg._releases import target_for_pyodide
-    from micropkg._simple import DistFile, ProjectPage
+    from micropkg.model.candidates import judge_files
+    from micropkg.model.pyodide_releases import target_for_pyodide
+    from micropkg.model.simple import DistFile, ProjectPage
 
     names = [
         "demo-1.0-cp314-cp314-pyemscripten_2026_0_wasm32.whl", "demo-1.0-py3-none-any.whl",

@@ -10,8 +10,8 @@ import pytest
 from packaging.tags import Tag
 from packaging.version import Version
 
-from micropkg._errors import InvalidWheel
-from micropkg._records import (
+from micropkg.errors import InvalidWheel
+from micropkg.model.records import (
     Hash,
     RecordEntry,
     RecordError,
@@ -19,7 +19,7 @@ from micropkg._records import (
     path_problem,
     serialize_record,
 )
-from micropkg._wheel import Wheel
+from micropkg.installation.wheel import Wheel
 
 from .wheelmaker import Member, make_wheel, patch_header, record_row
 

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from micropkg._destination import SitePackages
+from micropkg.installation.site_packages import SitePackages
 
 __all__ = ["FailingSitePackages", "Member", "make_wheel", "patch_header", "record_row", "snapshot"]
 
@@ -198,7 +198,7 @@ class FailingSitePackages(SitePackages):
 
 
 def wheel(name: str = "demo", version: str = "1.0", files: dict[str, bytes] | None = None):
-    """A verified :class:`~micropkg._wheel.Wheel` of a freshly made wheel."""
-    from micropkg._wheel import Wheel
+    """A verified :class:`~micropkg.installation.wheel.Wheel` of a freshly made wheel."""
+    from micropkg.installation.wheel import Wheel
 
     return Wheel.from_bytes(*make_wheel(name, version, files))

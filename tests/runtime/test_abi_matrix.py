@@ -88,7 +88,7 @@ def _runtime_facts(selenium):
     import os
     import sysconfig
 
-    from micropkg import _runtime
+    from micropkg.runtime import adapter as _runtime
 
     return {
         "abi": [_runtime.abi_version(), sysconfig.get_config_var("PYODIDE_ABI_VERSION")],

@@ -36,20 +36,20 @@ def test_a_fresh_runtime_compiles_no_micropkg_module(selenium_standalone):
         sys.path.insert(0, probe_dir)
         builtins.compile = recording
         try:
-            import micropkg._api
+            import micropkg.api
             import bytecode_probe  # noqa: F401  (a module with no pyc: proves the recorder records)
         finally:
             builtins.compile = original
             sys.path.remove(probe_dir)
 
-        cached = micropkg._api.__spec__.cached
+        cached = micropkg.api.__spec__.cached
         return imported_before, compiled, cached, os.path.isfile(cached)
 
     imported_before, compiled, cached, exists = run(selenium_standalone)
     assert imported_before == []  # a fresh runtime: nothing of micropkg imported yet
     assert any(path.endswith("/bytecode_probe.py") for path in compiled), compiled
     assert [path for path in compiled if "/micropkg/" in path] == []
-    assert cached.endswith("/micropkg/__pycache__/_api.cpython-314.pyc") and exists, cached
+    assert cached.endswith("/micropkg/__pycache__/api.cpython-314.pyc") and exists, cached
 
 
 @pytest.mark.pyodide_abi("2026_0")
@@ -63,7 +63,7 @@ def test_an_install_does_not_load_sysconfigs_data_module(selenium_standalone, in
         import sys
 
         import micropkg
-        from micropkg._runtime import dynlibs_to_load
+        from micropkg.runtime.adapter import dynlibs_to_load
 
         before = sorted(name for name in sys.modules if name.startswith("_sysconfigdata"))
         await micropkg.install("rt-nosysconfig", index_urls=[index_url], pyodide_packages=False)

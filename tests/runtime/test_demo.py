@@ -146,7 +146,7 @@ def _events(driver) -> list[dict]:
 
 # -- the cases ------------------------------------------------------------------
 
-# The events of one install, in order (micropkg/_progress.py). A luau-wasm install
+# The events of one install, in order (micropkg/ui/progress.py). A luau-wasm install
 # from the index: one wheel, one native library.
 INSTALL_EVENTS = ["resolving", "resolved", "downloading", "downloaded", "installing", "loading", "installed"]
 LUAU_OUTPUT = ["1. fox (3)", "2. owl (3)", "3. frog (4)", "4. rabbit (6)"]

@@ -18,13 +18,13 @@ async def _install_recording(selenium, requirements, index_url):
     import sys
 
     import micropkg
-    from micropkg import _runtime
+    from micropkg.runtime import adapter as _runtime
 
     sent = []
     fetch = _runtime.PyfetchTransport.fetch
 
     async def recording(self, request):
-        sent.append((request.url.rsplit("/", 2)[-2], "micropkg._resolver" in sys.modules, "packaging.utils" in sys.modules))
+        sent.append((request.url.rsplit("/", 2)[-2], "micropkg.resolution.resolver" in sys.modules, "packaging.utils" in sys.modules))
         return await fetch(self, request)
 
     _runtime.PyfetchTransport.fetch = recording

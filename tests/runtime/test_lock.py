@@ -16,9 +16,9 @@ import tomllib
 
 from pytest_pyodide import run_in_pyodide
 
-from micropkg._cli import lock_requirements, main
-from micropkg._pylock import dumps
-from micropkg._releases import target_for_pyodide
+from micropkg.commands.cli import lock_requirements, main
+from micropkg.lock.pylock import dumps
+from micropkg.model.pyodide_releases import target_for_pyodide
 
 NODE_LOADER = r"""
 import path from "node:path";

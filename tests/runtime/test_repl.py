@@ -196,7 +196,7 @@ def test_repl_session_from_the_readme(driver, console_url, index_server, pyodide
         f"{index_server.url}repl/pyodide-lock.json. "
         "Check the spelling, or pass index_urls= naming an index that has it."
     )
-    # The class as Python names it: micropkg._errors.ProjectNotFound today.
+    # The class as Python names it: micropkg.errors.ProjectNotFound today.
     assert re.fullmatch(rf"micropkg\.(_errors\.)?{re.escape(message)}", printed[-1]), printed[-1]
     assert index_server.log.count("simple-project", path="/simple/no-such-project-here/") == 1
 

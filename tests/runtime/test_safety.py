@@ -163,10 +163,10 @@ def test_an_unreachable_index_is_retried_then_named(selenium, index_server, make
 async def _fetch_with_timeout(selenium, index_url, timeout, attempts):
     import time
 
-    from micropkg._errors import NetworkError
-    from micropkg._index import Index
-    from micropkg._retry import RetryingTransport, RetryPolicy
-    from micropkg._runtime import PyfetchTransport
+    from micropkg.errors import NetworkError
+    from micropkg.index.client import Index
+    from micropkg.net.retry import RetryingTransport, RetryPolicy
+    from micropkg.runtime.adapter import PyfetchTransport
 
     transport = RetryingTransport(PyfetchTransport(), RetryPolicy(attempts=attempts, timeout=timeout, backoff=0.1))
     started = time.monotonic()

@@ -1,0 +1,187 @@
+"""``python -m micropkg``: locking for the browser from the host, and mirroring a lock.
+
+::
+
+    python -m micropkg lock luau-wasm msgpack -r requirements.txt --pyodide 314.0 -o pylock.toml
+    python -m micropkg lock "pydantic-core>=2.47" --platform pyemscripten_2026_0_wasm32 --python 3.14
+    python -m micropkg lock msgpack --pyodide 0.29 --format pyodide-lock -o pyodide-lock.json
+    python -m micropkg mirror pylock.toml -o site/packages
+
+``lock`` resolves on plain CPython with the resolver micropkg runs inside
+Pyodide, for the target runtime's wheel tags and markers
+(``sys_platform == "emscripten"``, ``platform_machine == "wasm32"``...),
+over urllib, and writes the lock. ``mirror`` turns a lock into a static index
+(:mod:`._mirror`). Errors print one message and exit with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import os
+import sys
+import urllib.parse
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..resolution.catalog import Catalog
+from ..errors import FetchError, MicropkgError
+from ..index.client import Index, index_list
+from ..model.lock import Lock, lock_plan
+from ..lock.pyodide_lock import dumps as dumps_pyodide_lock
+from ..lock.pyodide_lock import parse_lock
+from ..lock.mirror import build_mirror
+from ..lock.pylock import dumps as dumps_pylock
+from ..model.pyodide_releases import target_for_platform, target_for_pyodide
+from ..model.requirements import parse_requirements
+from ..model.requirements_file import RequirementsFile, load_requirements_file
+from ..resolution.resolver import resolve
+from ..model.target import Target
+from ..net.transport import Request, Transport, UrllibTransport
+
+__all__ = ["lock_requirements", "main", "read_location"]
+
+DEFAULT_PYODIDE = "314"
+
+
+async def read_location(location: str, transport: Transport) -> bytes:
+    """The bytes at a URL, a ``file:``/``emfs:`` URL or a path, read on the host."""
+    scheme = urllib.parse.urlsplit(location).scheme.lower()
+    if scheme in ("http", "https"):
+        response = await transport.fetch(Request(location))
+        return response.raise_for_status(f"Reading {location}").body
+    path = location
+    for prefix in ("file://", "file:", "emfs:"):  # emfs: paths, as the parser writes them, are host paths here
+        if path.startswith(prefix):
+            path = urllib.parse.unquote(path[len(prefix):])
+            break
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise FetchError(f"Cannot read {path}: {exc.strerror or exc}", url=location) from exc
+
+
+def _absolute(location: str) -> str:
+    return location if urllib.parse.urlsplit(location).scheme else os.path.abspath(location)
+
+
+async def lock_requirements(
+    requirements: Sequence[str],
+    target: Target,
+    *,
+    constraints: Sequence[str] = (),
+    index_urls: Sequence[str] | None = None,
+    pre: bool = False,
+    transport: Transport | None = None,
+) -> Lock:
+    """Resolve ``requirements`` for ``target`` on the host and return the lock."""
+    transport = transport or UrllibTransport()
+    indexes = [Index(url, transport) for url in index_list(index_urls or None)]
+    catalog = Catalog(indexes, read_url=lambda url: read_location(url, transport))
+    plan = await resolve(
+        parse_requirements(list(requirements)), catalog, target,
+        constraints=parse_requirements(list(constraints)), pre=pre,
+    )
+    lock = await lock_plan(plan, catalog, target)
+    # Recorded so that whoever reads the lock can tell what it was made from (PEP 751 [tool]).
+    tool = {"requirements": list(requirements)} | ({"constraints": list(constraints)} if constraints else {})
+    return dataclasses.replace(lock, tool=tool)
+
+
+def _target(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Target:
+    if args.platform or args.python:
+        if not (args.platform and args.python):
+            parser.error("--platform and --python go together")
+        if args.pyodide:
+            parser.error("give --pyodide or --platform/--python, not both")
+        return target_for_platform(args.platform, args.python)
+    return target_for_pyodide(args.pyodide or DEFAULT_PYODIDE)
+
+
+def _write(text: str, output: str) -> None:
+    if output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(output).write_text(text, encoding="utf-8")
+
+
+async def _lock_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    target = _target(args, parser)
+    transport = UrllibTransport()
+
+    async def read_text(location: str) -> str:
+        return (await read_location(location, transport)).decode("utf-8")
+
+    files = RequirementsFile()
+    for kind, location in args.files:
+        await load_requirements_file(_absolute(location), read_text, constraints=kind == "-c", into=files)
+    for note in files.notes:
+        print(f"note: {note}", file=sys.stderr)
+    requirements = [*args.requirements, *files.requirements]
+    if not requirements:
+        parser.error("nothing to lock: name requirements or -r FILE")
+    index_urls = args.index_url or files.index_urls or None
+    lock = await lock_requirements(
+        requirements, target, constraints=files.constraints, index_urls=index_urls,
+        pre=args.pre or files.pre, transport=transport,
+    )
+    text = dumps_pyodide_lock(lock) if args.format == "pyodide-lock" else dumps_pylock(lock)
+    output = args.output or ("pyodide-lock.json" if args.format == "pyodide-lock" else "pylock.toml")
+    _write(text, output)
+    where = "standard output" if output == "-" else output
+    print(f"Locked {len(lock.packages)} packages for {target.describe()} (Python {target.python_full_version})"
+          f" into {where}", file=sys.stderr)
+    return 0
+
+
+async def _mirror_command(args: argparse.Namespace) -> int:
+    transport = UrllibTransport()
+    location = _absolute(args.lock)
+    text = (await read_location(location, transport)).decode("utf-8")
+    lock = parse_lock(text, source=args.lock, base_url=location)
+    mirror = await build_mirror(lock, Path(args.output), lambda url: read_location(url, transport))
+    print(f"Mirrored {len(mirror.wheels)} wheels of {len(mirror.projects)} projects ({mirror.bytes} bytes)"
+          f" into {mirror.root}", file=sys.stderr)
+    return 0
+
+
+class _FileAction(argparse.Action):
+    """-r and -c keep their order in one list, as pip reads them."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        getattr(namespace, self.dest).append(("-r" if option_string in ("-r", "--requirement") else "-c", value))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m micropkg", description="micropkg on the host: lock and mirror.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    lock = commands.add_parser("lock", help="resolve for a Pyodide runtime and write a lock")
+    lock.add_argument("requirements", nargs="*", metavar="REQ", help="PEP 508 requirements or wheel URLs")
+    lock.add_argument("-r", "--requirement", "-c", "--constraint", dest="files", action=_FileAction, default=[],
+                      metavar="FILE", help="a requirements (-r) or constraints (-c) file, pip's format")
+    target = lock.add_argument_group("target runtime (default: --pyodide 314)")
+    target.add_argument("--pyodide", metavar="VERSION", help="a Pyodide release: 314.0, 0.29, 0.27, 315.0")
+    target.add_argument("--platform", metavar="TAG", help="a wheel platform, e.g. pyemscripten_2026_0_wasm32")
+    target.add_argument("--python", metavar="X.Y", help="the Python version, with --platform")
+    lock.add_argument("-i", "--index-url", action="append", metavar="URL",
+                      help="a Simple API index (repeatable; default https://pypi.org/simple)")
+    lock.add_argument("--pre", action="store_true", help="allow pre-releases")
+    lock.add_argument("--format", choices=("pylock", "pyodide-lock"), default="pylock")
+    lock.add_argument("-o", "--output", metavar="FILE", help="where to write ('-' for standard output)")
+    mirror = commands.add_parser("mirror", help="write a static index holding a lock's wheels")
+    mirror.add_argument("lock", help="a pylock.toml or pyodide-lock.json (path or URL)")
+    mirror.add_argument("-o", "--output", required=True, metavar="DIR", help="the folder to write")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "lock":
+            return asyncio.run(_lock_command(args, parser))
+        return asyncio.run(_mirror_command(args))
+    except MicropkgError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1

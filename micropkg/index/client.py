@@ -1,0 +1,324 @@
+"""Asking package indexes for project pages and PEP 658 metadata.
+
+An index URL is either a base (``https://pypi.org/simple``, the project name
+is appended) or a template containing ``{package_name}`` (for example PyPI's
+legacy ``https://pypi.org/pypi/{package_name}/json``). The answer's content
+type picks the parser, so one index may answer JSON and another HTML.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import urllib.parse
+from collections.abc import Awaitable, Mapping, Sequence
+from typing import TypeVar
+
+from ..net.cache import Cache
+from ..errors import FetchError, IndexFormatError, IntegrityError
+from ..model.simple import (
+    HTML_CONTENT_TYPES,
+    JSON_CONTENT_TYPE,
+    DistFile,
+    ProjectPage,
+    normalized_name,
+    parse_html_page,
+    parse_json_page,
+    parse_legacy_json,
+)
+from ..net.transport import Request, Response, Transport, split_credentials
+
+T = TypeVar("T")
+
+__all__ = [
+    "DEFAULT_INDEX_URLS",
+    "Index",
+    "check_hashes",
+    "fetch_verified",
+    "index_entries",
+    "index_list",
+    "parse_page",
+]
+
+DEFAULT_INDEX_URLS = ("https://pypi.org/simple",)
+
+# PEP 691 content negotiation: JSON preferred, HTML accepted.
+ACCEPT = f"{JSON_CONTENT_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
+
+# Hosts known to serve PEP 658 ``.metadata`` files even when the index page
+# does not advertise them (PyPI's file host does; the page here sometimes omits the key).
+_METADATA_HOSTS = frozenset({"files.pythonhosted.org"})
+
+
+def check_hashes(data: bytes, hashes: Mapping[str, str], url: str, *, size: int | None = None) -> None:
+    """Raise :class:`IntegrityError` unless ``data`` matches every known hash in ``hashes``."""
+    for algorithm in ("sha256", "sha384", "sha512"):
+        expected = hashes.get(algorithm)
+        if expected is None:
+            continue
+        actual = hashlib.new(algorithm, data).hexdigest()
+        if actual != expected.lower():
+            note = ""
+            if size is not None and size != len(data):
+                note = f"received {len(data)} bytes, the index said {size}: the transfer may have been cut short"
+            raise IntegrityError(url=url, algorithm=algorithm, expected=expected, actual=actual, note=note)
+
+
+async def fetch_verified(
+    transport: Transport,
+    request: Request,
+    hashes: Mapping[str, str],
+    *,
+    what: str,
+    size: int | None = None,
+) -> bytes:
+    """Fetch ``request`` and check its bytes against ``hashes`` (and ``size`` when known)."""
+    url = request.url
+    response = (await transport.fetch(request)).raise_for_status(what)
+    check_hashes(response.body, hashes, url, size=size)
+    if size is not None and len(response.body) != size:
+        # Only reachable without a hash to compare: the size is then the one check left.
+        raise FetchError(
+            f"{what}: {url} sent {len(response.body)} bytes, the index said {size}; "
+            "the transfer was cut short or the file changed. Try again.",
+            url=url,
+        )
+    return response.body
+
+
+class Index:
+    """One index, reached through a transport."""
+
+    def __init__(
+        self,
+        url: str,
+        transport: Transport,
+        *,
+        headers: Mapping[str, str] | None = None,
+        cache: Cache | None = None,
+    ) -> None:
+        # Security: credentials in the URL (https://user:pass@host/simple) become an
+        # Authorization header, so the URL -- kept for messages and plans -- holds no secret.
+        self.url, credentials = split_credentials(url)
+        self._transport = transport
+        # Headers (e.g. Authorization) meant for this index only: they are sent
+        # to the index's own origin, never to file hosts elsewhere.
+        self._headers = {**credentials, **(headers or {})}
+        self._origin = _origin(self._page_url("x"))
+        # Pages, metadata and wheels kept across page loads (None: always ask the network).
+        self._cache = cache
+        # Pages asked for before anyone needed them (send_early), by URL: this
+        # Index belongs to one install, so no other task shares them.
+        self._early: dict[str, tuple[asyncio.Future[Response], asyncio.Future[None]]] = {}
+
+    @property
+    def cache(self) -> Cache | None:
+        return self._cache
+
+    def __repr__(self) -> str:
+        return f"Index({self.url!r})"
+
+    def _page_url(self, project: str) -> str:
+        name = normalized_name(project)
+        if "{package_name}" in self.url:
+            return self.url.replace("{package_name}", name)
+        return self.url.rstrip("/") + "/" + name + "/"
+
+    def _headers_for(self, url: str) -> dict[str, str]:
+        return dict(self._headers) if _origin(url) == self._origin else {}
+
+    async def _sent(self, request: Awaitable[T]) -> T:
+        # While a request is out, the cache's pending writes use the idle thread.
+        return await (self._cache.fetching(request) if self._cache is not None else request)
+
+    def send_early(self, name: str) -> asyncio.Future[None]:
+        """Start fetching ``name``'s page now; :meth:`project` takes the answer when asked.
+
+        The future returned is done once the request is on its way (handed to
+        the transport) or answered without one (a fresh page in the cache).
+        """
+        url = self._page_url(name)
+        if url not in self._early:
+            on_its_way: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            answer = asyncio.ensure_future(self._page_response(url, _Announcing(self._transport, on_its_way)))
+            answer.add_done_callback(lambda _: on_its_way.done() or on_its_way.set_result(None))
+            self._early[url] = (answer, on_its_way)
+        return self._early[url][1]
+
+    def drop_early(self) -> None:
+        """Forget the early pages nobody asked for (the answer, or the error, is nobody's)."""
+        for answer, _ in self._early.values():
+            if not answer.done():
+                answer.cancel()
+            elif not answer.cancelled():
+                answer.exception()  # retrieved: no "exception was never retrieved" warning
+        self._early.clear()
+
+    async def _page_response(self, url: str, transport: Transport | None = None) -> Response:
+        transport = transport or self._transport
+        headers = {"Accept": ACCEPT, **self._headers_for(url)}
+        if self._cache is not None:
+            return await self._cache.fetch_page(transport, Request(url, headers))
+        return await transport.fetch(Request(url, headers))
+
+    async def project(self, name: str) -> ProjectPage | None:
+        """The project's page, or None when this index does not know the project."""
+        url = self._page_url(name)
+        early, _ = self._early.pop(url, (None, None))
+        response = await (early if early is not None else self._page_response(url))
+        # Only "not here" (404, 410) lets the catalog ask the next index. Any other
+        # failure -- a 5xx, a 401/403, an HTML error page, broken JSON -- is raised,
+        # so a private index that is down never silently hands the name to the next
+        # index (where anyone may have registered it: dependency confusion).
+        if response.status in (404, 410):
+            return None
+        response.raise_for_status(f"Index page for {name!r}")
+        try:
+            return parse_page(response, name)
+        except IndexFormatError as exc:
+            raise IndexFormatError(
+                f"{exc} [{self.url} answered HTTP {response.status}, content type "
+                f"{response.content_type or 'none'!r}, {len(response.body)} bytes; micropkg does not"
+                " fall back to another index after such an answer: fix the index URL or the index]",
+                url=exc.url,
+            ) from exc
+
+    async def metadata(self, file: DistFile) -> bytes | None:
+        """PEP 658 metadata of ``file``, or None when the index has none for it."""
+        advertised = file.core_metadata is not None
+        served_anyway = urllib.parse.urlsplit(file.url).hostname in _METADATA_HOSTS
+        if not (advertised or served_anyway):
+            return None
+        url = file.metadata_url
+        own_sha = (file.core_metadata or {}).get("sha256")
+        wheel_sha = file.hashes.get("sha256")
+        cache = self._cache
+        if cache is not None and (own_sha or wheel_sha):
+            kept = await (cache.file(own_sha) if own_sha else cache.derived(wheel_sha))
+            if kept is not None:
+                return kept
+            if cache.mode == "offline":
+                if not advertised:
+                    return None  # as if none were served: the metadata is read from the (kept) wheel
+                raise cache.offline_miss(url, f"Metadata of {file.filename}")
+        response = await self._sent(self._transport.fetch(Request(url, self._headers_for(url))))
+        if response.status == 404 and not advertised:
+            return None
+        response.raise_for_status(f"Metadata of {file.filename}")
+        check_hashes(response.body, file.core_metadata or {}, url)
+        if cache is not None and (own_sha or wheel_sha):
+            await (cache.keep_file(own_sha, response.body) if own_sha else cache.keep_derived(wheel_sha, response.body))
+        return response.body
+
+    async def wheel(self, file: DistFile) -> bytes:
+        """The file's bytes, checked against the index's hashes and size."""
+        if not file.hashes:
+            # Nothing to verify against: refuse rather than install unverified code.
+            raise IndexFormatError(
+                f"{self.url} lists {file.filename} without a hash; micropkg installs only "
+                "files whose sha256 the index states. Ask the index to publish hashes "
+                "(PEP 503 '#sha256=' fragments or PEP 691 'hashes').",
+                url=file.url,
+            )
+        sha = file.hashes.get("sha256")
+        cache = self._cache
+        if cache is not None and sha:
+            kept = await cache.file(sha)  # checked against sha on read
+            if kept is not None:
+                return kept
+            if cache.mode == "offline":
+                raise cache.offline_miss(file.url, f"The wheel {file.filename}")
+        request = Request(file.url, self._headers_for(file.url))
+        data = await self._sent(fetch_verified(
+            self._transport, request, file.hashes, what=f"Download of {file.filename}", size=file.size
+        ))
+        if cache is not None and sha:
+            await cache.keep_file(sha, data)
+        return data
+
+
+class _Announcing(Transport):
+    """``inner``, marking ``on_its_way`` done when a request is handed to it."""
+
+    def __init__(self, inner: Transport, on_its_way: asyncio.Future[None]) -> None:
+        self._inner = inner
+        self._on_its_way = on_its_way
+
+    async def fetch(self, request: Request) -> Response:
+        if not self._on_its_way.done():
+            self._on_its_way.set_result(None)
+        # Whoever waits on the future runs after this step, which sends the request.
+        return await self._inner.fetch(request)
+
+
+def _origin(url: str) -> tuple[str, str | None, int | None]:
+    parts = urllib.parse.urlsplit(url)
+    return (parts.scheme, parts.hostname, parts.port)
+
+
+def parse_page(response: Response, project: str) -> ProjectPage:
+    """Pick the parser by content type (and shape, for plain ``application/json``)."""
+    content_type = response.content_type
+    if content_type == JSON_CONTENT_TYPE:
+        return parse_json_page(response.url, response.body, project)
+    if content_type in HTML_CONTENT_TYPES:
+        return parse_html_page(response.url, response.body, project)
+    if content_type == "application/json":
+        if b'"releases"' in response.body and b'"info"' in response.body:
+            return parse_legacy_json(response.url, response.body, project)
+        return parse_json_page(response.url, response.body, project)
+    raise IndexFormatError(
+        f"{response.url} answered HTTP {response.status} with content type "
+        f"{content_type or 'none'!r}, which is not an index page "
+        f"(expected {JSON_CONTENT_TYPE} or text/html)",
+        url=response.url,
+    )
+
+
+IndexEntry = str | tuple[str, Mapping[str, str]]
+
+
+def index_entries(
+    urls: str | Mapping[str, Mapping[str, str]] | Sequence[IndexEntry] | None,
+) -> tuple[tuple[str, dict[str, str]], ...]:
+    """``index_urls`` as given by a user, as ``(url, headers)`` pairs, in order.
+
+    Accepted: one URL; a list whose entries are URLs or ``(url, headers)``
+    pairs; or a mapping ``{url: headers}``. ``headers`` (e.g.
+    ``{"Authorization": "Bearer ..."}``) are sent to that index's origin only.
+    """
+    if urls is None:
+        return tuple((url, {}) for url in DEFAULT_INDEX_URLS)
+    if isinstance(urls, str):
+        return ((urls, {}),)
+    if isinstance(urls, Mapping):
+        items = list(urls.items())
+    else:
+        # A pair may arrive as a list (from JSON or JavaScript): treat it as a tuple.
+        items = [(entry, {}) if isinstance(entry, str) else tuple(entry) if isinstance(entry, list) else entry
+                 for entry in urls]
+    entries = []
+    for item in items:
+        if not (
+            isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)
+            and isinstance(item[1], Mapping)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in item[1].items())
+        ):
+            raise TypeError(
+                "index_urls entries must be URLs or (url, {header: value}) pairs, "
+                f"got {type(item).__name__} {_redact(item)!r}"
+            )
+        entries.append((item[0], dict(item[1])))
+    return tuple(entries)
+
+
+def _redact(item: object) -> object:
+    """``item`` for an error message, header values hidden (they are often secrets)."""
+    if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], Mapping):
+        return (item[0], dict.fromkeys(item[1], "..."))
+    return item
+
+
+def index_list(urls: str | Mapping[str, Mapping[str, str]] | Sequence[IndexEntry] | None) -> tuple[str, ...]:
+    """The URLs of ``index_urls`` (see :func:`index_entries`), without their headers."""
+    return tuple(url for url, _ in index_entries(urls))

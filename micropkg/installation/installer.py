@@ -1,0 +1,327 @@
+"""Carrying out a plan in the running Pyodide: download, verify, write, load.
+
+The order is the safety argument: every wheel of the transaction is
+downloaded and hash-checked, then opened and verified (paths, RECORD,
+dist-info, and METADATA against the metadata the resolver used), and only
+then is anything written -- in one destination transaction that rolls back
+on failure. Native libraries load last, when every file they may link
+against is in place, and the transaction stays open until they have: if
+one fails to load, the files are rolled back (the replaced version comes
+back) and nothing the install added stays in ``sys.modules``. A library
+that did load cannot be unloaded from the WebAssembly runtime; it stays
+in memory, unused, with its file gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from packaging.utils import canonicalize_name
+
+from ..resolution.catalog import Catalog
+from .writer import install as write_wheels
+from .site_packages import SitePackages
+from .environment import distributions, source_files
+from ..errors import IndexFormatError, InstallError, InvalidWheel
+from ..model.metadata import CoreMetadata, parse_metadata
+from ..ui.progress import Reporter
+from ..resolution.resolver import Pin, Plan
+from ..model.target import Target
+from ..net.transport import redact_url
+from .wheel import Wheel
+
+if TYPE_CHECKING:  # locks load only for install(lock=...)
+    from ..model.lock import Lock
+
+__all__ = [
+    "Installed", "check_metadata_agrees", "check_tags_fit", "download_and_verify", "forget_modules", "install_lock", "install_plan",
+]
+
+
+@dataclass(frozen=True)
+class Installed:
+    name: str
+    version: str
+    filename: str
+    source: str
+
+
+async def download_and_verify(
+    pins: Sequence[Pin],
+    catalog: Catalog,
+    reporter: Reporter | None = None,
+    *,
+    locked: bool = False,
+) -> list[Wheel]:
+    """All wheels of the plan, downloaded concurrently and verified; nothing written yet.
+
+    ``reporter`` hears of each file as it arrives. A resolved plan's wheels
+    come from the catalog, which verified its speculative downloads during the
+    resolution already, and each wheel's METADATA must say what the resolver
+    used. A ``locked`` plan's wheels are only downloaded and opened here.
+    """
+    reporter = reporter or Reporter()
+    # Early downloads start during resolution: count from the first of them.
+    started = catalog.first_wheel_at if catalog.first_wheel_at is not None else time.perf_counter()
+    # The index's sizes (PEP 700) give the total up front; a file without one counts when it lands.
+    total = sum(pin.file.size or 0 for pin in pins)  # type: ignore[union-attr]
+    done = [0, 0]  # bytes, files: one event loop, so no lock is needed
+
+    async def arrival(pin: Pin) -> Wheel:
+        nonlocal total
+        blob = await catalog.wheel(pin.candidate)
+        if not pin.file.size:  # type: ignore[union-attr]
+            total += len(blob)
+        done[0] += len(blob)
+        done[1] += 1
+        reporter.downloading(done[0], total, done[1], len(pins))
+        if locked:
+            return await Wheel.open(pin.file.filename, blob)  # type: ignore[union-attr]
+        return await catalog.verified_wheel(pin.candidate)  # opened once, maybe during the resolution
+
+    wheels = await asyncio.gather(*(arrival(pin) for pin in pins))
+    reporter.downloaded(len(pins), done[0], time.perf_counter() - started)
+    for pin, wheel in zip(pins, wheels):
+        # A lock's wheel needs no such check: no resolver read metadata for it. The
+        # lock pins its hash, its file name must be the entry's name and version
+        # (``_lock.select``), and its dist-info and METADATA the file name's (``Wheel.open``).
+        # A Pyodide distribution build's dependencies are its lockfile's `depends`, which need
+        # not read like its Requires-Dist; its bytes are pinned by that same lockfile's sha256.
+        if not locked and not catalog.from_distribution(pin.candidate):
+            check_metadata_agrees(wheel, catalog.metadata(pin.candidate), pin.file.metadata_url)  # type: ignore[union-attr]
+    return list(wheels)
+
+
+def check_tags_fit(wheel: Wheel, target: Target) -> None:
+    """Raise :class:`InvalidWheel` unless one of the wheel's tags fits ``target``."""
+    if target.tag_rank(wheel.tags) is None:
+        tags = ", ".join(sorted(str(tag) for tag in wheel.tags))
+        raise InvalidWheel(
+            f"its tags ({tags}) do not fit this runtime ({target.describe()}); its native code"
+            " could not load here. Use a pure-Python wheel or one built for this runtime.",
+            filename=wheel.filename,
+        )
+
+
+def _requirement_key(requirement) -> str:
+    # str() of a packaging Requirement is already normalised except for name spelling.
+    text = str(requirement)
+    return canonicalize_name(requirement.name) + text[len(requirement.name):]
+
+
+def check_metadata_agrees(wheel: Wheel, used: CoreMetadata, source: str) -> None:
+    """Raise :class:`InvalidWheel` unless the wheel's METADATA says what the resolver was told.
+
+    Security: the plan was built from the index's PEP 658 file; a wheel whose
+    own METADATA differs (another dependency, another Requires-Python) would
+    install something nobody resolved. PEP 658 requires the two to be the same.
+    """
+    member = f"{wheel.dist_info}/METADATA"
+    try:
+        own = parse_metadata(wheel.metadata, source=f"{wheel.filename} ({member})")
+    except IndexFormatError as exc:
+        raise InvalidWheel(str(exc), filename=wheel.filename, member=member) from exc
+    fields = [
+        ("Name", used.name, own.name),
+        ("Version", str(used.version), str(own.version)),
+        ("Requires-Dist", sorted(map(_requirement_key, used.requires_dist)),
+         sorted(map(_requirement_key, own.requires_dist))),
+        ("Requires-Python", str(used.requires_python or ""), str(own.requires_python or "")),
+        ("Provides-Extra", sorted(used.provides_extra), sorted(own.provides_extra)),
+    ]
+    for field, expected, actual in fields:
+        if expected != actual:
+            raise InvalidWheel(
+                f"its METADATA disagrees with the metadata the resolver used ({redact_url(source)}):"
+                f" {field} is {actual!r} in the wheel but {expected!r} in the index's file."
+                " The index or the wheel was tampered with; nothing was installed.",
+                filename=wheel.filename,
+                member=member,
+            )
+
+
+def _direct_url(pin: Pin) -> str | None:
+    if pin.file is None or pin.source != pin.file.url:
+        return None
+    # PEP 610: record where a direct-reference install came from.
+    return json.dumps({"url": pin.file.url, "archive_info": {}})
+
+
+async def _source_files(pin: Pin, catalog: Catalog) -> dict[str, bytes]:
+    """Where the wheel came from, for freeze() (the dist-info files: see _environment.source_files)."""
+    file = pin.file
+    data = await catalog.wheel(pin.candidate)  # memoised: downloaded once, by download_and_verify
+    # An index URL, not a direct reference nor a lock's "lock <where>" marker.
+    is_index = pin.source != file.url and pin.source.startswith(("https:", "http:")) and "{" not in pin.source  # type: ignore[union-attr]
+    return source_files(
+        url=file.url,  # type: ignore[union-attr]
+        # A stated sha256 was checked against these bytes on download; only direct URLs lack one.
+        sha256=file.hashes.get("sha256") or hashlib.sha256(data).hexdigest(),  # type: ignore[union-attr]
+        size=len(data),
+        upload_time=file.upload_time,  # type: ignore[union-attr]
+        index=pin.source if is_index else None,
+        hashes=file.hashes,  # type: ignore[union-attr]
+    )
+
+
+async def install_plan(
+    plan: Plan,
+    catalog: Catalog,
+    root: Path,
+    *,
+    requested: Collection[str],
+    load_dynlibs,
+    dynlibs_to_load,
+    target: Target | None = None,
+    reporter: Reporter | None = None,
+    locked: bool = False,
+) -> list[Installed]:
+    """Install what ``plan`` adds to the runtime; return what was installed.
+
+    With ``target``, every wheel's tags must fit it: a direct wheel URL is not
+    judged by tag during resolution, and is refused here, before any write.
+    """
+    pins = plan.to_install
+    if not pins:
+        return []
+    reporter = reporter or Reporter()
+    wheels = await download_and_verify(pins, catalog, reporter, locked=locked)
+    if target is not None:
+        for wheel in wheels:
+            check_tags_fit(wheel, target)
+    present = {dist.name: dist for dist in distributions([root])}  # one scan, not one per pin
+    old = {pin.name: present[pin.name] for pin in pins if pin.name in present}
+    replace = set(old)
+    direct_urls = {pin.name: url for pin in pins if (url := _direct_url(pin)) is not None}
+    sources = {pin.name: await _source_files(pin, catalog) for pin in pins}
+    destination = SitePackages(root)
+    modules_before = set(sys.modules)
+    reporter.installing([(pin.name, str(pin.version)) for pin in pins])
+    written = write_wheels(
+        wheels,
+        destination,
+        installer="micropkg",
+        requested=set(requested),
+        direct_urls=direct_urls,
+        replace=replace,
+        dist_info_files=sources,
+        commit=False,  # open until the native code has loaded: a failure there rolls back too
+    )
+    native = [(wheel, libs) for wheel, paths in zip(wheels, written) if (libs := dynlibs_to_load(paths.dynlibs))]
+    count = sum(len(libs) for _, libs in native)
+    loaded = 0
+
+    async def load(libs: list[str]) -> None:
+        nonlocal loaded
+        for lib in libs:
+            loaded += 1
+            reporter.loading(lib, loaded, count)
+        await load_dynlibs(root, libs)
+
+    try:
+        # Each wheel's libraries in their order, the wheels side by side: a wheel's
+        # extensions link against its own libraries (and the distribution's shared
+        # ones, which load first), so compiling them concurrently is safe and overlaps
+        # the WebAssembly compilation of big modules.
+        outcomes = await asyncio.gather(*(load(libs) for _, libs in native), return_exceptions=True)
+        failed = [(wheel, o) for (wheel, _), o in zip(native, outcomes) if isinstance(o, BaseException)]
+        if failed:
+            failing, exc = failed[0]
+            raise exc
+    except Exception as exc:  # InstallError from the loader, or the JS loader's own errors
+        outcome = _roll_back(destination, root, written, modules_before)
+        raise InstallError(
+            f"Could not install {failing.filename}: loading its native code failed: {exc}. {outcome}"
+        ) from exc
+    except BaseException:  # cancelled or interrupted: undo, and let it propagate as it was
+        _roll_back(destination, root, written, modules_before)
+        raise
+    try:
+        destination.commit()
+    except OSError as exc:
+        names = ", ".join(wheel.filename for wheel in wheels)
+        raise InstallError(f"Installed {names}, but cleaning up the rollback data failed: {exc}") from exc
+    # Modules imported from the replaced versions must not linger in sys.modules.
+    forget_modules(root, [f for dist in old.values() for f in dist.files])
+    return [
+        Installed(pin.name, str(pin.version), pin.file.filename, redact_url(pin.source))  # type: ignore[union-attr]
+        for pin in pins
+    ]
+
+
+async def install_lock(
+    lock: Lock,
+    target: Target,
+    root: Path,
+    read: Callable[[str], Awaitable[bytes]],
+    *,
+    load_dynlibs,
+    dynlibs_to_load,
+    reporter: Reporter | None = None,
+) -> list[Installed]:
+    """Install exactly what ``lock`` lists for ``target``: no resolution, no index.
+
+    Every wheel comes through ``read`` once, in one concurrent batch, and is
+    checked against the lock's hash and size before anything is written.
+    """
+    from ..model.lock import plan_from_lock, verified_reader
+
+    started = time.perf_counter()
+    present = {dist.name: dist.version for dist in distributions([root])}
+    plan, files = plan_from_lock(lock, target, present)
+    catalog = Catalog([], read_url=verified_reader(files, read))
+    pins = plan.to_install
+    reporter = reporter or Reporter()
+    reporter.resolved([(pin.name, str(pin.version)) for pin in pins], time.perf_counter() - started)
+    return await install_plan(
+        plan, catalog, root,
+        requested={pin.name for pin in pins},
+        load_dynlibs=load_dynlibs,
+        dynlibs_to_load=dynlibs_to_load,
+        target=target,
+        reporter=reporter,
+        locked=True,
+    )
+
+
+def _roll_back(destination: SitePackages, root: Path, written, modules_before: set[str]) -> str:
+    """Undo the open transaction and the modules it added; say how that went."""
+    # Only what this install added: modules of a replaced version, imported
+    # before, are the ones that match the restored files.
+    new_files = {str((root / path).resolve()) for paths in written for path in paths}
+    for name in set(sys.modules) - modules_before:
+        origin = getattr(sys.modules.get(name), "__file__", None)
+        if origin and str(Path(origin).resolve()) in new_files:
+            del sys.modules[name]
+    try:
+        destination.rollback()
+    except OSError as exc:
+        return f"Rolling back failed too ({exc}): {str(root)!r} may be left half-installed."
+    return f"Nothing was installed: every change to {str(root)!r} was rolled back."
+
+
+def forget_modules(root: Path, files: Collection[str]) -> list[str]:
+    """Drop from ``sys.modules`` every module loaded from one of ``files``."""
+    if not files:
+        return []  # resolving every loaded module's file costs ~80 ms in Pyodide: skip it when moot
+    paths = {str((root / f).resolve()) for f in files}
+    # Only a module whose file lies under the root (as given or resolved) can be one of them.
+    prefixes = (os.path.join(str(root), ""), os.path.join(str(Path(root).resolve()), ""))
+    gone = [
+        name for name, module in list(sys.modules.items())
+        if (origin := getattr(module, "__file__", None)) and isinstance(origin, str)
+        and (origin.startswith(prefixes) or os.path.islink(origin))
+        and str(Path(origin).resolve()) in paths
+    ]
+    for name in gone:
+        del sys.modules[name]
+    return gone

@@ -1,0 +1,465 @@
+"""A wheel, opened from bytes and verified before anything is written (PEP 427, PEP 491).
+
+:meth:`Wheel.from_bytes` (or :meth:`Wheel.open`, the same checks in slices that
+yield to the event loop) is the only way to get a :class:`Wheel`, and it
+refuses, with :class:`~micropkg.InvalidWheel` naming the file and member:
+
+* a filename that is not ``name-version(-build)?-tags.whl``, bytes that are not a zip;
+* members that are not plain relative paths (see :func:`~._records.path_problem`),
+  symlinks and other non-regular members, encrypted members, duplicate names;
+* more than ``max_unpacked_size`` bytes uncompressed, by the sizes the zip
+  declares and by the bytes actually produced (zip bombs);
+* a missing or ambiguous ``.dist-info`` directory, or one whose name or
+  version (or METADATA's ``Name``/``Version``) differs from the filename's;
+* a missing METADATA, WHEEL or RECORD, a ``Wheel-Version`` other than 1.x;
+* members absent from RECORD, RECORD rows without a member, and members
+  whose size or hash differs from their row.
+
+What gets installed (:attr:`Wheel.members`): everything under the archive
+root, and ``<name>-<version>.data/purelib/`` and ``.../platlib/`` mapped to
+the root, whatever ``Root-Is-Purelib`` says: Pyodide has one site-packages.
+The ``scripts``, ``headers`` and ``data`` schemes have no use in a browser
+and are verified but not installed; neither are the RECORD (the installer
+writes its own) and its signatures, nor the files the installer owns
+(INSTALLER, REQUESTED, direct_url.json). All of these are listed in
+:attr:`Wheel.skipped`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import stat
+import zipfile
+import zlib
+from collections.abc import Generator, Mapping
+
+from packaging.tags import Tag
+from packaging.utils import (
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from ..errors import InvalidWheel
+from ..model.headers import Headers, parse_headers
+from ..model.records import RecordEntry, RecordError, parse_record, path_problem
+
+__all__ = ["Wheel"]
+
+_SIGNATURES = frozenset({"RECORD.jws", "RECORD.p7s"})
+# dist-info files the installer writes itself (PEP 376, PEP 610, PEP 627), so
+# copies in a wheel are not installed; the signatures sign a RECORD that is replaced.
+_NOT_INSTALLED = frozenset({"INSTALLER", "REQUESTED", "direct_url.json", "RECORD"}) | _SIGNATURES
+_ROOT_SCHEMES = frozenset({"purelib", "platlib"})
+_SKIPPED_SCHEMES = frozenset({"scripts", "headers", "data"})
+# Bytes inflated or hashed between two turns of the event loop in Wheel.open:
+# a few milliseconds of work in Pyodide.
+_SLICE = 256 * 1024
+
+
+class Wheel:
+    """A verified wheel held in memory. Build it with :meth:`from_bytes`."""
+
+    __slots__ = (
+        "filename",
+        "name",
+        "version",
+        "tags",
+        "dist_info",
+        "metadata",
+        "root_is_purelib",
+        "members",
+        "skipped",
+        "verified",
+    )
+
+    def __init__(
+        self,
+        *,
+        filename: str,
+        name: NormalizedName,
+        version: Version,
+        tags: frozenset[Tag],
+        dist_info: str,
+        metadata: bytes,
+        root_is_purelib: bool,
+        members: tuple[tuple[str, bytes], ...],
+        skipped: tuple[str, ...],
+        verified: Mapping[str, RecordEntry] | None = None,
+    ) -> None:
+        self.filename = filename
+        self.name = name
+        self.version = version
+        self.tags = tags
+        self.dist_info = dist_info
+        self.metadata = metadata
+        self.root_is_purelib = root_is_purelib
+        self.members = members  # (install path, bytes), in archive order
+        self.skipped = skipped  # archive names verified but not installed
+        # Install path -> its RECORD row, sha256 checked against the member's bytes:
+        # the installed RECORD reuses these instead of hashing every file again.
+        self.verified = verified or {}
+
+    def __repr__(self) -> str:
+        return f"<Wheel {self.filename!r}: {len(self.members)} files>"
+
+    @property
+    def dynlibs(self) -> tuple[str, ...]:
+        """Install paths of shared libraries, in archive order.
+
+        A file is one if its name ends in ``.so`` (extension modules and most
+        libraries) or if it lies in a ``*.libs`` directory, where auditwheel-style
+        tools vendor dependencies under versioned names like ``libz.so.1``.
+        """
+        return tuple(
+            path
+            for path, _ in self.members
+            if path.endswith(".so") or any(d.endswith(".libs") for d in path.split("/")[:-1])
+        )
+
+    @classmethod
+    def from_bytes(cls, filename: str, data: bytes, *, max_unpacked_size: int = 1 << 30) -> Wheel:
+        """Open and verify the wheel ``data``, named ``filename``. See the module docstring."""
+        steps = cls._open(filename, data, max_unpacked_size)
+        while (wheel := _step(steps)) is None:
+            pass
+        return wheel
+
+    @classmethod
+    async def open(cls, filename: str, data: bytes, *, max_unpacked_size: int = 1 << 30) -> Wheel:
+        """:meth:`from_bytes`, giving the event loop a turn every few hundred kilobytes.
+
+        A wheel downloaded early is verified while the resolution waits on the
+        network; in slices, its work cannot hold up the resolution's next requests
+        by more than a few milliseconds.
+        """
+        steps = cls._open(filename, data, max_unpacked_size)
+        while (wheel := _step(steps)) is None:
+            await asyncio.sleep(0)
+        return wheel
+
+    @classmethod
+    def _open(cls, filename: str, data: bytes, max_unpacked_size: int) -> Generator[None, None, Wheel]:
+        # Yields between slices of work (inflating, hashing): see open().
+        try:
+            name, version, _build, tags = parse_wheel_filename(filename)
+        except (InvalidWheelFilename, InvalidVersion) as exc:
+            raise InvalidWheel(f"not a valid wheel filename: {exc}", filename=filename) from exc
+        try:
+            archive = zipfile.ZipFile(io.BytesIO(data))
+        # Besides BadZipFile, zipfile lets these through on corrupt input:
+        # NotImplementedError for features it lacks (a newer zip version),
+        # ValueError from seeking to a corrupt negative offset.
+        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, ValueError) as exc:
+            raise InvalidWheel(f"not a zip archive: {exc}", filename=filename) from exc
+        with archive:
+            infos = _regular_members(filename, archive)
+            _check_declared_sizes(filename, infos, max_unpacked_size)
+            contents: dict[str, bytes] = {}
+            work = 0
+            for info in infos:
+                contents[info.filename] = _read_member(filename, archive, info)
+                work += info.file_size
+                if work > _SLICE:
+                    work = 0
+                    yield
+
+        dist_info = _find_dist_info(filename, contents, name, version)
+        for required in ("METADATA", "WHEEL", "RECORD"):
+            if f"{dist_info}/{required}" not in contents:
+                raise InvalidWheel(f"{dist_info}/ has no {required}", filename=filename)
+        root_is_purelib = _check_wheel_file(filename, dist_info, contents)
+        _check_metadata(filename, dist_info, contents, name, version)
+        checked = yield from _check_record(filename, dist_info, contents)
+        members, skipped, verified = _install_paths(filename, dist_info, contents, checked)
+        return cls(
+            filename=filename,
+            name=name,
+            version=version,
+            tags=frozenset(tags),
+            dist_info=dist_info,
+            metadata=contents[f"{dist_info}/METADATA"],
+            root_is_purelib=root_is_purelib,
+            members=members,
+            skipped=skipped,
+            verified=verified,
+        )
+
+
+def _step(steps: Generator[None, None, Wheel]) -> Wheel | None:
+    """One slice of Wheel._open: the wheel when it is done, else None."""
+    try:
+        next(steps)
+    except StopIteration as done:
+        return done.value
+    return None
+
+
+def _regular_members(filename: str, archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    """The archive's file members, every name and type checked; directory entries dropped."""
+    files: list[zipfile.ZipInfo] = []
+    seen: set[str] = set()
+    for info in archive.infolist():
+        name = info.filename
+        mode = info.external_attr >> 16
+        file_type = stat.S_IFMT(mode)
+        is_dir = name.endswith("/")
+        problem = path_problem(name[:-1] if is_dir else name)
+        if problem is not None:
+            # Security: the member would be written outside site-packages, or alias another.
+            raise InvalidWheel(problem, filename=filename, member=name)
+        if name in seen:
+            # Security: of two members with one name, RECORD could vouch for one
+            # while the other is the one an unpacker writes.
+            raise InvalidWheel(
+                "the archive contains this name twice", filename=filename, member=name
+            )
+        seen.add(name)
+        if is_dir:
+            if file_type not in (0, stat.S_IFDIR):
+                raise InvalidWheel(
+                    f"a directory entry with file mode {mode:#o}", filename=filename, member=name
+                )
+            continue
+        # Type 0 means the zip was made without Unix modes (e.g. on Windows): a regular file.
+        if file_type not in (0, stat.S_IFREG):
+            # Security: a symlink member could point anywhere, and a later member
+            # written through it would land outside site-packages.
+            kind = (
+                "a symlink" if file_type == stat.S_IFLNK else f"not a regular file (mode {mode:#o})"
+            )
+            raise InvalidWheel(f"the member is {kind}", filename=filename, member=name)
+        if info.flag_bits & 0x1:
+            raise InvalidWheel("the member is encrypted", filename=filename, member=name)
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            # Every wheel builder writes these two; bz2 and lzma are optional
+            # modules that a Pyodide runtime may not have loaded.
+            raise InvalidWheel(
+                f"compression method {info.compress_type} is not stored (0) or deflate (8)",
+                filename=filename,
+                member=name,
+            )
+        files.append(info)
+    return files
+
+
+def _check_declared_sizes(filename: str, infos: list[zipfile.ZipInfo], limit: int) -> None:
+    # Checked before inflating anything: a few kilobytes of deflate can declare gigabytes.
+    total = 0
+    for info in infos:
+        total += info.file_size
+        if total > limit:
+            raise InvalidWheel(
+                f"the members declare more than {limit} bytes uncompressed (max_unpacked_size)",
+                filename=filename,
+                member=info.filename,
+            )
+
+
+def _read_member(filename: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    try:
+        with archive.open(info) as stream:
+            # Never trust the declared size: read at most one byte past it.
+            data = stream.read(info.file_size + 1)
+    # As in from_bytes: zipfile's failures on a corrupt member are not all BadZipFile.
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        EOFError,
+        OSError,
+        NotImplementedError,
+        ValueError,
+    ) as exc:
+        raise InvalidWheel(
+            f"the member cannot be read: {exc}", filename=filename, member=info.filename
+        ) from exc
+    if len(data) > info.file_size:
+        raise InvalidWheel(
+            f"the member inflates past its declared size of {info.file_size} bytes",
+            filename=filename,
+            member=info.filename,
+        )
+    return data
+
+
+def _find_dist_info(filename: str, contents: dict[str, bytes], name: str, version: Version) -> str:
+    # Only top-level directories count: a nested foo/x.dist-info is package data.
+    tops = {member.split("/", 1)[0] for member in contents if "/" in member}
+    candidates = sorted(top for top in tops if top.endswith(".dist-info"))
+    if len(candidates) != 1:
+        found = ", ".join(repr(c) for c in candidates) or "none"
+        raise InvalidWheel(
+            f"expected exactly one .dist-info directory, found {found}", filename=filename
+        )
+    dist_info = candidates[0]
+    dist_name, sep, dist_version = dist_info[: -len(".dist-info")].rpartition("-")
+    if not sep:
+        raise InvalidWheel(f"{dist_info!r} is not <name>-<version>.dist-info", filename=filename)
+    if canonicalize_name(dist_name) != name:
+        raise InvalidWheel(
+            f"{dist_info!r} is for project {dist_name!r}, the filename says {name!r}",
+            filename=filename,
+        )
+    try:
+        parsed = Version(dist_version)
+    except InvalidVersion as exc:
+        raise InvalidWheel(
+            f"{dist_info!r} has an invalid version {dist_version!r}", filename=filename
+        ) from exc
+    if parsed != version:
+        raise InvalidWheel(
+            f"{dist_info!r} is for version {dist_version!r}, the filename says {str(version)!r}",
+            filename=filename,
+        )
+    return dist_info
+
+
+def _headers(filename: str, member: str, data: bytes) -> Headers:
+    try:
+        text = data.decode("utf-8")  # core metadata and WHEEL are UTF-8 by specification
+    except UnicodeDecodeError as exc:
+        raise InvalidWheel(f"not UTF-8: {exc}", filename=filename, member=member) from exc
+    return parse_headers(text)
+
+
+def _check_wheel_file(filename: str, dist_info: str, contents: dict[str, bytes]) -> bool:
+    member = f"{dist_info}/WHEEL"
+    headers = _headers(filename, member, contents[member])
+    wheel_version = headers.get("Wheel-Version")
+    if wheel_version is None:
+        raise InvalidWheel("no Wheel-Version header", filename=filename, member=member)
+    major = wheel_version.strip().split(".")[0]
+    # PEP 427: an installer must refuse a wheel whose major Wheel-Version it does not know.
+    if major != "1":
+        raise InvalidWheel(
+            f"Wheel-Version {wheel_version!r} is not 1.x", filename=filename, member=member
+        )
+    return (headers.get("Root-Is-Purelib") or "").strip().lower() == "true"
+
+
+def _check_metadata(
+    filename: str, dist_info: str, contents: dict[str, bytes], name: str, version: Version
+) -> None:
+    member = f"{dist_info}/METADATA"
+    headers = _headers(filename, member, contents[member])
+    meta_name, meta_version = headers.get("Name"), headers.get("Version")
+    if meta_name is None or canonicalize_name(meta_name.strip()) != name:
+        raise InvalidWheel(
+            f"Name {meta_name!r} does not match the filename's {name!r}",
+            filename=filename,
+            member=member,
+        )
+    try:
+        matches = meta_version is not None and Version(meta_version.strip()) == version
+    except InvalidVersion as exc:
+        raise InvalidWheel(
+            f"Version {meta_version!r} is not a valid version", filename=filename, member=member
+        ) from exc
+    if not matches:
+        raise InvalidWheel(
+            f"Version {meta_version!r} does not match the filename's {str(version)!r}",
+            filename=filename,
+            member=member,
+        )
+
+
+def _check_record(
+    filename: str, dist_info: str, contents: dict[str, bytes]
+) -> Generator[None, None, dict[str, RecordEntry]]:
+    """The RECORD rows each member was checked against, by archive name (yields between slices)."""
+    record_member = f"{dist_info}/RECORD"
+    try:
+        entries = parse_record(contents[record_member])
+    except RecordError as exc:
+        raise InvalidWheel(
+            f"malformed RECORD: {exc}", filename=filename, member=record_member
+        ) from exc
+    listed: dict[str, RecordEntry] = {entry.path: entry for entry in entries}
+    work = 0
+    for path in listed:
+        if path not in contents:
+            raise InvalidWheel(
+                "RECORD lists this file but the archive has no such member",
+                filename=filename,
+                member=path,
+            )
+    for member, data in contents.items():
+        if member == record_member:
+            continue  # RECORD cannot contain its own hash
+        entry = listed.get(member)
+        if entry is None:
+            # PEP 427 lets only the signatures stay out of RECORD (they sign RECORD itself).
+            top, _, rest = member.partition("/")
+            if top == dist_info and rest in _SIGNATURES:
+                continue
+            raise InvalidWheel(
+                "the member is not listed in RECORD", filename=filename, member=member
+            )
+        if entry.hash is None:
+            raise InvalidWheel(
+                "RECORD lists the member without a hash", filename=filename, member=member
+            )
+        problem = entry.mismatch(data)
+        if problem is not None:
+            raise InvalidWheel(problem, filename=filename, member=member)
+        work += len(data)
+        if work > _SLICE:
+            work = 0
+            yield
+    return listed
+
+
+def _install_paths(
+    filename: str, dist_info: str, contents: dict[str, bytes], checked: Mapping[str, RecordEntry]
+) -> tuple[tuple[tuple[str, bytes], ...], tuple[str, ...], dict[str, RecordEntry]]:
+    data_dir = dist_info[: -len(".dist-info")] + ".data"
+    members: list[tuple[str, bytes]] = []
+    skipped: list[str] = []
+    targets: dict[str, str] = {}
+    verified: dict[str, RecordEntry] = {}
+    for member, data in contents.items():
+        top, _, rest = member.partition("/")
+        target = member
+        if top.endswith(".data") and rest:
+            if top != data_dir:
+                raise InvalidWheel(
+                    f"a .data directory other than {data_dir!r}", filename=filename, member=member
+                )
+            scheme, _, path = rest.partition("/")
+            if scheme in _SKIPPED_SCHEMES:
+                skipped.append(member)
+                continue
+            if scheme not in _ROOT_SCHEMES or not path:
+                raise InvalidWheel(
+                    f"unknown .data scheme {scheme!r}", filename=filename, member=member
+                )
+            target = path
+        # Checked on the install path, so purelib/ cannot reach around them.
+        target_top, _, target_rest = target.partition("/")
+        if target_top.endswith(".dist-info") and target_top != dist_info:
+            # Security: a planted dist-info for another project would be trusted
+            # later, and uninstalling "it" would delete whatever its RECORD lists.
+            raise InvalidWheel(
+                f"installs into {target_top!r}, not this wheel's {dist_info!r}",
+                filename=filename,
+                member=member,
+            )
+        if target_top == dist_info and target_rest in _NOT_INSTALLED:
+            skipped.append(member)
+            continue
+        if target in targets:
+            # purelib/x and x would both install to x: which one wins is not defined.
+            raise InvalidWheel(
+                f"installs to the same path as {targets[target]!r}",
+                filename=filename,
+                member=member,
+            )
+        targets[target] = member
+        members.append((target, data))
+        entry = checked.get(member)
+        if entry is not None and entry.hash is not None and entry.hash.algorithm == "sha256":
+            verified[target] = RecordEntry(target, entry.hash, len(data))
+    return tuple(members), tuple(skipped), verified

@@ -1,0 +1,364 @@
+"""A lock: exactly which files to install, whatever format it was written in.
+
+Two formats say the same thing -- PEP 751's ``pylock.toml`` (:mod:`._pylock`)
+and Pyodide's ``pyodide-lock.json`` (:mod:`._lockfile`) -- and both become a
+:class:`Lock` of :class:`LockedPackage` entries, each with the
+:class:`LockedWheel` files it may be installed from.
+
+Going out, :func:`lock_plan` turns a resolver :class:`~._resolver.Plan` into a
+lock (hashing any direct-URL wheel the index gave no hash for). Coming in,
+:func:`select` applies PEP 751's installation steps for one runtime -- lock
+version, ``requires-python``, ``environments``, each entry's ``marker``, one
+entry per project, the best wheel by tag -- and :func:`plan_from_lock` makes
+the pins the ordinary install pipeline carries out. Nothing is resolved and no
+index is asked: :func:`verified_reader` is the only way bytes come in, and it
+checks each file's hash and size against the lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import urllib.parse
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+
+from packaging.markers import Marker
+from packaging.specifiers import SpecifierSet
+from packaging.utils import InvalidWheelFilename, NormalizedName, parse_wheel_filename
+from packaging.version import Version
+
+from .candidates import Candidate
+from ..resolution.catalog import Catalog
+from ..errors import FetchError, LockError
+from ..index.client import check_hashes
+from ..resolution.resolver import Pin, Plan
+from .simple import DistFile
+from .target import Target
+
+__all__ = [
+    "SECURE_HASHES",
+    "Lock",
+    "LockedPackage",
+    "LockedWheel",
+    "best_wheel",
+    "check_wheel_hashes",
+    "environment_marker",
+    "join_location",
+    "lock_plan",
+    "plan_from_lock",
+    "select",
+    "verified_reader",
+    "wheel_location",
+]
+
+# check_hashes verifies these; a lock whose files carry none of them cannot be trusted.
+SECURE_HASHES = ("sha256", "sha384", "sha512")
+
+
+@dataclass(frozen=True)
+class LockedWheel:
+    """One wheel file a lock entry may be installed from."""
+
+    filename: str
+    url: str | None
+    path: str | None  # PEP 751 ``path``: relative to the lock's own location, or absolute
+    hashes: Mapping[str, str]
+    size: int | None = None
+    upload_time: str | None = None  # RFC 3339 in UTC, ``...Z``
+
+    @property
+    def sha256(self) -> str | None:
+        return self.hashes.get("sha256")
+
+
+@dataclass(frozen=True)
+class LockedPackage:
+    name: NormalizedName
+    version: Version
+    wheels: tuple[LockedWheel, ...]
+    marker: Marker | None = None
+    requires_python: SpecifierSet | None = None
+    index: str | None = None  # the Simple API base the files were found on
+    dependencies: tuple[str, ...] = ()  # informational only (PEP 751 forbids installing by it)
+    # Why the entry has no wheels ("sdist", "vcs", "directory", "archive"), if it has none.
+    other_source: str | None = None
+    # The rest of a pyodide-lock.json entry (package_type, imports, install_dir...), kept
+    # so that a runtime's own lockfile entries are written back unchanged.
+    pyodide: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Lock:
+    packages: tuple[LockedPackage, ...]
+    source: str  # where the lock was read from, for messages: a URL, a path, or "<text>"
+    base_url: str | None = None  # relative wheel paths resolve against this (the lock's location)
+    environments: tuple[Marker, ...] = ()
+    requires_python: SpecifierSet | None = None
+    created_by: str = "micropkg"
+    target: Target | None = None  # the runtime it was made for, when the lock says
+    tool: Mapping[str, object] = field(default_factory=dict)  # [tool.micropkg], informational
+
+
+def environment_marker(target: Target) -> str:
+    """A PEP 508 marker true on ``target``'s runtime and on no other Pyodide ABI.
+
+    ``platform_release`` is the Emscripten version there, and each Pyodide ABI
+    is built with exactly one Emscripten version.
+    """
+    parts = [
+        'sys_platform == "emscripten"',
+        'platform_machine == "wasm32"',
+        f'python_version == "{target.markers["python_version"]}"',
+    ]
+    if target.info.emscripten_version:
+        parts.append(f'platform_release == "{target.markers["platform_release"]}"')
+    return " and ".join(parts)
+
+
+# -- out: a plan becomes a lock --------------------------------------------------------
+
+
+def _dependencies(plan: Plan) -> dict[str, list[str]]:
+    # required_by holds "name version" for each parent (extras included), so
+    # inverting it gives each pin's dependencies without re-reading metadata.
+    children: dict[str, list[str]] = {pin.name: [] for pin in plan}
+    for pin in plan:
+        for parent in pin.required_by:
+            name, _, _ = parent.partition(" ")
+            if name in children and name != pin.name:
+                children[name].append(pin.name)
+    return {name: sorted(set(deps)) for name, deps in children.items()}
+
+
+def _is_index(pin: Pin) -> bool:
+    return pin.file is not None and pin.source != pin.file.url and "{" not in pin.source
+
+
+async def lock_plan(plan: Plan, catalog: Catalog, target: Target, *, created_by: str = "micropkg") -> Lock:
+    """The lock for ``plan`` on ``target``. Direct-URL wheels without a stated hash
+    are downloaded once (through ``catalog``) and hashed here."""
+    dependencies = _dependencies(plan)
+    packages = []
+    for pin in plan:
+        if pin.file is None:
+            raise LockError(
+                f"Cannot lock {pin.name} {pin.version}: the plan keeps the installed copy, whose file"
+                " is unknown. Resolve with reinstall=True to lock every file.",
+                lock="<plan>",
+                project=pin.name,
+            )
+        file = pin.file
+        hashes = {k: v for k, v in file.hashes.items() if k in SECURE_HASHES}
+        size = file.size
+        if not hashes:
+            data = await catalog.wheel(pin.candidate)
+            hashes = {"sha256": hashlib.sha256(data).hexdigest()}
+            size = len(data)
+        packages.append(
+            LockedPackage(
+                name=pin.name,
+                version=pin.version,
+                wheels=(LockedWheel(file.filename, file.url, None, hashes, size, file.upload_time),),
+                requires_python=SpecifierSet(file.requires_python) if file.requires_python else None,
+                index=pin.source if _is_index(pin) else None,
+                dependencies=tuple(dependencies[pin.name]),
+            )
+        )
+    major_minor = target.markers["python_version"]
+    return Lock(
+        packages=tuple(sorted(packages, key=lambda p: p.name)),
+        source="<plan>",
+        environments=(Marker(environment_marker(target)),),
+        requires_python=SpecifierSet(f"=={major_minor}.*"),
+        created_by=created_by,
+        target=target,
+    )
+
+
+# -- in: a lock becomes a plan -----------------------------------------------------------
+
+
+def _wheel_tags(lock: Lock, package: LockedPackage, wheel: LockedWheel):
+    try:
+        name, version, _, tags = parse_wheel_filename(wheel.filename)
+    except InvalidWheelFilename as exc:
+        raise LockError(
+            f"{lock.source}: {package.name} lists {wheel.filename!r}, which is not a wheel file name ({exc})."
+            " micropkg installs wheels only.",
+            lock=lock.source,
+            project=package.name,
+        ) from exc
+    if name != package.name or version != package.version:
+        raise LockError(
+            f"{lock.source}: the entry {package.name} {package.version} lists the wheel"
+            f" {wheel.filename}, which is {name} {version}. The lock is inconsistent; regenerate it.",
+            lock=lock.source,
+            project=package.name,
+        )
+    return tags
+
+
+def best_wheel(lock: Lock, package: LockedPackage, target: Target) -> LockedWheel:
+    if not package.wheels:
+        what = package.other_source or "no file"
+        raise LockError(
+            f"{lock.source}: {package.name} {package.version} is locked to {what}, and micropkg installs"
+            " wheels only (nothing can be built inside Pyodide). Lock it with a wheel for this runtime.",
+            lock=lock.source,
+            project=package.name,
+        )
+    ranked = []
+    for wheel in package.wheels:
+        rank = target.tag_rank(_wheel_tags(lock, package, wheel))
+        if rank is not None:
+            ranked.append((rank, wheel.filename, wheel))
+    if not ranked:
+        files = ", ".join(w.filename for w in package.wheels)
+        raise LockError(
+            f"{lock.source}: no wheel of {package.name} {package.version} fits this runtime"
+            f" ({target.describe()}); the lock lists {files}. It was made for another Pyodide:"
+            f" lock again for this one (python -m micropkg lock --pyodide ...).",
+            lock=lock.source,
+            project=package.name,
+        )
+    return min(ranked, key=lambda item: item[:2])[2]
+
+
+def select(lock: Lock, target: Target) -> list[tuple[LockedPackage, LockedWheel]]:
+    """What ``lock`` installs on ``target``: one (entry, wheel) per project, by PEP 751's steps.
+
+    Entries whose marker is false here are skipped; everything else that does
+    not fit raises :class:`LockError` before anything is downloaded.
+    """
+    if lock.requires_python is not None and not target.python_ok(lock.requires_python):
+        raise LockError(
+            f"{lock.source} requires Python {lock.requires_python}; this runtime is Python"
+            f" {target.python_full_version}.",
+            lock=lock.source,
+        )
+    if lock.environments and not any(target.marker_ok(m) for m in lock.environments):
+        wanted = " or ".join(f"({m})" for m in lock.environments)
+        raise LockError(
+            f"{lock.source} is for environments {wanted}; this runtime ({target.describe()},"
+            f" Python {target.python_full_version}, Emscripten {target.markers.get('platform_release')})"
+            " matches none of them.",
+            lock=lock.source,
+        )
+    chosen: dict[str, tuple[LockedPackage, LockedWheel]] = {}
+    for package in lock.packages:
+        if not target.marker_ok(package.marker):
+            continue
+        if package.requires_python is not None and not target.python_ok(package.requires_python):
+            raise LockError(
+                f"{lock.source}: {package.name} {package.version} requires Python {package.requires_python};"
+                f" this runtime is Python {target.python_full_version}.",
+                lock=lock.source,
+                project=package.name,
+            )
+        if package.name in chosen:
+            other = chosen[package.name][0]
+            raise LockError(
+                f"{lock.source} has two entries for {package.name} that apply here ({other.version} and"
+                f" {package.version}); PEP 751 requires exactly one. Fix their markers or lock again.",
+                lock=lock.source,
+                project=package.name,
+            )
+        chosen[package.name] = (package, best_wheel(lock, package, target))
+    return list(chosen.values())
+
+
+def join_location(base: str, relative: str) -> str:
+    """``relative`` resolved against the location ``base`` (a URL or an ``emfs:`` path)."""
+    scheme = urllib.parse.urlsplit(base).scheme.lower()
+    if scheme in ("http", "https", "file"):
+        return urllib.parse.urljoin(base, relative)
+    # emfs: and plain paths: urljoin leaves schemes it does not know alone.
+    prefix = base[: len(scheme) + 1] if scheme else ""
+    path = base[len(prefix):]
+    return prefix + posixpath.normpath(posixpath.join(posixpath.dirname(path), relative))
+
+
+def _is_absolute(location: str) -> bool:
+    return bool(urllib.parse.urlsplit(location).scheme) or location.startswith("/")
+
+
+def wheel_location(lock: Lock, package: LockedPackage, wheel: LockedWheel) -> str:
+    """Where to fetch ``wheel``: its ``path`` when it can be resolved (PEP 751 prefers it), else its ``url``."""
+    if wheel.path is not None:
+        if _is_absolute(wheel.path):
+            return wheel.path if urllib.parse.urlsplit(wheel.path).scheme else "emfs:" + wheel.path
+        if lock.base_url is not None:
+            return join_location(lock.base_url, wheel.path)
+    if wheel.url is not None:
+        return wheel.url
+    raise LockError(
+        f"{lock.source}: {wheel.filename} of {package.name} has only the relative path {wheel.path!r},"
+        " which is relative to the lock file's location, but the lock was given as text."
+        " Pass the lock's URL instead (install(lock='https://.../pylock.toml')).",
+        lock=lock.source,
+        project=package.name,
+    )
+
+
+def plan_from_lock(
+    lock: Lock, target: Target, installed: Mapping[NormalizedName, Version]
+) -> tuple[Plan, dict[str, DistFile]]:
+    """Pins for what ``lock`` installs on ``target``, and the files by URL for :func:`verified_reader`.
+
+    A project installed at the locked version stays (as the resolver keeps
+    what is installed); one at another version is replaced.
+    """
+    pins = []
+    files: dict[str, DistFile] = {}
+    for package, wheel in select(lock, target):
+        if installed.get(package.name) == package.version:
+            candidate = Candidate(package.name, package.version, None, "installed")
+        else:
+            file = DistFile(
+                filename=wheel.filename,
+                url=wheel_location(lock, package, wheel),
+                hashes=dict(wheel.hashes),
+                size=wheel.size,
+                upload_time=wheel.upload_time,
+            )
+            files[file.url] = file
+            # Not the file's URL: a locked wheel is no PEP 610 direct reference.
+            candidate = Candidate(package.name, package.version, file, package.index or f"lock {lock.source}")
+        pins.append(Pin(package.name, package.version, candidate, ("the lock",)))
+    return Plan(sorted(pins, key=lambda p: p.name)), files
+
+
+def verified_reader(
+    files: Mapping[str, DistFile], read: Callable[[str], Awaitable[bytes]]
+) -> Callable[[str], Awaitable[bytes]]:
+    """A ``read_url`` for the catalog that fetches only the lock's files and checks each."""
+
+    async def read_verified(url: str) -> bytes:
+        file = files.get(url)
+        if file is None:
+            # The catalog only asks for the pins' own files; anything else is a bug, not input.
+            raise FetchError(f"{url} is not a file of the lock being installed", url=url)
+        data = await read(url)
+        check_hashes(data, file.hashes, url, size=file.size)
+        if file.size is not None and len(data) != file.size:
+            raise FetchError(
+                f"Download of {file.filename}: {url} sent {len(data)} bytes, the lock says {file.size}."
+                " The file changed since it was locked, or the transfer was cut short.",
+                url=url,
+            )
+        return data
+
+    return read_verified
+
+
+def check_wheel_hashes(lock_source: str, package: str, wheel: str, hashes: Mapping[str, str]) -> None:
+    """Raise :class:`LockError` unless ``hashes`` has a hash micropkg can verify."""
+    if not any(hashes.get(algorithm) for algorithm in SECURE_HASHES):
+        stated = ", ".join(sorted(hashes)) or "none"
+        raise LockError(
+            f"{lock_source}: {wheel} of {package} has no sha256, sha384 or sha512 hash (it states: {stated})."
+            " micropkg installs only files whose hash the lock pins; regenerate the lock with hashes.",
+            lock=lock_source,
+            project=package,
+        )

@@ -1,0 +1,404 @@
+"""Project pages of a package index, parsed into one model.
+
+Three formats say the same thing -- which files a project has:
+
+* PEP 691 JSON (``application/vnd.pypi.simple.v1+json``), preferred;
+* PEP 503 HTML (``text/html`` or ``application/vnd.pypi.simple.v1+html``),
+  with PEP 592 ``data-yanked``, PEP 658/714 ``data-(dist-info-|core-)metadata``;
+* PyPI's legacy JSON API (``/pypi/<name>/json``).
+
+All three become a :class:`ProjectPage` of :class:`DistFile` objects. Parsers
+are pure functions of (URL, bytes): the network is somebody else's job. They
+raise :class:`IndexFormatError`, naming the URL, for anything malformed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.parse
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from ..errors import IndexFormatError
+
+__all__ = [
+    "DistFile",
+    "ProjectPage",
+    "JSON_CONTENT_TYPE",
+    "HTML_CONTENT_TYPES",
+    "parse_json_page",
+    "parse_html_page",
+    "parse_legacy_json",
+    "normalized_name",
+]
+
+JSON_CONTENT_TYPE = "application/vnd.pypi.simple.v1+json"
+HTML_CONTENT_TYPES = ("text/html", "application/vnd.pypi.simple.v1+html")
+# Only these schemes may appear in a file URL: anything else (javascript:,
+# data:, file:) on a remote index is an attack or a mistake.
+_ALLOWED_SCHEMES = ("https", "http")
+# What the files of a project page are called, wheels and sdists of every era.
+_DIST_SUFFIXES = (
+    ".whl", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip", ".egg", ".exe", ".msi", ".rpm", ".dmg",
+)
+
+
+@dataclass(frozen=True)
+class DistFile:
+    """One file of a project, as an index describes it."""
+
+    filename: str
+    url: str  # absolute
+    hashes: Mapping[str, str] = field(default_factory=dict)
+    requires_python: str | None = None
+    yanked: str | None = None  # the reason ("" if none given); None if not yanked
+    # PEP 658 metadata: None when not advertised, else the hashes of the
+    # .metadata file (possibly empty when advertised as plain "true").
+    core_metadata: Mapping[str, str] | None = None
+    size: int | None = None
+    upload_time: str | None = None
+
+    @property
+    def is_wheel(self) -> bool:
+        return self.filename.endswith(".whl")
+
+    @property
+    def metadata_url(self) -> str:
+        # PEP 658: the metadata lives beside the file, at the same URL plus ".metadata"
+        base, _, _ = self.url.partition("#")
+        return base + ".metadata"
+
+
+class ProjectPage:
+    """All files one index offers for one project.
+
+    A JSON page keeps its raw entries and builds (and checks) a :class:`DistFile`
+    for an entry when it is first wanted: pydantic-core lists ~15,000 files, of
+    which a resolver can use about ten, and building them all costs ~100 ms in
+    Pyodide. :attr:`files` builds every one; :meth:`wheels_for` only the wheels
+    whose platform tag may fit.
+    """
+
+    __slots__ = ("name", "url", "versions", "_files", "_entries", "_parts")
+
+    def __init__(
+        self, name: str, url: str, files: Iterable[DistFile] = (), versions: tuple[str, ...] | None = None
+    ) -> None:
+        self.name = name  # canonical (PEP 503)
+        self.url = url
+        self.versions = versions  # PEP 700, unsorted, when the index gives it
+        self._files: tuple[DistFile, ...] | None = tuple(files)
+        self._entries: list | None = None  # a JSON page's raw entries, until all are built
+        self._parts: tuple[ProjectPage, ...] = ()  # the pages a merged page lists, in order
+
+    @classmethod
+    def _from_entries(cls, name: str, url: str, entries: list, versions: tuple[str, ...] | None) -> ProjectPage:
+        page = cls(name, url, (), versions)
+        page._files, page._entries = None, entries
+        return page
+
+    @classmethod
+    def merged(cls, pages: Sequence[ProjectPage]) -> ProjectPage:
+        """One page with the files of ``pages`` in order, named after the first; as lazy as they are."""
+        page = cls(pages[0].name, pages[0].url)
+        page._files, page._parts = None, tuple(pages)
+        return page
+
+    @property
+    def files(self) -> tuple[DistFile, ...]:
+        if self._files is None:
+            if self._parts:
+                self._files = tuple(f for part in self._parts for f in part.files)
+            else:
+                self._files = tuple(_json_file(raw, self.url) for raw in self._entries or ())
+        return self._files
+
+    def wheels_for(self, platforms: frozenset[str]) -> list[DistFile]:
+        """The wheels whose platform tag may be one of ``platforms`` (lower case).
+
+        "May": an odd spelling (upper case) is kept for the full check to
+        judge. The other files of a JSON page are never built.
+        """
+        if self._parts:
+            return [f for part in self._parts for f in part.wheels_for(platforms)]
+        if self._files is not None:
+            return [f for f in self._files if _platform_may_fit(f.filename, platforms)]
+        try:
+            picked = [raw for raw in self._entries or () if _platform_may_fit(raw["filename"], platforms)]
+        except (TypeError, KeyError, AttributeError):
+            # A malformed entry somewhere: building every file names it in an IndexFormatError.
+            return [f for f in self.files if _platform_may_fit(f.filename, platforms)]
+        return [_json_file(raw, self.url) for raw in picked]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ProjectPage):
+            return NotImplemented
+        return (self.name, self.url, self.versions, self.files) == (other.name, other.url, other.versions, other.files)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable cache inside: not a dict key
+
+    def __repr__(self) -> str:
+        return f"ProjectPage(name={self.name!r}, url={self.url!r})"
+
+
+def _platform_may_fit(filename: str, platforms: frozenset[str]) -> bool:
+    # Runs over every file of a page (~15,000 for pydantic-core): string slicing only.
+    if not filename.endswith(".whl"):
+        return False
+    platform = filename[filename.rfind("-") + 1 : -4]
+    return platform in platforms or not platform.islower() or (
+        "." in platform and not platforms.isdisjoint(platform.split("."))  # a compressed tag set
+    )
+
+
+# An absolute http(s) URL with nothing urljoin would rewrite (no query, fragment,
+# params, whitespace or IPv6 brackets) is already what urljoin returns: PyPI's
+# pages list ~15,000 such URLs for one project, and urljoin costs 40 µs each here.
+_PLAIN_ABSOLUTE = re.compile(r"https?://[^\s\x00-\x1f\[\]?#;/]+/[^\s\x00-\x1f\[\]?#;]*")
+
+
+def _check_url(url: str, page_url: str) -> str:
+    if _PLAIN_ABSOLUTE.fullmatch(url):
+        return url
+    try:
+        absolute = urllib.parse.urljoin(page_url, url)
+        scheme = urllib.parse.urlsplit(absolute).scheme.lower()
+    except ValueError as exc:  # e.g. "http://[::1": an unclosed IPv6 host
+        raise IndexFormatError(
+            f"Index page {page_url} links a file with an invalid URL {url!r}: {exc}", url=page_url
+        ) from exc
+    page_scheme = urllib.parse.urlsplit(page_url).scheme.lower()
+    # emfs:/file: indexes (a mirror in Pyodide's file system) may link their own scheme.
+    if scheme not in _ALLOWED_SCHEMES and scheme != page_scheme:
+        raise IndexFormatError(
+            f"Index page {page_url} links a file with the disallowed URL scheme {scheme!r}: {url!r}",
+            url=page_url,
+        )
+    return absolute
+
+
+def _split_fragment_hash(url: str) -> tuple[str, dict[str, str]]:
+    base, _, fragment = url.partition("#")
+    algo, sep, digest = fragment.partition("=")
+    if sep and algo and digest:
+        return base, {algo.lower(): digest.lower()}
+    return base, {}
+
+
+def _hashes(value: object, page_url: str, filename: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    try:
+        # Called once per file of a page (~15,000 for pydantic-core): the
+        # comprehension is the type check, as .items()/.lower() exist only on
+        # a dict of strings.
+        return {k.lower(): v.lower() for k, v in value.items()}  # type: ignore[attr-defined]
+    except (AttributeError, TypeError):
+        raise IndexFormatError(
+            f"Index page {page_url}: hashes of {filename!r} must map names to hex strings, "
+            f"got {value!r}",
+            url=page_url,
+        ) from None
+
+
+_SEPARATORS = re.compile(r"[-_.]+")
+
+
+def normalized_name(name: str) -> str:
+    """PEP 503's normalized name, as packaging's ``canonicalize_name`` computes it.
+
+    Here without packaging: an install builds its first page URLs before
+    packaging has loaded (see _head_start).
+    """
+    return _SEPARATORS.sub("-", name).lower()
+
+
+def _check_name(name: object, expected: str | None, page_url: str) -> str:
+    if not isinstance(name, str):
+        raise IndexFormatError(f"Index page {page_url} has no project name", url=page_url)
+    canonical = normalized_name(name)
+    if expected is not None and canonical != normalized_name(expected):
+        raise IndexFormatError(
+            f"Index page {page_url} is for project {name!r}, but {expected!r} was asked for",
+            url=page_url,
+        )
+    return canonical
+
+
+def _load_json(body: bytes, page_url: str) -> dict:
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IndexFormatError(f"Index page {page_url} is not valid JSON: {exc}", url=page_url) from exc
+    if not isinstance(data, dict):
+        raise IndexFormatError(
+            f"Index page {page_url}: expected a JSON object, got {type(data).__name__}",
+            url=page_url,
+        )
+    return data
+
+
+def parse_json_page(page_url: str, body: bytes, project: str | None = None) -> ProjectPage:
+    """Parse a PEP 691 project page; ``project`` (if given) must be what it describes."""
+    data = _load_json(body, page_url)
+    meta = data.get("meta")
+    if meta is not None and not isinstance(meta, dict):
+        raise IndexFormatError(f"Index page {page_url}: 'meta' must be an object, got {meta!r}", url=page_url)
+    api_version = (meta or {}).get("api-version", "1.0")
+    if not isinstance(api_version, str) or not api_version.startswith("1."):
+        # PEP 691: a client must refuse a major version it does not know.
+        raise IndexFormatError(
+            f"Index page {page_url} uses API version {api_version!r}; micropkg understands 1.x",
+            url=page_url,
+        )
+    name = _check_name(data.get("name"), project, page_url)
+    raw_files = data.get("files")
+    if not isinstance(raw_files, list):
+        raise IndexFormatError(f"Index page {page_url} has no 'files' list", url=page_url)
+    versions = data.get("versions")
+    return ProjectPage._from_entries(
+        name, page_url, raw_files, tuple(str(v) for v in versions) if isinstance(versions, list) else None
+    )
+
+
+def _json_file(raw: object, page_url: str) -> DistFile:
+    """One entry of a PEP 691 page's ``files`` list."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("filename"), str) or not isinstance(raw.get("url"), str):
+        raise IndexFormatError(
+            f"Index page {page_url}: a file entry lacks 'filename' or 'url': {raw!r}",
+            url=page_url,
+        )
+    filename = raw["filename"]
+    yanked = raw.get("yanked", False)
+    metadata = raw.get("core-metadata", raw.get("dist-info-metadata"))
+    size = raw.get("size")
+    requires_python = raw.get("requires-python")
+    return DistFile(
+        filename=filename,
+        url=_check_url(raw["url"], page_url),
+        hashes=_hashes(raw.get("hashes", {}), page_url, filename),
+        requires_python=requires_python if isinstance(requires_python, str) else None,
+        yanked=(yanked if isinstance(yanked, str) else "") if yanked else None,
+        core_metadata=(
+            _hashes(metadata, page_url, filename)
+            if isinstance(metadata, dict)
+            else ({} if metadata is True else None)
+        ),
+        size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+        upload_time=raw.get("upload-time") if isinstance(raw.get("upload-time"), str) else None,
+    )
+
+
+def _anchors(text: str) -> list[tuple[dict[str, str | None], list[str]]]:
+    """Every ``<a>`` of an HTML page: its attributes and its text."""
+    # html.parser is imported here, not at the top: most indexes answer JSON,
+    # and every module costs a compile in a fresh Pyodide.
+    import html.parser
+
+    class AnchorCollector(html.parser.HTMLParser):
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.anchors: list[tuple[dict[str, str | None], list[str]]] = []
+            self._text: list[str] | None = None
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "a":
+                self._text = []
+                self.anchors.append((dict(attrs), self._text))
+
+        def handle_data(self, data: str) -> None:
+            if self._text is not None:
+                self._text.append(data)
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag == "a":
+                self._text = None
+
+    collector = AnchorCollector()
+    collector.feed(text)
+    collector.close()
+    return collector.anchors
+
+
+def _html_metadata(attrs: Mapping[str, str | None]) -> dict[str, str] | None:
+    for key in ("data-core-metadata", "data-dist-info-metadata"):
+        if key in attrs:
+            value = attrs[key] or "true"
+            if value.lower() == "true":
+                return {}
+            algo, sep, digest = value.partition("=")
+            return {algo.lower(): digest.lower()} if sep else None
+    return None
+
+
+def parse_html_page(page_url: str, body: bytes, project: str) -> ProjectPage:
+    """Parse a PEP 503 project page (HTML has no name field: ``project`` is trusted)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise IndexFormatError(f"Index page {page_url} is not UTF-8 HTML: {exc}", url=page_url) from exc
+    anchors = _anchors(text)
+    files = []
+    for attrs, text_parts in anchors:
+        href = attrs.get("href")
+        if not href:
+            continue
+        url, hashes = _split_fragment_hash(_check_url(href, page_url))
+        filename = "".join(text_parts).strip() or urllib.parse.unquote(url.rsplit("/", 1)[-1])
+        files.append(
+            DistFile(
+                filename=filename,
+                url=url,
+                hashes=hashes,
+                requires_python=attrs.get("data-requires-python") or None,
+                yanked=(attrs["data-yanked"] or "") if "data-yanked" in attrs else None,
+                core_metadata=_html_metadata(attrs),
+            )
+        )
+    if files and not any(f.filename.lower().endswith(_DIST_SUFFIXES) for f in files):
+        # An empty project page is valid, but links that are all something else mean
+        # this is another page (a portal's or proxy's error page served with 200).
+        raise IndexFormatError(
+            f"Index page {page_url} is not a PEP 503 project page: none of its {len(files)} links"
+            f" is a distribution file (the first is {files[0].filename!r}). Check the index URL.",
+            url=page_url,
+        )
+    return ProjectPage(name=normalized_name(project), url=page_url, files=tuple(files))
+
+
+def parse_legacy_json(page_url: str, body: bytes, project: str | None = None) -> ProjectPage:
+    """Parse PyPI's ``/pypi/<name>/json`` answer (all releases)."""
+    data = _load_json(body, page_url)
+    info = data.get("info")
+    releases = data.get("releases")
+    if not isinstance(info, dict) or not isinstance(releases, dict):
+        raise IndexFormatError(
+            f"{page_url} is not PyPI's JSON API: it lacks 'info' or 'releases'", url=page_url
+        )
+    name = _check_name(info.get("name"), project, page_url)
+    files = []
+    for version_files in releases.values():
+        if not isinstance(version_files, list):
+            continue
+        for raw in version_files:
+            if not isinstance(raw, dict) or not isinstance(raw.get("filename"), str):
+                raise IndexFormatError(f"{page_url}: malformed release file {raw!r}", url=page_url)
+            filename = raw["filename"]
+            yanked = bool(raw.get("yanked"))
+            metadata = raw.get("core_metadata", raw.get("data-dist-info-metadata"))
+            files.append(
+                DistFile(
+                    filename=filename,
+                    url=_check_url(str(raw.get("url", "")), page_url),
+                    hashes=_hashes(raw.get("digests", {}), page_url, filename),
+                    requires_python=raw.get("requires_python") or None,
+                    yanked=(raw.get("yanked_reason") or "") if yanked else None,
+                    core_metadata=_hashes(metadata, page_url, filename) if isinstance(metadata, dict) else None,
+                    size=raw.get("size") if isinstance(raw.get("size"), int) else None,
+                    upload_time=raw.get("upload_time_iso_8601") or raw.get("upload_time"),
+                )
+            )
+    return ProjectPage(
+        name=name, url=page_url, files=tuple(files), versions=tuple(str(v) for v in releases)
+    )

@@ -1,0 +1,127 @@
+"""The runtime being installed for: its wheel tags, marker values and Python.
+
+Inside Pyodide the target is the running interpreter (:func:`Target.current`);
+on the host, locking for a browser, it is built from a Pyodide version or an
+explicit platform (:func:`Target.for_platform`). Nothing here reads global
+state except :func:`Target.current`.
+"""
+
+from __future__ import annotations
+
+import functools
+import platform
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from packaging.markers import Marker
+from packaging.specifiers import SpecifierSet
+from packaging.tags import Tag
+from packaging.version import Version
+
+from .tags import PlatformInfo, describe, runtime_platforms, wheel_tags
+
+__all__ = ["Target"]
+
+
+@dataclass(frozen=True)
+class Target:
+    info: PlatformInfo
+    python_full_version: str
+    tags: tuple[Tag, ...]
+    markers: Mapping[str, str]
+    _rank: Mapping[Tag, int] = field(repr=False, compare=False, default_factory=dict)
+    # Each tag part seen in ``tags``: a filename whose parts miss one set cannot fit.
+    _parts: tuple[frozenset[str], ...] = field(repr=False, compare=False, default=())
+
+    @classmethod
+    def build(cls, info: PlatformInfo, python_full_version: str, markers: Mapping[str, str]) -> Target:
+        tags = tuple(wheel_tags(info))
+        return cls(
+            info=info,
+            python_full_version=python_full_version,
+            tags=tags,
+            markers=dict(markers),
+            _rank={tag: i for i, tag in enumerate(tags)},
+            _parts=tuple(frozenset(getattr(t, part) for t in tags) for part in ("interpreter", "abi", "platform")),
+        )
+
+    @classmethod
+    def current(cls) -> Target:
+        """The running interpreter (inside Pyodide: the browser's or Node's runtime)."""
+        from packaging.markers import default_environment
+
+        from ..runtime.adapter import abi_version
+
+        return cls.build(runtime_platforms(abi_version()), platform.python_version(), default_environment())
+
+    @classmethod
+    def for_platform(cls, info: PlatformInfo, python_full_version: str | None = None) -> Target:
+        """A Pyodide runtime described by ``info``, seen from any host."""
+        major, minor = info.python_version
+        full = python_full_version or f"{major}.{minor}.0"
+        em = ".".join(map(str, info.emscripten_version)) if info.emscripten_version else "0.0.0"
+        markers = {
+            "implementation_name": "cpython",
+            "implementation_version": full,
+            "os_name": "posix",
+            "platform_machine": "wasm32",
+            "platform_python_implementation": "CPython",
+            "platform_release": em,
+            "platform_system": "Emscripten",
+            "platform_version": "#1",
+            "python_full_version": full,
+            "python_version": f"{major}.{minor}",
+            "sys_platform": "emscripten",
+        }
+        return cls.build(info, full, markers)
+
+    @property
+    def platforms(self) -> frozenset[str]:
+        """The platform tags of :attr:`tags` (``any``, ``pyemscripten_2026_0_wasm32``...)."""
+        return self._parts[2] if self._parts else frozenset(t.platform for t in self.tags)
+
+    def may_fit(self, filename: str) -> bool:
+        """False when a wheel's file name alone shows none of its tags fits (no parsing).
+
+        True is only "maybe": the full check is :meth:`tag_rank` on the parsed tags.
+        Names too odd for this quick look are left to the full parse to explain.
+        """
+        if not self._parts:
+            return True
+        # The platform part first, alone: it rules out most files of a big page.
+        platform = filename[filename.rfind("-") + 1:-4].lower()
+        if "." not in platform and platform not in self._parts[2] and filename.count("-") >= 4:
+            return False
+        parts = filename[:-4].lower().split("-")
+        if len(parts) < 5:
+            return True
+        return all(
+            not known.isdisjoint(value.split(".")) for known, value in zip(self._parts, parts[-3:])
+        )
+
+    def tag_rank(self, tags: frozenset[Tag]) -> int | None:
+        """Rank of the best of ``tags`` for this target (0 is best), None if none fits."""
+        ranks = [self._rank[t] for t in tags if t in self._rank]
+        return min(ranks) if ranks else None
+
+    def python_ok(self, requires_python: SpecifierSet | str | None) -> bool:
+        if requires_python is None:
+            return True
+        if isinstance(requires_python, SpecifierSet):
+            return requires_python.contains(Version(self.python_full_version), prereleases=True)
+        return _python_fits(requires_python, self.python_full_version)
+
+    def marker_ok(self, marker: Marker | None, extra: str = "") -> bool:
+        if marker is None:
+            return True
+        return marker.evaluate({**self.markers, "extra": extra})
+
+    def describe(self) -> str:
+        return describe(self.tags)
+
+
+@functools.lru_cache(maxsize=1024)
+def _python_fits(requires_python: str, python_full_version: str) -> bool:
+    # A page repeats a handful of Requires-Python strings over hundreds of files;
+    # parsing each again was a tenth of a 23-package resolution in Pyodide.
+    return SpecifierSet(requires_python).contains(Version(python_full_version), prereleases=True)

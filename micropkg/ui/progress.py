@@ -1,0 +1,171 @@
+"""What an install tells while it runs: the :class:`Reporter` hooks.
+
+An install calls, in order: ``resolving`` once, ``resolved`` once,
+``downloading`` as files arrive (bytes of the total), ``downloaded`` once,
+``installing`` once, ``loading`` per native library, ``installed`` once --
+or ``failed`` once, instead of the rest, when it stops with an error. An
+install from a lock skips resolution (``resolved`` reports the lock's
+packages). Nothing to install: ``resolved`` then ``installed`` with an empty
+list. Hooks must not raise: the installer does not catch what they throw.
+
+Like resolvelib's ``BaseReporter``, the base class does nothing; a reporter
+overrides what it shows. Three come with micropkg: :class:`ConsoleReporter`
+(pip-like lines on stdout), :class:`EventReporter` (one dict per event to a
+callback -- a JavaScript function in a web page) and, in a notebook,
+``micropkg.ui.notebook.NotebookReporter`` (a progress bar updated in place).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+__all__ = [
+    "NOTHING_TO_INSTALL", "ConsoleReporter", "EventReporter", "Reporter", "counted", "default_reporter",
+    "downloaded_line", "format_size", "resolved_line",
+]
+
+# (name, version) pairs, in the plan's order.
+Packages = Sequence[tuple[str, str]]
+
+
+class Reporter:
+    """Hooks called as an install goes; every one does nothing here."""
+
+    def resolving(self, requirements: Sequence[str]) -> None:
+        """Resolution starts for ``requirements`` (as given)."""
+
+    def resolved(self, packages: Packages, seconds: float) -> None:
+        """The plan is final: ``packages`` will be installed (already installed ones are not listed)."""
+
+    def downloading(self, done_bytes: int, total_bytes: int, done_files: int, files: int) -> None:
+        """A file arrived: ``done_bytes`` of ``total_bytes``, ``done_files`` of ``files``."""
+
+    def downloaded(self, files: int, size: int, seconds: float) -> None:
+        """Every file is here and hash-checked (``seconds`` counts from the first request)."""
+
+    def installing(self, packages: Packages) -> None:
+        """Writing into site-packages starts."""
+
+    def loading(self, library: str, done: int, total: int) -> None:
+        """Native library ``library`` (``done`` of ``total``) is being loaded."""
+
+    def installed(self, packages: Packages, seconds: float) -> None:
+        """Done: ``packages`` are importable; ``seconds`` since ``resolving``."""
+
+    def failed(self, error: BaseException) -> None:
+        """The install stopped with ``error``; nothing was installed."""
+
+
+def format_size(size: int) -> str:
+    """``5.1 MB``, ``272 kB``, ``12 B`` (decimal units, as PyPI shows sizes)."""
+    if size >= 1_000_000:
+        return f"{size / 1_000_000:.1f} MB"
+    if size >= 1_000:
+        return f"{size / 1_000:.0f} kB"
+    return f"{size} B"
+
+
+def counted(n: int, noun: str) -> str:
+    """``1 file``, ``3 files``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+# The lines every reporter shows alike (the console prints them, a notebook's bar ends with them).
+NOTHING_TO_INSTALL = "Nothing to install: every requirement is already satisfied"
+
+
+def resolved_line(packages: Packages, seconds: float) -> str:
+    return f"Resolved {counted(len(packages), 'package')} in {seconds:.1f} s"
+
+
+def downloaded_line(files: int, size: int, seconds: float) -> str:
+    return f"Downloaded {counted(files, 'file')}, {format_size(size)} in {seconds:.1f} s"
+
+
+class ConsoleReporter(Reporter):
+    """Concise lines, like pip's and uv's, written to ``file`` (stdout by default)::
+
+        Resolved 7 packages in 0.4 s
+        Downloaded 3 files, 5.1 MB in 0.8 s
+        Installed 7 packages in 1.3 s
+         + pydantic==2.12.0
+    """
+
+    def __init__(self, file=None) -> None:
+        self._file = file
+
+    def _print(self, line: str) -> None:
+        print(line, file=self._file or sys.stdout, flush=True)
+
+    def resolved(self, packages: Packages, seconds: float) -> None:
+        self._print(resolved_line(packages, seconds))
+
+    def downloaded(self, files: int, size: int, seconds: float) -> None:
+        if files:
+            self._print(downloaded_line(files, size, seconds))
+
+    def installed(self, packages: Packages, seconds: float) -> None:
+        if not packages:
+            self._print(NOTHING_TO_INSTALL)
+            return
+        self._print(f"Installed {counted(len(packages), 'package')} in {seconds:.1f} s")
+        for name, version in packages:
+            self._print(f" + {name}=={version}")
+
+    def failed(self, error: BaseException) -> None:
+        self._print(f"Failed: {error}")
+
+
+class EventReporter(Reporter):
+    """Each event as one dict to ``callback``: ``{"event": "downloading", "done_bytes": ...}``.
+
+    Keys are the hook's name and its parameter names; ``packages`` are lists
+    of ``[name, version]``, ``error`` is the message. From JavaScript, pass a
+    function: it receives a plain object (converted by the runtime adapter).
+    """
+
+    def __init__(self, callback: Callable[[dict[str, Any]], Any]) -> None:
+        from ..runtime.adapter import event_sender
+
+        self._send = event_sender(callback)
+
+    def _emit(self, event: str, **fields: Any) -> None:
+        self._send({"event": event, **fields})
+
+    def resolving(self, requirements: Sequence[str]) -> None:
+        self._emit("resolving", requirements=[str(r) for r in requirements])
+
+    def resolved(self, packages: Packages, seconds: float) -> None:
+        self._emit("resolved", packages=[list(p) for p in packages], seconds=seconds)
+
+    def downloading(self, done_bytes: int, total_bytes: int, done_files: int, files: int) -> None:
+        self._emit("downloading", done_bytes=done_bytes, total_bytes=total_bytes, done_files=done_files, files=files)
+
+    def downloaded(self, files: int, size: int, seconds: float) -> None:
+        self._emit("downloaded", files=files, size=size, seconds=seconds)
+
+    def installing(self, packages: Packages) -> None:
+        self._emit("installing", packages=[list(p) for p in packages])
+
+    def loading(self, library: str, done: int, total: int) -> None:
+        self._emit("loading", library=library, done=done, total=total)
+
+    def installed(self, packages: Packages, seconds: float) -> None:
+        self._emit("installed", packages=[list(p) for p in packages], seconds=seconds)
+
+    def failed(self, error: BaseException) -> None:
+        self._emit("failed", error=str(error), type=type(error).__name__)
+
+
+def default_reporter(verbose: bool | int | None) -> Reporter:
+    """A live bar in a notebook; pip-like lines when ``verbose``; otherwise silence."""
+    if "IPython" in sys.modules:  # only a running IPython can be a notebook; never import it here
+        from . import notebook as _notebook
+
+        if _notebook.in_notebook():
+            return _notebook.NotebookReporter()
+    if verbose:
+        return ConsoleReporter()
+    return Reporter()
