@@ -56,7 +56,8 @@ _PROGRESS = {"Reporter", "ConsoleReporter", "EventReporter"}
 if TYPE_CHECKING:
     from .api import Package, clear_cache, explain, freeze, install, list, resolve, set_index_urls, uninstall
     from .errors import *  # noqa: F403
-    from .ui.progress import ConsoleReporter, EventReporter, Reporter
+    from .reporter import Reporter
+    from .ui.progress import ConsoleReporter, EventReporter
 
 
 def __getattr__(name: str):
@@ -65,6 +66,8 @@ def __getattr__(name: str):
         from . import api as _api
 
         value = getattr(_api, name)
+    elif name == "Reporter":
+        from .reporter import Reporter as value
     elif name in _PROGRESS:
         from .ui import progress as _progress
 

@@ -24,7 +24,7 @@ from .net.cache import CACHE_MODES, Cache
 from .errors import InstallError, LockError, NetworkError, UninstallError
 from .index.head_start import load_machinery, send_root_pages
 from .index.client import Index, index_entries
-from .ui.progress import Reporter, default_reporter
+from .reporter import Reporter
 from .net.retry import RetryingTransport
 from .net.transport import SecureTransport, require_secure_url
 
@@ -346,7 +346,10 @@ async def install(
     """
     if lock is not None and (requirements or requirements_file is not None):
         raise TypeError("install(lock=...) installs exactly what the lock lists: pass no requirements with it")
-    reporter = reporter if reporter is not None else default_reporter(verbose)
+    if reporter is None:
+        from .ui.notebook import default_reporter
+
+        reporter = default_reporter(verbose)
     started = time.perf_counter()
     try:
         installed = await _install(

@@ -15,7 +15,8 @@ from collections.abc import Awaitable, Mapping, Sequence
 from typing import TypeVar
 
 from ..net.cache import Cache
-from ..errors import FetchError, IndexFormatError, IntegrityError
+from ..errors import FetchError, IndexFormatError
+from ..model.hashes import check_hashes
 from ..model.simple import (
     HTML_CONTENT_TYPES,
     JSON_CONTENT_TYPE,
@@ -48,20 +49,6 @@ ACCEPT = f"{JSON_CONTENT_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/
 # Hosts known to serve PEP 658 ``.metadata`` files even when the index page
 # does not advertise them (PyPI's file host does; the page here sometimes omits the key).
 _METADATA_HOSTS = frozenset({"files.pythonhosted.org"})
-
-
-def check_hashes(data: bytes, hashes: Mapping[str, str], url: str, *, size: int | None = None) -> None:
-    """Raise :class:`IntegrityError` unless ``data`` matches every known hash in ``hashes``."""
-    for algorithm in ("sha256", "sha384", "sha512"):
-        expected = hashes.get(algorithm)
-        if expected is None:
-            continue
-        actual = hashlib.new(algorithm, data).hexdigest()
-        if actual != expected.lower():
-            note = ""
-            if size is not None and size != len(data):
-                note = f"received {len(data)} bytes, the index said {size}: the transfer may have been cut short"
-            raise IntegrityError(url=url, algorithm=algorithm, expected=expected, actual=actual, note=note)
 
 
 async def fetch_verified(

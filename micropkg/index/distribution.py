@@ -38,11 +38,12 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from packaging.utils import NormalizedName, canonicalize_name
 
 from ..errors import IndexFormatError
-from .client import check_hashes
-from ..model.requirements import wheel_filename_of
+from ..model.hashes import check_hashes
+from ..model.location import join_location
+from ..model.location import filename_of
 from ..model.simple import DistFile, ProjectPage
 
-__all__ = ["Distribution", "SHARED_LIBRARY", "join_location"]
+__all__ = ["Distribution", "SHARED_LIBRARY"]
 
 SHARED_LIBRARY = "shared_library"
 
@@ -111,7 +112,7 @@ class Distribution:
         file_name = entry["file_name"]
         sha256 = entry.get("sha256")
         file = DistFile(
-            filename=wheel_filename_of(file_name),
+            filename=filename_of(file_name),
             url=join_location(self.base_url, file_name),
             hashes={"sha256": sha256.lower()} if isinstance(sha256, str) and sha256 else {},
             # Dependencies come from the lockfile (see metadata()): nothing to fetch.
@@ -168,15 +169,6 @@ class Distribution:
         for name in names:
             visit(name)
         return order
-
-
-def join_location(base: str, file_name: str) -> str:
-    """``file_name`` relative to ``base``, which may be an ``emfs:`` or ``file:`` URL
-    (urllib joins only the schemes it knows, and would return ``file_name`` alone)."""
-    for prefix in ("emfs:", "file://", "file:"):
-        if base.startswith(prefix) and not urllib.parse.urlsplit(file_name).scheme:
-            return prefix + urllib.parse.urljoin(base[len(prefix):], file_name)
-    return urllib.parse.urljoin(base, file_name)
 
 
 def _document(data: bytes, url: str) -> dict:

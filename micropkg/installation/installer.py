@@ -33,7 +33,7 @@ from .site_packages import SitePackages
 from .environment import distributions, source_files
 from ..errors import IndexFormatError, InstallError, InvalidWheel
 from ..model.metadata import CoreMetadata, parse_metadata
-from ..ui.progress import Reporter
+from ..reporter import Reporter
 from ..resolution.resolver import Pin, Plan
 from ..model.target import Target
 from ..net.transport import redact_url

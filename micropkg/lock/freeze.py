@@ -35,9 +35,9 @@ from packaging.version import InvalidVersion, Version
 
 from ..installation.environment import SOURCE_FILE, InstalledDistribution, distributions
 from ..errors import IndexFormatError
-from ..model.lock import Lock, LockedPackage, LockedWheel, environment_marker, join_location
+from ..model.lock import Lock, LockedPackage, LockedWheel, environment_marker
 from ..model.metadata import parse_metadata
-from ..model.requirements import wheel_filename_of
+from ..model.location import filename_of, join_location
 from ..model.target import Target
 
 __all__ = ["installed_lock", "wheels_only"]
@@ -94,7 +94,7 @@ def _recorded(dist: InstalledDistribution) -> LockedWheel | None:
         upload_time = entry.get("upload-time") if isinstance(entry.get("upload-time"), str) else None
         if isinstance(entry.get("hashes"), dict):
             hashes = {**{k: v for k, v in entry["hashes"].items() if isinstance(v, str)}, "sha256": sha256}
-    return LockedWheel(wheel_filename_of(url), url, None, hashes, size, upload_time)
+    return LockedWheel(filename_of(url), url, None, hashes, size, upload_time)
 
 
 def _index_of(dist: InstalledDistribution) -> str | None:
@@ -117,7 +117,7 @@ def _runtime_entry(name: str, entry: Mapping, base_url: str | None) -> LockedPac
     location = file_name if base_url is None else join_location(base_url, file_name)  # type: ignore[arg-type]
     has_scheme = bool(urllib.parse.urlsplit(location).scheme)
     wheel = LockedWheel(
-        filename=wheel_filename_of(location),
+        filename=filename_of(location),
         url=location if has_scheme else None,
         path=None if has_scheme else location,
         hashes={"sha256": sha256},  # type: ignore[dict-item]

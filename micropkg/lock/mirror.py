@@ -33,7 +33,7 @@ from pathlib import Path
 
 from ..resolution.catalog import read_wheel_metadata
 from ..errors import FetchError
-from ..index.client import check_hashes
+from ..model.hashes import check_hashes
 from ..model.lock import Lock, LockedPackage, LockedWheel, wheel_location
 from .pyodide_lock import dumps as dumps_pyodide_lock
 from ..model.metadata import parse_metadata

@@ -53,7 +53,7 @@ from packaging.version import InvalidVersion, Version
 
 from ..errors import LockError
 from ..model.lock import Lock, LockedPackage, LockedWheel, check_wheel_hashes
-from ..model.requirements import wheel_filename_of
+from ..model.location import filename_of
 from ..model.tags import PlatformInfo, emscripten_platforms
 from ..model.target import Target
 
@@ -283,7 +283,7 @@ def _wheel(raw: Mapping, reader: _Reader, where: str, project: str) -> LockedWhe
     path = reader.get(raw, "path", str, where)
     if url is None and path is None:
         raise reader.fail(where, "a wheel needs a 'url' or a 'path'", project)
-    filename = reader.get(raw, "name", str, where) or wheel_filename_of(url or path)
+    filename = reader.get(raw, "name", str, where) or filename_of(url or path)
     hashes = reader.get(raw, "hashes", dict, where)
     if not hashes:
         raise reader.fail(

@@ -31,7 +31,7 @@ from packaging.version import InvalidVersion, Version
 from ..errors import LockError
 from . import pylock as _pylock
 from ..model.lock import Lock, LockedPackage, LockedWheel, best_wheel, check_wheel_hashes, environment_marker
-from ..model.requirements import wheel_filename_of
+from ..model.location import filename_of
 from ..model.tags import PlatformInfo
 from ..model.target import Target
 
@@ -127,7 +127,7 @@ def _package(key: str, raw: object, source: str) -> LockedPackage:
     name = canonicalize_name(raw["name"])
     file_name = raw["file_name"]
     sha256 = raw.get("sha256")
-    filename = wheel_filename_of(file_name)
+    filename = filename_of(file_name)
     if not isinstance(sha256, str) or not sha256:
         raise LockError(
             f"{source}: {filename} of {name} has no sha256; micropkg installs only files whose"

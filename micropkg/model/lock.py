@@ -31,7 +31,8 @@ from packaging.version import Version
 from .candidates import Candidate
 from ..resolution.catalog import Catalog
 from ..errors import FetchError, LockError
-from ..index.client import check_hashes
+from .hashes import check_hashes
+from .location import is_absolute, join_location
 from ..resolution.resolver import Pin, Plan
 from .simple import DistFile
 from .target import Target
@@ -44,7 +45,6 @@ __all__ = [
     "best_wheel",
     "check_wheel_hashes",
     "environment_marker",
-    "join_location",
     "lock_plan",
     "plan_from_lock",
     "select",
@@ -268,25 +268,10 @@ def select(lock: Lock, target: Target) -> list[tuple[LockedPackage, LockedWheel]
     return list(chosen.values())
 
 
-def join_location(base: str, relative: str) -> str:
-    """``relative`` resolved against the location ``base`` (a URL or an ``emfs:`` path)."""
-    scheme = urllib.parse.urlsplit(base).scheme.lower()
-    if scheme in ("http", "https", "file"):
-        return urllib.parse.urljoin(base, relative)
-    # emfs: and plain paths: urljoin leaves schemes it does not know alone.
-    prefix = base[: len(scheme) + 1] if scheme else ""
-    path = base[len(prefix):]
-    return prefix + posixpath.normpath(posixpath.join(posixpath.dirname(path), relative))
-
-
-def _is_absolute(location: str) -> bool:
-    return bool(urllib.parse.urlsplit(location).scheme) or location.startswith("/")
-
-
 def wheel_location(lock: Lock, package: LockedPackage, wheel: LockedWheel) -> str:
     """Where to fetch ``wheel``: its ``path`` when it can be resolved (PEP 751 prefers it), else its ``url``."""
     if wheel.path is not None:
-        if _is_absolute(wheel.path):
+        if is_absolute(wheel.path):
             return wheel.path if urllib.parse.urlsplit(wheel.path).scheme else "emfs:" + wheel.path
         if lock.base_url is not None:
             return join_location(lock.base_url, wheel.path)

@@ -17,17 +17,12 @@ from packaging.requirements import Requirement
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from ..errors import InvalidRequirement
+from .location import filename_of
 
-__all__ = ["parse_requirement", "parse_requirements", "wheel_filename_of"]
+__all__ = ["parse_requirement", "parse_requirements"]
 
 # emfs: is a path in Pyodide's in-memory file system; file: is the host's (Node only).
 _URL_SCHEMES = ("http", "https", "emfs", "file")
-
-
-def wheel_filename_of(url: str) -> str:
-    """The last path segment of ``url``, percent-decoded (the wheel's filename)."""
-    path = urllib.parse.urlsplit(url).path
-    return urllib.parse.unquote(path.rsplit("/", 1)[-1])
 
 
 def _looks_like_url(text: str) -> bool:
@@ -43,7 +38,7 @@ def parse_requirement(text: str) -> Requirement:
     if not stripped:
         raise InvalidRequirement(text, "it is empty")
     if _looks_like_url(stripped) and " " not in stripped:
-        filename = wheel_filename_of(stripped)
+        filename = filename_of(stripped)
         if not filename.endswith(".whl"):
             raise InvalidRequirement(
                 text,

@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from ..errors import InvalidRequirement
-from .lock import join_location
+from .location import join_location
 from .requirements import parse_requirement
 
 __all__ = ["RequirementsFile", "load_requirements_file"]

@@ -29,7 +29,8 @@ from packaging.utils import NormalizedName, canonicalize_name, parse_wheel_filen
 from ..model.candidates import Candidate, Verdict
 from ..index.distribution import Distribution
 from ..errors import FetchError, IndexFormatError, MicropkgError, ProjectNotFound
-from ..index.client import Index, check_hashes
+from ..index.client import Index
+from ..model.hashes import check_hashes
 from ..model.metadata import CoreMetadata, parse_metadata
 from ..model.simple import DistFile, ProjectPage
 from ..installation.wheel import Wheel

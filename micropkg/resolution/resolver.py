@@ -35,7 +35,7 @@ from ..model.candidates import Candidate, Releases, judge_files
 from .catalog import Catalog, Missing
 from .conflicts import EdgeLog, explain
 from ..errors import MicropkgError, ResolutionError
-from ..model.requirements import wheel_filename_of
+from ..model.location import filename_of
 from ..model.simple import DistFile
 from ..model.target import Target
 
@@ -192,7 +192,7 @@ class Provider(resolvelib.AbstractProvider):
     def _direct_candidate(self, name: NormalizedName, url: str) -> Candidate:
         from packaging.utils import parse_wheel_filename
 
-        filename = wheel_filename_of(url)
+        filename = filename_of(url)
         _, version, _, _ = parse_wheel_filename(filename)
         # "#sha256=<hex>" on a direct URL is the hash its bytes must have (checked on read).
         algorithm, _, digest = url.partition("#")[2].partition("=")

@@ -1,4 +1,4 @@
-"""What an install tells while it runs: the :class:`Reporter` hooks.
+"""Reporters that show an install as it runs (the hooks are in :mod:`micropkg.reporter`).
 
 An install calls, in order: ``resolving`` once, ``resolved`` once,
 ``downloading`` as files arrive (bytes of the total), ``downloaded`` once,
@@ -21,42 +21,12 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..reporter import Packages, Reporter
+
 __all__ = [
-    "NOTHING_TO_INSTALL", "ConsoleReporter", "EventReporter", "Reporter", "counted", "default_reporter",
+    "NOTHING_TO_INSTALL", "ConsoleReporter", "EventReporter", "Reporter", "counted",
     "downloaded_line", "format_size", "resolved_line",
 ]
-
-# (name, version) pairs, in the plan's order.
-Packages = Sequence[tuple[str, str]]
-
-
-class Reporter:
-    """Hooks called as an install goes; every one does nothing here."""
-
-    def resolving(self, requirements: Sequence[str]) -> None:
-        """Resolution starts for ``requirements`` (as given)."""
-
-    def resolved(self, packages: Packages, seconds: float) -> None:
-        """The plan is final: ``packages`` will be installed (already installed ones are not listed)."""
-
-    def downloading(self, done_bytes: int, total_bytes: int, done_files: int, files: int) -> None:
-        """A file arrived: ``done_bytes`` of ``total_bytes``, ``done_files`` of ``files``."""
-
-    def downloaded(self, files: int, size: int, seconds: float) -> None:
-        """Every file is here and hash-checked (``seconds`` counts from the first request)."""
-
-    def installing(self, packages: Packages) -> None:
-        """Writing into site-packages starts."""
-
-    def loading(self, library: str, done: int, total: int) -> None:
-        """Native library ``library`` (``done`` of ``total``) is being loaded."""
-
-    def installed(self, packages: Packages, seconds: float) -> None:
-        """Done: ``packages`` are importable; ``seconds`` since ``resolving``."""
-
-    def failed(self, error: BaseException) -> None:
-        """The install stopped with ``error``; nothing was installed."""
-
 
 def format_size(size: int) -> str:
     """``5.1 MB``, ``272 kB``, ``12 B`` (decimal units, as PyPI shows sizes)."""
@@ -157,15 +127,3 @@ class EventReporter(Reporter):
 
     def failed(self, error: BaseException) -> None:
         self._emit("failed", error=str(error), type=type(error).__name__)
-
-
-def default_reporter(verbose: bool | int | None) -> Reporter:
-    """A live bar in a notebook; pip-like lines when ``verbose``; otherwise silence."""
-    if "IPython" in sys.modules:  # only a running IPython can be a notebook; never import it here
-        from . import notebook as _notebook
-
-        if _notebook.in_notebook():
-            return _notebook.NotebookReporter()
-    if verbose:
-        return ConsoleReporter()
-    return Reporter()

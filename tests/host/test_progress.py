@@ -6,7 +6,8 @@ import io
 
 import pytest
 
-from micropkg.ui.progress import ConsoleReporter, EventReporter, Reporter, default_reporter, format_size
+from micropkg.ui.notebook import default_reporter
+from micropkg.ui.progress import ConsoleReporter, EventReporter, Reporter, format_size
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,51 @@
+"""The :class:`Reporter`: hooks an install calls as it goes, each a no-op here.
+
+An install calls, in order: ``resolving`` once, ``resolved`` once,
+``downloading`` as files arrive (bytes of the total), ``downloaded`` once,
+``installing`` once, ``loading`` per native library, ``installed`` once --
+or ``failed`` once, instead of the rest, when it stops with an error. An
+install from a lock skips resolution (``resolved`` reports the lock's
+packages). Nothing to install: ``resolved`` then ``installed`` with an empty
+list. Hooks must not raise: the installer does not catch what they throw.
+
+Like resolvelib's ``BaseReporter``, the base class does nothing and sits at
+the bottom of the package, so every layer can report without importing a
+display; ``micropkg.ui`` holds the reporters that show something.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = ["Packages", "Reporter"]
+
+# (name, version) pairs, in the plan's order.
+Packages = Sequence[tuple[str, str]]
+
+
+class Reporter:
+    """Hooks called as an install goes; every one does nothing here."""
+
+    def resolving(self, requirements: Sequence[str]) -> None:
+        """Resolution starts for ``requirements`` (as given)."""
+
+    def resolved(self, packages: Packages, seconds: float) -> None:
+        """The plan is final: ``packages`` will be installed (already installed ones are not listed)."""
+
+    def downloading(self, done_bytes: int, total_bytes: int, done_files: int, files: int) -> None:
+        """A file arrived: ``done_bytes`` of ``total_bytes``, ``done_files`` of ``files``."""
+
+    def downloaded(self, files: int, size: int, seconds: float) -> None:
+        """Every file is here and hash-checked (``seconds`` counts from the first request)."""
+
+    def installing(self, packages: Packages) -> None:
+        """Writing into site-packages starts."""
+
+    def loading(self, library: str, done: int, total: int) -> None:
+        """Native library ``library`` (``done`` of ``total``) is being loaded."""
+
+    def installed(self, packages: Packages, seconds: float) -> None:
+        """Done: ``packages`` are importable; ``seconds`` since ``resolving``."""
+
+    def failed(self, error: BaseException) -> None:
+        """The install stopped with ``error``; nothing was installed."""
