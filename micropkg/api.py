@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from .resolution.explain import Explanation
     from .installation.installer import Installed
     from .model.lock import Lock
-    from .resolution.resolver import Plan
+    from .model.plan import Plan
 
 __all__ = [
     "install", "resolve", "explain", "list", "uninstall", "set_index_urls", "freeze", "clear_cache", "Package",
@@ -398,7 +398,7 @@ async def _install(
         requested = {canonicalize_name(r.name) for r in parse_requirements(requirements)}
         try:
             installed = await install_plan(
-                plan, catalog, _runtime.site_packages(),
+                plan, catalog.downloads, _runtime.site_packages(),
                 requested=requested,
                 load_dynlibs=_shared_libraries_first(plan, catalog, _runtime.load_dynlibs),
                 dynlibs_to_load=_runtime.dynlibs_to_load,

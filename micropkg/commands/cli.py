@@ -28,7 +28,8 @@ from pathlib import Path
 from ..resolution.catalog import Catalog
 from ..errors import FetchError, MicropkgError
 from ..index.client import Index, index_list
-from ..model.lock import Lock, lock_plan
+from ..lock.create import lock_plan
+from ..model.lock import Lock
 from ..lock.pyodide_lock import dumps as dumps_pyodide_lock
 from ..lock.pyodide_lock import parse_lock
 from ..lock.mirror import build_mirror

@@ -17,6 +17,8 @@ from typing import TypeVar
 from ..net.cache import Cache
 from ..errors import FetchError, IndexFormatError
 from ..model.hashes import check_hashes
+from ..model.sources import IndexSource
+from .source import PackageSource
 from ..model.simple import (
     HTML_CONTENT_TYPES,
     JSON_CONTENT_TYPE,
@@ -73,7 +75,7 @@ async def fetch_verified(
     return response.body
 
 
-class Index:
+class Index(PackageSource):
     """One index, reached through a transport."""
 
     def __init__(
@@ -101,6 +103,10 @@ class Index:
     @property
     def cache(self) -> Cache | None:
         return self._cache
+
+    @property
+    def source(self) -> IndexSource:
+        return IndexSource(self.url)
 
     def __repr__(self) -> str:
         return f"Index({self.url!r})"

@@ -40,6 +40,8 @@ from packaging.utils import NormalizedName, canonicalize_name
 from ..errors import IndexFormatError
 from ..model.hashes import check_hashes
 from ..model.location import join_location
+from ..model.sources import DistributionSource
+from .source import PackageSource
 from ..model.location import filename_of
 from ..model.simple import DistFile, ProjectPage
 
@@ -50,7 +52,7 @@ SHARED_LIBRARY = "shared_library"
 Read = Callable[[str], Awaitable[bytes]]
 
 
-class Distribution:
+class Distribution(PackageSource):
     """A Pyodide distribution's packages, from its ``pyodide-lock.json``.
 
     ``url`` names the lockfile (in messages, plans and ``explain``);
@@ -81,6 +83,10 @@ class Distribution:
 
     def __repr__(self) -> str:
         return f"Distribution({self.url!r})"
+
+    @property
+    def source(self) -> DistributionSource:
+        return DistributionSource(self.url)
 
     def reading_with(self, read: Read) -> Distribution:
         """The same distribution (its entries shared, not copied) read through ``read``."""

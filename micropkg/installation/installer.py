@@ -27,17 +27,18 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
-from ..resolution.catalog import Catalog
+from ..index.downloads import Downloads
 from .writer import install as write_wheels
 from .site_packages import SitePackages
 from .environment import distributions, source_files
 from ..errors import IndexFormatError, InstallError, InvalidWheel
 from ..model.metadata import CoreMetadata, parse_metadata
 from ..reporter import Reporter
-from ..resolution.resolver import Pin, Plan
+from ..model.plan import Pin, Plan
+from ..model.sources import DirectSource
 from ..model.target import Target
 from ..net.transport import redact_url
-from .wheel import Wheel
+from ..model.wheel import Wheel
 
 if TYPE_CHECKING:  # locks load only for install(lock=...)
     from ..model.lock import Lock
@@ -57,47 +58,42 @@ class Installed:
 
 async def download_and_verify(
     pins: Sequence[Pin],
-    catalog: Catalog,
+    downloads: Downloads,
     reporter: Reporter | None = None,
-    *,
-    locked: bool = False,
 ) -> list[Wheel]:
     """All wheels of the plan, downloaded concurrently and verified; nothing written yet.
 
     ``reporter`` hears of each file as it arrives. A resolved plan's wheels
-    come from the catalog, which verified its speculative downloads during the
-    resolution already, and each wheel's METADATA must say what the resolver
-    used. A ``locked`` plan's wheels are only downloaded and opened here.
+    may have been downloaded and verified during the resolution already, and
+    each wheel's METADATA must say what the resolver used (``Pin.metadata``).
     """
     reporter = reporter or Reporter()
     # Early downloads start during resolution: count from the first of them.
-    started = catalog.first_wheel_at if catalog.first_wheel_at is not None else time.perf_counter()
+    started = downloads.first_wheel_at if downloads.first_wheel_at is not None else time.perf_counter()
     # The index's sizes (PEP 700) give the total up front; a file without one counts when it lands.
-    total = sum(pin.file.size or 0 for pin in pins)  # type: ignore[union-attr]
+    total = sum(pin.file.size or 0 for pin in pins)
     done = [0, 0]  # bytes, files: one event loop, so no lock is needed
 
     async def arrival(pin: Pin) -> Wheel:
         nonlocal total
-        blob = await catalog.wheel(pin.candidate)
-        if not pin.file.size:  # type: ignore[union-attr]
+        blob = await downloads.wheel(pin.candidate)
+        if not pin.file.size:
             total += len(blob)
         done[0] += len(blob)
         done[1] += 1
         reporter.downloading(done[0], total, done[1], len(pins))
-        if locked:
-            return await Wheel.open(pin.file.filename, blob)  # type: ignore[union-attr]
-        return await catalog.verified_wheel(pin.candidate)  # opened once, maybe during the resolution
+        return await downloads.verified_wheel(pin.candidate)  # opened once, maybe during the resolution
 
     wheels = await asyncio.gather(*(arrival(pin) for pin in pins))
     reporter.downloaded(len(pins), done[0], time.perf_counter() - started)
     for pin, wheel in zip(pins, wheels):
-        # A lock's wheel needs no such check: no resolver read metadata for it. The
-        # lock pins its hash, its file name must be the entry's name and version
-        # (``_lock.select``), and its dist-info and METADATA the file name's (``Wheel.open``).
-        # A Pyodide distribution build's dependencies are its lockfile's `depends`, which need
-        # not read like its Requires-Dist; its bytes are pinned by that same lockfile's sha256.
-        if not locked and not catalog.from_distribution(pin.candidate):
-            check_metadata_agrees(wheel, catalog.metadata(pin.candidate), pin.file.metadata_url)  # type: ignore[union-attr]
+        # A pin without metadata needs no such check, since no resolver read any for it: a
+        # lock's wheel (the lock pins its hash, its file name must be the entry's name and
+        # version, and its dist-info and METADATA the file name's: ``Wheel.open``), or a Pyodide
+        # distribution build (its dependencies are its lockfile's `depends`, its bytes pinned
+        # by that same lockfile's sha256).
+        if pin.metadata is not None:
+            check_metadata_agrees(wheel, pin.metadata, pin.file.metadata_url)
     return list(wheels)
 
 
@@ -150,32 +146,30 @@ def check_metadata_agrees(wheel: Wheel, used: CoreMetadata, source: str) -> None
 
 
 def _direct_url(pin: Pin) -> str | None:
-    if pin.file is None or pin.source != pin.file.url:
+    if not isinstance(pin.source, DirectSource):
         return None
     # PEP 610: record where a direct-reference install came from.
     return json.dumps({"url": pin.file.url, "archive_info": {}})
 
 
-async def _source_files(pin: Pin, catalog: Catalog) -> dict[str, bytes]:
+async def _source_files(pin: Pin, downloads: Downloads) -> dict[str, bytes]:
     """Where the wheel came from, for freeze() (the dist-info files: see _environment.source_files)."""
     file = pin.file
-    data = await catalog.wheel(pin.candidate)  # memoised: downloaded once, by download_and_verify
-    # An index URL, not a direct reference nor a lock's "lock <where>" marker.
-    is_index = pin.source != file.url and pin.source.startswith(("https:", "http:")) and "{" not in pin.source  # type: ignore[union-attr]
+    data = await downloads.wheel(pin.candidate)  # memoised: downloaded once, by download_and_verify
     return source_files(
-        url=file.url,  # type: ignore[union-attr]
+        url=file.url,
         # A stated sha256 was checked against these bytes on download; only direct URLs lack one.
-        sha256=file.hashes.get("sha256") or hashlib.sha256(data).hexdigest(),  # type: ignore[union-attr]
+        sha256=file.hashes.get("sha256") or hashlib.sha256(data).hexdigest(),
         size=len(data),
-        upload_time=file.upload_time,  # type: ignore[union-attr]
-        index=pin.source if is_index else None,
-        hashes=file.hashes,  # type: ignore[union-attr]
+        upload_time=file.upload_time,
+        index=pin.source.index_url,
+        hashes=file.hashes,
     )
 
 
 async def install_plan(
     plan: Plan,
-    catalog: Catalog,
+    downloads: Downloads,
     root: Path,
     *,
     requested: Collection[str],
@@ -183,7 +177,6 @@ async def install_plan(
     dynlibs_to_load,
     target: Target | None = None,
     reporter: Reporter | None = None,
-    locked: bool = False,
 ) -> list[Installed]:
     """Install what ``plan`` adds to the runtime; return what was installed.
 
@@ -194,7 +187,7 @@ async def install_plan(
     if not pins:
         return []
     reporter = reporter or Reporter()
-    wheels = await download_and_verify(pins, catalog, reporter, locked=locked)
+    wheels = await download_and_verify(pins, downloads, reporter)
     if target is not None:
         for wheel in wheels:
             check_tags_fit(wheel, target)
@@ -202,7 +195,7 @@ async def install_plan(
     old = {pin.name: present[pin.name] for pin in pins if pin.name in present}
     replace = set(old)
     direct_urls = {pin.name: url for pin in pins if (url := _direct_url(pin)) is not None}
-    sources = {pin.name: await _source_files(pin, catalog) for pin in pins}
+    sources = {pin.name: await _source_files(pin, downloads) for pin in pins}
     destination = SitePackages(root)
     modules_before = set(sys.modules)
     reporter.installing([(pin.name, str(pin.version)) for pin in pins])
@@ -253,7 +246,7 @@ async def install_plan(
     # Modules imported from the replaced versions must not linger in sys.modules.
     forget_modules(root, [f for dist in old.values() for f in dist.files])
     return [
-        Installed(pin.name, str(pin.version), pin.file.filename, redact_url(pin.source))  # type: ignore[union-attr]
+        Installed(pin.name, str(pin.version), pin.file.filename, redact_url(str(pin.source)))
         for pin in pins
     ]
 
@@ -278,18 +271,17 @@ async def install_lock(
     started = time.perf_counter()
     present = {dist.name: dist.version for dist in distributions([root])}
     plan, files = plan_from_lock(lock, target, present)
-    catalog = Catalog([], read_url=verified_reader(files, read))
+    downloads = Downloads(read_url=verified_reader(files, read))
     pins = plan.to_install
     reporter = reporter or Reporter()
     reporter.resolved([(pin.name, str(pin.version)) for pin in pins], time.perf_counter() - started)
     return await install_plan(
-        plan, catalog, root,
+        plan, downloads, root,
         requested={pin.name for pin in pins},
         load_dynlibs=load_dynlibs,
         dynlibs_to_load=dynlibs_to_load,
         target=target,
         reporter=reporter,
-        locked=True,
     )
 
 

@@ -30,7 +30,7 @@ from .site_packages import Destination
 from .environment import InstalledDistribution, removal_plan, remove_distribution, scan
 from ..errors import InstallError, UninstallError
 from ..model.records import RecordEntry, serialize_record
-from .wheel import Wheel
+from ..model.wheel import Wheel
 
 __all__ = ["InstalledFiles", "install"]
 

@@ -24,6 +24,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from .simple import DistFile, ProjectPage
+from .sources import Source
 from .target import Target
 
 __all__ = [
@@ -43,7 +44,7 @@ class Candidate:
     name: NormalizedName
     version: Version
     file: DistFile | None  # None: the distribution already installed in the runtime
-    source: str  # the index URL, the direct URL, or "installed"
+    source: Source
     extras: frozenset[str] = frozenset()
 
     @property
@@ -119,7 +120,7 @@ class Releases:
     """
 
     def __init__(
-        self, name: NormalizedName, verdicts: Iterable[Verdict], *, sources: Mapping[str, str] | None = None
+        self, name: NormalizedName, verdicts: Iterable[Verdict], *, sources: Mapping[str, Source] | None = None
     ) -> None:
         self.name = name
         # File URL -> the source (index or distribution) that listed it, when the
@@ -171,7 +172,7 @@ class Releases:
         *,
         pinned: bool = False,
         pre: bool = False,
-        source: str = "",
+        source: Source,
     ) -> list[Candidate]:
         """Candidates satisfying every specifier, best first (newest version, then best tag).
 
@@ -202,7 +203,7 @@ class Releases:
                 versions = finals
         sources = self._sources
         return [
-            Candidate(self.name, table[v].version, table[v].file, sources.get(table[v].file.url, source))  # type: ignore[arg-type]
+            Candidate(self.name, table[v].version, table[v].file, sources.get(table[v].file.url, source))
             for v in versions
         ]
 

@@ -17,7 +17,6 @@ checks each file's hash and size against the lock.
 
 from __future__ import annotations
 
-import hashlib
 import posixpath
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
@@ -29,11 +28,11 @@ from packaging.utils import InvalidWheelFilename, NormalizedName, parse_wheel_fi
 from packaging.version import Version
 
 from .candidates import Candidate
-from ..resolution.catalog import Catalog
 from ..errors import FetchError, LockError
 from .hashes import check_hashes
 from .location import is_absolute, join_location
-from ..resolution.resolver import Pin, Plan
+from .plan import Kept, Pin, Plan
+from .sources import INSTALLED, LockSource
 from .simple import DistFile
 from .target import Target
 
@@ -45,7 +44,6 @@ __all__ = [
     "best_wheel",
     "check_wheel_hashes",
     "environment_marker",
-    "lock_plan",
     "plan_from_lock",
     "select",
     "verified_reader",
@@ -117,63 +115,6 @@ def environment_marker(target: Target) -> str:
 
 
 # -- out: a plan becomes a lock --------------------------------------------------------
-
-
-def _dependencies(plan: Plan) -> dict[str, list[str]]:
-    # required_by holds "name version" for each parent (extras included), so
-    # inverting it gives each pin's dependencies without re-reading metadata.
-    children: dict[str, list[str]] = {pin.name: [] for pin in plan}
-    for pin in plan:
-        for parent in pin.required_by:
-            name, _, _ = parent.partition(" ")
-            if name in children and name != pin.name:
-                children[name].append(pin.name)
-    return {name: sorted(set(deps)) for name, deps in children.items()}
-
-
-def _is_index(pin: Pin) -> bool:
-    return pin.file is not None and pin.source != pin.file.url and "{" not in pin.source
-
-
-async def lock_plan(plan: Plan, catalog: Catalog, target: Target, *, created_by: str = "micropkg") -> Lock:
-    """The lock for ``plan`` on ``target``. Direct-URL wheels without a stated hash
-    are downloaded once (through ``catalog``) and hashed here."""
-    dependencies = _dependencies(plan)
-    packages = []
-    for pin in plan:
-        if pin.file is None:
-            raise LockError(
-                f"Cannot lock {pin.name} {pin.version}: the plan keeps the installed copy, whose file"
-                " is unknown. Resolve with reinstall=True to lock every file.",
-                lock="<plan>",
-                project=pin.name,
-            )
-        file = pin.file
-        hashes = {k: v for k, v in file.hashes.items() if k in SECURE_HASHES}
-        size = file.size
-        if not hashes:
-            data = await catalog.wheel(pin.candidate)
-            hashes = {"sha256": hashlib.sha256(data).hexdigest()}
-            size = len(data)
-        packages.append(
-            LockedPackage(
-                name=pin.name,
-                version=pin.version,
-                wheels=(LockedWheel(file.filename, file.url, None, hashes, size, file.upload_time),),
-                requires_python=SpecifierSet(file.requires_python) if file.requires_python else None,
-                index=pin.source if _is_index(pin) else None,
-                dependencies=tuple(dependencies[pin.name]),
-            )
-        )
-    major_minor = target.markers["python_version"]
-    return Lock(
-        packages=tuple(sorted(packages, key=lambda p: p.name)),
-        source="<plan>",
-        environments=(Marker(environment_marker(target)),),
-        requires_python=SpecifierSet(f"=={major_minor}.*"),
-        created_by=created_by,
-        target=target,
-    )
 
 
 # -- in: a lock becomes a plan -----------------------------------------------------------
@@ -294,11 +235,12 @@ def plan_from_lock(
     A project installed at the locked version stays (as the resolver keeps
     what is installed); one at another version is replaced.
     """
-    pins = []
+    pins: list[Pin | Kept] = []
     files: dict[str, DistFile] = {}
     for package, wheel in select(lock, target):
         if installed.get(package.name) == package.version:
-            candidate = Candidate(package.name, package.version, None, "installed")
+            kept = Candidate(package.name, package.version, None, INSTALLED)
+            pins.append(Kept(package.name, package.version, kept, ("the lock",)))
         else:
             file = DistFile(
                 filename=wheel.filename,
@@ -309,8 +251,8 @@ def plan_from_lock(
             )
             files[file.url] = file
             # Not the file's URL: a locked wheel is no PEP 610 direct reference.
-            candidate = Candidate(package.name, package.version, file, package.index or f"lock {lock.source}")
-        pins.append(Pin(package.name, package.version, candidate, ("the lock",)))
+            candidate = Candidate(package.name, package.version, file, LockSource(lock.source, package.index))
+            pins.append(Pin(package.name, package.version, candidate, ("the lock",)))
     return Plan(sorted(pins, key=lambda p: p.name)), files
 
 

@@ -76,10 +76,10 @@ async def explain_project(requirement: str, catalog: Catalog, target: Target, *,
     verdicts = catalog.ranked(judge_files(page, target))
     req = Req.from_requirement(parsed)
     releases = Releases(name, verdicts, sources=catalog.sources)
-    chosen = releases.select([req.specifier], pinned=req.pinned, pre=pre, source=first.url)
+    chosen = releases.select([req.specifier], pinned=req.pinned, pre=pre, source=first.source)
     best = chosen[0] if chosen else None
     allowed = {c.version for c in chosen}
-    source_of = lambda file: catalog.sources.get(file.url, first.url)  # noqa: E731
+    source_of = lambda file: str(catalog.sources.get(file.url, first.source))  # noqa: E731
     # The taken file first, then the other usable ones, then the refused; each group as listed.
     ordered = sorted(verdicts, key=lambda v: (best is None or v.file is not best.file, v.refused is not None))
     reports = [
@@ -114,7 +114,7 @@ def _reason(
         return "a pre-release (pass pre=True, or pin it)"
     if best is not None and version == best.version:
         distribution = catalog.distribution
-        if distribution is not None and catalog.sources.get(file.url) == distribution.url:
+        if distribution is not None and catalog.sources.get(file.url) == distribution.source:
             return f"the index's file of {version} is preferred on a tie with the Pyodide distribution's build"
         return f"another file of {version} fits this runtime better ({best.file.filename})"
     if best is not None and version < best.version:

@@ -36,10 +36,12 @@ from .catalog import Catalog, Missing
 from .conflicts import EdgeLog, explain
 from ..errors import MicropkgError, ResolutionError
 from ..model.location import filename_of
+from ..model.plan import Kept, Pin, Plan, ResolutionStats
 from ..model.simple import DistFile
+from ..model.sources import INSTALLED, DirectSource
 from ..model.target import Target
 
-__all__ = ["Pin", "Plan", "Req", "ResolutionStats", "resolve"]
+__all__ = ["Req", "resolve"]
 
 PYTHON = "<python>"
 # How many older releases' metadata to fetch at once when walking back
@@ -90,49 +92,6 @@ def _split(identifier: str) -> tuple[NormalizedName, frozenset[str]]:
     name, _, rest = identifier.partition("[")
     extras = frozenset(e for e in rest.rstrip("]").split(",") if e)
     return NormalizedName(name), extras
-
-
-@dataclass(frozen=True)
-class Pin:
-    """One line of the plan: a project at a version, from a file, and why."""
-
-    name: NormalizedName
-    version: Version
-    candidate: Candidate
-    required_by: tuple[str, ...]  # "the request" or "name version"
-
-    @property
-    def file(self) -> DistFile | None:
-        return self.candidate.file
-
-    @property
-    def source(self) -> str:
-        return self.candidate.source
-
-
-@dataclass(frozen=True)
-class ResolutionStats:
-    """How a resolution went: for the reporter, benchmarks and curious users."""
-
-    attempts: int  # resolvelib runs (each after fetching what the previous one lacked)
-    resolver_seconds: float  # time inside resolvelib and the provider, network excluded
-    requests: int  # index requests (pages, metadata, wheels read for metadata)
-
-
-@dataclass
-class Plan:
-    pins: list[Pin] = field(default_factory=list)
-    stats: ResolutionStats | None = None
-
-    def __iter__(self):
-        return iter(self.pins)
-
-    def __len__(self) -> int:
-        return len(self.pins)
-
-    @property
-    def to_install(self) -> list[Pin]:
-        return [p for p in self.pins if not p.candidate.installed]
 
 
 class Provider(resolvelib.AbstractProvider):
@@ -197,7 +156,7 @@ class Provider(resolvelib.AbstractProvider):
         # "#sha256=<hex>" on a direct URL is the hash its bytes must have (checked on read).
         algorithm, _, digest = url.partition("#")[2].partition("=")
         hashes = {algorithm.lower(): digest.lower()} if algorithm and digest else {}
-        return Candidate(name, version, DistFile(filename=filename, url=url, hashes=hashes), url)
+        return Candidate(name, version, DistFile(filename=filename, url=url, hashes=hashes), DirectSource(url))
 
     def _index_candidates(self, name: NormalizedName, reqs: Sequence[Req]) -> list[Candidate]:
         specs = [r.specifier for r in reqs] + [c.specifier for c in self.constraints.get(name, ())]
@@ -207,10 +166,10 @@ class Provider(resolvelib.AbstractProvider):
             # What the runtime has stays: its modules may be imported already, and
             # replacing them under a running program is what reinstall=True is for.
             if all(s.contains(installed, prereleases=True) for s in specs):
-                return [Candidate(name, installed, None, "installed")]
+                return [Candidate(name, installed, None, INSTALLED)]
             return []
         _, index = self.catalog.page(name)
-        return self.releases(name).select(specs, pinned=pinned, pre=self.pre, source=index.url)
+        return self.releases(name).select(specs, pinned=pinned, pre=self.pre, source=index.source)
 
     def releases(self, name: NormalizedName) -> Releases:
         # Judging and sorting every file of a project with thousands of releases
@@ -234,9 +193,9 @@ class Provider(resolvelib.AbstractProvider):
         deps: list = []
         if candidate.extras:
             # name[extra] stands for name at the same version plus the extra's requirements.
-            direct = candidate.file is not None and candidate.source == candidate.file.url
+            direct = isinstance(candidate.source, DirectSource)
             pin = SpecifierSet(f"=={candidate.version}")
-            deps.append(Req(candidate.name, pin, parent=candidate, url=candidate.source if direct else None))
+            deps.append(Req(candidate.name, pin, parent=candidate, url=candidate.source.url if direct else None))
         if not self.deps:
             return deps
         meta = self.catalog.metadata(candidate)
@@ -322,7 +281,7 @@ async def _fetch_missing(catalog: Catalog, provider: Provider, missing: Missing)
         rounds = provider.walk_backs.get(candidate.name, 0)
         provider.walk_backs[candidate.name] = rounds + 1
         batch = min(WALK_BACK_BATCH << rounds, WALK_BACK_LIMIT)
-        older = [c for c in provider.releases(candidate.name).select(pre=True, source=index.url)
+        older = [c for c in provider.releases(candidate.name).select(pre=True, source=index.source)
                  if c.version < candidate.version and not catalog.has_metadata(c)]
         tasks.extend(catalog.fetch_metadata(c) for c in older[:batch])
     await asyncio.gather(*tasks)
@@ -377,7 +336,7 @@ async def resolve(
             if not keep_going:
                 raise
             raise _with_others(error, roots, provider) from None
-    plan = _plan(result)
+    plan = _to_plan(result, catalog)
     plan.stats = ResolutionStats(attempts=attempts, resolver_seconds=cpu, requests=catalog.requests)
     return plan
 
@@ -407,7 +366,7 @@ class _Info:
     parent: Candidate | None
 
 
-def _plan(result) -> Plan:
+def _to_plan(result, catalog: Catalog) -> Plan:
     pins = []
     for identifier, candidate in result.mapping.items():
         if identifier == PYTHON or _split(identifier)[1]:
@@ -421,7 +380,15 @@ def _plan(result) -> Plan:
                 parent = result.mapping[parent_id]
                 if base != identifier:
                     parents.append(f"{base} {parent.version}")
-        pins.append(Pin(candidate.name, candidate.version, candidate, tuple(sorted(set(parents)))))
+        required_by = tuple(sorted(set(parents)))
+        if candidate.installed:
+            pins.append(Kept(candidate.name, candidate.version, candidate, required_by))
+            continue
+        # The metadata the resolution used travels with the pin: the installer checks the
+        # wheel against it without asking the resolver (the distribution's builds have none).
+        known = catalog.has_metadata(candidate) and not catalog.from_distribution(candidate)
+        used = catalog.metadata(candidate) if known else None
+        pins.append(Pin(candidate.name, candidate.version, candidate, required_by, used))
     pins.sort(key=lambda p: p.name)
     return Plan(pins)
 

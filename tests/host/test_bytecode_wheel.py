@@ -76,7 +76,7 @@ def test_each_pyc_is_checked_against_its_source_hash(wheel):
 
 def test_add_to_wheel_turns_a_built_wheel_into_one_pyodide_314_loads_without_compiling(tmp_path):
     # What scripts/build-wheel does to flit's wheel, on a small one: compiled in Pyodide (Node).
-    from micropkg.installation.wheel import Wheel
+    from micropkg.model.wheel import Wheel
     from tests.harness import bytecode, pyodide_dist
     from tests.harness.wheels import make_wheel
 

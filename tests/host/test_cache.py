@@ -336,7 +336,7 @@ def test_an_install_starts_downloading_the_walks_picks_during_resolution():
     plan = run(resolve(parse_requirements(["app"]), catalog, TARGET))
     assert [(p.name, str(p.version)) for p in plan] == [("app", "1.0"), ("lib", "2.0")]
     assert sorted(_wheel_requests(transport)) == ["app-1.0-py3-none-any.whl", "lib-2.0-py3-none-any.whl"]
-    assert len(catalog.speculated) == 2
+    assert len(catalog.downloads.speculated) == 2
 
 
 def test_a_dry_run_downloads_no_wheel():
@@ -345,7 +345,7 @@ def test_a_dry_run_downloads_no_wheel():
     transport = memory_transport({"app": {"1.0": {"requires": ["lib>=1"]}}, "lib": {"1.0": {}, "2.0": {}}})
     catalog = Catalog([Index("https://memory.example/simple", transport)])
     run(resolve(parse_requirements(["app"]), catalog, TARGET))
-    assert _wheel_requests(transport) == [] and catalog.speculated == set()
+    assert _wheel_requests(transport) == [] and catalog.downloads.speculated == set()
 
 
 def test_no_early_download_when_the_walk_picks_two_versions_of_a_project():

@@ -50,7 +50,7 @@ from micropkg.model.simple import DistFile, parse_html_page, parse_json_page, pa
 from micropkg.model.tags import PlatformInfo
 from micropkg.model.target import Target
 from micropkg.net.transport import Response, redact_url, require_secure_url, split_credentials
-from micropkg.installation.wheel import Wheel
+from micropkg.model.wheel import Wheel
 
 from .wheelmaker import make_wheel, record_row
 

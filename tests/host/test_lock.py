@@ -17,7 +17,8 @@ from micropkg.resolution.catalog import Catalog
 from micropkg.errors import LockError
 from micropkg.index.client import Index
 from micropkg.model.location import join_location
-from micropkg.model.lock import lock_plan, plan_from_lock, select, wheel_location
+from micropkg.lock.create import lock_plan
+from micropkg.model.lock import plan_from_lock, select, wheel_location
 from micropkg.lock.pyodide_lock import dumps as dumps_pyodide_lock
 from micropkg.lock.pyodide_lock import loads as loads_pyodide_lock
 from micropkg.lock.pyodide_lock import parse_lock

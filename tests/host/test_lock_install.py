@@ -17,7 +17,7 @@ from micropkg.lock.freeze import installed_lock, wheels_only
 from micropkg.installation.installer import install_lock
 from micropkg.lock.pyodide_lock import dumps as dumps_pyodide_lock
 from micropkg.lock.pylock import dumps, loads
-from micropkg.installation.wheel import Wheel
+from micropkg.model.wheel import Wheel
 from tests.harness.wheels import make_wheel
 
 from .test_resolver_scenarios import TARGET

@@ -6,10 +6,13 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from micropkg.model.sources import IndexSource
 from micropkg.model.candidates import Releases, judge_files
 from micropkg.model.simple import DistFile, ProjectPage
 
 from .test_resolver_scenarios import TARGET
+
+SRC = IndexSource("https://idx.example/simple")
 
 VERSION_TEXTS = [
     "0.9", "1.0.dev0", "1.0a1", "1.0rc1", "1.0", "1.0.0", "1.0+local", "1.0.post1", "1.0.1",
@@ -61,13 +64,13 @@ def test_select_agrees_with_brute_force(versions, spec_lists, pinned, pre):
         except InvalidSpecifier:
             return  # e.g. ~=10 (needs two components): not a valid specifier at all
     page = page_of(versions)
-    got = [c.version for c in Releases(page.name, judge_files(page, TARGET)).select(specs, pinned=pinned, pre=pre)]
+    got = [c.version for c in Releases(page.name, judge_files(page, TARGET)).select(specs, pinned=pinned, pre=pre, source=SRC)]
     assert got == brute_force(page, specs, pinned, pre)
 
 
 def test_a_pin_picks_one_version_out_of_thousands():
     page = page_of([f"1.{minor}.{patch}" for minor in range(40) for patch in range(50)])
     releases = Releases(page.name, judge_files(page, TARGET))
-    assert [c.version for c in releases.select([SpecifierSet("==1.31.7")], pinned=True)] == [Version("1.31.7")]
-    window = releases.select([SpecifierSet(">=1.37.0,<1.38.0")])
+    assert [c.version for c in releases.select([SpecifierSet("==1.31.7")], pinned=True, source=SRC)] == [Version("1.31.7")]
+    window = releases.select([SpecifierSet(">=1.37.0,<1.38.0")], source=SRC)
     assert window[0].version == Version("1.37.48") and window[-1].version == Version("1.37.0")

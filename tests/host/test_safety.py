@@ -25,7 +25,8 @@ from micropkg.errors import HTTPStatusError, IndexFormatError, InsecureURL, Inst
 from micropkg.index.client import Index
 from micropkg.installation.installer import check_metadata_agrees, install_plan
 from micropkg.model.metadata import parse_metadata
-from micropkg.resolution.resolver import Pin, Plan
+from micropkg.model.plan import Pin, Plan
+from micropkg.model.sources import IndexSource
 from micropkg.model.simple import DistFile, parse_html_page
 from micropkg.net.transport import (
     MockTransport,
@@ -37,7 +38,7 @@ from micropkg.net.transport import (
     require_secure_url,
     split_credentials,
 )
-from micropkg.installation.wheel import Wheel
+from micropkg.model.wheel import Wheel
 
 from .wheelmaker import make_wheel, snapshot
 
@@ -288,7 +289,7 @@ def test_metadata_that_disagrees_is_refused(wheel_extra: bytes, index_extra: byt
 
 
 class FakeCatalog:
-    """What install_plan reads from a Catalog: downloaded wheels and the metadata used."""
+    """What install_plan reads from its Downloads: downloaded wheels (the metadata used is on each pin)."""
 
     first_wheel_at = None  # no download started during a resolution
 
@@ -302,8 +303,8 @@ class FakeCatalog:
         self.blobs[url] = data
         self.used[url] = parse_metadata(metadata or wheel.metadata, source=url + ".metadata")
         file = DistFile(filename, url, {"sha256": hashlib.sha256(data).hexdigest()})
-        candidate = Candidate(canonicalize_name(wheel.name), Version(str(wheel.version)), file, "https://idx.example/simple/")
-        return Pin(candidate.name, candidate.version, candidate, ("the request",))
+        candidate = Candidate(canonicalize_name(wheel.name), Version(str(wheel.version)), file, IndexSource("https://idx.example/simple/"))
+        return Pin(candidate.name, candidate.version, candidate, ("the request",), self.used[url])
 
     async def wheel(self, candidate: Candidate) -> bytes:
         return self.blobs[candidate.file.url]

@@ -70,7 +70,7 @@ class Network:
 
 def plan_of(catalog: Catalog, *requests: str):
     plan = asyncio.run(resolve(parse_requirements(list(requests)), catalog, TARGET))
-    return {pin.name: (str(pin.version), pin.source) for pin in plan}
+    return {pin.name: (str(pin.version), str(pin.source)) for pin in plan}
 
 
 def test_index_entries_accept_urls_pairs_and_mappings():
@@ -112,8 +112,8 @@ def test_merge_takes_the_newest_version_from_any_index_and_downloads_from_it():
     catalog = Catalog([Index(PRIVATE, net.transport), Index(PUBLIC, net.transport)], strategy="merge")
     plan = asyncio.run(resolve(parse_requirements(["tool<3"]), catalog, TARGET))
     (pin,) = plan.pins
-    assert (str(pin.version), pin.source) == ("2.0", PRIVATE)
-    wheels = asyncio.run(download_and_verify(plan.pins, catalog))
+    assert (str(pin.version), str(pin.source)) == ("2.0", PRIVATE)
+    wheels = asyncio.run(download_and_verify(plan.to_install, catalog.downloads))
     assert wheels[0].filename == "tool-2.0-py3-none-any.whl"
     assert "https://private.example/files/tool-2.0-py3-none-any.whl" in net.urls()
 
@@ -132,7 +132,7 @@ def test_headers_go_only_to_their_own_index(strategy):
     entries = index_entries([(PRIVATE, {"Authorization": "Bearer s3cret"}), PUBLIC])
     catalog = Catalog([Index(url, net.transport, headers=h) for url, h in entries], strategy=strategy)
     plan = asyncio.run(resolve(parse_requirements(["corp-lib", "six"]), catalog, TARGET))
-    asyncio.run(download_and_verify(plan.pins, catalog))
+    asyncio.run(download_and_verify(plan.to_install, catalog.downloads))
     sent = {r.url: r.headers.get("Authorization") for r in net.transport.requests}
     assert sent[f"{PRIVATE}/corp-lib/"] == "Bearer s3cret"
     assert sent[f"{PRIVATE}/six/"] == "Bearer s3cret"  # asked, and answered 404
@@ -206,7 +206,7 @@ def test_direct_reference_dependencies_resolve_and_sha256_fragment_is_checked():
     catalog, read = _direct_catalog({url: data}, net)
     plan = asyncio.run(resolve(parse_requirements([f"app @ {url}#sha256={sha}"]), catalog, TARGET))
     assert {p.name: str(p.version) for p in plan} == {"app": "1.0", "dep": "1.0"}
-    wheels = asyncio.run(download_and_verify(plan.pins, catalog))
+    wheels = asyncio.run(download_and_verify(plan.to_install, catalog.downloads))
     assert sorted(w.filename for w in wheels) == [filename, "dep-1.0-py3-none-any.whl"]
     assert read == [url]  # read once (for metadata, then kept), without the fragment
 
@@ -274,12 +274,12 @@ def test_distribution_ranks_newest_first_then_the_index_on_a_tie(pypi, dist, exp
 def test_distribution_depends_are_the_dependencies_and_shared_libraries_come_first():
     catalog, net, reads = _distribution_setup((), "2.4.6")
     plan = asyncio.run(resolve(parse_requirements(["shapely"]), catalog, TARGET))
-    assert {p.name: (str(p.version), p.source) for p in plan} == {
+    assert {p.name: (str(p.version), str(p.source)) for p in plan} == {
         "numpy": ("2.4.6", LOCK_URL), "shapely": ("2.1.2", LOCK_URL),
     }
     assert reads == []  # resolved from the lockfile alone: nothing downloaded
     # The wheels' own METADATA has no Requires-Dist: the lockfile's depends are what was used.
-    wheels = asyncio.run(download_and_verify(plan.pins, catalog))
+    wheels = asyncio.run(download_and_verify(plan.to_install, catalog.downloads))
     assert sorted(w.filename.split("-")[0] for w in wheels) == ["numpy", "shapely"]
     assert [e["name"] for e in catalog.distribution.shared_libraries(["shapely"])] == ["libgeos"]
 
@@ -291,7 +291,7 @@ def test_distribution_file_is_checked_against_the_lockfile_sha256():
     plan = asyncio.run(resolve(parse_requirements(["numpy"]), catalog, TARGET))
     (pin,) = plan.pins
     with pytest.raises(IntegrityError) as info:
-        asyncio.run(download_and_verify(plan.pins, catalog))
+        asyncio.run(download_and_verify(plan.to_install, catalog.downloads))
     assert info.value.url == pin.file.url and info.value.expected == "f" * 64
 
 
@@ -379,7 +379,7 @@ def test_shared_libraries_of_another_lockfile_are_refused_before_anything_is_wri
 
 
 def test_an_install_opens_each_early_download_once_as_it_lands(monkeypatch):
-    from micropkg.installation.wheel import Wheel
+    from micropkg.model.wheel import Wheel
 
     opened: list[str] = []
     steps = Wheel._open.__func__  # what from_bytes and open both run
@@ -392,11 +392,11 @@ def test_an_install_opens_each_early_download_once_as_it_lands(monkeypatch):
 
     async def install_steps():
         plan = await resolve(parse_requirements(["app"]), catalog, TARGET)
-        early = [await catalog.opened_wheel(pin.candidate) for pin in plan.pins]
-        return early, await download_and_verify(plan.pins, catalog)
+        early = [await catalog.downloads.opened(pin.candidate) for pin in plan.pins]
+        return early, await download_and_verify(plan.to_install, catalog.downloads)
 
     early, wheels = asyncio.run(install_steps())
-    assert catalog.speculated == {
+    assert catalog.downloads.speculated == {
         "https://public.example/files/app-1.0-py3-none-any.whl", "https://public.example/files/lib-1.0-py3-none-any.whl"}
     # The Wheel verified when the early download landed is the one installed: no second pass.
     assert [id(w) for w in wheels] == [id(w) for w in early]

@@ -19,7 +19,7 @@ from micropkg.model.records import (
     path_problem,
     serialize_record,
 )
-from micropkg.installation.wheel import Wheel
+from micropkg.model.wheel import Wheel
 
 from .wheelmaker import Member, make_wheel, patch_header, record_row
 

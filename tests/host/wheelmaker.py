@@ -198,7 +198,7 @@ class FailingSitePackages(SitePackages):
 
 
 def wheel(name: str = "demo", version: str = "1.0", files: dict[str, bytes] | None = None):
-    """A verified :class:`~micropkg.installation.wheel.Wheel` of a freshly made wheel."""
-    from micropkg.installation.wheel import Wheel
+    """A verified :class:`~micropkg.model.wheel.Wheel` of a freshly made wheel."""
+    from micropkg.model.wheel import Wheel
 
     return Wheel.from_bytes(*make_wheel(name, version, files))

@@ -44,8 +44,8 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from ..errors import InvalidWheel
-from ..model.headers import Headers, parse_headers
-from ..model.records import RecordEntry, RecordError, parse_record, path_problem
+from .headers import Headers, parse_headers
+from .records import RecordEntry, RecordError, parse_record, path_problem
 
 __all__ = ["Wheel"]
 
