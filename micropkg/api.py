@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .runtime import adapter as _runtime
+from .runtime import detect, fetch, lockfile, native, stores
 from .net.cache import CACHE_MODES, Cache
 from .errors import InstallError, LockError, NetworkError, UninstallError
 from .index.head_start import load_machinery, send_root_pages
@@ -61,7 +61,7 @@ def _transport(credentials, allow_insecure_http: bool) -> SecureTransport:
     # Outermost, the scheme checks run once per request and see where redirects ended;
     # inside them, a flaky network is retried.
     return SecureTransport(
-        RetryingTransport(_runtime.PyfetchTransport(credentials)),
+        RetryingTransport(fetch.PyfetchTransport(credentials)),
         allow_insecure_http=allow_insecure_http,
     )
 
@@ -72,12 +72,12 @@ def _cache(mode: str) -> Cache | None:
     if mode == "off":
         return None
     # A browser would send a CORS preflight for If-None-Match; its HTTP cache revalidates instead.
-    return Cache(_runtime.cache_store(), mode=mode, conditional=not _runtime.in_browser())
+    return Cache(stores.cache_store(), mode=mode, conditional=not detect.in_browser())
 
 
 async def clear_cache() -> None:
     """Delete everything micropkg keeps between page loads (pages, metadata, wheels)."""
-    await _runtime.cache_store().clear()
+    await stores.cache_store().clear()
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ def _catalog(
         installed[dist.name] = dist.version
         metadata_file = dist.dist_info_path / "METADATA"
         installed_meta[dist.name] = parse_metadata(metadata_file.read_bytes(), source=str(metadata_file))
-    read_url = functools.partial(_runtime.read_local_url, transport=transport)
+    read_url = functools.partial(fetch.read_local_url, transport=transport)
     catalog = Catalog(
         indexes, read_url=read_url, installed_metadata=installed_meta, speculative=speculative,
         strategy=index_strategy,
@@ -132,7 +132,7 @@ def _distribution(pyodide_packages: bool | str, transport, allow_insecure_http: 
         return await _read(location, transport, allow_insecure_http)
 
     if pyodide_packages is True:
-        if not _runtime.in_pyodide():
+        if not detect.in_pyodide():
             return None
         shared, cdn = _runtime_distribution()
         base = shared.base_url
@@ -159,7 +159,7 @@ def _distribution(pyodide_packages: bool | str, transport, allow_insecure_http: 
 def _runtime_distribution() -> tuple[Distribution, str | None]:
     from .index.distribution import Distribution
 
-    url, packages, base, cdn = _runtime.runtime_distribution()
+    url, packages, base, cdn = lockfile.runtime_distribution()
     return Distribution(url, None, packages=packages, base_url=base, runtime=True), cdn  # type: ignore[arg-type]
 
 
@@ -176,7 +176,7 @@ def _shared_libraries_first(plan: Plan, catalog: Catalog, load_dynlibs):
     if distribution is None:
         return load_dynlibs
     names = [pin.name for pin in plan.to_install if catalog.from_distribution(pin.candidate)]
-    libraries = [e["name"] for e in distribution.shared_libraries(names) if not _runtime.is_loaded(e["name"])]
+    libraries = [e["name"] for e in distribution.shared_libraries(names) if not native.is_loaded(e["name"])]
     if not libraries:
         return load_dynlibs
     if not distribution.runtime:
@@ -191,7 +191,7 @@ def _shared_libraries_first(plan: Plan, catalog: Catalog, load_dynlibs):
     async def load(root: Path, paths) -> None:
         nonlocal shared
         if shared is None:
-            shared = asyncio.ensure_future(_runtime.load_runtime_packages(libraries))
+            shared = asyncio.ensure_future(native.load_runtime_packages(libraries))
         await shared
         await load_dynlibs(root, paths)
 
@@ -243,11 +243,11 @@ async def explain(
     from .model.target import Target
 
     catalog, _ = _catalog(
-        _sources(index_urls, credentials, allow_insecure_http, cache), _runtime.site_packages(), allow_insecure_http,
+        _sources(index_urls, credentials, allow_insecure_http, cache), detect.site_packages(), allow_insecure_http,
         index_strategy=index_strategy, pyodide_packages=pyodide_packages,
     )
     try:
-        return await explain_project(requirement, catalog, Target.current(), pre=pre)
+        return await explain_project(requirement, catalog, detect.current_target(), pre=pre)
     finally:
         await catalog.settle()
 
@@ -266,14 +266,14 @@ async def _plan(
     for req in (*reqs, *cons):
         if req.url and req.url.split(":", 1)[0].lower() in ("http", "https"):
             require_secure_url(req.url, allow_insecure_http=allow_insecure_http, what="wheel URL")
-    root = _runtime.site_packages()
+    root = detect.site_packages()
     catalog, installed = _catalog(
         sources, root, allow_insecure_http, speculative,
         index_strategy=index_strategy, pyodide_packages=pyodide_packages,
     )
     try:
         plan = await _resolve(
-            reqs, catalog, Target.current(),
+            reqs, catalog, detect.current_target(),
             constraints=cons, installed=installed, pre=pre, reinstall=reinstall, deps=deps,
             keep_going=keep_going,
         )
@@ -398,19 +398,19 @@ async def _install(
         requested = {canonicalize_name(r.name) for r in parse_requirements(requirements)}
         try:
             installed = await install_plan(
-                plan, catalog.downloads, _runtime.site_packages(),
+                plan, catalog.downloads, detect.site_packages(),
                 requested=requested,
-                load_dynlibs=_shared_libraries_first(plan, catalog, _runtime.load_dynlibs),
-                dynlibs_to_load=_runtime.dynlibs_to_load,
-                target=Target.current(),
+                load_dynlibs=_shared_libraries_first(plan, catalog, native.load_dynlibs),
+                dynlibs_to_load=native.dynlibs_to_load,
+                target=detect.current_target(),
                 reporter=reporter,
             )
         finally:
             # What was fetched is kept for the next page load before install() returns (or fails).
             await catalog.settle()
-    _runtime.invalidate_import_caches()
+    detect.invalidate_import_caches()
     if installed:
-        _runtime.mark_loaded({i.name: i.source for i in installed})
+        native.mark_loaded({i.name: i.source for i in installed})
     return installed
 
 
@@ -442,7 +442,7 @@ def list() -> PackageDict:  # noqa: A001 - micropip's name
     from .installation.environment import distributions
 
     result = PackageDict()
-    for dist in sorted(distributions([_runtime.site_packages()]), key=lambda d: d.name):
+    for dist in sorted(distributions([detect.site_packages()]), key=lambda d: d.name):
         result[dist.name] = Package(dist.name, str(dist.version), dist.installer or "unknown")
     return result
 
@@ -456,7 +456,7 @@ async def uninstall(names: str | Iterable[str]) -> builtins.list[str]:
 
     if isinstance(names, str):
         names = [names]
-    root = _runtime.site_packages()
+    root = detect.site_packages()
     dists: builtins.list[InstalledDistribution] = []
     for name in names:
         dist = get([root], name)
@@ -468,7 +468,7 @@ async def uninstall(names: str | Iterable[str]) -> builtins.list[str]:
         _uninstall_files(dist, SitePackages(root))
         forget_modules(root, dist.files)
         removed.append(dist.name)
-    _runtime.invalidate_import_caches()
+    detect.invalidate_import_caches()
     return removed
 
 
@@ -483,7 +483,7 @@ def _location(text: str) -> str:
         return text
     if text.startswith("/") or os.path.exists(text):
         return "emfs:" + os.path.abspath(text)
-    page = _runtime.page_url()
+    page = detect.page_url()
     # Made absolute here, not by fetch(): the https check and a lock's relative
     # file paths both need to know where it really is.
     return urllib.parse.urljoin(page, text) if page else text
@@ -492,10 +492,10 @@ def _location(text: str) -> str:
 async def _read(location: str, transport, allow_insecure_http: bool) -> bytes:
     if location.split(":", 1)[0].lower() in ("http", "https"):
         require_secure_url(location, allow_insecure_http=allow_insecure_http, what="URL")
-    if location.startswith("/") and not _runtime.in_browser():
+    if location.startswith("/") and not detect.in_browser():
         # Under Node an absolute path in a lock is the host's, as in Pyodide's own lockfiles.
         location = "file:" + location
-    return await _runtime.read_local_url(location, transport=transport)
+    return await fetch.read_local_url(location, transport=transport)
 
 
 async def _with_files(files, requirements, constraints, index_urls, pre, credentials, allow_insecure_http):
@@ -541,10 +541,10 @@ async def _install_lock(lock: str, credentials, allow_insecure_http: bool, repor
     transport = _transport(credentials, allow_insecure_http)
     parsed = await _load_lock(lock, transport, allow_insecure_http)
     return await install_lock(
-        parsed, Target.current(), _runtime.site_packages(),
+        parsed, detect.current_target(), detect.site_packages(),
         lambda url: _read(url, transport, allow_insecure_http),
-        load_dynlibs=_runtime.load_dynlibs,
-        dynlibs_to_load=_runtime.dynlibs_to_load,
+        load_dynlibs=native.load_dynlibs,
+        dynlibs_to_load=native.dynlibs_to_load,
         reporter=reporter,
     )
 
@@ -565,10 +565,10 @@ def freeze(lockfile_base_url: str | None = None, *, format: str = "pyodide-lock"
     from .lock.pylock import dumps as _dumps_pylock
     from .model.target import Target
 
-    info, packages, base = _runtime.runtime_lockfile()
-    target = Target.current()
+    info, packages, base = lockfile.runtime_lockfile()
+    target = detect.current_target()
     lock = installed_lock(
-        _runtime.site_packages(), target, runtime_packages=packages, base_url=lockfile_base_url or base
+        detect.site_packages(), target, runtime_packages=packages, base_url=lockfile_base_url or base
     )
     if format == "pylock":
         return _dumps_pylock(wheels_only(lock))

@@ -298,11 +298,9 @@ def _line_magic(line: str) -> None:
         return
     from IPython.core.error import UsageError
 
-    try:
-        from pyodide.ffi import can_run_sync, run_sync
-    except ImportError:  # Pyodide < 0.27, or not Pyodide at all
-        can_run_sync = None
-    if can_run_sync is None or not can_run_sync():
+    from ..runtime.js import can_run_sync, run_sync
+
+    if not can_run_sync():
         raise UsageError(
             f"%micropkg {command.action} must wait for the network, and this runtime cannot block on it here. "
             "Run the line again in a cell of its own (the extension is loaded now, so the cell will await it), "

@@ -11,7 +11,7 @@ A Pyodide build is identified three ways, newest scheme first:
 The functions here take every input as an argument, so the host (locking for
 a browser, issue "locks") and the tests build tags for any runtime without
 monkeypatching; :func:`runtime_platforms` reads the running interpreter, given
-its ABI version (which the runtime adapter, ``_runtime.abi_version``, reads).
+its ABI version (which the runtime adapter, ``micropkg.runtime.detect.abi_version``, reads).
 """
 
 from __future__ import annotations

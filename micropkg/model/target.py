@@ -1,15 +1,15 @@
 """The runtime being installed for: its wheel tags, marker values and Python.
 
-Inside Pyodide the target is the running interpreter (:func:`Target.current`);
+Inside Pyodide the target is the running interpreter
+(:func:`micropkg.runtime.detect.current_target`);
 on the host, locking for a browser, it is built from a Pyodide version or an
 explicit platform (:func:`Target.for_platform`). Nothing here reads global
-state except :func:`Target.current`.
+state.
 """
 
 from __future__ import annotations
 
 import functools
-import platform
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -44,15 +44,6 @@ class Target:
             _rank={tag: i for i, tag in enumerate(tags)},
             _parts=tuple(frozenset(getattr(t, part) for t in tags) for part in ("interpreter", "abi", "platform")),
         )
-
-    @classmethod
-    def current(cls) -> Target:
-        """The running interpreter (inside Pyodide: the browser's or Node's runtime)."""
-        from packaging.markers import default_environment
-
-        from ..runtime.adapter import abi_version
-
-        return cls.build(runtime_platforms(abi_version()), platform.python_version(), default_environment())
 
     @classmethod
     def for_platform(cls, info: PlatformInfo, python_full_version: str | None = None) -> Target:

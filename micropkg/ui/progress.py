@@ -97,7 +97,7 @@ class EventReporter(Reporter):
     """
 
     def __init__(self, callback: Callable[[dict[str, Any]], Any]) -> None:
-        from ..runtime.adapter import event_sender
+        from ..runtime.js import event_sender
 
         self._send = event_sender(callback)
 

@@ -334,7 +334,7 @@ def test_a_distribution_for_another_abi_offers_nothing_installable():
 
 def test_shared_libraries_load_once_before_the_first_extension(monkeypatch):
     from micropkg import api as _api
-    from micropkg.runtime import adapter as _runtime
+
 
     catalog, _, _ = _distribution_setup((), "2.4.6")
     catalog.distribution.runtime = True  # as if it were the running Pyodide's own lockfile
@@ -365,7 +365,7 @@ def test_shared_libraries_load_once_before_the_first_extension(monkeypatch):
 
 def test_shared_libraries_of_another_lockfile_are_refused_before_anything_is_written(monkeypatch):
     from micropkg import api as _api
-    from micropkg.runtime import adapter as _runtime
+
     from micropkg.errors import InstallError
 
     catalog, _, _ = _distribution_setup((), "2.4.6")  # a lockfile at a URL, not the runtime's

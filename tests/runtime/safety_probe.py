@@ -51,7 +51,7 @@ async def attempt(selenium, case: dict) -> dict:
     import time
 
     import micropkg
-    import micropkg.runtime.adapter
+    
     import pyodide_js
 
     site = "/" + os.path.normpath(sysconfig.get_path("purelib")).lstrip("/")  # Pyodide says //lib/...
@@ -60,7 +60,7 @@ async def attempt(selenium, case: dict) -> dict:
     # micropkg's download cache (a host directory mounted under Node) is the one place
     # besides site-packages it writes to: content-addressed, each entry hash-checked when
     # read. It is kept out of the "outside" snapshot and reported on its own.
-    store = getattr(micropkg.runtime.adapter, "cache_store", lambda: None)()
+    store = getattr(micropkg.runtime.stores, "cache_store", lambda: None)()
     cache = getattr(store, "root", None)
     cache = "/" + os.path.normpath(str(cache)).lstrip("/") if cache is not None else None
 

@@ -88,12 +88,12 @@ def _runtime_facts(selenium):
     import os
     import sysconfig
 
-    from micropkg.runtime import adapter as _runtime
+    from micropkg.runtime import detect
 
     return {
-        "abi": [_runtime.abi_version(), sysconfig.get_config_var("PYODIDE_ABI_VERSION")],
+        "abi": [detect.abi_version(), sysconfig.get_config_var("PYODIDE_ABI_VERSION")],
         # sysconfig says "//lib/...": the same folder, spelled with the prefix "/" joined on.
-        "site": [str(_runtime.site_packages()), os.path.samefile(_runtime.site_packages(), sysconfig.get_path("purelib"))],
+        "site": [str(detect.site_packages()), os.path.samefile(detect.site_packages(), sysconfig.get_path("purelib"))],
         "suffix": [importlib.machinery.EXTENSION_SUFFIXES[0], sysconfig.get_config_var("EXT_SUFFIX")],
     }
 

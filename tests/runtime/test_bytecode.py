@@ -63,7 +63,7 @@ def test_an_install_does_not_load_sysconfigs_data_module(selenium_standalone, in
         import sys
 
         import micropkg
-        from micropkg.runtime.adapter import dynlibs_to_load
+        from micropkg.runtime.native import dynlibs_to_load
 
         before = sorted(name for name in sys.modules if name.startswith("_sysconfigdata"))
         await micropkg.install("rt-nosysconfig", index_urls=[index_url], pyodide_packages=False)

@@ -34,7 +34,7 @@ async def _install(selenium, requirement, index_url, cache="default"):
 @run_in_pyodide(packages=["micropkg"])
 async def _damage(selenium, sha256):
     """Flip the last bytes of the kept copy of the file with ``sha256``; return its size (None: not kept)."""
-    from micropkg.runtime.adapter import cache_store
+    from micropkg.runtime.stores import cache_store
 
     store = cache_store()
     key = f"blob/{sha256}"
@@ -49,7 +49,7 @@ async def _damage(selenium, sha256):
 async def _kept(selenium, sha256):
     """Whether an intact copy of the file with ``sha256`` is kept."""
     from micropkg.net.cache import Cache
-    from micropkg.runtime.adapter import cache_store
+    from micropkg.runtime.stores import cache_store
 
     return await Cache(cache_store()).file(sha256) is not None
 

@@ -166,7 +166,7 @@ async def _fetch_with_timeout(selenium, index_url, timeout, attempts):
     from micropkg.errors import NetworkError
     from micropkg.index.client import Index
     from micropkg.net.retry import RetryingTransport, RetryPolicy
-    from micropkg.runtime.adapter import PyfetchTransport
+    from micropkg.runtime.fetch import PyfetchTransport
 
     transport = RetryingTransport(PyfetchTransport(), RetryPolicy(attempts=attempts, timeout=timeout, backoff=0.1))
     started = time.monotonic()

@@ -1,0 +1,69 @@
+"""What runtime this is: Pyodide or not, a browser or Node, and its target.
+
+Everything here is cheap to call and safe on CPython (where it answers "not
+Pyodide"), so callers need not guard it.
+"""
+
+from __future__ import annotations
+
+import platform
+import site
+import sys
+import sysconfig
+from pathlib import Path
+
+from ..model.target import Target
+
+__all__ = ["abi_version", "current_target", "in_browser", "in_pyodide", "invalidate_import_caches", "page_url", "site_packages"]
+
+
+def in_pyodide() -> bool:
+    return sys.platform == "emscripten"
+
+def in_browser() -> bool:
+    info = getattr(sys, "_emscripten_info", None)
+    return in_pyodide() and not (info is not None and str(info.runtime).startswith("Node"))
+
+def page_url() -> str | None:
+    """The URL of the page (or worker script) running Pyodide; None under Node."""
+    if not in_browser():
+        return None
+    import js  # type: ignore[import-not-found]
+
+    return str(js.location.href)
+
+# sysconfig's paths and variables are read from a generated module of ~20 KB
+# that a fresh Pyodide compiles on first use (~18 ms of an install, Pyodide 314
+# under Node): what this adapter needs comes from cheaper sources.
+
+def site_packages() -> Path:
+    # The folder Pyodide's own loader installs into (pyodide._package_loader.SITE_PACKAGES).
+    return Path(site.getsitepackages()[0])
+
+def abi_version() -> str | None:
+    """The runtime's PyEmscripten platform version (``2026_0``), None outside Pyodide."""
+    if not in_pyodide():
+        return None
+    import pyodide_js  # type: ignore[import-not-found]
+
+    # Pyodide 0.28 and later state it in their JS API; 0.27 only in sysconfig,
+    # under its pre-PEP 783 name.
+    version = getattr(pyodide_js._api, "abiVersion", None)
+    if version:
+        return str(version)
+    return sysconfig.get_config_var("PYEMSCRIPTEN_PLATFORM_VERSION") or sysconfig.get_config_var("PYODIDE_ABI_VERSION")
+
+
+def current_target() -> Target:
+    """The running interpreter as a target (inside Pyodide: the browser's or Node's runtime)."""
+    from packaging.markers import default_environment
+
+    from ..model.tags import runtime_platforms
+
+    return Target.build(runtime_platforms(abi_version()), platform.python_version(), default_environment())
+
+
+def invalidate_import_caches() -> None:
+    import importlib
+
+    importlib.invalidate_caches()

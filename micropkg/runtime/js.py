@@ -1,0 +1,57 @@
+"""The JavaScript boundary: JavaScript's errors, events as plain objects, blocking waits.
+
+``JsException`` is imported once, here, with a stand-in outside Pyodide that
+nothing raises, so every ``except JsException`` in the adapter names what it
+catches instead of catching everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+try:
+    from pyodide.ffi import JsException
+except ImportError:  # CPython, or a Pyodide without pyodide.ffi
+
+    class JsException(Exception):  # type: ignore[no-redef]
+        """Stand-in outside Pyodide: never raised."""
+
+
+__all__ = ["JsException", "can_run_sync", "event_sender", "run_sync"]
+
+
+def event_sender(callback: Callable[[dict], object]) -> Callable[[dict], None]:
+    """``callback`` as a function of an event dict; a JavaScript function gets a plain object.
+
+    A JS callback handed a Python dict would receive a proxy that leaks unless
+    destroyed; a converted object is the JS caller's to keep.
+    """
+    try:
+        from pyodide.ffi import JsProxy, to_js  # type: ignore[import-not-found]
+    except ImportError:  # CPython: a Python callable
+        return callback  # type: ignore[return-value]
+    if not isinstance(callback, JsProxy):
+        return callback  # type: ignore[return-value]
+    import js  # type: ignore[import-not-found]
+
+    def send(event: dict) -> None:
+        callback(to_js(event, dict_converter=js.Object.fromEntries))
+
+    return send
+
+
+def can_run_sync() -> bool:
+    """Whether this runtime can block on a coroutine (JSPI: Chromium, Node 20+ with the flag)."""
+    try:
+        from pyodide.ffi import can_run_sync as able
+    except ImportError:  # Pyodide < 0.27, or not Pyodide at all
+        return False
+    return bool(able())
+
+
+def run_sync(awaitable: Awaitable[Any]) -> Any:
+    """Block until ``awaitable`` is done (only where :func:`can_run_sync`)."""
+    from pyodide.ffi import run_sync as block
+
+    return block(awaitable)

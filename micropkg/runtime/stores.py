@@ -1,0 +1,181 @@
+"""Where the persistent cache lives in this runtime: the Cache API, a Node directory, memory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..net.cache import DirectoryStore, MemoryStore, Store
+from .detect import in_browser, in_pyodide
+from .js import JsException
+
+__all__ = ["CacheApiStore", "NodeFsStore", "cache_store"]
+
+_store: Store | None = None
+
+def cache_store() -> Store:
+    """Where this runtime keeps micropkg's cache (see ``_cache``), chosen once per runtime.
+
+    In a browser, the Cache API (kept per origin across page loads). Under
+    Node, a host directory: ``MICROPKG_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/micropkg``, else ``~/.cache/micropkg``. Where neither is
+    available (a page without the Cache API), memory: the cache then lasts as
+    long as the page.
+    """
+    global _store
+    if _store is None:
+        _store = _make_store()
+    return _store
+
+def _make_store() -> Store:
+    if not in_pyodide():
+        import os
+
+        root = os.environ.get("MICROPKG_CACHE_DIR") or Path.home() / ".cache" / "micropkg"
+        return DirectoryStore(root)
+    import js  # type: ignore[import-not-found]
+
+    if in_browser():
+        return CacheApiStore() if getattr(js, "caches", None) is not None else MemoryStore()
+    directory = _node_cache_dir(js.process.env)
+    return NodeFsStore(directory) if directory is not None else MemoryStore()
+
+def _node_cache_dir(env) -> str | None:
+    directory = getattr(env, "MICROPKG_CACHE_DIR", None)
+    if directory:
+        return str(directory)
+    base = getattr(env, "XDG_CACHE_HOME", None)
+    if not base and getattr(env, "HOME", None):
+        base = f"{env.HOME}/.cache"
+    return f"{base}/micropkg" if base else None
+
+def _node_fs():
+    import js  # type: ignore[import-not-found]
+    from pyodide.code import run_js
+
+    # process.getBuiltinModule (Node 20.16+) where there is one; Pyodide's own require otherwise.
+    get_builtin = getattr(js.process, "getBuiltinModule", None)
+    return get_builtin("node:fs") if get_builtin is not None else run_js("require('node:fs')")
+
+class NodeFsStore(Store):
+    """A host directory through Node's ``fs`` module, under Node only.
+
+    Not through a mount into Pyodide's file system: Emscripten keeps its own
+    view of a mounted directory's entries, which goes stale when another
+    process (a second runtime, ``clear_cache`` elsewhere) changes them. Node's
+    ``fs`` always sees the directory as it is. Layout as :class:`DirectoryStore`.
+    """
+
+    def __init__(self, root: str) -> None:
+        from pyodide.code import run_js
+
+        self.root = root.rstrip("/")
+        self._fs = _node_fs().promises
+        # readFile resolves to a Node Buffer, a typed array Pyodide refuses to proxy;
+        # a Uint8Array view on the same memory crosses over (without a copy).
+        self._read = run_js(
+            "(fs) => async (path) => { const b = await fs.readFile(path);"
+            " return new Uint8Array(b.buffer, b.byteOffset, b.byteLength); }"
+        )(self._fs)
+
+    def _path(self, key: str) -> tuple[str, str]:
+        kind, _, name = key.partition("/")
+        folder = f"{self.root}/{kind}/{name[:2]}"
+        return folder, f"{folder}/{name}"
+
+    async def get(self, key: str) -> bytes | None:
+        _, path = self._path(key)
+        try:
+            data = await self._read(path)
+        except JsException as exc:  # Node's error code
+            if "ENOENT" in str(exc):
+                return None
+            raise OSError(f"reading {path} failed: {exc}") from exc
+        return data.to_bytes()
+
+    async def put(self, key: str, data: bytes) -> None:
+        import os
+
+        from pyodide.ffi import to_js
+
+        folder, path = self._path(key)
+        temporary = f"{folder}/.tmp-{os.urandom(8).hex()}"
+        try:
+            await self._fs.mkdir(folder, _js_options(recursive=True))
+            # Written aside, then renamed: a reader never sees half a file.
+            await self._fs.writeFile(temporary, to_js(data))
+            await self._fs.rename(temporary, path)
+        except JsException as exc:  # full disk, permissions...
+            raise OSError(f"writing {path} failed: {exc}") from exc
+
+    async def delete(self, key: str) -> None:
+        _, path = self._path(key)
+        try:
+            await self._fs.rm(path, _js_options(force=True))
+        except JsException as exc:
+            raise OSError(f"deleting {path} failed: {exc}") from exc
+
+    async def clear(self) -> None:
+        for kind in ("blob", "meta", "page"):
+            try:
+                await self._fs.rm(f"{self.root}/{kind}", _js_options(recursive=True, force=True))
+            except JsException as exc:
+                raise OSError(f"deleting {self.root}/{kind} failed: {exc}") from exc
+
+def _js_options(**options):
+    import js  # type: ignore[import-not-found]
+    from pyodide.ffi import to_js
+
+    return to_js(options, dict_converter=js.Object.fromEntries)
+
+class CacheApiStore(Store):
+    """The browser's Cache API (``caches``): one cache named ``micropkg-v1``, entries by key.
+
+    Keys become URLs under ``https://micropkg.invalid/``, a host that cannot
+    exist (RFC 2606), so no entry is ever confused with a real response.
+    """
+
+    def __init__(self, name: str = "micropkg-v1") -> None:
+        self.name = name
+
+    async def _open(self):
+        import js  # type: ignore[import-not-found]
+
+        # Opened each time, not kept: after caches.delete() (clear_cache, another
+        # tab) a kept handle would still serve the deleted entries.
+        return await js.caches.open(self.name)
+
+    @staticmethod
+    def _url(key: str) -> str:
+        return "https://micropkg.invalid/" + key
+
+    async def get(self, key: str) -> bytes | None:
+        try:
+            response = await (await self._open()).match(self._url(key))
+            if response is None:
+                return None
+            return (await response.arrayBuffer()).to_bytes()
+        except JsException as exc:  # (storage disabled, evicted mid-read)
+            raise OSError(f"Cache API read of {key!r} failed: {exc}") from exc
+
+    async def put(self, key: str, data: bytes) -> None:
+        import js  # type: ignore[import-not-found]
+        from pyodide.ffi import to_js
+
+        try:
+            await (await self._open()).put(self._url(key), js.Response.new(to_js(data)))
+        except JsException as exc:  # e.g. QuotaExceededError
+            raise OSError(f"Cache API write of {key!r} failed: {exc}") from exc
+
+    async def delete(self, key: str) -> None:
+        try:
+            await (await self._open()).delete(self._url(key))
+        except JsException as exc:
+            raise OSError(f"Cache API delete of {key!r} failed: {exc}") from exc
+
+    async def clear(self) -> None:
+        import js  # type: ignore[import-not-found]
+
+        try:
+            await js.caches.delete(self.name)
+        except JsException as exc:
+            raise OSError(f"Cache API: deleting the cache {self.name!r} failed: {exc}") from exc
