@@ -3,76 +3,61 @@
 ``import micropkg as micropip`` keeps existing code working: ``install``,
 ``list``, ``uninstall``, ``set_index_urls`` take the same arguments. The
 differences are documented in the README (the migration note).
+
+Each function opens a :class:`~micropkg.session.Session` for its call and
+works through it. Installs, lock installs and uninstalls in one runtime run
+one at a time, in the order they were called: a second ``install`` made
+while one runs waits for it, then resolves against what it left.
 """
 
 from __future__ import annotations
 
 import asyncio
 import builtins
-import functools
-import os
 import time
-import urllib.parse
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .runtime import detect, fetch, lockfile, native, stores
-from .net.cache import CACHE_MODES, Cache
-from .errors import InstallError, LockError, NetworkError, UninstallError
+from .errors import LockError, UninstallError
 from .index.head_start import load_machinery, send_root_pages
-from .index.client import Index, index_entries
 from .reporter import Reporter
-from .net.retry import RetryingTransport
-from .net.transport import SecureTransport, require_secure_url
+from .runtime import detect, lockfile, native, stores
+from .session import Options, Session, set_default_indexes, shared_libraries_first
 
 # Only what an install needs before its first request is imported with this module: the
 # resolver, packaging's parsers and the installer load while the first pages are on their
-# way (see _head_start), or on first use.
+# way (see index.head_start), or on first use.
 if TYPE_CHECKING:
-    from .resolution.catalog import Catalog
-    from .index.distribution import Distribution
     from .installation.environment import InstalledDistribution
-    from .resolution.explain import Explanation
     from .installation.installer import Installed
     from .model.lock import Lock
     from .model.plan import Plan
+    from .resolution.explain import Explanation
 
 __all__ = [
     "install", "resolve", "explain", "list", "uninstall", "set_index_urls", "freeze", "clear_cache", "Package",
 ]
 
-_index_urls: tuple[tuple[str, dict[str, str]], ...] | None = None
+# One change to site-packages at a time per runtime (see the module docstring).
+_changing: asyncio.Lock | None = None
 
 
-def set_index_urls(urls) -> None:
+def _one_at_a_time() -> asyncio.Lock:
+    global _changing
+    if _changing is None:
+        _changing = asyncio.Lock()
+    return _changing
+
+
+def set_index_urls(urls) -> None:  # type: ignore[no-untyped-def]
     """Set the default indexes for later calls (``None`` in a call means these).
 
     Entries as for ``index_urls``: URLs, ``(url, headers)`` pairs, or a
     mapping ``{url: headers}``.
     """
-    global _index_urls
-    _index_urls = index_entries(urls)
-
-
-def _transport(credentials, allow_insecure_http: bool) -> SecureTransport:
-    # Outermost, the scheme checks run once per request and see where redirects ended;
-    # inside them, a flaky network is retried.
-    return SecureTransport(
-        RetryingTransport(fetch.PyfetchTransport(credentials)),
-        allow_insecure_http=allow_insecure_http,
-    )
-
-
-def _cache(mode: str) -> Cache | None:
-    if mode not in CACHE_MODES:
-        raise ValueError(f"cache must be one of {', '.join(map(repr, CACHE_MODES))}, got {mode!r}")
-    if mode == "off":
-        return None
-    # A browser would send a CORS preflight for If-None-Match; its HTTP cache revalidates instead.
-    return Cache(stores.cache_store(), mode=mode, conditional=not detect.in_browser())
+    set_default_indexes(urls)
 
 
 async def clear_cache() -> None:
@@ -80,155 +65,39 @@ async def clear_cache() -> None:
     await stores.cache_store().clear()
 
 
-@dataclass(frozen=True)
-class _Sources:
-    """Where an install reads from: the indexes, and the transport for everything else."""
-
-    transport: SecureTransport
-    indexes: tuple[Index, ...]
-
-
-def _sources(index_urls, credentials, allow_insecure_http: bool = False, cache: str = "default") -> _Sources:
-    entries = index_entries(index_urls or _index_urls)
-    for url, _ in entries:
-        require_secure_url(url, allow_insecure_http=allow_insecure_http, what="index URL")
-    transport = _transport(credentials, allow_insecure_http)
-    kept = _cache(cache)
-    return _Sources(transport, tuple(Index(url, transport, headers=headers, cache=kept) for url, headers in entries))
-
-
-def _catalog(
-    sources: _Sources, root: Path, allow_insecure_http: bool = False,
-    speculative: bool = False, index_strategy: str = "first-index", pyodide_packages: bool | str = True,
-) -> tuple[Catalog, dict]:
-    from .resolution.catalog import Catalog
-    from .installation.environment import distributions
-    from .model.metadata import parse_metadata
-
-    transport = sources.transport
-    indexes = builtins.list(sources.indexes)
-    installed: dict = {}
-    installed_meta: dict = {}
-    for dist in distributions([root]):
-        installed[dist.name] = dist.version
-        metadata_file = dist.dist_info_path / "METADATA"
-        installed_meta[dist.name] = parse_metadata(metadata_file.read_bytes(), source=str(metadata_file))
-    read_url = functools.partial(fetch.read_local_url, transport=transport)
-    catalog = Catalog(
-        indexes, read_url=read_url, installed_metadata=installed_meta, speculative=speculative,
-        strategy=index_strategy,
-        distribution=_distribution(pyodide_packages, transport, allow_insecure_http),
-    )
-    return catalog, installed
-
-
-def _distribution(pyodide_packages: bool | str, transport, allow_insecure_http: bool) -> Distribution | None:
-    """The Pyodide distribution offered beside the indexes: the runtime's own
-    lockfile (True), the ``pyodide-lock.json`` at a URL or path, or none (False)."""
-    if pyodide_packages is False or pyodide_packages is None:
-        return None
-
-    async def read(location: str) -> bytes:
-        return await _read(location, transport, allow_insecure_http)
-
-    if pyodide_packages is True:
-        if not detect.in_pyodide():
-            return None
-        shared, cdn = _runtime_distribution()
-        base = shared.base_url
-
-        async def read_runtime(location: str) -> bytes:
-            try:
-                return await read(location)
-            except NetworkError:
-                # Under Node the npm package holds no wheels: loadPackage reads a file the
-                # local folder lacks from the CDN, and so does this (sha256-checked all the same).
-                if cdn is None or not location.startswith(base):
-                    raise
-                return await read(cdn + location[len(base):])
-
-        return shared.reading_with(read_runtime)
-    if not isinstance(pyodide_packages, str):
-        raise TypeError(f"pyodide_packages must be True, False or a lockfile URL, got {pyodide_packages!r}")
-    from .index.distribution import Distribution
-
-    return Distribution(_location(pyodide_packages), read)
-
-
-@functools.lru_cache(maxsize=1)  # checked and indexed once per runtime, not once per call
-def _runtime_distribution() -> tuple[Distribution, str | None]:
-    from .index.distribution import Distribution
-
-    url, packages, base, cdn = lockfile.runtime_distribution()
-    return Distribution(url, None, packages=packages, base_url=base, runtime=True), cdn  # type: ignore[arg-type]
-
-
-def _shared_libraries_first(plan: Plan, catalog: Catalog, load_dynlibs):
-    """``load_dynlibs``, loading first the distribution's shared libraries the plan needs.
-
-    Shared libraries are zip archives of ``.so`` files (``install_dir: dynlib``),
-    not wheels: Pyodide's own ``loadPackage`` installs them into its library
-    directory and loads them globally, so it does. They load inside the
-    install's transaction, after every wheel is verified and before the
-    first extension module: a failure rolls the written files back.
-    """
-    distribution = catalog.distribution
-    if distribution is None:
-        return load_dynlibs
-    names = [pin.name for pin in plan.to_install if catalog.from_distribution(pin.candidate)]
-    libraries = [e["name"] for e in distribution.shared_libraries(names) if not native.is_loaded(e["name"])]
-    if not libraries:
-        return load_dynlibs
-    if not distribution.runtime:
-        needing = [name for name in names if distribution.shared_libraries([name])]
-        raise InstallError(
-            f"{', '.join(needing)} from {distribution.url} need the shared libraries {', '.join(libraries)},"
-            " which micropkg loads only from the running Pyodide's own distribution (through"
-            " loadPackage). Nothing was installed; boot Pyodide with this lockFileURL instead."
-        )
-    shared: asyncio.Future | None = None  # one load of the shared libraries, awaited by every wheel
-
-    async def load(root: Path, paths) -> None:
-        nonlocal shared
-        if shared is None:
-            shared = asyncio.ensure_future(native.load_runtime_packages(libraries))
-        await shared
-        await load_dynlibs(root, paths)
-
-    return load
-
-
 async def resolve(
     requirements: str | Iterable[str],
+    *,
+    keep_going: bool = False,
     deps: bool = True,
+    credentials: str | None = None,
     pre: bool = False,
     index_urls: str | Sequence[str] | None = None,
-    credentials: str | None = None,
-    *,
     constraints: Iterable[str] | None = None,
     reinstall: bool = False,
-    keep_going: bool = False,
     allow_insecure_http: bool = False,
     cache: str = "default",
     index_strategy: str = "first-index",
     pyodide_packages: bool | str = True,
 ) -> Plan:
-    """Resolve without installing: the plan ``install`` would carry out."""
-    plan, catalog = await _plan(
-        requirements, deps, pre, constraints, reinstall, keep_going,
-        _sources(index_urls, credentials, allow_insecure_http, cache), allow_insecure_http=allow_insecure_http,
+    """Resolve without installing: the plan ``install`` would carry out (same parameters)."""
+    session = Session.open(
+        index_urls, credentials=credentials, allow_insecure_http=allow_insecure_http, cache=cache,
         index_strategy=index_strategy, pyodide_packages=pyodide_packages,
     )
+    options = Options(deps=deps, pre=pre, reinstall=reinstall, keep_going=keep_going,
+                      constraints=tuple(constraints or ()))
+    plan, catalog = await session.resolve(requirements, options)
     await catalog.settle()
     return plan
 
 
 async def explain(
     requirement: str,
-    index_urls=None,
     *,
-    pre: bool = False,
     credentials: str | None = None,
+    pre: bool = False,
+    index_urls: str | Sequence[str] | None = None,
     allow_insecure_http: bool = False,
     cache: str = "default",
     index_strategy: str = "first-index",
@@ -240,48 +109,16 @@ async def explain(
     (``"msgpack>=1.2"``); ``print()`` the result for a table. Nothing is installed.
     """
     from .resolution.explain import explain_project
-    from .model.target import Target
 
-    catalog, _ = _catalog(
-        _sources(index_urls, credentials, allow_insecure_http, cache), detect.site_packages(), allow_insecure_http,
+    session = Session.open(
+        index_urls, credentials=credentials, allow_insecure_http=allow_insecure_http, cache=cache,
         index_strategy=index_strategy, pyodide_packages=pyodide_packages,
     )
+    catalog, _ = session.catalog()
     try:
-        return await explain_project(requirement, catalog, detect.current_target(), pre=pre)
+        return await explain_project(requirement, catalog, session.target, pre=pre)
     finally:
         await catalog.settle()
-
-
-async def _plan(
-    requirements, deps, pre, constraints, reinstall, keep_going, sources: _Sources,
-    *, allow_insecure_http: bool = False, speculative: bool = False,
-    index_strategy: str = "first-index", pyodide_packages: bool | str = True,
-):
-    from .model.requirements import parse_requirements
-    from .resolution.resolver import resolve as _resolve
-    from .model.target import Target
-
-    reqs = parse_requirements(requirements)
-    cons = parse_requirements(constraints or [])
-    for req in (*reqs, *cons):
-        if req.url and req.url.split(":", 1)[0].lower() in ("http", "https"):
-            require_secure_url(req.url, allow_insecure_http=allow_insecure_http, what="wheel URL")
-    root = detect.site_packages()
-    catalog, installed = _catalog(
-        sources, root, allow_insecure_http, speculative,
-        index_strategy=index_strategy, pyodide_packages=pyodide_packages,
-    )
-    try:
-        plan = await _resolve(
-            reqs, catalog, detect.current_target(),
-            constraints=cons, installed=installed, pre=pre, reinstall=reinstall, deps=deps,
-            keep_going=keep_going,
-        )
-    except Exception:
-        # What was fetched is kept all the same: the next attempt need not fetch it again.
-        await catalog.settle()
-        raise
-    return plan, catalog
 
 
 async def install(
@@ -352,10 +189,23 @@ async def install(
         reporter = default_reporter(verbose)
     started = time.perf_counter()
     try:
-        installed = await _install(
-            requirements, keep_going, deps, credentials, pre, index_urls, constraints, reinstall,
-            allow_insecure_http, lock, requirements_file, cache, index_strategy, pyodide_packages, reporter,
+        session = Session.open(
+            index_urls, credentials=credentials, allow_insecure_http=allow_insecure_http, cache=cache,
+            index_strategy=index_strategy, pyodide_packages=pyodide_packages,
         )
+        options = Options(deps=deps, pre=pre, reinstall=reinstall, keep_going=keep_going,
+                          constraints=tuple(constraints or ()))
+        async with _one_at_a_time():
+            if lock is not None:
+                installed = await _install_lock(session, lock, reporter)
+            else:
+                installed = await _install(
+                    session, options, requirements, requirements_file, reporter,
+                    indexes_given=index_urls is not None,
+                )
+            detect.invalidate_import_caches()
+            if installed:
+                native.mark_loaded({i.name: i.source for i in installed})
     except BaseException as exc:
         reporter.failed(exc)
         raise
@@ -363,55 +213,65 @@ async def install(
     return installed
 
 
-async def _install(
-    requirements, keep_going, deps, credentials, pre, index_urls, constraints, reinstall,
-    allow_insecure_http, lock, requirements_file, cache, index_strategy, pyodide_packages, reporter: Reporter,
+async def _install(  # type: ignore[no-untyped-def]
+    session: Session, options: Options, requirements, requirements_file, reporter: Reporter, *, indexes_given: bool,
 ) -> builtins.list[Installed]:
-    if lock is not None:
-        installed = await _install_lock(lock, credentials, allow_insecure_http, reporter)
-    else:
-        if requirements_file is not None:
-            requirements, constraints, index_urls, pre = await _with_files(
-                requirements_file, requirements, constraints, index_urls, pre, credentials, allow_insecure_http
-            )
-        reporter.resolving([requirements] if isinstance(requirements, str) else builtins.list(requirements))
-        resolving = time.perf_counter()
-        sources = _sources(index_urls, credentials, allow_insecure_http, cache)
-        on_their_way = send_root_pages(sources.indexes, requirements)
-        try:
-            await load_machinery(on_their_way)
-            plan, catalog = await _plan(
-                requirements, deps, pre, constraints, reinstall, keep_going, sources,
-                allow_insecure_http=allow_insecure_http, speculative=True,
-                index_strategy=index_strategy, pyodide_packages=pyodide_packages,
-            )
-        finally:
-            for index in sources.indexes:
-                index.drop_early()
-        reporter.resolved([(pin.name, str(pin.version)) for pin in plan.to_install], time.perf_counter() - resolving)
-        from packaging.utils import canonicalize_name
+    if requirements_file is not None:
+        requirements, session, options = await _with_files(
+            session, options, requirements_file, requirements, indexes_given=indexes_given,
+        )
+    reporter.resolving([requirements] if isinstance(requirements, str) else builtins.list(requirements))
+    resolving = time.perf_counter()
+    on_their_way = send_root_pages(session.indexes, requirements)
+    try:
+        await load_machinery(on_their_way)
+        plan, catalog = await session.resolve(requirements, options, speculative=True)
+    finally:
+        session.drop_early()
+    reporter.resolved([(pin.name, str(pin.version)) for pin in plan.to_install], time.perf_counter() - resolving)
+    from packaging.utils import canonicalize_name
 
-        from .installation.installer import install_plan
-        from .model.requirements import parse_requirements
-        from .model.target import Target
+    from .installation.installer import install_plan
+    from .model.requirements import parse_requirements
 
-        requested = {canonicalize_name(r.name) for r in parse_requirements(requirements)}
-        try:
-            installed = await install_plan(
-                plan, catalog.downloads, detect.site_packages(),
-                requested=requested,
-                load_dynlibs=_shared_libraries_first(plan, catalog, native.load_dynlibs),
-                dynlibs_to_load=native.dynlibs_to_load,
-                target=detect.current_target(),
-                reporter=reporter,
-            )
-        finally:
-            # What was fetched is kept for the next page load before install() returns (or fails).
-            await catalog.settle()
-    detect.invalidate_import_caches()
-    if installed:
-        native.mark_loaded({i.name: i.source for i in installed})
-    return installed
+    requested = {canonicalize_name(r.name) for r in parse_requirements(requirements)}
+    try:
+        return await install_plan(
+            plan, catalog.downloads, session.site_packages,
+            requested=requested,
+            load_dynlibs=shared_libraries_first(plan, catalog, native.load_dynlibs),
+            dynlibs_to_load=native.dynlibs_to_load,
+            target=session.target,
+            reporter=reporter,
+        )
+    finally:
+        # What was fetched is kept for the next page load before install() returns (or fails).
+        await catalog.settle()
+
+
+async def _with_files(  # type: ignore[no-untyped-def]
+    session: Session, options: Options, files, requirements, *, indexes_given: bool,
+):
+    """The requirements, session and options once pip-style requirements files are added."""
+    import dataclasses
+
+    from .model.requirements_file import RequirementsFile, load_requirements_file
+
+    async def read_text(location: str) -> str:
+        return (await session.read(location)).decode("utf-8")
+
+    loaded = RequirementsFile()
+    for location in [files] if isinstance(files, str) else files:
+        await load_requirements_file(session.location(location), read_text, into=loaded)
+    for note in loaded.notes:
+        warnings.warn(note, stacklevel=4)
+    given = [requirements] if isinstance(requirements, str) else builtins.list(requirements)
+    if loaded.index_urls and not indexes_given:
+        session = session.with_indexes(loaded.index_urls)
+    options = dataclasses.replace(
+        options, constraints=(*options.constraints, *loaded.constraints), pre=options.pre or loaded.pre,
+    )
+    return [*given, *loaded.requirements], session, options
 
 
 @dataclass(frozen=True)
@@ -449,84 +309,40 @@ def list() -> PackageDict:  # noqa: A001 - micropip's name
 
 async def uninstall(names: str | Iterable[str]) -> builtins.list[str]:
     """Remove distributions: exactly the files their RECORD lists, and their imported modules."""
-    from .installation.site_packages import SitePackages
     from .installation.environment import get
     from .installation.environment import uninstall as _uninstall_files
     from .installation.installer import forget_modules
+    from .installation.site_packages import SitePackages
 
     if isinstance(names, str):
         names = [names]
-    root = detect.site_packages()
-    dists: builtins.list[InstalledDistribution] = []
-    for name in names:
-        dist = get([root], name)
-        if dist is None:
-            raise UninstallError(f"Cannot uninstall {name!r}: it is not installed in {root}")
-        dists.append(dist)
-    removed = []
-    for dist in dists:
-        _uninstall_files(dist, SitePackages(root))
-        forget_modules(root, dist.files)
-        removed.append(dist.name)
-    detect.invalidate_import_caches()
+    async with _one_at_a_time():
+        root = detect.site_packages()
+        dists: builtins.list[InstalledDistribution] = []
+        for name in names:
+            dist = get([root], name)
+            if dist is None:
+                raise UninstallError(f"Cannot uninstall {name!r}: it is not installed in {root}")
+            dists.append(dist)
+        removed = []
+        for dist in dists:
+            _uninstall_files(dist, SitePackages(root))
+            forget_modules(root, dist.files)
+            removed.append(dist.name)
+        detect.invalidate_import_caches()
     return removed
 
 
-
-# -- locks and requirements files --------------------------------------------------------
-
-
-def _location(text: str) -> str:
-    """A URL as given; a path in Pyodide's file system as an ``emfs:`` URL; in a
-    page, anything else is relative to the page's URL (as fetch() would read it)."""
-    if urllib.parse.urlsplit(text).scheme:
-        return text
-    if text.startswith("/") or os.path.exists(text):
-        return "emfs:" + os.path.abspath(text)
-    page = detect.page_url()
-    # Made absolute here, not by fetch(): the https check and a lock's relative
-    # file paths both need to know where it really is.
-    return urllib.parse.urljoin(page, text) if page else text
+# -- locks ---------------------------------------------------------------------------------
 
 
-async def _read(location: str, transport, allow_insecure_http: bool) -> bytes:
-    if location.split(":", 1)[0].lower() in ("http", "https"):
-        require_secure_url(location, allow_insecure_http=allow_insecure_http, what="URL")
-    if location.startswith("/") and not detect.in_browser():
-        # Under Node an absolute path in a lock is the host's, as in Pyodide's own lockfiles.
-        location = "file:" + location
-    return await fetch.read_local_url(location, transport=transport)
-
-
-async def _with_files(files, requirements, constraints, index_urls, pre, credentials, allow_insecure_http):
-    from .model.requirements_file import RequirementsFile, load_requirements_file
-
-    transport = _transport(credentials, allow_insecure_http)
-
-    async def read_text(location: str) -> str:
-        return (await _read(location, transport, allow_insecure_http)).decode("utf-8")
-
-    loaded = RequirementsFile()
-    for location in [files] if isinstance(files, str) else files:
-        await load_requirements_file(_location(location), read_text, into=loaded)
-    for note in loaded.notes:
-        warnings.warn(note, stacklevel=3)
-    given = [requirements] if isinstance(requirements, str) else builtins.list(requirements)
-    return (
-        [*given, *loaded.requirements],
-        [*(constraints or ()), *loaded.constraints],
-        index_urls if index_urls is not None else (loaded.index_urls or None),
-        pre or loaded.pre,
-    )
-
-
-async def _load_lock(lock: str, transport, allow_insecure_http: bool) -> Lock:
+async def _load_lock(session: Session, lock: str) -> Lock:
     from .lock.pyodide_lock import parse_lock
 
     if "\n" in lock or lock.lstrip().startswith("{"):
         return parse_lock(lock, source="<text>")
-    location = _location(lock)
-    data = await _read(location, transport, allow_insecure_http)
+    location = session.location(lock)
+    data = await session.read(location)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -534,15 +350,12 @@ async def _load_lock(lock: str, transport, allow_insecure_http: bool) -> Lock:
     return parse_lock(text, source=location, base_url=location)
 
 
-async def _install_lock(lock: str, credentials, allow_insecure_http: bool, reporter: Reporter) -> builtins.list[Installed]:
+async def _install_lock(session: Session, lock: str, reporter: Reporter) -> builtins.list[Installed]:
     from .installation.installer import install_lock
-    from .model.target import Target
 
-    transport = _transport(credentials, allow_insecure_http)
-    parsed = await _load_lock(lock, transport, allow_insecure_http)
+    parsed = await _load_lock(session, lock)
     return await install_lock(
-        parsed, detect.current_target(), detect.site_packages(),
-        lambda url: _read(url, transport, allow_insecure_http),
+        parsed, session.target, session.site_packages, session.read,
         load_dynlibs=native.load_dynlibs,
         dynlibs_to_load=native.dynlibs_to_load,
         reporter=reporter,
@@ -563,7 +376,6 @@ def freeze(lockfile_base_url: str | None = None, *, format: str = "pyodide-lock"
     from .lock.freeze import installed_lock, wheels_only
     from .lock.pyodide_lock import dumps as _dumps_pyodide_lock
     from .lock.pylock import dumps as _dumps_pylock
-    from .model.target import Target
 
     info, packages, base = lockfile.runtime_lockfile()
     target = detect.current_target()

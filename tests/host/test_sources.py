@@ -333,8 +333,8 @@ def test_a_distribution_for_another_abi_offers_nothing_installable():
 
 
 def test_shared_libraries_load_once_before_the_first_extension(monkeypatch):
-    from micropkg import api as _api
-
+    from micropkg import session as _api
+    from micropkg.runtime import native as _runtime
 
     catalog, _, _ = _distribution_setup((), "2.4.6")
     catalog.distribution.runtime = True  # as if it were the running Pyodide's own lockfile
@@ -349,7 +349,7 @@ def test_shared_libraries_load_once_before_the_first_extension(monkeypatch):
 
     monkeypatch.setattr(_runtime, "is_loaded", lambda name: False)
     monkeypatch.setattr(_runtime, "load_runtime_packages", load_packages)
-    load = _api._shared_libraries_first(plan, catalog, load_dynlibs)
+    load = _api.shared_libraries_first(plan, catalog, load_dynlibs)
 
     async def install_two_wheels():
         await load(None, ["numpy/core.so"])
@@ -360,19 +360,19 @@ def test_shared_libraries_load_once_before_the_first_extension(monkeypatch):
 
     # Already loaded (by an earlier install, or by Pyodide): not loaded again.
     monkeypatch.setattr(_runtime, "is_loaded", lambda name: name == "libgeos")
-    assert _api._shared_libraries_first(plan, catalog, load_dynlibs) is load_dynlibs
+    assert _api.shared_libraries_first(plan, catalog, load_dynlibs) is load_dynlibs
 
 
 def test_shared_libraries_of_another_lockfile_are_refused_before_anything_is_written(monkeypatch):
-    from micropkg import api as _api
-
+    from micropkg import session as _api
+    from micropkg.runtime import native as _runtime
     from micropkg.errors import InstallError
 
     catalog, _, _ = _distribution_setup((), "2.4.6")  # a lockfile at a URL, not the runtime's
     plan = asyncio.run(resolve(parse_requirements(["shapely"]), catalog, TARGET))
     monkeypatch.setattr(_runtime, "is_loaded", lambda name: False)
     with pytest.raises(InstallError) as info:
-        _api._shared_libraries_first(plan, catalog, None)
+        _api.shared_libraries_first(plan, catalog, None)
     message = str(info.value)
     assert message.startswith(f"shapely from {LOCK_URL} need the shared libraries libgeos,")
     assert "Nothing was installed" in message

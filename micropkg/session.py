@@ -1,0 +1,277 @@
+"""A :class:`Session`: everything one call of the public API works through.
+
+httpx's functions open a ``Client``; micropkg's open a :class:`Session`. It
+holds what used to travel beside every call as a dozen parameters: the
+transport (with its https/loopback policy and retries), the indexes, the
+persistent cache, the source policy between the indexes, and the Pyodide
+distribution offered beside them. It is frozen and made anew for each call,
+so concurrent installs never share mutable state through it.
+
+The choices a resolution makes (deps, pre-releases, reinstall, keep_going,
+constraints) are an :class:`Options` object beside it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+import urllib.parse
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .errors import InstallError, NetworkError
+from .index.client import Index, index_entries
+from .net.cache import CACHE_MODES, Cache
+from .net.retry import RetryingTransport
+from .net.transport import SecureTransport, require_secure_url
+from .runtime import detect, fetch, lockfile, native, stores
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .index.distribution import Distribution
+    from .model.plan import Plan
+    from .model.target import Target
+    from .resolution.catalog import Catalog
+
+__all__ = ["Options", "Session", "set_default_indexes"]
+
+IndexEntries = tuple[tuple[str, dict[str, str]], ...]
+_default_indexes: IndexEntries | None = None
+
+
+def set_default_indexes(urls: object) -> None:
+    """The indexes a session uses when a call names none (``set_index_urls``)."""
+    global _default_indexes
+    _default_indexes = index_entries(urls)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a resolution is asked to do, beside where it reads from."""
+
+    deps: bool = True
+    pre: bool = False
+    reinstall: bool = False
+    keep_going: bool = False
+    constraints: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Session:
+    """The sources and policies of one call (see the module docstring)."""
+
+    transport: SecureTransport
+    indexes: tuple[Index, ...]
+    cache: Cache | None = None
+    index_strategy: str = "first-index"
+    allow_insecure_http: bool = False
+    pyodide_packages: bool | str = True
+    _distribution: list = field(default_factory=list, repr=False, compare=False)  # built once, on first use
+
+    @classmethod
+    def open(
+        cls,
+        index_urls: object = None,
+        *,
+        credentials: str | None = None,
+        allow_insecure_http: bool = False,
+        cache: str = "default",
+        index_strategy: str = "first-index",
+        pyodide_packages: bool | str = True,
+    ) -> Session:
+        """A session for one call; nothing is fetched yet. Checks every option first."""
+        entries = index_entries(index_urls or _default_indexes)  # type: ignore[arg-type]
+        for url, _ in entries:
+            require_secure_url(url, allow_insecure_http=allow_insecure_http, what="index URL")
+        if pyodide_packages is not True and pyodide_packages is not False and pyodide_packages is not None \
+                and not isinstance(pyodide_packages, str):
+            raise TypeError(f"pyodide_packages must be True, False or a lockfile URL, got {pyodide_packages!r}")
+        # Outermost, the scheme checks run once per request and see where redirects ended;
+        # inside them, a flaky network is retried.
+        transport = SecureTransport(
+            RetryingTransport(fetch.PyfetchTransport(credentials)), allow_insecure_http=allow_insecure_http,
+        )
+        kept = _cache(cache)
+        indexes = tuple(Index(url, transport, headers=headers, cache=kept) for url, headers in entries)
+        return cls(transport, indexes, kept, index_strategy, allow_insecure_http, pyodide_packages or False)
+
+    @functools.cached_property
+    def target(self) -> Target:
+        """The running interpreter's wheel tags and markers."""
+        return detect.current_target()
+
+    @property
+    def site_packages(self) -> Path:
+        return detect.site_packages()
+
+    # -- reading locations ---------------------------------------------------------------
+
+    def location(self, text: str) -> str:
+        """A URL as given; a path in Pyodide's file system as an ``emfs:`` URL; in a
+        page, anything else is relative to the page's URL (as fetch() would read it)."""
+        if urllib.parse.urlsplit(text).scheme:
+            return text
+        if text.startswith("/") or os.path.exists(text):
+            return "emfs:" + os.path.abspath(text)
+        page = detect.page_url()
+        # Made absolute here, not by fetch(): the https check and a lock's relative
+        # file paths both need to know where it really is.
+        return urllib.parse.urljoin(page, text) if page else text
+
+    async def read(self, location: str) -> bytes:
+        """The bytes at ``location`` (a URL, an ``emfs:`` or ``file:`` location)."""
+        if location.split(":", 1)[0].lower() in ("http", "https"):
+            require_secure_url(location, allow_insecure_http=self.allow_insecure_http, what="URL")
+        if location.startswith("/") and not detect.in_browser():
+            # Under Node an absolute path in a lock is the host's, as in Pyodide's own lockfiles.
+            location = "file:" + location
+        return await fetch.read_local_url(location, transport=self.transport)
+
+    # -- the Pyodide distribution ----------------------------------------------------------
+
+    def distribution(self) -> Distribution | None:
+        """The Pyodide distribution offered beside the indexes: the runtime's own
+        lockfile (True), the ``pyodide-lock.json`` at a URL or path, or none (False)."""
+        if not self._distribution:
+            self._distribution.append(self._make_distribution())
+        return self._distribution[0]
+
+    def _make_distribution(self) -> Distribution | None:
+        chosen = self.pyodide_packages
+        if chosen is False:
+            return None
+        if chosen is True:
+            if not detect.in_pyodide():
+                return None
+            shared, cdn = _runtime_distribution()
+            base = shared.base_url
+
+            async def read_runtime(location: str) -> bytes:
+                try:
+                    return await self.read(location)
+                except NetworkError:
+                    # Under Node the npm package holds no wheels: loadPackage reads a file the
+                    # local folder lacks from the CDN, and so does this (sha256-checked all the same).
+                    if cdn is None or not location.startswith(base):
+                        raise
+                    return await self.read(cdn + location[len(base):])
+
+            return shared.reading_with(read_runtime)
+        from .index.distribution import Distribution
+
+        return Distribution(self.location(chosen), self.read)
+
+    # -- resolution ----------------------------------------------------------------------
+
+    def catalog(self, *, speculative: bool = False) -> tuple[Catalog, dict]:
+        """A resolver's memo over this session's sources, and the installed versions."""
+        from .installation.environment import distributions
+        from .model.metadata import parse_metadata
+        from .resolution.catalog import Catalog
+
+        installed: dict = {}
+        installed_meta: dict = {}
+        for dist in distributions([self.site_packages]):
+            installed[dist.name] = dist.version
+            metadata_file = dist.dist_info_path / "METADATA"
+            installed_meta[dist.name] = parse_metadata(metadata_file.read_bytes(), source=str(metadata_file))
+        read_url = functools.partial(fetch.read_local_url, transport=self.transport)
+        catalog = Catalog(
+            self.indexes, read_url=read_url, installed_metadata=installed_meta, speculative=speculative,
+            strategy=self.index_strategy, distribution=self.distribution(),
+        )
+        return catalog, installed
+
+    async def resolve(
+        self, requirements: str | Iterable[str], options: Options, *, speculative: bool = False,
+    ) -> tuple[Plan, Catalog]:
+        """The plan for ``requirements``, and the catalog whose downloads it may use."""
+        from .model.requirements import parse_requirements
+        from .resolution.resolver import resolve
+
+        reqs = parse_requirements(requirements)
+        cons = parse_requirements(options.constraints)
+        for req in (*reqs, *cons):
+            if req.url and req.url.split(":", 1)[0].lower() in ("http", "https"):
+                require_secure_url(req.url, allow_insecure_http=self.allow_insecure_http, what="wheel URL")
+        catalog, installed = self.catalog(speculative=speculative)
+        try:
+            plan = await resolve(
+                reqs, catalog, self.target,
+                constraints=cons, installed=installed, pre=options.pre, reinstall=options.reinstall,
+                deps=options.deps, keep_going=options.keep_going,
+            )
+        except Exception:
+            # What was fetched is kept all the same: the next attempt need not fetch it again.
+            await catalog.settle()
+            raise
+        return plan, catalog
+
+    def with_indexes(self, index_urls: object) -> Session:
+        """This session reading from ``index_urls`` instead (a requirements file's ``--index-url``)."""
+        entries = index_entries(index_urls)  # type: ignore[arg-type]
+        for url, _ in entries:
+            require_secure_url(url, allow_insecure_http=self.allow_insecure_http, what="index URL")
+        indexes = tuple(Index(url, self.transport, headers=headers, cache=self.cache) for url, headers in entries)
+        return dataclasses.replace(self, indexes=indexes, _distribution=[])
+
+    def drop_early(self) -> None:
+        for index in self.indexes:
+            index.drop_early()
+
+
+def _cache(mode: str) -> Cache | None:
+    if mode not in CACHE_MODES:
+        raise ValueError(f"cache must be one of {', '.join(map(repr, CACHE_MODES))}, got {mode!r}")
+    if mode == "off":
+        return None
+    # A browser would send a CORS preflight for If-None-Match; its HTTP cache revalidates instead.
+    return Cache(stores.cache_store(), mode=mode, conditional=not detect.in_browser())
+
+
+@functools.lru_cache(maxsize=1)  # checked and indexed once per runtime, not once per call
+def _runtime_distribution() -> tuple[Distribution, str | None]:
+    from .index.distribution import Distribution
+
+    url, packages, base, cdn = lockfile.runtime_distribution()
+    return Distribution(url, None, packages=packages, base_url=base, runtime=True), cdn  # type: ignore[arg-type]
+
+
+def shared_libraries_first(plan: Plan, catalog: Catalog, load_dynlibs):  # type: ignore[no-untyped-def]
+    """``load_dynlibs``, loading first the distribution's shared libraries the plan needs.
+
+    Shared libraries are zip archives of ``.so`` files (``install_dir: dynlib``),
+    not wheels: Pyodide's own ``loadPackage`` installs them into its library
+    directory and loads them globally, so it does. They load inside the
+    install's transaction, after every wheel is verified and before the
+    first extension module: a failure rolls the written files back.
+    """
+    import asyncio
+
+    distribution = catalog.distribution
+    if distribution is None:
+        return load_dynlibs
+    names = [pin.name for pin in plan.to_install if catalog.from_distribution(pin.candidate)]
+    libraries = [e["name"] for e in distribution.shared_libraries(names) if not native.is_loaded(e["name"])]
+    if not libraries:
+        return load_dynlibs
+    if not distribution.runtime:
+        needing = [name for name in names if distribution.shared_libraries([name])]
+        raise InstallError(
+            f"{', '.join(needing)} from {distribution.url} need the shared libraries {', '.join(libraries)},"
+            " which micropkg loads only from the running Pyodide's own distribution (through"
+            " loadPackage). Nothing was installed; boot Pyodide with this lockFileURL instead."
+        )
+    shared: asyncio.Future | None = None  # one load of the shared libraries, awaited by every wheel
+
+    async def load(root, paths) -> None:  # type: ignore[no-untyped-def]
+        nonlocal shared
+        if shared is None:
+            shared = asyncio.ensure_future(native.load_runtime_packages(libraries))
+        await shared
+        await load_dynlibs(root, paths)
+
+    return load
