@@ -54,7 +54,17 @@ _API = {"install", "resolve", "explain", "list", "uninstall", "set_index_urls", 
 _PROGRESS = {"Reporter", "ConsoleReporter", "EventReporter"}
 
 if TYPE_CHECKING:
-    from .api import Package, clear_cache, explain, freeze, install, list, resolve, set_index_urls, uninstall
+    from .api import (
+        Package,
+        clear_cache,
+        explain,
+        freeze,
+        install,
+        list,
+        resolve,
+        set_index_urls,
+        uninstall,
+    )
     from .errors import *  # noqa: F403
     from .reporter import Reporter
     from .ui.progress import ConsoleReporter, EventReporter

@@ -374,8 +374,8 @@ def freeze(lockfile_base_url: str | None = None, *, format: str = "pyodide-lock"
     if format not in ("pyodide-lock", "pylock"):
         raise ValueError(f"format must be 'pyodide-lock' or 'pylock', got {format!r}")
     from .lock.freeze import installed_lock, wheels_only
-    from .lock.pyodide_lock import dumps as _dumps_pyodide_lock
     from .lock.pylock import dumps as _dumps_pylock
+    from .lock.pyodide_lock import dumps as _dumps_pyodide_lock
 
     info, packages, base = lockfile.runtime_lockfile()
     target = detect.current_target()

@@ -25,21 +25,21 @@ import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..resolution.catalog import Catalog
 from ..errors import FetchError, MicropkgError
 from ..index.client import Index, index_list
 from ..lock.create import lock_plan
-from ..model.lock import Lock
-from ..lock.pyodide_lock import dumps as dumps_pyodide_lock
-from ..lock.pyodide_lock import parse_lock
 from ..lock.mirror import build_mirror
 from ..lock.pylock import dumps as dumps_pylock
+from ..lock.pyodide_lock import dumps as dumps_pyodide_lock
+from ..lock.pyodide_lock import parse_lock
+from ..model.lock import Lock
 from ..model.pyodide_releases import target_for_platform, target_for_pyodide
 from ..model.requirements import parse_requirements
 from ..model.requirements_file import RequirementsFile, load_requirements_file
-from ..resolution.resolver import resolve
 from ..model.target import Target
 from ..net.transport import Request, Transport, UrllibTransport
+from ..resolution.catalog import Catalog
+from ..resolution.resolver import resolve
 
 __all__ = ["lock_requirements", "main", "read_location"]
 

@@ -9,27 +9,24 @@ type picks the parser, so one index may answer JSON and another HTML.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import urllib.parse
 from collections.abc import Awaitable, Mapping, Sequence
 from typing import TypeVar
 
-from ..net.cache import Cache
 from ..errors import FetchError, IndexFormatError
 from ..model.hashes import check_hashes
-from ..model.sources import IndexSource
-from .source import PackageSource
 from ..model.simple import (
     HTML_CONTENT_TYPES,
     JSON_CONTENT_TYPE,
     DistFile,
     ProjectPage,
     normalized_name,
-    parse_html_page,
     parse_json_page,
-    parse_legacy_json,
 )
+from ..model.sources import IndexSource
+from ..net.cache import Cache
 from ..net.transport import Request, Response, Transport, split_credentials
+from .source import PackageSource
 
 T = TypeVar("T")
 
@@ -255,9 +252,15 @@ def parse_page(response: Response, project: str) -> ProjectPage:
     if content_type == JSON_CONTENT_TYPE:
         return parse_json_page(response.url, response.body, project)
     if content_type in HTML_CONTENT_TYPES:
+        from ..model.simple_html import (
+            parse_html_page,  # most indexes answer JSON: loaded when one does not
+        )
+
         return parse_html_page(response.url, response.body, project)
     if content_type == "application/json":
         if b'"releases"' in response.body and b'"info"' in response.body:
+            from ..model.simple_html import parse_legacy_json
+
             return parse_legacy_json(response.url, response.body, project)
         return parse_json_page(response.url, response.body, project)
     raise IndexFormatError(

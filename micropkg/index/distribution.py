@@ -32,18 +32,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from packaging.utils import NormalizedName, canonicalize_name
 
 from ..errors import IndexFormatError
 from ..model.hashes import check_hashes
-from ..model.location import join_location
+from ..model.location import filename_of, join_location
+from ..model.simple import DistFile, ProjectPage
 from ..model.sources import DistributionSource
 from .source import PackageSource
-from ..model.location import filename_of
-from ..model.simple import DistFile, ProjectPage
 
 __all__ = ["Distribution", "SHARED_LIBRARY"]
 

@@ -23,10 +23,11 @@ from pathlib import Path, PurePath
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import VERSION_PATTERN, Version
 
-from .site_packages import Destination, SitePackages
 from ..errors import UninstallError
-from ..model.records import RecordError, parse_record, path_problem
 from ..model.headers import parse_headers
+from ..model.records import RecordError, parse_record, path_problem
+from .destination import Destination
+from .site_packages import SitePackages
 
 __all__ = [
     "SOURCE_FILE",

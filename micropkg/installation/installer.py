@@ -27,18 +27,18 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
-from ..index.downloads import Downloads
-from .writer import install as write_wheels
-from .site_packages import SitePackages
-from .environment import distributions, source_files
 from ..errors import IndexFormatError, InstallError, InvalidWheel
+from ..index.downloads import Downloads
 from ..model.metadata import CoreMetadata, parse_metadata
-from ..reporter import Reporter
 from ..model.plan import Pin, Plan
 from ..model.sources import DirectSource
 from ..model.target import Target
-from ..net.transport import redact_url
 from ..model.wheel import Wheel
+from ..net.transport import redact_url
+from ..reporter import Reporter
+from .environment import distributions, source_files
+from .site_packages import SitePackages
+from .writer import install as write_wheels
 
 if TYPE_CHECKING:  # locks load only for install(lock=...)
     from ..model.lock import Lock

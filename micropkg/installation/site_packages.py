@@ -1,22 +1,7 @@
-"""Where installed files go, behind one small base class, with rollback.
+"""Site-packages on the real file system: the :class:`Destination` installs write to.
 
-A :class:`Destination` is a site-packages directory seen through paths
-relative to its root (``"demo/__init__.py"``). Reads work at any time;
-changes happen inside a transaction, and :meth:`~Destination.rollback` puts
-back exactly what was there before::
-
-    with destination.transaction():
-        destination.remove("old/__init__.py")
-        destination.write("demo/__init__.py", b"...")
-    # an exception inside the block: both changes are undone, then it propagates
-
-:class:`SitePackages` is the real filesystem (Emscripten's in a browser);
-:class:`MemoryDestination` is a dict, for tests.
-
-Every path goes through :func:`~._records.path_problem` here again, though
-the wheel and RECORD were already checked: it is the last point before the
-filesystem. Failures are ``OSError``; the install and uninstall code re-raise
-them as ``InstallError`` / ``UninstallError`` naming the distribution.
+Writes create new files only (never opening what is there), and a transaction
+keeps what it replaced aside so that a rollback restores it exactly.
 """
 
 from __future__ import annotations
@@ -26,143 +11,18 @@ import functools
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path, PurePath, PurePosixPath
+from pathlib import Path
 
-from ..model.records import path_problem
+from .destination import Destination
 
-__all__ = ["Destination", "SitePackages", "MemoryDestination"]
+__all__ = ["SitePackages"]
 
 # Security: create, never open what is there. O_EXCL fails on an existing file
 # and on a symlink, so a planted link cannot redirect a write; O_NOFOLLOW says
 # the same to file systems (Emscripten's) that resolve links before O_EXCL.
 _CREATE_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-
-
-class Destination:
-    """Files under one root. Subclasses implement the underscored methods.
-
-    Paths are relative and ``/``-separated; ``""`` is the root itself (only
-    for :meth:`is_dir` and :meth:`list_dir`).
-    """
-
-    root: PurePath  # where the destination is: for messages and InstalledDistribution
-
-    def __init__(self) -> None:
-        self._active = False
-
-    # -- reads ------------------------------------------------------------
-    def read(self, path: str) -> bytes:
-        return self._read(self._checked(path))
-
-    def exists(self, path: str) -> bool:
-        """Whether anything (file, directory, link) is at ``path``."""
-        return self._exists(self._checked(path))
-
-    def is_dir(self, path: str) -> bool:
-        return self._is_dir(self._checked(path, root_ok=True))
-
-    def list_dir(self, path: str = "") -> list[str]:
-        """Sorted names in the directory ``path``."""
-        return self._list_dir(self._checked(path, root_ok=True))
-
-    # -- changes, inside a transaction --------------------------------------
-    def write(self, path: str, data: bytes) -> None:
-        """Create or replace the file ``path``, creating its parent directories."""
-        self._require_transaction("write")
-        self._write(self._checked(path), data)
-
-    def remove(self, path: str) -> None:
-        """Remove the file (or link) ``path``."""
-        self._require_transaction("remove")
-        self._remove(self._checked(path))
-
-    def remove_dir(self, path: str) -> None:
-        """Remove the empty directory ``path``."""
-        self._require_transaction("remove_dir")
-        self._remove_dir(self._checked(path))
-
-    # -- transaction --------------------------------------------------------
-    @property
-    def in_transaction(self) -> bool:
-        return self._active
-
-    def begin(self) -> None:
-        if self._active:
-            raise RuntimeError(f"{self!r}: a transaction is already open")
-        self._begin()
-        self._active = True
-
-    def commit(self) -> None:
-        """Keep the changes. Raises ``OSError`` if the undo data cannot be discarded."""
-        self._require_transaction("commit")
-        self._active = False
-        self._commit()
-
-    def rollback(self) -> None:
-        """Undo every change since :meth:`begin`. Raises ``OSError`` if some could not be undone."""
-        self._require_transaction("rollback")
-        self._active = False
-        self._rollback()
-
-    @contextmanager
-    def transaction(self) -> Iterator[Destination]:
-        self.begin()
-        try:
-            yield self
-        except BaseException:
-            self.rollback()
-            raise
-        self.commit()
-
-    def _require_transaction(self, operation: str) -> None:
-        if not self._active:
-            raise RuntimeError(f"{self!r}: {operation}() outside a transaction; call begin() first")
-
-    def _checked(self, path: str, *, root_ok: bool = False) -> str:
-        if root_ok and path == "":
-            return path
-        problem = path_problem(path)
-        if problem is not None:
-            # Security: defence in depth; callers already check, this is the last gate.
-            raise PermissionError(errno.EPERM, f"refusing an unsafe path ({problem})", path)
-        return path
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({str(self.root)!r})"
-
-    # -- for subclasses -----------------------------------------------------
-    def _read(self, path: str) -> bytes:
-        raise NotImplementedError
-
-    def _exists(self, path: str) -> bool:
-        raise NotImplementedError
-
-    def _is_dir(self, path: str) -> bool:
-        raise NotImplementedError
-
-    def _list_dir(self, path: str) -> list[str]:
-        raise NotImplementedError
-
-    def _write(self, path: str, data: bytes) -> None:
-        raise NotImplementedError
-
-    def _remove(self, path: str) -> None:
-        raise NotImplementedError
-
-    def _remove_dir(self, path: str) -> None:
-        raise NotImplementedError
-
-    def _begin(self) -> None:
-        raise NotImplementedError
-
-    def _commit(self) -> None:
-        raise NotImplementedError
-
-    def _rollback(self) -> None:
-        raise NotImplementedError
 
 
 @dataclass(frozen=True)
@@ -352,57 +212,3 @@ def _mkdir(path: Path, mode: int) -> None:
     path.mkdir()
     path.chmod(mode)  # mkdir's mode is filtered by the umask; restore the exact one
 
-
-class MemoryDestination(Destination):
-    """Files in a dict, for tests. Directories exist while they hold a file."""
-
-    def __init__(self, files: dict[str, bytes] | None = None) -> None:
-        super().__init__()
-        self.root = PurePosixPath("/<memory>")
-        self.files: dict[str, bytes] = dict(files or {})
-        self._snapshot: dict[str, bytes] = {}
-
-    def _read(self, path: str) -> bytes:
-        if path not in self.files:
-            raise FileNotFoundError(errno.ENOENT, "no such file", path)
-        return self.files[path]
-
-    def _exists(self, path: str) -> bool:
-        return path in self.files or self._is_dir(path)
-
-    def _is_dir(self, path: str) -> bool:
-        prefix = f"{path}/" if path else ""
-        return any(name.startswith(prefix) for name in self.files)
-
-    def _list_dir(self, path: str) -> list[str]:
-        prefix = f"{path}/" if path else ""
-        return sorted(
-            {name[len(prefix) :].split("/")[0] for name in self.files if name.startswith(prefix)}
-        )
-
-    def _write(self, path: str, data: bytes) -> None:
-        if self._is_dir(path):
-            raise IsADirectoryError(errno.EISDIR, "cannot replace a directory with a file", path)
-        parts = path.split("/")
-        for i in range(1, len(parts)):
-            if "/".join(parts[:i]) in self.files:
-                raise NotADirectoryError(errno.ENOTDIR, "a parent directory is a file", path)
-        self.files[path] = bytes(data)
-
-    def _remove(self, path: str) -> None:
-        self._read(path)
-        del self.files[path]
-
-    def _remove_dir(self, path: str) -> None:
-        if self._is_dir(path):
-            raise OSError(errno.ENOTEMPTY, "directory not empty", path)
-        raise FileNotFoundError(errno.ENOENT, "no such directory", path)
-
-    def _begin(self) -> None:
-        self._snapshot = dict(self.files)
-
-    def _commit(self) -> None:
-        self._snapshot = {}
-
-    def _rollback(self) -> None:
-        self.files, self._snapshot = self._snapshot, {}

@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from .site_packages import Destination
-from .environment import InstalledDistribution, removal_plan, remove_distribution, scan
 from ..errors import InstallError, UninstallError
 from ..model.records import RecordEntry, serialize_record
 from ..model.wheel import Wheel
+from .destination import Destination
+from .environment import InstalledDistribution, removal_plan, remove_distribution, scan
 
 __all__ = ["InstalledFiles", "install"]
 

@@ -13,7 +13,13 @@ from packaging.markers import Marker
 from packaging.specifiers import SpecifierSet
 
 from ..errors import LockError
-from ..model.lock import SECURE_HASHES, Lock, LockedPackage, LockedWheel, environment_marker
+from ..model.lock import (
+    SECURE_HASHES,
+    Lock,
+    LockedPackage,
+    LockedWheel,
+    environment_marker,
+)
 from ..model.plan import Kept, Plan
 from ..model.target import Target
 from ..resolution.catalog import Catalog

@@ -33,11 +33,11 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from ..installation.environment import SOURCE_FILE, InstalledDistribution, distributions
 from ..errors import IndexFormatError
+from ..installation.environment import SOURCE_FILE, InstalledDistribution, distributions
+from ..model.location import filename_of, join_location
 from ..model.lock import Lock, LockedPackage, LockedWheel, environment_marker
 from ..model.metadata import parse_metadata
-from ..model.location import filename_of, join_location
 from ..model.target import Target
 
 __all__ = ["installed_lock", "wheels_only"]

@@ -31,13 +31,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..resolution.catalog import read_wheel_metadata
 from ..errors import FetchError
 from ..model.hashes import check_hashes
 from ..model.lock import Lock, LockedPackage, LockedWheel, wheel_location
-from .pyodide_lock import dumps as dumps_pyodide_lock
 from ..model.metadata import parse_metadata
+from ..resolution.catalog import read_wheel_metadata
 from .pylock import dumps as dumps_pylock
+from .pyodide_lock import dumps as dumps_pyodide_lock
 
 __all__ = ["Mirror", "build_mirror"]
 

@@ -48,12 +48,16 @@ from typing import Any
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.utils import (
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_wheel_filename,
+)
 from packaging.version import InvalidVersion, Version
 
 from ..errors import LockError
-from ..model.lock import Lock, LockedPackage, LockedWheel, check_wheel_hashes
 from ..model.location import filename_of
+from ..model.lock import Lock, LockedPackage, LockedWheel, check_wheel_hashes
 from ..model.tags import PlatformInfo, emscripten_platforms
 from ..model.target import Target
 

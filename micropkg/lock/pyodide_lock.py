@@ -29,11 +29,18 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from ..errors import LockError
-from . import pylock as _pylock
-from ..model.lock import Lock, LockedPackage, LockedWheel, best_wheel, check_wheel_hashes, environment_marker
 from ..model.location import filename_of
+from ..model.lock import (
+    Lock,
+    LockedPackage,
+    LockedWheel,
+    best_wheel,
+    check_wheel_hashes,
+    environment_marker,
+)
 from ..model.tags import PlatformInfo
 from ..model.target import Target
+from . import pylock as _pylock
 
 __all__ = ["dumps", "info_for", "loads", "parse_lock", "target_of"]
 

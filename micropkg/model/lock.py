@@ -17,7 +17,6 @@ checks each file's hash and size against the lock.
 
 from __future__ import annotations
 
-import posixpath
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -27,13 +26,13 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import InvalidWheelFilename, NormalizedName, parse_wheel_filename
 from packaging.version import Version
 
-from .candidates import Candidate
 from ..errors import FetchError, LockError
+from .candidates import Candidate
 from .hashes import check_hashes
 from .location import is_absolute, join_location
 from .plan import Kept, Pin, Plan
-from .sources import INSTALLED, LockSource
 from .simple import DistFile
+from .sources import INSTALLED, LockSource
 from .target import Target
 
 __all__ = [

@@ -21,16 +21,15 @@ re-raises accordingly, naming the file.
 
 from __future__ import annotations
 
+# The C reader and writer that the csv module wraps: csv.py itself (DictReader,
+# Sniffer) is 16 ms of compiling in a fresh Pyodide, for nothing used here.
+import _csv as csv
 import base64
 import hashlib
 import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-
-# The C reader and writer that the csv module wraps: csv.py itself (DictReader,
-# Sniffer) is 16 ms of compiling in a fresh Pyodide, for nothing used here.
-import _csv as csv
 
 __all__ = [
     "ACCEPTED_ALGORITHMS",

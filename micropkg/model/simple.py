@@ -7,7 +7,8 @@ Three formats say the same thing -- which files a project has:
   with PEP 592 ``data-yanked``, PEP 658/714 ``data-(dist-info-|core-)metadata``;
 * PyPI's legacy JSON API (``/pypi/<name>/json``).
 
-All three become a :class:`ProjectPage` of :class:`DistFile` objects. Parsers
+All three become a :class:`ProjectPage`; the HTML and legacy parsers are in
+:mod:`micropkg.model.simple_html`. All of :class:`DistFile` objects. Parsers
 are pure functions of (URL, bytes): the network is somebody else's job. They
 raise :class:`IndexFormatError`, naming the URL, for anything malformed.
 """
@@ -28,8 +29,6 @@ __all__ = [
     "JSON_CONTENT_TYPE",
     "HTML_CONTENT_TYPES",
     "parse_json_page",
-    "parse_html_page",
-    "parse_legacy_json",
     "normalized_name",
 ]
 
@@ -39,7 +38,7 @@ HTML_CONTENT_TYPES = ("text/html", "application/vnd.pypi.simple.v1+html")
 # data:, file:) on a remote index is an attack or a mistake.
 _ALLOWED_SCHEMES = ("https", "http")
 # What the files of a project page are called, wheels and sdists of every era.
-_DIST_SUFFIXES = (
+DIST_SUFFIXES = (
     ".whl", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip", ".egg", ".exe", ".msi", ".rpm", ".dmg",
 )
 
@@ -158,7 +157,7 @@ def _platform_may_fit(filename: str, platforms: frozenset[str]) -> bool:
 _PLAIN_ABSOLUTE = re.compile(r"https?://[^\s\x00-\x1f\[\]?#;/]+/[^\s\x00-\x1f\[\]?#;]*")
 
 
-def _check_url(url: str, page_url: str) -> str:
+def check_url(url: str, page_url: str) -> str:
     if _PLAIN_ABSOLUTE.fullmatch(url):
         return url
     try:
@@ -178,7 +177,7 @@ def _check_url(url: str, page_url: str) -> str:
     return absolute
 
 
-def _split_fragment_hash(url: str) -> tuple[str, dict[str, str]]:
+def split_fragment_hash(url: str) -> tuple[str, dict[str, str]]:
     base, _, fragment = url.partition("#")
     algo, sep, digest = fragment.partition("=")
     if sep and algo and digest:
@@ -186,7 +185,7 @@ def _split_fragment_hash(url: str) -> tuple[str, dict[str, str]]:
     return base, {}
 
 
-def _hashes(value: object, page_url: str, filename: str) -> dict[str, str]:
+def file_hashes(value: object, page_url: str, filename: str) -> dict[str, str]:
     if value is None:
         return {}
     try:
@@ -214,7 +213,7 @@ def normalized_name(name: str) -> str:
     return _SEPARATORS.sub("-", name).lower()
 
 
-def _check_name(name: object, expected: str | None, page_url: str) -> str:
+def check_name(name: object, expected: str | None, page_url: str) -> str:
     if not isinstance(name, str):
         raise IndexFormatError(f"Index page {page_url} has no project name", url=page_url)
     canonical = normalized_name(name)
@@ -226,7 +225,7 @@ def _check_name(name: object, expected: str | None, page_url: str) -> str:
     return canonical
 
 
-def _load_json(body: bytes, page_url: str) -> dict:
+def load_json(body: bytes, page_url: str) -> dict:
     try:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -241,7 +240,7 @@ def _load_json(body: bytes, page_url: str) -> dict:
 
 def parse_json_page(page_url: str, body: bytes, project: str | None = None) -> ProjectPage:
     """Parse a PEP 691 project page; ``project`` (if given) must be what it describes."""
-    data = _load_json(body, page_url)
+    data = load_json(body, page_url)
     meta = data.get("meta")
     if meta is not None and not isinstance(meta, dict):
         raise IndexFormatError(f"Index page {page_url}: 'meta' must be an object, got {meta!r}", url=page_url)
@@ -252,7 +251,7 @@ def parse_json_page(page_url: str, body: bytes, project: str | None = None) -> P
             f"Index page {page_url} uses API version {api_version!r}; micropkg understands 1.x",
             url=page_url,
         )
-    name = _check_name(data.get("name"), project, page_url)
+    name = check_name(data.get("name"), project, page_url)
     raw_files = data.get("files")
     if not isinstance(raw_files, list):
         raise IndexFormatError(f"Index page {page_url} has no 'files' list", url=page_url)
@@ -276,12 +275,12 @@ def _json_file(raw: object, page_url: str) -> DistFile:
     requires_python = raw.get("requires-python")
     return DistFile(
         filename=filename,
-        url=_check_url(raw["url"], page_url),
-        hashes=_hashes(raw.get("hashes", {}), page_url, filename),
+        url=check_url(raw["url"], page_url),
+        hashes=file_hashes(raw.get("hashes", {}), page_url, filename),
         requires_python=requires_python if isinstance(requires_python, str) else None,
         yanked=(yanked if isinstance(yanked, str) else "") if yanked else None,
         core_metadata=(
-            _hashes(metadata, page_url, filename)
+            file_hashes(metadata, page_url, filename)
             if isinstance(metadata, dict)
             else ({} if metadata is True else None)
         ),
@@ -289,116 +288,3 @@ def _json_file(raw: object, page_url: str) -> DistFile:
         upload_time=raw.get("upload-time") if isinstance(raw.get("upload-time"), str) else None,
     )
 
-
-def _anchors(text: str) -> list[tuple[dict[str, str | None], list[str]]]:
-    """Every ``<a>`` of an HTML page: its attributes and its text."""
-    # html.parser is imported here, not at the top: most indexes answer JSON,
-    # and every module costs a compile in a fresh Pyodide.
-    import html.parser
-
-    class AnchorCollector(html.parser.HTMLParser):
-        def __init__(self) -> None:
-            super().__init__(convert_charrefs=True)
-            self.anchors: list[tuple[dict[str, str | None], list[str]]] = []
-            self._text: list[str] | None = None
-
-        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-            if tag == "a":
-                self._text = []
-                self.anchors.append((dict(attrs), self._text))
-
-        def handle_data(self, data: str) -> None:
-            if self._text is not None:
-                self._text.append(data)
-
-        def handle_endtag(self, tag: str) -> None:
-            if tag == "a":
-                self._text = None
-
-    collector = AnchorCollector()
-    collector.feed(text)
-    collector.close()
-    return collector.anchors
-
-
-def _html_metadata(attrs: Mapping[str, str | None]) -> dict[str, str] | None:
-    for key in ("data-core-metadata", "data-dist-info-metadata"):
-        if key in attrs:
-            value = attrs[key] or "true"
-            if value.lower() == "true":
-                return {}
-            algo, sep, digest = value.partition("=")
-            return {algo.lower(): digest.lower()} if sep else None
-    return None
-
-
-def parse_html_page(page_url: str, body: bytes, project: str) -> ProjectPage:
-    """Parse a PEP 503 project page (HTML has no name field: ``project`` is trusted)."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise IndexFormatError(f"Index page {page_url} is not UTF-8 HTML: {exc}", url=page_url) from exc
-    anchors = _anchors(text)
-    files = []
-    for attrs, text_parts in anchors:
-        href = attrs.get("href")
-        if not href:
-            continue
-        url, hashes = _split_fragment_hash(_check_url(href, page_url))
-        filename = "".join(text_parts).strip() or urllib.parse.unquote(url.rsplit("/", 1)[-1])
-        files.append(
-            DistFile(
-                filename=filename,
-                url=url,
-                hashes=hashes,
-                requires_python=attrs.get("data-requires-python") or None,
-                yanked=(attrs["data-yanked"] or "") if "data-yanked" in attrs else None,
-                core_metadata=_html_metadata(attrs),
-            )
-        )
-    if files and not any(f.filename.lower().endswith(_DIST_SUFFIXES) for f in files):
-        # An empty project page is valid, but links that are all something else mean
-        # this is another page (a portal's or proxy's error page served with 200).
-        raise IndexFormatError(
-            f"Index page {page_url} is not a PEP 503 project page: none of its {len(files)} links"
-            f" is a distribution file (the first is {files[0].filename!r}). Check the index URL.",
-            url=page_url,
-        )
-    return ProjectPage(name=normalized_name(project), url=page_url, files=tuple(files))
-
-
-def parse_legacy_json(page_url: str, body: bytes, project: str | None = None) -> ProjectPage:
-    """Parse PyPI's ``/pypi/<name>/json`` answer (all releases)."""
-    data = _load_json(body, page_url)
-    info = data.get("info")
-    releases = data.get("releases")
-    if not isinstance(info, dict) or not isinstance(releases, dict):
-        raise IndexFormatError(
-            f"{page_url} is not PyPI's JSON API: it lacks 'info' or 'releases'", url=page_url
-        )
-    name = _check_name(info.get("name"), project, page_url)
-    files = []
-    for version_files in releases.values():
-        if not isinstance(version_files, list):
-            continue
-        for raw in version_files:
-            if not isinstance(raw, dict) or not isinstance(raw.get("filename"), str):
-                raise IndexFormatError(f"{page_url}: malformed release file {raw!r}", url=page_url)
-            filename = raw["filename"]
-            yanked = bool(raw.get("yanked"))
-            metadata = raw.get("core_metadata", raw.get("data-dist-info-metadata"))
-            files.append(
-                DistFile(
-                    filename=filename,
-                    url=_check_url(str(raw.get("url", "")), page_url),
-                    hashes=_hashes(raw.get("digests", {}), page_url, filename),
-                    requires_python=raw.get("requires_python") or None,
-                    yanked=(raw.get("yanked_reason") or "") if yanked else None,
-                    core_metadata=_hashes(metadata, page_url, filename) if isinstance(metadata, dict) else None,
-                    size=raw.get("size") if isinstance(raw.get("size"), int) else None,
-                    upload_time=raw.get("upload_time_iso_8601") or raw.get("upload_time"),
-                )
-            )
-    return ProjectPage(
-        name=name, url=page_url, files=tuple(files), versions=tuple(str(v) for v in releases)
-    )

@@ -18,7 +18,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
 from packaging.version import Version
 
-from .tags import PlatformInfo, describe, runtime_platforms, wheel_tags
+from .tags import PlatformInfo, describe, wheel_tags
 
 __all__ = ["Target"]
 

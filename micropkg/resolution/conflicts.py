@@ -13,10 +13,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..model.candidates import Candidate, describe_files, judge_files
-from .catalog import Catalog
 from ..errors import ConflictError, NoCompatibleFile, ResolutionError
+from ..model.candidates import Candidate, describe_files, judge_files
 from ..model.target import Target
+from .catalog import Catalog
 
 __all__ = ["EdgeLog", "explain"]
 

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from packaging.utils import canonicalize_name
 
 from ..model.candidates import Candidate, Releases, Verdict, judge_files
-from .catalog import Catalog
 from ..model.requirements import parse_requirement
-from .resolver import Req
 from ..model.target import Target
+from .catalog import Catalog
+from .resolver import Req
 
 __all__ = ["Explanation", "FileReport", "explain_project"]
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import resolvelib
 from packaging.requirements import Requirement
@@ -31,15 +31,15 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from ..model.candidates import Candidate, Releases, judge_files
-from .catalog import Catalog, Missing
-from .conflicts import EdgeLog, explain
 from ..errors import MicropkgError, ResolutionError
+from ..model.candidates import Candidate, Releases, judge_files
 from ..model.location import filename_of
 from ..model.plan import Kept, Pin, Plan, ResolutionStats
 from ..model.simple import DistFile
 from ..model.sources import INSTALLED, DirectSource
 from ..model.target import Target
+from .catalog import Catalog, Missing
+from .conflicts import EdgeLog, explain
 
 __all__ = ["Req", "resolve"]
 

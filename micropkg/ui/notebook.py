@@ -19,7 +19,16 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .progress import NOTHING_TO_INSTALL, ConsoleReporter, Packages, Reporter, counted, downloaded_line, format_size, resolved_line
+from .progress import (
+    NOTHING_TO_INSTALL,
+    ConsoleReporter,
+    Packages,
+    Reporter,
+    counted,
+    downloaded_line,
+    format_size,
+    resolved_line,
+)
 
 __all__ = ["NotebookReporter", "default_reporter", "in_notebook"]
 

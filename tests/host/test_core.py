@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from micropkg.installation.writer import InstalledFiles, install
-from micropkg.installation.site_packages import MemoryDestination, SitePackages
+from micropkg.installation.destination import MemoryDestination
+from micropkg.installation.site_packages import SitePackages
 from micropkg.errors import InstallError
 from micropkg.model.records import parse_record
 

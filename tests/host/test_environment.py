@@ -9,7 +9,8 @@ import pytest
 from packaging.version import Version
 
 from micropkg.installation.writer import install
-from micropkg.installation.site_packages import MemoryDestination, SitePackages
+from micropkg.installation.destination import MemoryDestination
+from micropkg.installation.site_packages import SitePackages
 from micropkg.installation.environment import (
     InstalledDistribution,
     distributions,

@@ -46,7 +46,8 @@ from micropkg.model.metadata import parse_metadata
 from micropkg.model.records import RecordError, parse_record, path_problem
 from micropkg.model.requirements import parse_requirement
 from micropkg.net.retry import parse_retry_after
-from micropkg.model.simple import DistFile, parse_html_page, parse_json_page, parse_legacy_json
+from micropkg.model.simple import DistFile, parse_json_page
+from micropkg.model.simple_html import parse_html_page, parse_legacy_json
 from micropkg.model.tags import PlatformInfo
 from micropkg.model.target import Target
 from micropkg.net.transport import Response, redact_url, require_secure_url, split_credentials

@@ -27,7 +27,8 @@ from micropkg.installation.installer import check_metadata_agrees, install_plan
 from micropkg.model.metadata import parse_metadata
 from micropkg.model.plan import Pin, Plan
 from micropkg.model.sources import IndexSource
-from micropkg.model.simple import DistFile, parse_html_page
+from micropkg.model.simple import DistFile
+from micropkg.model.simple_html import parse_html_page
 from micropkg.net.transport import (
     MockTransport,
     Request,

@@ -5,7 +5,8 @@ import json
 import pytest
 
 from micropkg.errors import IndexFormatError
-from micropkg.model.simple import DistFile, ProjectPage, parse_html_page, parse_json_page, parse_legacy_json
+from micropkg.model.simple import DistFile, ProjectPage, parse_json_page
+from micropkg.model.simple_html import parse_html_page, parse_legacy_json
 
 URL = "https://index.example/simple/luau-wasm/"
 SHA = "a" * 64
