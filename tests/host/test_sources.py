@@ -23,7 +23,7 @@ from micropkg.resolution.resolver import resolve
 from micropkg.net.transport import MockTransport, Response
 
 from .test_resolver_scenarios import TARGET
-from .wheelmaker import make_wheel
+from tests.harness.wheels import make_wheel
 
 JSON = {"content-type": "application/vnd.pypi.simple.v1+json"}
 PRIVATE = "https://private.example/simple"
@@ -34,7 +34,7 @@ def wheel(name: str, version: str, requires: tuple[str, ...] = (), tag: str = "p
     """(filename, wheel bytes, METADATA bytes) of a small, honest wheel."""
     requires_dist = "".join(f"Requires-Dist: {r}\n" for r in requires)
     metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n{requires_dist}".encode()
-    filename, data = make_wheel(name, version, tag=tag, metadata=metadata)
+    filename, data = make_wheel(name, version, tag=tag, metadata=metadata).file
     return filename, data, metadata
 
 
