@@ -7,8 +7,8 @@ tests' in-memory indexes write theirs with it too), :mod:`.scenarios` reads
 the resolution scenarios of ``tests/data/resolution``, :mod:`.pypi` talks to
 the real PyPI, :mod:`.pypi_cache` keeps real PyEmscripten wheels on disk,
 :mod:`.pyodide_dist` assembles the folder pytest-pyodide runs Pyodide from.
-For the browser tests: :mod:`.chrome`
-(how Chromium is started), :mod:`.console` (Pyodide's REPL page, served
-offline), :mod:`.jupyterlite` (a real JupyterLite site) and :mod:`.screenshot`
-(what a test saw, and whether it is a rendered page).
+For the browser tests: :mod:`.chrome` (how Chromium is started),
+:mod:`.console` (Pyodide's REPL page, served offline), :mod:`.jupyterlite`
+(a real JupyterLite site) and :mod:`.screenshot` (what a test saw, and
+whether it is a rendered page).
 """

@@ -173,7 +173,11 @@ def test_bad_filename(filename: str) -> None:
     assert "not a valid wheel filename" in str(exc)
 
 
-@pytest.mark.parametrize("data", [b"", b"not a zip", demo_wheel()[1][:200], demo_wheel()[1][:-30]])
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"not a zip", demo_wheel()[1][:200], demo_wheel()[1][:-30]],
+    ids=["empty", "text", "first-200-bytes", "last-30-bytes-cut"],
+)
 def test_not_a_zip(data: bytes) -> None:
     exc = refused("demo-1.0-py3-none-any.whl", data)
     assert exc.member is None
