@@ -1,12 +1,14 @@
 """pytest wiring: pytest-pyodide's runtimes, the loopback index, built wheels.
 
-``pytest tests`` runs host tests (plain CPython) and runtime tests (inside a
-real Pyodide, through pytest-pyodide's ``selenium`` fixtures or
-``@run_in_pyodide``). pytest-pyodide's ``--runtime`` picks where runtime tests
-run (default ``node``; ``chrome``; ``node-no-host`` skips host tests;
-``host`` runs host tests only). ``--pyodide-version`` picks the Pyodide
-release; unless ``--dist-dir`` is given, its folder is prepared (cached) by
-:mod:`tests.harness.pyodide_dist`.
+Host tests run on plain CPython; runtime tests inside a real Pyodide, through
+pytest-pyodide's ``selenium`` fixtures or ``@run_in_pyodide``. pytest-pyodide's
+``--runtime`` picks which run: ``host`` (host tests only; pyproject.toml makes
+it the default, with ``tests/host`` as the default path, so plain ``pytest``
+prepares and starts no Pyodide), ``node`` or ``chrome`` (runtime tests and
+host tests), ``node-no-host`` / ``chrome-no-host`` (runtime tests only).
+``scripts/test`` runs each over all of ``tests/``. ``--pyodide-version`` picks
+the Pyodide release of a runtime run; unless ``--dist-dir`` is given, its
+folder is prepared (cached) by :mod:`tests.harness.pyodide_dist`.
 
 Fixtures:
 
@@ -31,6 +33,10 @@ Fixtures:
     the prepared Pyodide folder under test.
 ``pyodide_info``
     the Pyodide under test: ``version``, ``python``, ``abi_version``, ``platform``.
+``node_run``
+    for a test that checks the runtime run's prepared Pyodide folder from the
+    host (``pytest.mark.usefixtures("node_run")``): a runtime test that starts
+    no browser, kept in the Node runs only (deselected from the others).
 ``micropkg_cache_dir``
     the host directory micropkg keeps its cache in under Node during this run
     (``MICROPKG_CACHE_DIR``, a fresh temporary directory, never the user's
@@ -127,7 +133,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     pytest-pyodide skips host tests under ``*-no-host`` and runtime tests
     under ``host``, one skip line per test; deselecting keeps the report to
-    what actually ran.
+    what actually ran. ``node_run`` tests are runtime tests of the Node runs only.
     """
     run_host = pytest.pyodide_run_host_test
     runtimes = pytest.pyodide_runtimes
@@ -135,15 +141,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     abi = _read_pyodide_info(dist_dir)["abi_version"] if runtimes and dist_dir.is_dir() else None
     kept, dropped = [], []
     for item in items:
-        is_runtime = "runtime" in getattr(item, "fixturenames", ())
-        if (is_runtime and not runtimes) or (not is_runtime and not run_host):
+        fixturenames = getattr(item, "fixturenames", ())
+        is_runtime = "runtime" in fixturenames
+        runtime = item.callspec.params.get("runtime") if hasattr(item, "callspec") else None
+        if (
+            (is_runtime and not runtimes)
+            or (not is_runtime and not run_host)
+            or ("node_run" in fixturenames and runtime != "node")
+        ):
             dropped.append(item)
             continue
         kept.append(item)
         if not is_runtime:
             continue
         item.add_marker(pytest.mark.runtime)
-        runtime = item.callspec.params.get("runtime") if hasattr(item, "callspec") else None
         if item.get_closest_marker("network") and runtime != "node":
             item.add_marker(pytest.mark.skip(reason=f"live PyPI is unreachable from {runtime} here (CORS header stripped)"))
         abi_marker = item.get_closest_marker("pyodide_abi")
@@ -199,6 +210,12 @@ def browser(request, runtime):
 @pytest.fixture
 def make_wheel():
     return _make_wheel
+
+
+@pytest.fixture
+def node_run(runtime: str) -> str:
+    """Makes a test that starts no browser a runtime test of the Node runs (see the module docstring)."""
+    return runtime
 
 
 @pytest.fixture(scope="session")

@@ -35,7 +35,6 @@ import copy
 import dataclasses
 import email.parser
 import hashlib
-import html
 import json
 import mimetypes
 import re
@@ -57,13 +56,12 @@ from packaging.utils import (
     parse_sdist_filename,
     parse_wheel_filename,
 )
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
+
+from .pages import SIMPLE_HTML, SIMPLE_JSON, PageFile, index_html, index_json, project_html, project_json, version_key
 
 __all__ = ["IndexFile", "IndexServer", "LoggedRequest", "RequestLog", "SIMPLE_JSON", "SIMPLE_HTML"]
 
-SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
-SIMPLE_HTML = "application/vnd.pypi.simple.v1+html"
-API_VERSION = "1.1"
 DEFAULT_UPLOAD_TIME = "2025-01-01T00:00:00.000000Z"
 
 _CONTENT_TYPES = {".wasm": "application/wasm", ".mjs": "text/javascript", ".js": "text/javascript"}
@@ -187,13 +185,6 @@ def _parse_filename(filename: str) -> tuple[str, str]:
     except (InvalidWheelFilename, InvalidSdistFilename) as error:
         raise ValueError(f"pass project= and version= for {filename!r}: {error}") from None
     return name, str(version)
-
-
-def _version_key(version: str) -> tuple:
-    try:
-        return (1, Version(version), "")
-    except InvalidVersion:
-        return (0, Version("0"), version)
 
 
 def _metadata_fields(metadata: bytes | None) -> email.message.Message:
@@ -382,7 +373,7 @@ class IndexServer:
     def files(self, project: str) -> list[IndexFile]:
         with self._lock:
             files = self._state.projects.get(canonicalize_name(project), {})
-            return sorted(files.values(), key=lambda f: (_version_key(f.version), f.filename))
+            return sorted(files.values(), key=lambda f: (version_key(f.version), f.filename))
 
     def projects(self) -> list[str]:
         with self._lock:
@@ -471,49 +462,30 @@ class IndexServer:
         with self._lock:
             names = sorted(self._state.projects)
         if as_json:
-            document = {"meta": {"api-version": API_VERSION}, "projects": [{"name": n} for n in names]}
-            return SIMPLE_JSON, json.dumps(document).encode()
-        links = "\n".join(f'    <a href="{html.escape(n)}/">{html.escape(n)}</a><br />' for n in names)
-        return "text/html", _html_page("Simple index", links)
+            return SIMPLE_JSON, index_json(names)
+        return "text/html", index_html(names)
 
     def project_page(self, project: str, as_json: bool) -> tuple[str, bytes]:
         files = self.files(project)
         with self._lock:
             advertise = self._state.core_metadata
-            urls = {f.filename: self._file_url(f.filename, page_depth=2) for f in files}
+            listed = [
+                PageFile(
+                    filename=f.filename,
+                    url=self._file_url(f.filename, page_depth=2),
+                    sha256=f.sha256,
+                    version=f.version,
+                    metadata_sha256=f.metadata_sha256,
+                    requires_python=f.requires_python,
+                    yanked=f.yanked,
+                    size=f.size,
+                    upload_time=f.upload_time,
+                )
+                for f in files
+            ]
         if as_json:
-            entries = []
-            for f in files:
-                entry: dict = {
-                    "filename": f.filename,
-                    "url": urls[f.filename],
-                    "hashes": {"sha256": f.sha256},
-                    "requires-python": f.requires_python,
-                    "yanked": f.yanked,
-                    "size": f.size,
-                    "upload-time": f.upload_time,
-                }
-                if advertise:
-                    meta = {"sha256": f.metadata_sha256} if f.metadata is not None else False
-                    entry["core-metadata"] = meta
-                    entry["data-dist-info-metadata"] = meta  # PEP 658's name, still sent by PyPI
-                entries.append(entry)
-            versions = sorted({f.version for f in files}, key=_version_key)
-            document = {"meta": {"api-version": API_VERSION}, "name": project, "versions": versions, "files": entries}
-            return SIMPLE_JSON, json.dumps(document).encode()
-        anchors = []
-        for f in files:
-            attributes = [f'href="{html.escape(urls[f.filename])}#sha256={f.sha256}"']
-            if f.requires_python is not None:
-                attributes.append(f'data-requires-python="{html.escape(f.requires_python)}"')
-            if f.yanked is not False:
-                reason = "" if f.yanked is True else f.yanked
-                attributes.append(f'data-yanked="{html.escape(reason)}"')
-            if advertise and f.metadata is not None:
-                attributes.append(f'data-core-metadata="sha256={f.metadata_sha256}"')
-                attributes.append(f'data-dist-info-metadata="sha256={f.metadata_sha256}"')
-            anchors.append(f'    <a {" ".join(attributes)}>{html.escape(f.filename)}</a><br />')
-        return "text/html", _html_page(f"Links for {project}", "\n".join(anchors))
+            return SIMPLE_JSON, project_json(project, listed, core_metadata=advertise)
+        return "text/html", project_html(project, listed, core_metadata=advertise)
 
     def legacy_json(self, project: str, version: str | None) -> bytes | None:
         """PyPI's ``/pypi/<project>/json`` document (None: no such version)."""
@@ -600,17 +572,8 @@ class IndexServer:
 def _latest(files: list[IndexFile]) -> str:
     """The version PyPI's JSON API calls current: newest final release not yanked."""
     candidates = [f.version for f in files if f.yanked is False] or [f.version for f in files]
-    finals = [v for v in candidates if _version_key(v)[0] and not Version(v).is_prerelease]
-    return max(finals or candidates, key=_version_key) if candidates else ""
-
-
-def _html_page(title: str, body: str) -> bytes:
-    return (
-        "<!DOCTYPE html>\n<html>\n  <head>\n"
-        f'    <meta name="pypi:repository-version" content="{API_VERSION}">\n'
-        f"    <title>{html.escape(title)}</title>\n  </head>\n  <body>\n"
-        f"    <h1>{html.escape(title)}</h1>\n{body}\n  </body>\n</html>\n"
-    ).encode()
+    finals = [v for v in candidates if version_key(v)[0] and not Version(v).is_prerelease]
+    return max(finals or candidates, key=version_key) if candidates else ""
 
 
 _PROJECT_PATH = re.compile(r"^/simple/([^/]+)(/?)$")

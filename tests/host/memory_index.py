@@ -5,16 +5,17 @@ A snapshot maps project -> version -> release facts::
     {"a": {"1.0": {"requires": ["b>=1"], "requires_python": ">=3.8",
                    "yanked": "reason", "tags": ["py3-none-any"], "extras": ["x"]}}}
 
-Pages are PEP 691 JSON with ``core-metadata``; ``.metadata`` files are served.
+Pages are PEP 691 JSON written by :mod:`tests.harness.pages`, the loopback
+index's writer, with ``core-metadata``; ``.metadata`` files are served.
 Wheels are not (resolution never needs them when metadata is advertised).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 
 from micropkg.net.transport import MockTransport, Request, Response
+from tests.harness.pages import SIMPLE_JSON, PageFile, project_json
 
 BASE = "https://memory.example"
 INDEX_URL = BASE + "/simple"
@@ -29,24 +30,21 @@ def metadata_bytes(name: str, version: str, facts: dict) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def _files(name: str, releases: dict) -> list[dict]:
+def _files(name: str, releases: dict) -> list[PageFile]:
     files = []
     for version, facts in releases.items():
         facts = facts or {}
         for tag in facts.get("tags", ["py3-none-any"]):
             filename = f"{name.replace('-', '_')}-{version}-{tag}.whl"
-            meta = metadata_bytes(name, version, facts)
-            entry = {
-                "filename": filename,
-                "url": f"{BASE}/files/{filename}",
-                "hashes": {"sha256": hashlib.sha256(filename.encode()).hexdigest()},
-                "core-metadata": {"sha256": hashlib.sha256(meta).hexdigest()},
-            }
-            if facts.get("requires_python"):
-                entry["requires-python"] = facts["requires_python"]
-            if facts.get("yanked"):
-                entry["yanked"] = facts["yanked"]
-            files.append(entry)
+            files.append(PageFile(
+                filename=filename,
+                url=f"{BASE}/files/{filename}",
+                sha256=hashlib.sha256(filename.encode()).hexdigest(),  # no wheel is ever fetched
+                version=version,
+                metadata_sha256=hashlib.sha256(metadata_bytes(name, version, facts)).hexdigest(),
+                requires_python=facts.get("requires_python") or None,
+                yanked=facts.get("yanked") or False,
+            ))
     return files
 
 
@@ -66,9 +64,7 @@ def memory_transport(snapshot: dict) -> MockTransport:
         if url.startswith(prefix):
             name = url[len(prefix):].strip("/")
             if name in snapshot:
-                page = {"meta": {"api-version": "1.1"}, "name": name, "files": _files(name, snapshot[name])}
-                return Response(url, 200, {"content-type": "application/vnd.pypi.simple.v1+json"},
-                                json.dumps(page).encode())
+                return Response(url, 200, {"content-type": SIMPLE_JSON}, project_json(name, _files(name, snapshot[name])))
         return Response(url, 404, {"content-type": "text/plain"}, b"not found")
 
     return MockTransport(handler)

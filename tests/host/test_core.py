@@ -14,7 +14,7 @@ from micropkg.installation.site_packages import SitePackages
 from micropkg.errors import InstallError
 from micropkg.model.records import parse_record
 
-from .wheelmaker import FailingSitePackages, snapshot, wheel
+from .sites import FailingSitePackages, snapshot, wheel
 
 
 DEMO_FILES = {

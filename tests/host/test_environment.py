@@ -21,7 +21,7 @@ from micropkg.installation.environment import (
 )
 from micropkg.errors import UninstallError
 
-from .wheelmaker import FailingSitePackages, snapshot, wheel
+from .sites import FailingSitePackages, snapshot, wheel
 
 
 DEMO_FILES = {"demo/__init__.py": b"", "demo/sub/mod.py": b"X = 1\n", "demo_top.py": b""}

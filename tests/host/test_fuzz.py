@@ -53,7 +53,7 @@ from micropkg.model.target import Target
 from micropkg.net.transport import Response, redact_url, require_secure_url, split_credentials
 from micropkg.model.wheel import Wheel
 
-from .wheelmaker import make_wheel, record_row
+from tests.harness.wheels import make_wheel, record_row
 
 SCALE = int(os.environ.get("MICROPKG_FUZZ_SCALE", "1"))
 EXAMPLES: collections.Counter[str] = collections.Counter()
@@ -105,7 +105,7 @@ _FILENAME = st.one_of(
     st.lists(st.one_of(_NASTY, st.text(string.ascii_letters + string.digits + "._", max_size=8)), min_size=1, max_size=6)
     .map(lambda parts: "-".join(parts) + ".whl"),
 )
-_, VALID_WHEEL = make_wheel("demo", "1.0", {"demo/__init__.py": b"VALUE = 1\n", "demo/core.py": b"X = 2\n"})
+VALID_WHEEL = make_wheel("demo", "1.0", files={"demo/__init__.py": b"VALUE = 1\n", "demo/core.py": b"X = 2\n"}).data
 
 
 @fuzz(400)
@@ -175,7 +175,7 @@ def test_record_files(data: bytes) -> None:
     entries = refuses_only(RecordError, parse_record, data)
     if isinstance(entries, list):
         assert len({e.path for e in entries}) == len(entries)
-    filename, wheel = make_wheel("demo", "1.0", edit_record=lambda rows: [*rows[:-1], [data.decode("utf-8", "replace")]])
+    filename, wheel = make_wheel("demo", "1.0", edit_record=lambda rows: [*rows[:-1], [data.decode("utf-8", "replace")]]).file
     refuses_only(InvalidWheel, Wheel.from_bytes, filename, wheel)
 
 

@@ -8,7 +8,7 @@ import io
 import zipfile
 from email.parser import BytesHeaderParser
 
-from tests.harness.wheels import make_wheel, record_hash
+from tests.harness.wheels import Member, make_wheel, record_hash
 
 
 def _members(data: bytes) -> dict[str, bytes]:
@@ -70,12 +70,15 @@ def test_wheels_are_reproducible():
 
 
 def test_hostile_variants():
-    symlink = zipfile.ZipInfo("evil/link")
-    symlink.external_attr = (0o120777 << 16)
     wheel = make_wheel(
         "evil",
         "1.0",
-        extra_members=[("../escape.py", b"boom"), ("/abs.py", b"boom"), ("evil/__init__.py", b"dup"), (symlink, b"/etc/passwd")],
+        extra_members=[
+            Member("../escape.py", b"boom", recorded=False),
+            Member("/abs.py", b"boom", recorded=False),
+            Member("evil/__init__.py", b"dup", recorded=False),
+            Member("evil/link", b"/etc/passwd", mode=0o120777, recorded=False),
+        ],
     )
     with zipfile.ZipFile(io.BytesIO(wheel.data)) as archive:
         names = archive.namelist()
@@ -85,6 +88,6 @@ def test_hostile_variants():
     assert {"../escape.py", "/abs.py", "evil/link"} <= set(names)
     assert "escape.py" not in record and "evil/link" not in record
 
-    assert "evil-1.0.dist-info/RECORD" not in _members(make_wheel("evil", "1.0", record=False).data)
+    assert "evil-1.0.dist-info/RECORD" not in _members(make_wheel("evil", "1.0", omit=("RECORD",)).data)
     wrong = b"evil/__init__.py,sha256=AAAA,1\n"
     assert _members(make_wheel("evil", "1.0", record=wrong).data)["evil-1.0.dist-info/RECORD"] == wrong

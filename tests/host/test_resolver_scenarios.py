@@ -1,4 +1,5 @@
-"""The resolution scenario suite: JSON data (index snapshot, request, expected pins or error).
+"""The resolution scenario suite: JSON data in tests/data/resolution (index
+snapshots, and cases: a request, expected pins or error; see tests/harness/scenarios.py).
 
 Each case runs on CPython against an in-memory index through a
 MockTransport, for a Pyodide 314 target (cp314, pyemscripten_2026_0).
@@ -7,8 +8,6 @@ MockTransport, for a Pyodide 314 target (cp314, pyemscripten_2026_0).
 from __future__ import annotations
 
 import asyncio
-import json
-from pathlib import Path
 
 import pytest
 from packaging.utils import canonicalize_name
@@ -23,19 +22,18 @@ from micropkg.resolution.resolver import resolve
 from micropkg.model.tags import PlatformInfo
 from micropkg.model.target import Target
 
+from tests.harness.scenarios import load_index, scenarios
+
 from .memory_index import INDEX_URL, memory_transport, metadata_bytes
 
-SCENARIOS = Path(__file__).parent / "scenarios"
 TARGET = Target.for_platform(
     PlatformInfo(python_version=(3, 14), abi_version="2026_0", emscripten_version=(5, 0, 3)), "3.14.2"
 )
 
 
 def _cases():
-    for path in sorted(SCENARIOS.glob("*.json")):
-        data = json.loads(path.read_text())
-        for case in data["cases"]:
-            yield pytest.param(data["index"], case, id=f"{path.stem}: {case['name']}")
+    for scenario in scenarios():
+        yield pytest.param(scenario.index, scenario.case, id=scenario.id)
 
 
 def run_case(index: dict, case: dict):
@@ -74,7 +72,7 @@ def test_scenario(index, case):
 
 
 def test_plan_says_who_required_each_pin():
-    index = json.loads((SCENARIOS / "basics.json").read_text())["index"]
+    index = load_index("basics")
     plan, _ = run_case(index, {"request": ["app"]})
     by_name = {p.name: p for p in plan}
     assert by_name["app"].required_by == ("the request",)

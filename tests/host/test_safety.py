@@ -41,7 +41,9 @@ from micropkg.net.transport import (
 )
 from micropkg.model.wheel import Wheel
 
-from .wheelmaker import make_wheel, snapshot
+from tests.harness.wheels import make_wheel
+
+from .sites import snapshot
 
 JSON = {"content-type": "application/vnd.pypi.simple.v1+json"}
 
@@ -246,7 +248,7 @@ def test_an_html_page_whose_links_are_not_distributions_is_refused() -> None:
 
 
 def _wheel_with_metadata(metadata: bytes) -> Wheel:
-    return Wheel.from_bytes(*make_wheel("demo", "1.0", metadata=metadata))
+    return Wheel.from_bytes(*make_wheel("demo", "1.0", metadata=metadata).file)
 
 
 BASE = b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n"
@@ -358,15 +360,15 @@ def _failing_on(library: str, *, import_first: str | None = None):
 
 def _native(name: str, version: str = "1.0", value: int = 1) -> tuple[str, bytes]:
     package = name.replace("-", "_")
-    return make_wheel(name, version, {
+    return make_wheel(name, version, files={
         f"{package}/__init__.py": f"VALUE = {value}\n".encode(),
         f"{package}/_speedups.so": b"not wasm",
-    })
+    }).file
 
 
 def test_native_code_failing_to_load_rolls_back_every_wheel(site: Path) -> None:
     catalog = FakeCatalog()
-    pins = [catalog.add(*make_wheel("pure", "1.0")), catalog.add(*_native("native"))]
+    pins = [catalog.add(*make_wheel("pure", "1.0").file), catalog.add(*_native("native"))]
     before = snapshot(site)
     with pytest.raises(InstallError) as info:
         _install(site, pins, catalog, _failing_on("native/_speedups.so", import_first="pure"))
@@ -415,7 +417,7 @@ def test_an_interrupt_while_loading_rolls_back_and_propagates(site: Path) -> Non
 
 def test_metadata_disagreeing_with_the_resolvers_writes_nothing(site: Path) -> None:
     catalog = FakeCatalog()
-    filename, data = make_wheel("demo", "1.0", metadata=BASE + b"Requires-Dist: evil\n")
+    filename, data = make_wheel("demo", "1.0", metadata=BASE + b"Requires-Dist: evil\n").file
     pin = catalog.add(filename, data, metadata=BASE)
     with pytest.raises(InvalidWheel, match="Requires-Dist is \\['evil'\\] in the wheel but \\[\\]"):
         _install(site, [pin], catalog, _loads)
@@ -429,8 +431,8 @@ def test_a_wheel_whose_tags_do_not_fit_the_runtime_writes_nothing(site: Path) ->
 
     target = Target.for_platform(PlatformInfo(python_version=(3, 14), abi_version="2026_0"))
     catalog = FakeCatalog()
-    pins = [catalog.add(*make_wheel("pure", "1.0")),
-            catalog.add(*make_wheel("native", "1.0", tag="cp312-cp312-manylinux_2_17_x86_64"))]
+    pins = [catalog.add(*make_wheel("pure", "1.0").file),
+            catalog.add(*make_wheel("native", "1.0", tag="cp312-cp312-manylinux_2_17_x86_64").file)]
     with pytest.raises(InvalidWheel) as info:
         run(install_plan(Plan(pins), catalog, site, requested=(), load_dynlibs=_loads,
                          dynlibs_to_load=lambda paths: [], target=target))

@@ -12,6 +12,7 @@ import hashlib
 import json
 
 import pytest
+from packaging.utils import parse_wheel_filename
 
 from micropkg.resolution.catalog import Catalog
 from micropkg.index.distribution import Distribution
@@ -23,7 +24,8 @@ from micropkg.resolution.resolver import resolve
 from micropkg.net.transport import MockTransport, Response
 
 from .test_resolver_scenarios import TARGET
-from .wheelmaker import make_wheel
+from tests.harness.pages import PageFile, project_json
+from tests.harness.wheels import make_wheel
 
 JSON = {"content-type": "application/vnd.pypi.simple.v1+json"}
 PRIVATE = "https://private.example/simple"
@@ -34,7 +36,7 @@ def wheel(name: str, version: str, requires: tuple[str, ...] = (), tag: str = "p
     """(filename, wheel bytes, METADATA bytes) of a small, honest wheel."""
     requires_dist = "".join(f"Requires-Dist: {r}\n" for r in requires)
     metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n{requires_dist}".encode()
-    filename, data = make_wheel(name, version, tag=tag, metadata=metadata)
+    filename, data = make_wheel(name, version, tag=tag, metadata=metadata).file
     return filename, data, metadata
 
 
@@ -54,12 +56,12 @@ class Network:
             url = f"{files_host}/{filename}"
             self.answers[url] = Response(url, 200, {}, data)
             self.answers[url + ".metadata"] = Response(url + ".metadata", 200, {}, metadata)
-            entries.append({
-                "filename": filename, "url": url, "hashes": {"sha256": hashlib.sha256(data).hexdigest()},
-                "core-metadata": {"sha256": hashlib.sha256(metadata).hexdigest()},
-            })
-        page = {"meta": {"api-version": "1.1"}, "name": project, "files": entries}
-        self.answer(f"{index}/{project}/", 200, json.dumps(page).encode(), JSON)
+            entries.append(PageFile(
+                filename=filename, url=url, sha256=hashlib.sha256(data).hexdigest(),
+                version=str(parse_wheel_filename(filename)[1]),
+                metadata_sha256=hashlib.sha256(metadata).hexdigest(),
+            ))
+        self.answer(f"{index}/{project}/", 200, project_json(project, entries), JSON)
 
     def answer(self, url: str, status: int, body: bytes, headers: dict | None = None) -> None:
         self.answers[url] = Response(url, status, headers or {}, body)

@@ -21,10 +21,17 @@ from micropkg.model.records import (
 )
 from micropkg.model.wheel import Wheel
 
-from .wheelmaker import Member, make_wheel, patch_header, record_row
+from tests.harness.wheels import Member, make_wheel, patch_header, record_row
 
 DIST_INFO = "demo-1.0.dist-info"
 RECORD = f"{DIST_INFO}/RECORD"
+
+
+def demo_wheel(name: str = "demo", version: str = "1.0", files: dict[str, bytes] | None = None, **options) -> tuple[str, bytes]:
+    """``(filename, bytes)`` of a wheel whose package holds ``VALUE = 1``, broken as ``options`` say."""
+    if files is None:
+        files = {"demo/__init__.py": b"VALUE = 1\n"}
+    return make_wheel(name, version, files=files, **options).file
 
 
 def refused(filename: str, data: bytes, **kwargs: int) -> InvalidWheel:
@@ -42,7 +49,7 @@ def refused(filename: str, data: bytes, **kwargs: int) -> InvalidWheel:
 
 
 def test_plain_wheel() -> None:
-    filename, data = make_wheel(files={"demo/__init__.py": b"VALUE = 1\n", "demo/core.py": b""})
+    filename, data = demo_wheel(files={"demo/__init__.py": b"VALUE = 1\n", "demo/core.py": b""})
     wheel = Wheel.from_bytes(filename, data)
     assert wheel.filename == "demo-1.0-py3-none-any.whl"
     assert wheel.name == "demo"
@@ -63,8 +70,12 @@ def test_plain_wheel() -> None:
 
 
 def test_names_and_versions_compare_canonically() -> None:
-    filename, data = make_wheel(
-        "Foo.Bar", "1.0", dist_info="Foo.Bar-1.0.0.dist-info", files={"foo_bar/__init__.py": b""}
+    filename, data = demo_wheel(
+        "Foo.Bar",
+        "1.0",
+        dist_info="Foo.Bar-1.0.0.dist-info",
+        files={"foo_bar/__init__.py": b""},
+        filename="Foo.Bar-1.0-py3-none-any.whl",
     )
     assert filename == "Foo.Bar-1.0-py3-none-any.whl"
     wheel = Wheel.from_bytes(filename, data)
@@ -73,14 +84,14 @@ def test_names_and_versions_compare_canonically() -> None:
 
 
 def test_build_tag_and_compressed_tags() -> None:
-    _, data = make_wheel(tag="cp312-cp312-pyodide_2024_0_wasm32")
+    _, data = demo_wheel(tag="cp312-cp312-pyodide_2024_0_wasm32")
     wheel = Wheel.from_bytes("demo-1.0-1-cp312.cp313-cp312-pyodide_2024_0_wasm32.whl", data)
     assert Tag("cp313", "cp312", "pyodide_2024_0_wasm32") in wheel.tags
     assert len(wheel.tags) == 2
 
 
 def test_data_schemes() -> None:
-    filename, data = make_wheel(
+    filename, data = demo_wheel(
         files={
             "demo/__init__.py": b"",
             "demo-1.0.data/purelib/pure.py": b"p",
@@ -89,7 +100,7 @@ def test_data_schemes() -> None:
             "demo-1.0.data/headers/demo.h": b"h",
             "demo-1.0.data/data/share/demo.txt": b"d",
         },
-        wheel=b"Wheel-Version: 1.0\nRoot-Is-Purelib: false\n",
+        wheel_file=b"Wheel-Version: 1.0\nRoot-Is-Purelib: false\n",
     )
     wheel = Wheel.from_bytes(filename, data)
     paths = [path for path, _ in wheel.members]
@@ -104,7 +115,7 @@ def test_data_schemes() -> None:
 
 
 def test_dynlibs() -> None:
-    filename, data = make_wheel(
+    filename, data = demo_wheel(
         files={
             "demo/__init__.py": b"",
             "demo/_core.cpython-312-wasm32-emscripten.so": b"\0asm",
@@ -119,8 +130,8 @@ def test_dynlibs() -> None:
 
 
 def test_directory_entries_signatures_and_installer_files() -> None:
-    filename, data = make_wheel(
-        extra=[
+    filename, data = demo_wheel(
+        extra_members=[
             Member("demo/", mode=stat.S_IFDIR | 0o755, recorded=False),
             Member("demo/windows.py", b"", mode=0),  # made without Unix modes
             Member(f"{DIST_INFO}/RECORD.jws", b"{}", recorded=False),
@@ -135,8 +146,8 @@ def test_directory_entries_signatures_and_installer_files() -> None:
 
 
 def test_stored_members() -> None:
-    filename, data = make_wheel(
-        extra=[Member("demo/stored.bin", b"x" * 100, compress_type=zipfile.ZIP_STORED)]
+    filename, data = demo_wheel(
+        extra_members=[Member("demo/stored.bin", b"x" * 100, compress_type=zipfile.ZIP_STORED)]
     )
     assert dict(Wheel.from_bytes(filename, data).members)["demo/stored.bin"] == b"x" * 100
 
@@ -156,13 +167,17 @@ def test_stored_members() -> None:
     ],
 )
 def test_bad_filename(filename: str) -> None:
-    _, data = make_wheel()
+    _, data = demo_wheel()
     exc = refused(filename, data)
     assert exc.member is None
     assert "not a valid wheel filename" in str(exc)
 
 
-@pytest.mark.parametrize("data", [b"", b"not a zip", make_wheel()[1][:200], make_wheel()[1][:-30]])
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"not a zip", demo_wheel()[1][:200], demo_wheel()[1][:-30]],
+    ids=["empty", "text", "first-200-bytes", "last-30-bytes-cut"],
+)
 def test_not_a_zip(data: bytes) -> None:
     exc = refused("demo-1.0-py3-none-any.whl", data)
     assert exc.member is None
@@ -187,7 +202,7 @@ def test_not_a_zip(data: bytes) -> None:
     ],
 )
 def test_unsafe_member_path(name: str, reason: str) -> None:
-    filename, data = make_wheel(extra=[Member(name, b"x")])
+    filename, data = demo_wheel(extra_members=[Member(name, b"x")])
     exc = refused(filename, data)
     assert exc.member == name
     assert reason in str(exc)
@@ -203,28 +218,28 @@ def test_unsafe_member_path(name: str, reason: str) -> None:
     ],
 )
 def test_non_regular_member(mode: int, reason: str) -> None:
-    filename, data = make_wheel(extra=[Member("demo/link", b"/etc/passwd", mode=mode)])
+    filename, data = demo_wheel(extra_members=[Member("demo/link", b"/etc/passwd", mode=mode)])
     exc = refused(filename, data)
     assert exc.member == "demo/link"
     assert reason in str(exc)
 
 
 def test_directory_entry_with_file_mode() -> None:
-    filename, data = make_wheel(
-        extra=[Member("demo/sub/", mode=stat.S_IFLNK | 0o777, recorded=False)]
+    filename, data = demo_wheel(
+        extra_members=[Member("demo/sub/", mode=stat.S_IFLNK | 0o777, recorded=False)]
     )
     assert refused(filename, data).member == "demo/sub/"
 
 
 def test_duplicate_member() -> None:
-    filename, data = make_wheel(extra=[Member("demo/__init__.py", b"evil", recorded=False)])
+    filename, data = demo_wheel(extra_members=[Member("demo/__init__.py", b"evil", recorded=False)])
     exc = refused(filename, data)
     assert exc.member == "demo/__init__.py"
     assert "twice" in str(exc)
 
 
 def test_encrypted_member() -> None:
-    filename, data = make_wheel()
+    filename, data = demo_wheel()
     data = patch_header(data, "demo/__init__.py", flag_bits=0x1)
     exc = refused(filename, data)
     assert exc.member == "demo/__init__.py"
@@ -232,7 +247,7 @@ def test_encrypted_member() -> None:
 
 
 def test_unusual_compression() -> None:
-    filename, data = make_wheel(extra=[Member("demo/x.bin", b"x", compress_type=zipfile.ZIP_BZIP2)])
+    filename, data = demo_wheel(extra_members=[Member("demo/x.bin", b"x", compress_type=zipfile.ZIP_BZIP2)])
     exc = refused(filename, data)
     assert exc.member == "demo/x.bin"
     assert "compression method 12" in str(exc)
@@ -243,7 +258,7 @@ def test_unusual_compression() -> None:
 
 def test_declared_size_over_limit() -> None:
     big = b"\0" * (2 << 20)  # deflates to a few kilobytes
-    filename, data = make_wheel(files={"demo/__init__.py": b"", "demo/big.bin": big})
+    filename, data = demo_wheel(files={"demo/__init__.py": b"", "demo/big.bin": big})
     assert len(data) < 10_000
     exc = refused(filename, data, max_unpacked_size=1 << 20)
     assert exc.member == "demo/big.bin"
@@ -253,7 +268,7 @@ def test_declared_size_over_limit() -> None:
 
 def test_total_declared_size_counts_every_member() -> None:
     files = {f"demo/part{i}.bin": b"\0" * 1000 for i in range(5)}
-    filename, data = make_wheel(files=files)
+    filename, data = demo_wheel(files=files)
     exc = refused(filename, data, max_unpacked_size=4500)
     assert exc.member == "demo/part4.bin"
 
@@ -262,7 +277,7 @@ def test_total_declared_size_counts_every_member() -> None:
 def test_member_inflating_past_its_declared_size(fix_crc: bool) -> None:
     # The zip claims 10 bytes; the stream holds a megabyte. Reading stops at 10
     # bytes, then either the CRC or RECORD's size and hash give the lie away.
-    filename, data = make_wheel(files={"demo/__init__.py": b"", "demo/big.bin": b"\0" * (1 << 20)})
+    filename, data = demo_wheel(files={"demo/__init__.py": b"", "demo/big.bin": b"\0" * (1 << 20)})
     data = patch_header(data, "demo/big.bin", size=10, fix_crc=fix_crc)
     exc = refused(filename, data, max_unpacked_size=1000)
     assert exc.member == "demo/big.bin"
@@ -276,7 +291,7 @@ def test_member_inflating_past_its_declared_size(fix_crc: bool) -> None:
     [
         ({"omit": ("METADATA", "WHEEL", "RECORD")}, "found none"),
         (
-            {"extra": [Member("other-1.0.dist-info/METADATA", b"Name: other\n")]},
+            {"extra_members": [Member("other-1.0.dist-info/METADATA", b"Name: other\n")]},
             "found 'demo-1.0.dist-info', 'other-1.0.dist-info'",
         ),
         ({"dist_info": "other-1.0.dist-info"}, "is for project 'other'"),
@@ -289,7 +304,7 @@ def test_member_inflating_past_its_declared_size(fix_crc: bool) -> None:
     ],
 )
 def test_bad_dist_info(kwargs: dict, message: str) -> None:
-    filename, data = make_wheel(**kwargs)
+    filename, data = demo_wheel(**kwargs)
     exc = refused(filename, data)
     assert exc.member is None
     assert message in str(exc)
@@ -307,7 +322,7 @@ def test_bad_dist_info(kwargs: dict, message: str) -> None:
     ],
 )
 def test_bad_metadata(metadata: bytes, message: str) -> None:
-    filename, data = make_wheel(metadata=metadata)
+    filename, data = demo_wheel(metadata=metadata)
     exc = refused(filename, data)
     assert exc.member == f"{DIST_INFO}/METADATA"
     assert message in str(exc)
@@ -321,7 +336,7 @@ def test_bad_metadata(metadata: bytes, message: str) -> None:
     ],
 )
 def test_bad_wheel_file(wheel: bytes, message: str) -> None:
-    filename, data = make_wheel(wheel=wheel)
+    filename, data = demo_wheel(wheel_file=wheel)
     exc = refused(filename, data)
     assert exc.member == f"{DIST_INFO}/WHEEL"
     assert message in str(exc)
@@ -335,7 +350,7 @@ def _replace_row(path: str, row: list[str]):
 
 
 def test_record_hash_mismatch() -> None:
-    filename, data = make_wheel(
+    filename, data = demo_wheel(
         edit_record=_replace_row("demo/__init__.py", record_row("demo/__init__.py", b"VALUE = 2\n"))
     )
     exc = refused(filename, data)
@@ -345,14 +360,14 @@ def test_record_hash_mismatch() -> None:
 
 def test_record_size_mismatch() -> None:
     row = record_row("demo/__init__.py", b"VALUE = 1\n")
-    filename, data = make_wheel(edit_record=_replace_row("demo/__init__.py", [*row[:2], "99"]))
+    filename, data = demo_wheel(edit_record=_replace_row("demo/__init__.py", [*row[:2], "99"]))
     exc = refused(filename, data)
     assert exc.member == "demo/__init__.py"
     assert "RECORD says 99 bytes, the file has 10" in str(exc)
 
 
 def test_record_without_hash() -> None:
-    filename, data = make_wheel(
+    filename, data = demo_wheel(
         edit_record=_replace_row("demo/__init__.py", ["demo/__init__.py", "", ""])
     )
     exc = refused(filename, data)
@@ -361,14 +376,14 @@ def test_record_without_hash() -> None:
 
 
 def test_member_not_in_record() -> None:
-    filename, data = make_wheel(extra=[Member("demo/smuggled.py", b"import os", recorded=False)])
+    filename, data = demo_wheel(extra_members=[Member("demo/smuggled.py", b"import os", recorded=False)])
     exc = refused(filename, data)
     assert exc.member == "demo/smuggled.py"
     assert "not listed in RECORD" in str(exc)
 
 
 def test_record_names_missing_member() -> None:
-    filename, data = make_wheel(edit_record=lambda rows: [*rows, record_row("demo/ghost.py", b"")])
+    filename, data = demo_wheel(edit_record=lambda rows: [*rows, record_row("demo/ghost.py", b"")])
     exc = refused(filename, data)
     assert exc.member == "demo/ghost.py"
     assert "no such member" in str(exc)
@@ -387,15 +402,15 @@ def test_record_names_missing_member() -> None:
     ],
 )
 def test_malformed_record_row(row: list[str], message: str) -> None:
-    filename, data = make_wheel(edit_record=lambda rows: [*rows, row])
+    filename, data = demo_wheel(edit_record=lambda rows: [*rows, row])
     exc = refused(filename, data)
     assert exc.member == RECORD
     assert message in str(exc)
 
 
 def test_record_not_utf8() -> None:
-    filename, data = make_wheel(
-        omit=("RECORD",), extra=[Member(RECORD, b"demo/\xff.py,,\n", recorded=False)]
+    filename, data = demo_wheel(
+        omit=("RECORD",), extra_members=[Member(RECORD, b"demo/\xff.py,,\n", recorded=False)]
     )
     exc = refused(filename, data)
     assert exc.member == RECORD
@@ -414,14 +429,14 @@ def test_record_not_utf8() -> None:
     ],
 )
 def test_bad_data_directory(member: str, message: str) -> None:
-    filename, data = make_wheel(files={"demo/__init__.py": b"", member: b"x"})
+    filename, data = demo_wheel(files={"demo/__init__.py": b"", member: b"x"})
     exc = refused(filename, data)
     assert exc.member == member
     assert message in str(exc)
 
 
 def test_two_members_installing_to_one_path() -> None:
-    filename, data = make_wheel(
+    filename, data = demo_wheel(
         files={"demo/__init__.py": b"a", "demo-1.0.data/platlib/demo/__init__.py": b"b"}
     )
     exc = refused(filename, data)
@@ -440,7 +455,7 @@ def test_two_members_installing_to_one_path() -> None:
     ],
 )
 def test_data_scheme_cannot_plant_another_dist_info(member: str, message: str) -> None:
-    filename, data = make_wheel(files={"demo/__init__.py": b"", member: b"x"})
+    filename, data = demo_wheel(files={"demo/__init__.py": b"", member: b"x"})
     exc = refused(filename, data)
     assert exc.member == member
     assert message in str(exc)
@@ -448,7 +463,7 @@ def test_data_scheme_cannot_plant_another_dist_info(member: str, message: str) -
 
 def test_data_scheme_cannot_ship_installer_files() -> None:
     member = f"demo-1.0.data/purelib/{DIST_INFO}/INSTALLER"
-    filename, data = make_wheel(files={"demo/__init__.py": b"", member: b"evil\n"})
+    filename, data = demo_wheel(files={"demo/__init__.py": b"", member: b"evil\n"})
     wheel = Wheel.from_bytes(filename, data)
     assert member in wheel.skipped
     assert f"{DIST_INFO}/INSTALLER" not in dict(wheel.members)
@@ -489,7 +504,7 @@ def test_unsafe_paths(path: str) -> None:
 
 def test_zip_with_fake_sizes_in_central_directory_only_is_refused() -> None:
     # A member that zipfile itself rejects while reading: a corrupt deflate stream.
-    filename, data = make_wheel(files={"demo/__init__.py": b"VALUE = 1\n" * 50})
+    filename, data = demo_wheel(files={"demo/__init__.py": b"VALUE = 1\n" * 50})
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         offset = archive.getinfo("demo/__init__.py").header_offset
     corrupt = bytearray(data)
@@ -506,7 +521,7 @@ def test_open_gives_the_event_loop_turns_and_agrees_with_from_bytes():
 
     # ~1 MB of incompressible members: several slices of inflating and hashing.
     files = {f"demo/blob{i}.bin": _os.urandom(200_000) for i in range(5)}
-    filename, data = make_wheel("demo", "1.0", files)
+    filename, data = demo_wheel("demo", "1.0", files)
 
     async def race():
         ticks = 0

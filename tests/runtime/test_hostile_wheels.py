@@ -13,12 +13,12 @@ import stat
 
 import pytest
 
-from tests.host.wheelmaker import Member, make_wheel as make_raw_wheel, patch_header, record_row
+from tests.harness.wheels import Member, make_wheel as make_raw_wheel, patch_header, record_row
 from tests.runtime.safety_probe import check, safety_tally  # noqa: F401 - the fixture prints the tally
 
 
 def _raw(name: str, **kwargs) -> tuple[str, bytes]:
-    return make_raw_wheel(name, "1.0", **kwargs)
+    return make_raw_wheel(name, "1.0", **kwargs).file
 
 
 def _bad_hash(rows):
@@ -43,24 +43,24 @@ def _encrypted(name: str) -> tuple[str, bytes]:
 
 # (id, build(project name) -> (filename, bytes), member named in the refusal or None, reason)
 CASES = [
-    ("dotdot", lambda n: _raw(n, extra=[Member("../evil.py", b"x")]), "../evil.py", "the path has a '..' segment"),
-    ("escape-to-home", lambda n: _raw(n, extra=[Member("pkg/../../../../home/pyodide/evil.py", b"x")]),
+    ("dotdot", lambda n: _raw(n, extra_members=[Member("../evil.py", b"x")]), "../evil.py", "the path has a '..' segment"),
+    ("escape-to-home", lambda n: _raw(n, extra_members=[Member("pkg/../../../../home/pyodide/evil.py", b"x")]),
      "pkg/../../../../home/pyodide/evil.py", "the path has a '..' segment"),
-    ("absolute", lambda n: _raw(n, extra=[Member("/home/pyodide/evil.py", b"x")]), "/home/pyodide/evil.py",
+    ("absolute", lambda n: _raw(n, extra_members=[Member("/home/pyodide/evil.py", b"x")]), "/home/pyodide/evil.py",
      "the path is absolute"),
-    ("absolute-tmp", lambda n: _raw(n, extra=[Member("/tmp/evil.py", b"x")]), "/tmp/evil.py", "the path is absolute"),
-    ("drive-letter", lambda n: _raw(n, extra=[Member("C:/evil.py", b"x")]), "C:/evil.py", "drive letter"),
-    ("backslash", lambda n: _raw(n, extra=[Member("..\\..\\evil.py", b"x")]), "..\\..\\evil.py", "backslash"),
-    ("symlink", lambda n: _raw(n, extra=[Member("pkg/passwd", b"/etc/passwd", mode=stat.S_IFLNK | 0o777)]),
+    ("absolute-tmp", lambda n: _raw(n, extra_members=[Member("/tmp/evil.py", b"x")]), "/tmp/evil.py", "the path is absolute"),
+    ("drive-letter", lambda n: _raw(n, extra_members=[Member("C:/evil.py", b"x")]), "C:/evil.py", "drive letter"),
+    ("backslash", lambda n: _raw(n, extra_members=[Member("..\\..\\evil.py", b"x")]), "..\\..\\evil.py", "backslash"),
+    ("symlink", lambda n: _raw(n, extra_members=[Member("pkg/passwd", b"/etc/passwd", mode=stat.S_IFLNK | 0o777)]),
      "pkg/passwd", "the member is a symlink"),
-    ("fifo", lambda n: _raw(n, extra=[Member("pkg/fifo", b"", mode=stat.S_IFIFO | 0o644)]), "pkg/fifo",
+    ("fifo", lambda n: _raw(n, extra_members=[Member("pkg/fifo", b"", mode=stat.S_IFIFO | 0o644)]), "pkg/fifo",
      "not a regular file"),
-    ("char-device", lambda n: _raw(n, extra=[Member("pkg/dev", b"", mode=stat.S_IFCHR | 0o644)]), "pkg/dev",
+    ("char-device", lambda n: _raw(n, extra_members=[Member("pkg/dev", b"", mode=stat.S_IFCHR | 0o644)]), "pkg/dev",
      "not a regular file"),
     ("duplicate", lambda n: _raw(n, files={"pkg/__init__.py": b"A = 1\n"},
-                                 extra=[Member("pkg/__init__.py", b"import os\n", recorded=False)]),
+                                 extra_members=[Member("pkg/__init__.py", b"import os\n", recorded=False)]),
      "pkg/__init__.py", "the archive contains this name twice"),
-    ("not-in-record", lambda n: _raw(n, extra=[Member("pkg/extra.py", b"x", recorded=False)]), "pkg/extra.py",
+    ("not-in-record", lambda n: _raw(n, extra_members=[Member("pkg/extra.py", b"x", recorded=False)]), "pkg/extra.py",
      "the member is not listed in RECORD"),
     ("record-hash", lambda n: _raw(n, files={"pkg/__init__.py": b"A = 1\n"}, edit_record=_bad_hash),
      "pkg/__init__.py", "RECORD says sha256=AAAA"),
@@ -68,14 +68,14 @@ CASES = [
      "pkg/ghost.py", "RECORD lists this file but the archive has no such member"),
     ("dist-info-other-project", lambda n: _raw(n, dist_info="victim-1.0.dist-info"), None,
      "'victim-1.0.dist-info' is for project 'victim'"),
-    ("second-dist-info", lambda n: _raw(n, extra=[Member("victim-1.0.dist-info/METADATA", b"Name: victim\n")]), None,
+    ("second-dist-info", lambda n: _raw(n, extra_members=[Member("victim-1.0.dist-info/METADATA", b"Name: victim\n")]), None,
      "expected exactly one .dist-info directory"),
-    ("data-plants-dist-info", lambda n: _raw(n, extra=[Member(
+    ("data-plants-dist-info", lambda n: _raw(n, extra_members=[Member(
         f"{n.replace('-', '_')}-1.0.data/purelib/victim-1.0.dist-info/RECORD", b"")]),
      f"{{n}}-1.0.data/purelib/victim-1.0.dist-info/RECORD", "installs into 'victim-1.0.dist-info'"),
     ("metadata-name", lambda n: _raw(n, metadata=b"Metadata-Version: 2.1\nName: victim\nVersion: 1.0\n"),
      "{n}-1.0.dist-info/METADATA", "Name 'victim' does not match"),
-    ("wheel-version-2", lambda n: _raw(n, wheel=b"Wheel-Version: 2.0\nRoot-Is-Purelib: true\n"),
+    ("wheel-version-2", lambda n: _raw(n, wheel_file=b"Wheel-Version: 2.0\nRoot-Is-Purelib: true\n"),
      "{n}-1.0.dist-info/WHEEL", "Wheel-Version '2.0' is not 1.x"),
     ("encrypted", _encrypted, "{n}/__init__.py", "the member is encrypted"),
     ("zip-bomb-declared", _declares_2_gib, "big.bin", "the members declare more than 1073741824 bytes"),

@@ -1,6 +1,7 @@
 """The resolution scenarios, inside a real Pyodide against the loopback index.
 
-The same JSON data as ``tests/host/test_resolver_scenarios.py``; here every
+The same JSON data as ``tests/host/test_resolver_scenarios.py`` (tests/data/resolution,
+read through tests/harness/scenarios.py); here every
 release becomes a real wheel on the loopback index and ``micropkg.resolve``
 runs in Pyodide, with the runtime's own tags and marker values. The cases
 that pretend a distribution is installed stay on the host.
@@ -8,25 +9,21 @@ that pretend a distribution is installed stay on the host.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 from pytest_pyodide import run_in_pyodide
 
-SCENARIOS = Path(__file__).resolve().parents[1] / "host" / "scenarios"
+from tests.harness.scenarios import scenarios
+
 # These cases name pyemscripten_2026_0 or Python 3.14: they hold on Pyodide 314 only.
 ABI_SPECIFIC = {"versions.json", "markers_python.json"}
 
 
 def _cases():
-    for path in sorted(SCENARIOS.glob("*.json")):
-        data = json.loads(path.read_text())
-        for case in data["cases"]:
-            if "installed" in case.get("options", {}):
-                continue
-            marks = [pytest.mark.pyodide_abi("2026_0")] if path.name in ABI_SPECIFIC else []
-            yield pytest.param(path.name, data["index"], case, id=f"{path.stem}: {case['name']}", marks=marks)
+    for scenario in scenarios():
+        if "installed" in scenario.case.get("options", {}):
+            continue
+        marks = [pytest.mark.pyodide_abi("2026_0")] if scenario.file in ABI_SPECIFIC else []
+        yield pytest.param(scenario.file, scenario.index, scenario.case, id=scenario.id, marks=marks)
 
 
 def _publish(index_server, make_wheel, index: dict) -> None:

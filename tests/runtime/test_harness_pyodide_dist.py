@@ -1,4 +1,9 @@
-"""The prepared Pyodide folder: every wheel the lockfile names there has the hash of the file there."""
+"""The prepared Pyodide folder: every wheel the lockfile names there has the hash of the file there.
+
+The folder is prepared for the runtime runs, so these host-side checks run
+there too, in each Node run (``node_run``), on the folder of the Pyodide
+under test; the host suite prepares no Pyodide.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,11 @@ import time
 import zipfile
 from email.parser import BytesHeaderParser
 
+import pytest
+
 from tests.harness import pyodide_dist
+
+pytestmark = pytest.mark.usefixtures("node_run")
 
 
 def test_lockfile_hashes_match_the_files(pyodide_dist_dir):

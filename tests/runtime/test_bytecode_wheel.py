@@ -4,6 +4,10 @@ The wheel is the one :mod:`tests.harness.pyodide_dist` puts in the Pyodide
 folder (scripts/build-wheel writes the same). Whether Pyodide 314 really
 loads it is tests/runtime/test_bytecode.py's business; this checks the
 archive: names, RECORD, and each pyc's PEP 552 header.
+
+These tests read the prepared folder from the host, and one compiles in
+Pyodide under Node: they belong to the runtime runs, not the host suite, and
+run once: in the Node run (``node_run``) of Pyodide 314 (ABI 2026_0).
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from pathlib import PurePosixPath
 import pytest
 
 from tests.harness.wheels import record_hash
+
+pytestmark = [pytest.mark.usefixtures("node_run"), pytest.mark.pyodide_abi("2026_0")]
 
 # PEP 552 flags: bit 0 "hash-based", bit 1 "check the source".
 CHECKED_HASH = 0b11
