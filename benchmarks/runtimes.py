@@ -28,13 +28,17 @@ from pathlib import Path
 from tests.harness.chrome import CHROME_FLAGS
 from tests.harness.index_server import LoopbackHTTPServer
 
-__all__ = ["NodeRuntime", "ChromeRuntime", "StaticServer", "RunFailed"]
+__all__ = ["ChromeRuntime", "NodeRuntime", "RunFailed", "RunTimedOut", "StaticServer"]
 
 WEB = Path(__file__).resolve().parent / "web"
 
 
 class RunFailed(Exception):
     """A run produced no result (the runtime crashed or timed out)."""
+
+
+class RunTimedOut(RunFailed):
+    """The run was still going at the runtime's timeout and was killed."""
 
 
 class StaticServer:
@@ -120,7 +124,8 @@ class _NodeOrigin:
                 capture_output=True, text=True, timeout=self.runtime.timeout,
             )
         except subprocess.TimeoutExpired as exc:
-            raise RunFailed(f"node run timed out after {self.runtime.timeout}s") from exc
+            # subprocess.run has killed node by now.
+            raise RunTimedOut(f"node run timed out after {self.runtime.timeout}s") from exc
         for line in done.stdout.splitlines():
             if line.startswith("BENCH-RESULT "):
                 return json.loads(line[len("BENCH-RESULT ") :])
