@@ -18,6 +18,9 @@ small reads suffice (as in pip's "lazy wheel" and uv):
 
 So a wheel with few files costs 1 request, a big one usually 2, at most 3
 (4 for a ZIP64 record outside the tail, 5 with a locator outside it too).
+From PyPI on 2026-12-04: botocore 1.44.8 (16.9 MB, 2,061 members) took 2
+requests and 0.42 MB, torch 2.15.0 (538 MB) 2 requests and 2.3 MB; without
+reaching back, 3 requests and 0.21 MB and 1.25 MB.
 
 **Browsers.** Only a single range ``bytes=START-END`` is CORS-safelisted; a
 suffix range (``bytes=-N``) needs a preflight that PyPI's file host does not
@@ -82,7 +85,6 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from ._errors import FetchError, HTTPStatusError, IndexFormatError
-from ._index import check_hashes
 from ._transport import Request, Transport, redact_url
 
 __all__ = [
@@ -188,6 +190,9 @@ async def fetch_wheel_metadata(
                 requests += 1
                 received += len(body)
                 if is_whole or end - start == size:
+                    # Imported when needed: the index client may import this module.
+                    from ._index import check_hashes
+
                     whole = body
                     check_hashes(whole, hashes or {}, shown, size=size)
             start, end = steps.send(whole[start:end] if whole is not None else body)
