@@ -156,7 +156,7 @@ def make_wheel(
     files: Mapping[str, bytes | str] | None = None,
     tag: str = "py3-none-any",
     summary: str = "A wheel built by micropkg's test harness",
-    extra_members: Iterable[Member] = (),
+    extra_members: Iterable[Member | tuple[str, bytes]] = (),
     dist_info: str | None = None,
     metadata: bytes | None = None,
     wheel_file: bytes | None = None,
@@ -205,7 +205,10 @@ def make_wheel(
         raise ValueError(f"omit names generated .dist-info files {_GENERATED}, not {sorted(unknown)}")
 
     members = [Member(path, body.encode("utf-8") if isinstance(body, str) else body) for path, body in files.items()]
-    members.extend(extra_members)
+    members.extend(m for m in extra_members if isinstance(m, Member))
+    # A plain (name, data) pair is written verbatim after RECORD and not listed in it: a
+    # big last member, as range readers meet it after the .dist-info of some builders.
+    trailing = [Member(*m, recorded=False) for m in extra_members if not isinstance(m, Member)]
     # dist-info last, as the spec recommends; RECORD last of all.
     generated = {"METADATA": metadata, "WHEEL": wheel_file if wheel_file is not None else _wheel_file(tag)}
     members.extend(Member(f"{dist_info}/{file}", body) for file, body in generated.items() if file not in omitted)
@@ -218,6 +221,7 @@ def make_wheel(
         record = "".join(",".join(row) + "\n" for row in rows).encode("utf-8")
     if "RECORD" not in omitted:
         members.append(Member(record_path, record))
+    members.extend(trailing)
 
     buffer = io.BytesIO()
     with warnings.catch_warnings(), zipfile.ZipFile(buffer, "w") as archive:

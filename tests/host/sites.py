@@ -11,7 +11,7 @@ import stat
 from pathlib import Path
 
 from micropkg.installation.site_packages import SitePackages
-from micropkg.installation.wheel import Wheel
+from micropkg.model.wheel import Wheel
 from tests.harness.wheels import make_wheel
 
 __all__ = ["FailingSitePackages", "snapshot", "wheel"]
@@ -65,7 +65,7 @@ class FailingSitePackages(SitePackages):
 
 
 def wheel(name: str = "demo", version: str = "1.0", files: dict[str, bytes] | None = None) -> Wheel:
-    """A verified :class:`~micropkg.installation.wheel.Wheel` of a freshly made wheel.
+    """A verified :class:`~micropkg.model.wheel.Wheel` of a freshly made wheel.
 
     The names keep the project's spelling (``Demo.Pkg-1.0.dist-info``, only
     ``-`` becomes ``_``), as some tests install such wheels on purpose.

@@ -1,4 +1,4 @@
-"""METADATA out of a wheel by HTTP range requests (micropkg._lazy_wheel), over a MockTransport
+"""METADATA out of a wheel by HTTP range requests (micropkg.index.lazy_wheel, micropkg.model.zip_directory), over a MockTransport
 serving real zip bytes: with and without range support, ZIP64, big and small wheels, and
 hostile central directories. zipfile (and the catalog's whole-wheel reader) is the oracle."""
 
@@ -18,20 +18,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from micropkg._catalog import read_wheel_metadata
-from micropkg._errors import (
+from micropkg.resolution.catalog import read_wheel_metadata
+from micropkg.errors import (
     FetchError,
     HTTPStatusError,
     IndexFormatError,
     IntegrityError,
 )
-from micropkg._lazy_wheel import (
-    TAIL_SIZE,
-    MetadataRead,
-    fetch_wheel_metadata,
-    metadata_from_wheel,
-)
-from micropkg._transport import MockTransport, Request, Response
+from micropkg.index.lazy_wheel import MetadataRead, fetch_wheel_metadata
+from micropkg.model.zip_directory import TAIL_SIZE, metadata_from_wheel
+from micropkg.net.transport import MockTransport, Request, Response
 from tests.harness.wheels import BuiltWheel, make_wheel
 
 URL = "https://files.example/packages/demo.whl"

@@ -1,4 +1,4 @@
-"""METADATA by HTTP range requests (micropkg._lazy_wheel) inside a real Pyodide, through pyfetch:
+"""METADATA by HTTP range requests (micropkg.index.lazy_wheel) inside a real Pyodide, through pyfetch:
 from the loopback index (Node and Chromium, where CORS applies) and from live PyPI (Node)."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from tests.harness.index_server import IndexServer
 @run_in_pyodide(packages=["micropkg"])
 async def _read(selenium, url, filename, size, suffix_probe=False):
     """fetch_wheel_metadata through Pyodide's own transport: (how, member, metadata, requests, bytes)."""
-    from micropkg._lazy_wheel import fetch_wheel_metadata
-    from micropkg._runtime import PyfetchTransport
+    from micropkg.index.lazy_wheel import fetch_wheel_metadata
+    from micropkg.runtime.fetch import PyfetchTransport
 
     read = await fetch_wheel_metadata(PyfetchTransport(), url, filename, size=size)
     if suffix_probe:
