@@ -96,6 +96,7 @@ class Index(PackageSource):
         # Pages asked for before anyone needed them (send_early), by URL: this
         # Index belongs to one install, so no other task shares them.
         self._early: dict[str, tuple[asyncio.Future[Response], asyncio.Future[None]]] = {}
+        self.range_requests = 0  # requests made to read METADATA out of wheels (see metadata_from_ranges)
 
     @property
     def cache(self) -> Cache | None:
@@ -199,6 +200,39 @@ class Index(PackageSource):
         if cache is not None and (own_sha or wheel_sha):
             await (cache.keep_file(own_sha, response.body) if own_sha else cache.keep_derived(wheel_sha, response.body))
         return response.body
+
+    async def metadata_from_ranges(self, file: DistFile) -> tuple[bytes, bytes | None] | None:
+        """``file``'s METADATA read out of the wheel by HTTP range requests (no PEP 658 file).
+
+        Returns ``(metadata, wheel)``, where ``wheel`` is the whole file when it
+        arrived anyway (a server that ignores ranges, a wheel smaller than the
+        zip's tail), checked against the index's hashes; None when ranges cannot
+        be computed (the index states no size) and the caller downloads the wheel.
+        """
+        from .lazy_wheel import fetch_wheel_metadata
+
+        sha = file.hashes.get("sha256")
+        cache = self._cache
+        if cache is not None and sha:
+            kept = await cache.derived(sha)
+            if kept is not None:
+                return kept, None
+            if cache.mode == "offline":
+                return None  # the metadata is read from the kept wheel, or its absence reported there
+        if file.size is None or not file.hashes:
+            return None
+        read = await self._sent(fetch_wheel_metadata(
+            self._transport, file.url, file.filename, size=file.size,
+            headers=self._headers_for(file.url), hashes=file.hashes,
+        ))
+        self.range_requests += read.requests
+        if read.metadata is None:
+            return None
+        if cache is not None and sha:
+            await cache.keep_derived(sha, read.metadata)
+            if read.wheel is not None:
+                await cache.keep_file(sha, read.wheel)
+        return read.metadata, read.wheel
 
     async def wheel(self, file: DistFile) -> bytes:
         """The file's bytes, checked against the index's hashes and size."""

@@ -81,6 +81,13 @@ class Downloads:
         check_hashes(data, file.hashes, url)
         return data
 
+    def prime(self, file: DistFile, data: bytes) -> None:
+        """``file``'s bytes, already here and hash-checked (they came while reading its metadata)."""
+        if file.url not in self._wheels:
+            done = asyncio.get_running_loop().create_future()
+            done.set_result(data)
+            self._wheels[file.url] = done
+
     def speculate(self, candidate: Candidate) -> None:
         """Start downloading and verifying ``candidate``'s wheel before resolution has confirmed it."""
         file = candidate.file

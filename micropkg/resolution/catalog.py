@@ -109,7 +109,8 @@ class Catalog:
 
     @property
     def requests(self) -> int:
-        return self.fetches.requests
+        # Range reads of METADATA take one to three requests each, counted by the index.
+        return self.fetches.requests + sum(index.range_requests for index in self.indexes)
 
     def ranked(self, verdicts: list[Verdict]) -> list[Verdict]:
         return self.policy.ranked(verdicts)
@@ -173,9 +174,18 @@ class Catalog:
         async def load() -> CoreMetadata:
             data = await self.fetches.limited(lambda: index.metadata(file)) if index is not None else None
             source = file.metadata_url
+            if data is None and isinstance(index, Index) and file.is_wheel:
+                # No PEP 658 file: read METADATA out of the wheel's zip directory with
+                # range requests (two small requests, not a 4-20 MB download per version).
+                ranged = await self.fetches.limited(lambda: index.metadata_from_ranges(file))
+                if ranged is not None:
+                    data, whole = ranged
+                    source = f"{file.url} (its METADATA, read by range requests)"
+                    if whole is not None:
+                        self.downloads.prime(file, whole)
             if data is None:
-                # No PEP 658 file: the whole wheel is needed. It is kept, so if
-                # this version is chosen the install does not download it again.
+                # No PEP 658 file and no ranges: the whole wheel is needed. It is kept, so
+                # if this version is chosen the install does not download it again.
                 # The download's own error, if any, not a zip error about it.
                 data = read_wheel_metadata(file.filename, await self.downloads.wheel(candidate))
                 source = file.url
