@@ -43,6 +43,8 @@ __all__ = [
     "ProjectNotFound",
     "NoCompatibleFile",
     "ConflictError",
+    "UnavailableDependency",
+    "ResolutionTooLong",
     "IntegrityError",
     "LockError",
     "InvalidWheel",

@@ -13,7 +13,9 @@ Every error micropkg raises on purpose derives from :class:`MicropkgError`, so
     ├── ResolutionError           no set of distributions satisfies the request
     │   ├── ProjectNotFound       no index knows the project
     │   ├── NoCompatibleFile      the project exists, but no file fits this runtime
-    │   └── ConflictError         two requirements disagree on one project
+    │   │   └── UnavailableDependency  every release in reach needs a project that cannot be installed here
+    │   ├── ConflictError         two requirements disagree on one project
+    │   └── ResolutionTooLong     the search ran out of its time or rounds before deciding
     ├── IntegrityError            bytes that do not match the hash they were promised
     ├── LockError                 a lock file that is malformed, or that this runtime cannot install
     ├── InvalidWheel              a wheel that is malformed or hostile
@@ -38,6 +40,8 @@ __all__ = [
     "ProjectNotFound",
     "NoCompatibleFile",
     "ConflictError",
+    "UnavailableDependency",
+    "ResolutionTooLong",
     "IntegrityError",
     "LockError",
     "InvalidWheel",
@@ -136,6 +140,22 @@ class ConflictError(ResolutionError):
         super().__init__(message)
 
 
+class UnavailableDependency(NoCompatibleFile):
+    """Every release of ``project`` in reach needs ``blocker``, which nothing on this runtime provides."""
+
+    def __init__(self, message: str, *, project: str, blocker: str) -> None:
+        self.blocker = blocker
+        super().__init__(message, project=project)
+
+
+class ResolutionTooLong(ResolutionError):
+    """The search ran out of its time budget or its rounds before it could decide."""
+
+    def __init__(self, message: str, *, projects: tuple[str, ...] = ()) -> None:
+        self.projects = projects  # the projects whose versions were being walked back
+        super().__init__(message)
+
+
 class IntegrityError(MicropkgError):
     """Bytes that do not match the hash they were promised."""
 
@@ -181,3 +201,9 @@ class InstallError(MicropkgError):
 
 class UninstallError(MicropkgError):
     """A distribution could not be removed."""
+
+
+# Tracebacks and reprs name the public path (micropkg.ProjectNotFound), not this module.
+for _name in __all__:
+    globals()[_name].__module__ = "micropkg"
+del _name

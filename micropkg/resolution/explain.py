@@ -24,7 +24,7 @@ from ..model.candidates import Candidate, Releases, Verdict, judge_files
 from ..model.requirements import parse_requirement
 from ..model.target import Target
 from .catalog import Catalog
-from .resolver import Req
+from .provider import Req
 
 __all__ = ["Explanation", "FileReport", "explain_project"]
 

@@ -6,7 +6,8 @@ on the plain ``name`` at the same version, so extras stay scoped to the
 requirement that asked for them); Requires-Python is a dependency on the
 virtual project ``<python>``.
 
-The driver (:func:`resolve`) bridges sync and async without JSPI:
+The driver (:func:`resolve`) bridges sync and async without JSPI (the
+provider is in :mod:`micropkg.resolution.provider`):
 
 1. walk the request greedily, fetching each requirement's page and its best
    candidate's metadata as soon as the parent's metadata is known, all
@@ -15,213 +16,42 @@ The driver (:func:`resolve`) bridges sync and async without JSPI:
 2. run resolvelib over what is known; if it needs more (a backtrack to an
    older release), it raises :class:`~micropkg.resolution.catalog.Missing`;
 3. fetch what was missing -- for a walk-back, the metadata of the next several
-   releases at once -- and run resolvelib again.
+   releases at once, and the pages of what they depend on -- and run resolvelib
+   again. A rerun replays resolvelib's earlier steps, but cheaply: every
+   candidate found to be a dead end (it needs something nothing here provides)
+   is no longer offered, so the replay does not backtrack through it again.
+
+The search is bounded: by ``budget`` seconds of wall time and ``max_rounds``
+of resolvelib; when either runs out, :class:`~micropkg.ResolutionTooLong`
+names the projects being walked back, the blockers found, and a pin.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import resolvelib
 from packaging.requirements import Requirement
-from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from ..errors import MicropkgError, ResolutionError
-from ..model.candidates import Candidate, Releases, judge_files
-from ..model.location import filename_of
-from ..model.plan import Kept, Pin, Plan, ResolutionStats
-from ..model.simple import DistFile
-from ..model.sources import INSTALLED, DirectSource
+from ..errors import MicropkgError, ResolutionError, ResolutionTooLong, UnavailableDependency
+from ..model.candidates import Candidate
+from ..model.plan import Kept, Pin, Plan, ResolutionStats, WalkBack
 from ..model.target import Target
 from .catalog import Catalog, Missing
-from .conflicts import EdgeLog, explain
+from .conflicts import explain
+from .dead_ends import major_of
+from .provider import PYTHON, Provider, Req, dependencies_of, split_identifier
 
 __all__ = ["Req", "resolve"]
-
-PYTHON = "<python>"
 # How many older releases' metadata to fetch at once when walking back
 # (the first batch; it doubles per further walk-back of the same project).
 WALK_BACK_BATCH = 16
 WALK_BACK_LIMIT = 256
-
-
-@dataclass(frozen=True)
-class Req:
-    """A requirement as the resolver sees it, with who asked for it."""
-
-    name: NormalizedName
-    specifier: SpecifierSet
-    extras: frozenset[str] = frozenset()
-    url: str | None = None
-    parent: Candidate | None = None  # None: the user asked
-    text: str = ""
-
-    @property
-    def identifier(self) -> str:
-        return _identifier(self.name, self.extras)
-
-    @property
-    def pinned(self) -> bool:
-        return any(s.operator in ("==", "===") and "*" not in s.version for s in self.specifier)
-
-    def __str__(self) -> str:
-        return self.text or f"{self.identifier}{self.specifier}"
-
-    @classmethod
-    def from_requirement(cls, req: Requirement, parent: Candidate | None = None) -> Req:
-        return cls(
-            name=canonicalize_name(req.name),
-            specifier=req.specifier,
-            extras=frozenset(canonicalize_name(e) for e in req.extras),
-            url=req.url,
-            parent=parent,
-            text=str(req),
-        )
-
-
-def _identifier(name: str, extras: frozenset[str]) -> str:
-    return f"{name}[{','.join(sorted(extras))}]" if extras else name
-
-
-def _split(identifier: str) -> tuple[NormalizedName, frozenset[str]]:
-    name, _, rest = identifier.partition("[")
-    extras = frozenset(e for e in rest.rstrip("]").split(",") if e)
-    return NormalizedName(name), extras
-
-
-class Provider(resolvelib.AbstractProvider):
-    def __init__(
-        self,
-        catalog: Catalog,
-        target: Target,
-        *,
-        constraints: Mapping[NormalizedName, Sequence[Req]],
-        installed: Mapping[NormalizedName, Version],
-        pre: bool,
-        reinstall: bool,
-        deps: bool,
-    ) -> None:
-        self.catalog = catalog
-        self.target = target
-        self.constraints = constraints
-        self.installed = installed
-        self.pre = pre
-        self.reinstall = reinstall
-        self.deps = deps
-        self.log = EdgeLog(installed={n: str(v) for n, v in installed.items()} if not reinstall else {})
-        self._releases: dict[NormalizedName, Releases] = {}
-        self.walk_backs: dict[NormalizedName, int] = {}
-
-    def identify(self, requirement_or_candidate) -> str:
-        if isinstance(requirement_or_candidate, str):  # the <python> pseudo-candidate
-            return PYTHON
-        if isinstance(requirement_or_candidate, Req):
-            return requirement_or_candidate.identifier
-        return _identifier(requirement_or_candidate.name, requirement_or_candidate.extras)
-
-    def get_preference(self, identifier, resolutions, candidates, information, backtrack_causes):
-        reqs = [info.requirement for info in information[identifier]]
-        direct = any(isinstance(r, Req) and r.url for r in reqs)
-        pinned = any(isinstance(r, Req) and r.pinned for r in reqs)
-        causes = {info.requirement.name for info in backtrack_causes if isinstance(info.requirement, Req)}
-        name = _split(identifier)[0]
-        # Cheap and decisive first: Python itself, direct URLs, pins, then what caused backtracking.
-        return (identifier != PYTHON, not direct, not pinned, name not in causes, identifier)
-
-    def find_matches(self, identifier, requirements, incompatibilities):
-        if identifier == PYTHON:
-            specs = [r.specifier for r in requirements[identifier]]
-            ok = all(s.contains(Version(self.target.python_full_version), prereleases=True) for s in specs)
-            return [self.target.python_full_version] if ok else []
-        name, extras = _split(identifier)
-        reqs: list[Req] = list(requirements[identifier])
-        bad = {c.version for c in incompatibilities[identifier]}
-        url = next((r.url for r in reqs if r.url), None)
-        if url is not None:
-            candidates = [self._direct_candidate(name, url)]
-        else:
-            candidates = self._index_candidates(name, reqs)
-        return [c.with_extras(extras) for c in candidates if c.version not in bad]
-
-    def _direct_candidate(self, name: NormalizedName, url: str) -> Candidate:
-        from packaging.utils import parse_wheel_filename
-
-        filename = filename_of(url)
-        _, version, _, _ = parse_wheel_filename(filename)
-        # "#sha256=<hex>" on a direct URL is the hash its bytes must have (checked on read).
-        algorithm, _, digest = url.partition("#")[2].partition("=")
-        hashes = {algorithm.lower(): digest.lower()} if algorithm and digest else {}
-        return Candidate(name, version, DistFile(filename=filename, url=url, hashes=hashes), DirectSource(url))
-
-    def _index_candidates(self, name: NormalizedName, reqs: Sequence[Req]) -> list[Candidate]:
-        specs = [r.specifier for r in reqs] + [c.specifier for c in self.constraints.get(name, ())]
-        pinned = any(r.pinned for r in reqs) or any(c.pinned for c in self.constraints.get(name, ()))
-        installed = self.installed.get(name)
-        if installed is not None and not self.reinstall:
-            # What the runtime has stays: its modules may be imported already, and
-            # replacing them under a running program is what reinstall=True is for.
-            if all(s.contains(installed, prereleases=True) for s in specs):
-                return [Candidate(name, installed, None, INSTALLED)]
-            return []
-        _, index = self.catalog.page(name)
-        return self.releases(name).select(specs, pinned=pinned, pre=self.pre, source=index.source)
-
-    def releases(self, name: NormalizedName) -> Releases:
-        # Judging and sorting every file of a project with thousands of releases
-        # is costly and its answer never changes within one resolution: once per project.
-        if name not in self._releases:
-            page, _ = self.catalog.page(name)
-            verdicts = self.catalog.ranked(judge_files(page, self.target, usable_only=True))
-            self._releases[name] = Releases(name, verdicts, sources=self.catalog.sources)
-        return self._releases[name]
-
-    def is_satisfied_by(self, requirement, candidate) -> bool:
-        if isinstance(candidate, str):
-            return requirement.specifier.contains(Version(candidate), prereleases=True)
-        if requirement.url:
-            return candidate.file is not None and candidate.file.url == requirement.url
-        return requirement.specifier.contains(candidate.version, prereleases=True)
-
-    def get_dependencies(self, candidate):
-        if isinstance(candidate, str):
-            return []
-        deps: list = []
-        if candidate.extras:
-            # name[extra] stands for name at the same version plus the extra's requirements.
-            direct = isinstance(candidate.source, DirectSource)
-            pin = SpecifierSet(f"=={candidate.version}")
-            deps.append(Req(candidate.name, pin, parent=candidate, url=candidate.source.url if direct else None))
-        if not self.deps:
-            return deps
-        meta = self.catalog.metadata(candidate)
-        if meta.requires_python is not None and not candidate.extras:
-            deps.append(Req(NormalizedName(PYTHON), meta.requires_python, parent=candidate,
-                            text=f"Requires-Python {meta.requires_python}"))
-        deps.extend(dependencies_of(meta.requires_dist, candidate, self.target))
-        for dep in deps:
-            self.log.add(candidate, dep)
-        return deps
-
-
-def dependencies_of(requires: Iterable[Requirement], candidate: Candidate, target: Target) -> list[Req]:
-    """The Requires-Dist entries that apply on ``target`` for ``candidate`` (and its extras)."""
-    out = []
-    for req in requires:
-        if candidate.extras:
-            # Only what the extras add: the base dependencies come through name==version.
-            if req.marker is None or target.marker_ok(req.marker, ""):
-                continue
-            if not any(target.marker_ok(req.marker, e) for e in candidate.extras):
-                continue
-        elif not target.marker_ok(req.marker, ""):
-            continue
-        out.append(Req.from_requirement(req, parent=candidate))
-    return out
 
 
 async def _prefetch(catalog: Catalog, provider: Provider, roots: Sequence[Req]) -> None:
@@ -269,11 +99,14 @@ async def _prefetch(catalog: Catalog, provider: Provider, roots: Sequence[Req]) 
 
 async def _fetch_missing(catalog: Catalog, provider: Provider, missing: Missing) -> None:
     tasks = [catalog.fetch_page(name) for name in missing.pages]
+    batch_of: list[Candidate] = list(missing.files)
     for candidate in missing.files:
         tasks.append(catalog.fetch_metadata(candidate))
         # A walk-back rarely stops at the next release: fetch a batch of older
         # ones too, doubling each time the same project needs more, so walking
-        # back through N releases costs about log2(N) round trips, not N.
+        # back through N releases costs about log2(N) round trips, not N. Only
+        # within the candidate's major version when a dead end is known there:
+        # the provider never crosses that boundary (see dead_ends).
         try:
             _, index = catalog.page(candidate.name)
         except (Missing, MicropkgError):
@@ -281,10 +114,38 @@ async def _fetch_missing(catalog: Catalog, provider: Provider, missing: Missing)
         rounds = provider.walk_backs.get(candidate.name, 0)
         provider.walk_backs[candidate.name] = rounds + 1
         batch = min(WALK_BACK_BATCH << rounds, WALK_BACK_LIMIT)
-        older = [c for c in provider.releases(candidate.name).select(pre=True, source=index.source)
-                 if c.version < candidate.version and not catalog.has_metadata(c)]
+        bounded = candidate.name in provider.dead.by_project
+        older = [
+            c for c in provider.releases(candidate.name).select(pre=True, source=index.source)
+            if c.version < candidate.version and not catalog.has_metadata(c)
+            and not (bounded and major_of(c.version) != major_of(candidate.version))
+        ]
+        batch_of.extend(older[:batch])
         tasks.extend(catalog.fetch_metadata(c) for c in older[:batch])
     await asyncio.gather(*tasks)
+    # The pages of what those releases depend on, in the same round: with them the
+    # provider can tell a dead end at once, instead of one backtrack per release.
+    pages = set()
+    for candidate in batch_of:
+        try:
+            meta = catalog.metadata(candidate)
+        except (Missing, MicropkgError):
+            continue
+        pages.update(r.name for r in dependencies_of(meta.requires_dist, candidate, provider.target)
+                     if r.url is None and not catalog.has_page(r.name))
+    await asyncio.gather(*(catalog.fetch_page(name) for name in pages))
+
+
+class _Counting(resolvelib.BaseReporter):
+    """Counts resolvelib's rejections per project: what the search was walking back."""
+
+    def __init__(self) -> None:
+        self.rejected: dict[str, int] = {}
+
+    def rejecting_candidate(self, criterion, candidate) -> None:  # type: ignore[no-untyped-def]
+        name = getattr(candidate, "name", None)
+        if name is not None:
+            self.rejected[name] = self.rejected.get(name, 0) + 1
 
 
 async def resolve(
@@ -299,8 +160,10 @@ async def resolve(
     deps: bool = True,
     keep_going: bool = False,
     max_rounds: int = 2000,
+    budget: float = 20.0,
 ) -> Plan:
     """Resolve ``requirements`` for ``target``; the plan lists every pin and who required it."""
+    started = time.monotonic()
     roots = [Req.from_requirement(r) for r in requirements]
     constraint_map: dict[NormalizedName, list[Req]] = {}
     for c in constraints:
@@ -312,33 +175,104 @@ async def resolve(
     for root in roots:
         provider.log.add(None, root)
     await _prefetch(catalog, provider, roots)
-    resolver = resolvelib.Resolver(provider, resolvelib.BaseReporter())
-    attempts, cpu = 0, 0.0
+    reporter = _Counting()
+    resolver = resolvelib.Resolver(provider, reporter)
+    rounds: list[float] = []
     while True:
-        attempts += 1
-        started = time.perf_counter()
+        begun = time.perf_counter()
         try:
             result = resolver.resolve(roots, max_rounds=max_rounds)
-            cpu += time.perf_counter() - started
+            rounds.append(time.perf_counter() - begun)
             break
         except Missing as missing:
-            cpu += time.perf_counter() - started
+            rounds.append(time.perf_counter() - begun)
+            if time.monotonic() - started > budget:
+                raise _too_long(provider, reporter, f"its {budget:g} s budget") from None
             await _fetch_missing(catalog, provider, missing)
         except resolvelib.ResolutionImpossible as exc:
-            error = explain(exc.causes, catalog, target, provider.log)
+            error = _unavailable(provider, exc.causes) or explain(exc.causes, catalog, target, provider.log)
             raise _with_others(error, roots, provider) if keep_going else error from None
-        except resolvelib.ResolutionTooDeep as exc:
-            raise ResolutionError(
-                f"Resolution gave up after {max_rounds} rounds of backtracking. "
-                "Pin some of the projects involved to narrow the search."
-            ) from exc
+        except resolvelib.ResolutionTooDeep:
+            raise _too_long(provider, reporter, f"{max_rounds} rounds of backtracking") from None
         except MicropkgError as error:
             if not keep_going:
                 raise
             raise _with_others(error, roots, provider) from None
     plan = _to_plan(result, catalog)
-    plan.stats = ResolutionStats(attempts=attempts, resolver_seconds=cpu, requests=catalog.requests)
+    plan.walked_back = _walked_back(plan, provider, roots)
+    plan.stats = ResolutionStats(
+        attempts=len(rounds), resolver_seconds=sum(rounds), requests=catalog.requests, round_seconds=tuple(rounds),
+    )
     return plan
+
+
+def _unavailable(provider: Provider, causes) -> UnavailableDependency | None:  # type: ignore[no-untyped-def]
+    """The error for a resolution that failed because releases of a project it needs were cut
+    off at a dead end (see dead_ends), if it did; None for any other failure."""
+    names = [info.requirement.name for info in causes if isinstance(info.requirement, Req)]
+    cut = [provider.dead.by_project[n] for n in dict.fromkeys(names) if n in provider.dead.by_project]
+    if not cut:
+        return None
+    dead = cut[0][max(cut[0])]
+    blockers = [d for d in provider.dead.blockers() if d.blocker != dead.blocker]
+    name, version = dead.candidate.name, dead.candidate.version
+    newer_majors = sorted({major_of(v) for v in provider.dead.by_project[name]}, reverse=True)
+    boundary = ".".join(map(str, newer_majors[-1]))
+    others = ", ".join(f"{d.blocker} (needed by {d.candidate.name} {d.candidate.version})" for d in blockers)
+    also = f" Other unavailable dependencies found: {others}." if others else ""
+    return UnavailableDependency(
+        f"Cannot install {name} {version} ({provider.log.chain(dead.candidate)}): it needs {dead.requirement},"
+        f" and {dead.reason}. Every release of {name} {boundary}.x that fits the request needs it too, and"
+        f" micropkg does not walk {name} back to an older major version on its own. Install {dead.blocker}"
+        f" another way first, or accept an older {name} by pinning it (e.g. '{name}<{boundary}')"
+        f" if one of those does without {dead.blocker}.{also}",
+        project=name,
+        blocker=dead.blocker,
+    )
+
+
+def _too_long(provider: Provider, reporter: _Counting, what: str) -> ResolutionTooLong:
+    walked = sorted(set(provider.walk_backs) | set(reporter.rejected),
+                    key=lambda n: -(provider.walk_backs.get(n, 0) + reporter.rejected.get(n, 0)))[:5]
+    blockers = provider.dead.blockers()
+    blocked = "; ".join(str(d) for d in blockers[:3])
+    because = f" Dependencies nothing here provides: {blocked}." if blocked else ""
+    pins = ", ".join(f"'{n}=={_newest_tried(provider, n)}'" for n in walked if _newest_tried(provider, n))
+    hint = f" Pin the versions you want (e.g. {pins}) to decide it." if pins else " Pin some of the projects involved."
+    return ResolutionTooLong(
+        f"Resolution gave up after {what}, while walking back {', '.join(walked) or 'no project'}.{because}{hint}",
+        projects=tuple(walked),
+    )
+
+
+def _newest_tried(provider: Provider, name: str) -> Version | None:
+    versions = [v for v in provider.dead.by_project.get(NormalizedName(name), {})]
+    return max(versions) if versions else None
+
+
+def _walked_back(plan: Plan, provider: Provider, roots: Sequence[Req]) -> list[WalkBack]:
+    """Requested projects that end older than the newest release the request allows."""
+    chosen = {pin.name: pin.version for pin in plan.pins}
+    notices = []
+    for root in roots:
+        if root.url is not None or root.name not in chosen or root.name in provider.installed:
+            continue
+        try:
+            newest = provider._index_candidates(root.name, [root])
+        except (Missing, MicropkgError):
+            continue
+        if not newest or newest[0].version <= chosen[root.name]:
+            continue
+        dead = [d for v, d in provider.dead.by_project.get(root.name, {}).items() if v > chosen[root.name]]
+        blockers = provider.dead.blockers()
+        if dead:
+            reason = f"newer releases need {dead[0].requirement}, and {dead[0].reason}"
+        elif blockers:
+            reason = f"newer releases depend on what cannot be installed here: {blockers[0]}"
+        else:
+            reason = "newer releases conflict with other requirements of the request"
+        notices.append(WalkBack(root.name, chosen[root.name], newest[0].version, reason))
+    return notices
 
 
 def _with_others(first: MicropkgError, roots: Sequence[Req], provider: Provider) -> MicropkgError:
@@ -369,14 +303,14 @@ class _Info:
 def _to_plan(result, catalog: Catalog) -> Plan:
     pins = []
     for identifier, candidate in result.mapping.items():
-        if identifier == PYTHON or _split(identifier)[1]:
+        if identifier == PYTHON or split_identifier(identifier)[1]:
             continue  # <python> and name[extra] entries are views of other pins
         parents = []
         for parent_id in result.graph.iter_parents(identifier):
             if parent_id is None:
                 parents.append("the request")
             else:
-                base = _split(parent_id)[0]
+                base = split_identifier(parent_id)[0]
                 parent = result.mapping[parent_id]
                 if base != identifier:
                     parents.append(f"{base} {parent.version}")

@@ -60,9 +60,10 @@ def wheels_of(document: dict) -> dict[str, list[str]]:
 
 @pytest.mark.parametrize("pyodide", ["314.0", "0.29.5", "0.27"])
 def test_lock_picks_the_wheels_of_the_target_runtime(server, tmp_path, pyodide):
-    document = lock(server, tmp_path, "cli-app", "--pyodide", pyodide)
+    # 2.0 needs cli-native>=3, which has no wheel for any Pyodide. micropkg does not walk a
+    # project back across a major version on its own (test below): the pin accepts 1.x.
+    document = lock(server, tmp_path, "cli-app<2", "--pyodide", pyodide)
     series = ".".join(pyodide.split(".")[:2]) if pyodide.startswith("0.") else pyodide.split(".")[0]
-    # 2.0 needs cli-native>=3, which has no wheel for any Pyodide: the resolver walks back to 1.0.
     assert wheels_of(document) == {
         "cli-app": ["cli_app-1.0-py3-none-any.whl"],
         "cli-native": [f"cli_native-1.5-{NATIVE[series]}.whl"],
@@ -72,9 +73,18 @@ def test_lock_picks_the_wheels_of_the_target_runtime(server, tmp_path, pyodide):
     assert f'python_version == "{python}"' in document["environments"][0]
 
 
+def test_an_unavailable_dependency_stops_at_the_major_version_and_names_the_pin(server, tmp_path, capsys):
+    out = tmp_path / "pylock.toml"
+    assert main(["lock", "cli-app", "--pyodide", "314", "-i", server.simple_url, "-o", str(out)]) != 0
+    message = capsys.readouterr().err
+    assert "cli-app 2.0 (cli-app 2.0 ← your request): it needs cli-native>=3" in message
+    assert "no release of cli-native that fits >=3 has a file for this runtime (releases that do: 1.5)" in message
+    assert "'cli-app<2'" in message and not out.exists()
+
+
 def test_lock_by_platform_and_python_equals_lock_by_pyodide(server, tmp_path):
-    by_platform = lock(server, tmp_path, "cli-app", "--platform", "pyemscripten_2026_0_wasm32", "--python", "3.14")
-    by_pyodide = lock(server, tmp_path, "cli-app", "--pyodide", "314")
+    by_platform = lock(server, tmp_path, "cli-app<2", "--platform", "pyemscripten_2026_0_wasm32", "--python", "3.14")
+    by_pyodide = lock(server, tmp_path, "cli-app<2", "--pyodide", "314")
     assert by_platform == by_pyodide
 
 
@@ -102,7 +112,7 @@ def test_requirements_and_constraints_files(server, tmp_path, capsys):
 
 def test_pyodide_lock_format(server, tmp_path):
     out = tmp_path / "pyodide-lock.json"
-    args = ["lock", "cli-app", "--pyodide", "0.29", "--format", "pyodide-lock", "-i", server.simple_url, "-o", str(out)]
+    args = ["lock", "cli-app<2", "--pyodide", "0.29", "--format", "pyodide-lock", "-i", server.simple_url, "-o", str(out)]
     assert main(args) == 0
     document = json.loads(out.read_text())
     assert document["info"]["abi_version"] == "2025_0" and document["info"]["platform"] == "emscripten_4_0_9"
@@ -123,7 +133,7 @@ def test_errors_are_one_line_and_exit_1(server, tmp_path, capsys):
 
 
 def test_mirror_serves_as_index_and_as_lock_with_no_other_index(server, tmp_path):
-    lock(server, tmp_path, "cli-app", "--pyodide", "314")
+    lock(server, tmp_path, "cli-app<2", "--pyodide", "314")
     mirror_dir = tmp_path / "mirror"
     assert main(["mirror", str(tmp_path / "pylock.toml"), "-o", str(mirror_dir)]) == 0
     base = server.mount("mirror-cli", mirror_dir)

@@ -1,0 +1,108 @@
+"""What a resolution learns cannot be satisfied, whatever else it chooses.
+
+A requirement that no release of its project can meet on this runtime -- the
+project publishes no wheel for Emscripten, only sdists, or nothing that fits
+the requirement's specifier -- is a fact, not a conflict: no choice elsewhere
+changes it. :class:`DeadEnds` learns it once per requirement and ends at once
+every branch that needs it: a candidate whose metadata asks for it is never
+offered to resolvelib again, so backtracking does not replay it.
+
+The walk-back policy (documented in the README). pip keeps walking a project
+back to the newest release that works, however old; micropip stops at the
+first missing wheel. micropkg walks back *within* the newest major version of
+a project whose releases need an unavailable dependency, and stops at the
+major-version boundary with a :class:`~micropkg.UnavailableDependency` error
+that names the blocker, the chain from the request, and the pin that accepts
+an older major version. A requested project that ends older than its newest
+release for any reason is reported (:class:`~micropkg.model.plan.WalkBack`).
+For 0.x versions the "major" version is the first two parts (0.3 → 0.2 is a
+boundary), as semantic versioning reads them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from packaging.utils import NormalizedName
+from packaging.version import Version
+
+from ..model.candidates import Candidate, describe_files, judge_files
+from ..model.target import Target
+from .catalog import Catalog
+
+__all__ = ["DeadEnd", "DeadEnds", "major_of", "unavailable_reason"]
+
+
+def major_of(version: Version) -> tuple[int, ...]:
+    """The part of ``version`` whose change may break users: ``(2,)`` for 2.x, ``(0, 3)`` for 0.3.x."""
+    release = version.release
+    return release[:1] if release[0] > 0 else release[:2]
+
+
+@dataclass(frozen=True)
+class DeadEnd:
+    """``candidate`` needs ``requirement``, which nothing on this runtime satisfies, because ``reason``."""
+
+    candidate: Candidate
+    requirement: str  # as written in the candidate's metadata
+    blocker: NormalizedName
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.candidate.name} {self.candidate.version} needs {self.requirement}, and {self.reason}"
+
+
+class DeadEnds:
+    """Dead ends found so far, by project and version."""
+
+    def __init__(self) -> None:
+        self.by_project: dict[NormalizedName, dict[Version, DeadEnd]] = {}
+        self._checked: dict[str, DeadEnd | None] = {}  # file URL -> verdict, once per candidate
+
+    def known(self, candidate: Candidate) -> bool:
+        return candidate.file is not None and candidate.file.url in self._checked
+
+    def verdict(self, candidate: Candidate) -> DeadEnd | None:
+        return self._checked.get(candidate.file.url) if candidate.file is not None else None
+
+    def record(self, candidate: Candidate, dead: DeadEnd | None) -> None:
+        if candidate.file is None:
+            return
+        self._checked[candidate.file.url] = dead
+        if dead is not None:
+            self.by_project.setdefault(candidate.name, {})[candidate.version] = dead
+
+    def blockers(self) -> list[DeadEnd]:
+        """One dead end per blocking project, newest candidate first."""
+        seen: dict[NormalizedName, DeadEnd] = {}
+        for versions in self.by_project.values():
+            for version in sorted(versions, reverse=True):
+                dead = versions[version]
+                seen.setdefault(dead.blocker, dead)
+        return list(seen.values())
+
+
+def unavailable_reason(name: NormalizedName, catalog: Catalog, target: Target, specifier: str = "") -> str:
+    """Why no release of ``name`` (matching ``specifier``) can be installed here, for people."""
+    page, _ = catalog.page(name)
+    verdicts = judge_files(page, target)
+    usable = sorted({v.version for v in verdicts if v.refused is None and v.version is not None}, reverse=True)
+    if usable:
+        shown = ", ".join(str(v) for v in usable[:5]) + (" ..." if len(usable) > 5 else "")
+        return f"no release of {name} that fits {specifier} has a file for this runtime (releases that do: {shown})"
+    wheels = [v for v in verdicts if v.file.is_wheel]
+    emscripten = [v for v in wheels if any("emscripten" in t.platform or "pyodide" in t.platform for t in v.tags)]
+    where = f"; it is in Pyodide's distribution ({catalog.distribution.url})" if _in_distribution(name, catalog) else ""
+    if not wheels:
+        return f"{name} publishes no wheels, only sdists, which cannot be built here{where}"
+    if not emscripten and not any(t.platform == "any" for v in wheels for t in v.tags):
+        return f"{name} has no build for Emscripten (its wheels are for other platforms){where}"
+    versions = [v.version for v in verdicts if v.version is not None]
+    newest = max(versions)
+    offered = describe_files([v for v in verdicts if v.version == newest])
+    return f"{name} has no wheel for {target.describe()} (its newest release, {newest}, has {offered}){where}"
+
+
+def _in_distribution(name: str, catalog: Catalog) -> bool:
+    distribution = catalog.distribution
+    return distribution is not None and distribution.entry(name) is not None

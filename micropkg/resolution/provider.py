@@ -1,0 +1,279 @@
+"""resolvelib's provider: Python packaging, taught to resolvelib.
+
+Identifiers are canonical names (``name[extra,...]`` for a request with
+extras, which depends on the plain ``name`` at the same version, so extras
+stay scoped to the requirement that asked for them); Requires-Python is a
+dependency on the virtual project ``<python>``. The provider reads the
+:class:`~micropkg.resolution.catalog.Catalog` synchronously and raises
+:class:`~micropkg.resolution.catalog.Missing` for what is not fetched yet;
+it never offers a candidate it knows to be a dead end
+(:mod:`micropkg.resolution.dead_ends`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import resolvelib
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from ..errors import MicropkgError, ProjectNotFound
+from ..model.candidates import Candidate, Releases, judge_files
+from ..model.location import filename_of
+from ..model.simple import DistFile
+from ..model.sources import INSTALLED, DirectSource
+from ..model.target import Target
+from .catalog import Catalog
+from .conflicts import EdgeLog
+from .dead_ends import DeadEnd, DeadEnds, major_of, unavailable_reason
+
+__all__ = ["PYTHON", "Provider", "Req", "dependencies_of", "split_identifier"]
+
+PYTHON = "<python>"
+_ALIVE = object()  # a requirement some decided candidate meets
+
+
+def _major_text(major: tuple[int, ...]) -> str:
+    return ".".join(map(str, major))
+
+
+@dataclass(frozen=True)
+class Req:
+    """A requirement as the resolver sees it, with who asked for it."""
+
+    name: NormalizedName
+    specifier: SpecifierSet
+    extras: frozenset[str] = frozenset()
+    url: str | None = None
+    parent: Candidate | None = None  # None: the user asked
+    text: str = ""
+
+    @property
+    def identifier(self) -> str:
+        return _identifier(self.name, self.extras)
+
+    @property
+    def pinned(self) -> bool:
+        return any(s.operator in ("==", "===") and "*" not in s.version for s in self.specifier)
+
+    def __str__(self) -> str:
+        return self.text or f"{self.identifier}{self.specifier}"
+
+    @classmethod
+    def from_requirement(cls, req: Requirement, parent: Candidate | None = None) -> Req:
+        return cls(
+            name=canonicalize_name(req.name),
+            specifier=req.specifier,
+            extras=frozenset(canonicalize_name(e) for e in req.extras),
+            url=req.url,
+            parent=parent,
+            text=str(req),
+        )
+
+
+def _identifier(name: str, extras: frozenset[str]) -> str:
+    return f"{name}[{','.join(sorted(extras))}]" if extras else name
+
+
+def split_identifier(identifier: str) -> tuple[NormalizedName, frozenset[str]]:
+    name, _, rest = identifier.partition("[")
+    extras = frozenset(e for e in rest.rstrip("]").split(",") if e)
+    return NormalizedName(name), extras
+
+
+class Provider(resolvelib.AbstractProvider):
+    def __init__(
+        self,
+        catalog: Catalog,
+        target: Target,
+        *,
+        constraints: Mapping[NormalizedName, Sequence[Req]],
+        installed: Mapping[NormalizedName, Version],
+        pre: bool,
+        reinstall: bool,
+        deps: bool,
+    ) -> None:
+        self.catalog = catalog
+        self.target = target
+        self.constraints = constraints
+        self.installed = installed
+        self.pre = pre
+        self.reinstall = reinstall
+        self.deps = deps
+        self.log = EdgeLog(installed={n: str(v) for n, v in installed.items()} if not reinstall else {})
+        self._releases: dict[NormalizedName, Releases] = {}
+        self.walk_backs: dict[NormalizedName, int] = {}
+        self.dead = DeadEnds()
+
+    def identify(self, requirement_or_candidate) -> str:
+        if isinstance(requirement_or_candidate, str):  # the <python> pseudo-candidate
+            return PYTHON
+        if isinstance(requirement_or_candidate, Req):
+            return requirement_or_candidate.identifier
+        return _identifier(requirement_or_candidate.name, requirement_or_candidate.extras)
+
+    def get_preference(self, identifier, resolutions, candidates, information, backtrack_causes):
+        reqs = [info.requirement for info in information[identifier]]
+        direct = any(isinstance(r, Req) and r.url for r in reqs)
+        pinned = any(isinstance(r, Req) and r.pinned for r in reqs)
+        causes = {info.requirement.name for info in backtrack_causes if isinstance(info.requirement, Req)}
+        name = split_identifier(identifier)[0]
+        # Cheap and decisive first: Python itself, direct URLs, pins, then what caused backtracking.
+        return (identifier != PYTHON, not direct, not pinned, name not in causes, identifier)
+
+    def find_matches(self, identifier, requirements, incompatibilities):
+        if identifier == PYTHON:
+            specs = [r.specifier for r in requirements[identifier]]
+            ok = all(s.contains(Version(self.target.python_full_version), prereleases=True) for s in specs)
+            return [self.target.python_full_version] if ok else []
+        name, extras = split_identifier(identifier)
+        reqs: list[Req] = list(requirements[identifier])
+        bad = {c.version for c in incompatibilities[identifier]}
+        url = next((r.url for r in reqs if r.url), None)
+        if url is not None:
+            candidates = [self._direct_candidate(name, url)]
+        else:
+            candidates = self._without_dead_ends(name, self._index_candidates(name, reqs))
+        return [c.with_extras(extras) for c in candidates if c.version not in bad]
+
+    def _without_dead_ends(self, name: NormalizedName, candidates: list[Candidate]) -> list[Candidate]:
+        """``candidates`` less those known to need something unavailable, within the newest
+        major version once one of its releases is such a dead end (see dead_ends)."""
+        if not candidates:
+            return candidates
+        top = major_of(candidates[0].version)
+        alive = [c for c in candidates if self.dead_end(c) is None]
+        if any(major_of(v) == top for v in self.dead.by_project.get(name, {})):
+            alive = [c for c in alive if major_of(c.version) == top]
+        return alive
+
+    def dead_end(self, candidate: Candidate, visiting: frozenset[str] = frozenset()) -> DeadEnd | None:
+        """The unavailable requirement ``candidate`` needs, directly or through every release of
+        a dependency, once that is decided; None while it is not, or when there is none."""
+        if self.dead.known(candidate):
+            return self.dead.verdict(candidate)
+        if candidate.file is None or not self.deps or not self.catalog.has_metadata(candidate):
+            return None
+        try:
+            meta = self.catalog.metadata(candidate)
+        except MicropkgError:
+            return None  # reported by the resolution when it reads this candidate
+        undecided = False
+        for req in dependencies_of(meta.requires_dist, candidate, self.target):
+            if req.url is not None or (req.name in self.installed and not self.reinstall) or req.name in visiting:
+                continue
+            dead = self._dead_requirement(candidate, req, visiting | {candidate.name})
+            if dead is None:
+                undecided = True
+            elif dead is not _ALIVE:
+                self.dead.record(candidate, dead)
+                return dead
+        if not undecided:
+            self.dead.record(candidate, None)
+        return None
+
+    def _dead_requirement(self, parent: Candidate, req: Req, visiting: frozenset[str]) -> DeadEnd | object | None:
+        """Whether ``req`` can be met: a DeadEnd, _ALIVE, or None while undecided."""
+        if not self.catalog.has_page(req.name):
+            return None
+        try:
+            _, source = self.catalog.page(req.name)
+        except ProjectNotFound:
+            return DeadEnd(parent, str(req), req.name, f"no index knows {req.name}")
+        except MicropkgError:
+            return _ALIVE  # a failed page is the resolution's to report
+        matches = self.releases(req.name).select([req.specifier], pinned=req.pinned, pre=self.pre, source=source.source)
+        if not matches:
+            reason = unavailable_reason(req.name, self.catalog, self.target, str(req.specifier))
+            return DeadEnd(parent, str(req), req.name, reason)
+        # Dead through the dependency when every release of it in reach (its newest major,
+        # once a dead end is known there) is decided dead: the same blocker, one link longer.
+        top = major_of(matches[0].version)
+        if not any(major_of(v) == top for v in self.dead.by_project.get(req.name, {})):
+            return _ALIVE if any(self.dead.known(c) and self.dead.verdict(c) is None for c in matches) else None
+        verdicts = [self.dead_end(c, visiting) for c in matches if major_of(c.version) == top]
+        if any(v is None for v in verdicts):
+            in_reach = [c for c in matches if major_of(c.version) == top]
+            return _ALIVE if any(self.dead.known(c) for c, v in zip(in_reach, verdicts) if v is None) else None
+        first = verdicts[0]
+        assert first is not None
+        return DeadEnd(parent, str(req), first.blocker, f"every {req.name} {_major_text(top)}.x needs it: {first}")
+
+    def _direct_candidate(self, name: NormalizedName, url: str) -> Candidate:
+        from packaging.utils import parse_wheel_filename
+
+        filename = filename_of(url)
+        _, version, _, _ = parse_wheel_filename(filename)
+        # "#sha256=<hex>" on a direct URL is the hash its bytes must have (checked on read).
+        algorithm, _, digest = url.partition("#")[2].partition("=")
+        hashes = {algorithm.lower(): digest.lower()} if algorithm and digest else {}
+        return Candidate(name, version, DistFile(filename=filename, url=url, hashes=hashes), DirectSource(url))
+
+    def _index_candidates(self, name: NormalizedName, reqs: Sequence[Req]) -> list[Candidate]:
+        specs = [r.specifier for r in reqs] + [c.specifier for c in self.constraints.get(name, ())]
+        pinned = any(r.pinned for r in reqs) or any(c.pinned for c in self.constraints.get(name, ()))
+        installed = self.installed.get(name)
+        if installed is not None and not self.reinstall:
+            # What the runtime has stays: its modules may be imported already, and
+            # replacing them under a running program is what reinstall=True is for.
+            if all(s.contains(installed, prereleases=True) for s in specs):
+                return [Candidate(name, installed, None, INSTALLED)]
+            return []
+        _, index = self.catalog.page(name)
+        return self.releases(name).select(specs, pinned=pinned, pre=self.pre, source=index.source)
+
+    def releases(self, name: NormalizedName) -> Releases:
+        # Judging and sorting every file of a project with thousands of releases
+        # is costly and its answer never changes within one resolution: once per project.
+        if name not in self._releases:
+            page, _ = self.catalog.page(name)
+            verdicts = self.catalog.ranked(judge_files(page, self.target, usable_only=True))
+            self._releases[name] = Releases(name, verdicts, sources=self.catalog.sources)
+        return self._releases[name]
+
+    def is_satisfied_by(self, requirement, candidate) -> bool:
+        if isinstance(candidate, str):
+            return requirement.specifier.contains(Version(candidate), prereleases=True)
+        if requirement.url:
+            return candidate.file is not None and candidate.file.url == requirement.url
+        return requirement.specifier.contains(candidate.version, prereleases=True)
+
+    def get_dependencies(self, candidate):
+        if isinstance(candidate, str):
+            return []
+        deps: list = []
+        if candidate.extras:
+            # name[extra] stands for name at the same version plus the extra's requirements.
+            direct = isinstance(candidate.source, DirectSource)
+            pin = SpecifierSet(f"=={candidate.version}")
+            deps.append(Req(candidate.name, pin, parent=candidate, url=candidate.source.url if direct else None))
+        if not self.deps:
+            return deps
+        meta = self.catalog.metadata(candidate)
+        if meta.requires_python is not None and not candidate.extras:
+            deps.append(Req(NormalizedName(PYTHON), meta.requires_python, parent=candidate,
+                            text=f"Requires-Python {meta.requires_python}"))
+        deps.extend(dependencies_of(meta.requires_dist, candidate, self.target))
+        for dep in deps:
+            self.log.add(candidate, dep)
+        return deps
+
+
+def dependencies_of(requires: Iterable[Requirement], candidate: Candidate, target: Target) -> list[Req]:
+    """The Requires-Dist entries that apply on ``target`` for ``candidate`` (and its extras)."""
+    out = []
+    for req in requires:
+        if candidate.extras:
+            # Only what the extras add: the base dependencies come through name==version.
+            if req.marker is None or target.marker_ok(req.marker, ""):
+                continue
+            if not any(target.marker_ok(req.marker, e) for e in candidate.extras):
+                continue
+        elif not target.marker_ok(req.marker, ""):
+            continue
+        out.append(Req.from_requirement(req, parent=candidate))
+    return out
