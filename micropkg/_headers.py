@@ -25,10 +25,14 @@ the same way that parser does:
 - Dropped without ending the headers, as the ``email`` parser drops them: a
   line with nothing before its colon and a line that starts with ``From ``
   (a Unix mailbox envelope line).
-- A value is what follows the colon minus its leading spaces and tabs, plus
-  each continuation line verbatim with its line ending, minus the trailing
-  ``\\r``/``\\n`` characters: folded values keep their inner line breaks and
-  trailing spaces are kept. Callers strip.
+- A value is what follows the colon plus each continuation line verbatim,
+  line endings included, minus leading spaces, tabs and line breaks and
+  trailing line breaks: folded values keep their inner line breaks, and
+  trailing spaces are kept. Callers strip. (That is the parser of CPython
+  3.12.8, 3.13.1 and later, gh-124452, so Pyodide 0.29 and 314. Older ones,
+  Pyodide 0.27's 3.12.7 among them, keep the leading line breaks and
+  whitespace of a value whose first line is empty: "Name:\\n  x" is
+  "\\n  x" there, "x" here.)
 - Every occurrence of a field is kept, in file order.
 
 Text in, text out: the callers turn bytes into text first. ``_wheel`` refuses
@@ -120,14 +124,14 @@ def parse_headers(text: str) -> Headers:
         spans.append((name, start, end, colon))
     fields = []
     for field, first, stop, at in spans:
-        rest = lines[first][at + 1 :].lstrip(" \t")
+        rest = lines[first][at + 1 :]
         if breaks is None:
-            value = "\n".join([rest, *lines[first + 1 : stop]])
-        else:  # each line keeps its own break; then trailing breaks go, as in email
+            value = "\n".join([rest, *lines[first + 1 : stop]]).lstrip(" \t\n")
+        else:  # each line keeps its own break; then leading and trailing breaks go
             parts = [rest, breaks[first]]
             for index in range(first + 1, stop):
                 parts += (lines[index], breaks[index])
-            value = "".join(parts).rstrip("\r\n")
+            value = "".join(parts).lstrip(" \t\r\n").rstrip("\r\n")
         fields.append((field, value))
     return Headers(fields)
 
