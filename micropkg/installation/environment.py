@@ -120,8 +120,8 @@ def _load(destination: Destination, dist_info: str) -> InstalledDistribution | N
     # Only Name and Version are read, both ASCII: a stray bad byte elsewhere
     # in METADATA must not make the distribution invisible.
     headers = parse_headers(destination.read(metadata_path).decode("utf-8", "replace"))
-    name, version = headers.get("Name"), headers.get("Version")
-    if not name or not version or not _VERSION.fullmatch(version.strip()):
+    name, version = (headers.get("Name") or "").strip(), (headers.get("Version") or "").strip()
+    if not name or not _VERSION.fullmatch(version):
         return None
 
     installer = None
@@ -141,8 +141,8 @@ def _load(destination: Destination, dist_info: str) -> InstalledDistribution | N
             problem = f"{record_path} is malformed: {exc}"
 
     return InstalledDistribution(
-        name=canonicalize_name(name.strip()),
-        version=Version(version.strip()),
+        name=canonicalize_name(name),
+        version=Version(version),
         dist_info_path=destination.root / dist_info,
         installer=installer,
         requested=destination.exists(f"{dist_info}/REQUESTED"),

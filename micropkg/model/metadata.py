@@ -36,15 +36,16 @@ def parse_metadata(data: bytes, *, source: str) -> CoreMetadata:
     # Core metadata is UTF-8. A stray invalid byte (old tools, a Description in latin-1) is
     # replaced, and fields that matter are validated below anyway.
     message = parse_headers(data.decode("utf-8", errors="replace"))
-    name = message.get("Name")
-    raw_version = message.get("Version")
+    # Values come as the email parser gives them (folded lines and trailing spaces kept).
+    name = (message.get("Name") or "").strip()
+    raw_version = (message.get("Version") or "").strip()
     if not name or not raw_version:
         raise IndexFormatError(
             f"Metadata from {source} lacks a Name or Version field; it is not core metadata",
             url=source,
         )
     try:
-        version = Version(raw_version.strip())
+        version = Version(raw_version)
     except InvalidVersion as exc:
         raise IndexFormatError(
             f"Metadata from {source} has an invalid Version {raw_version!r}: {exc}", url=source
@@ -66,10 +67,12 @@ def parse_metadata(data: bytes, *, source: str) -> CoreMetadata:
             raise IndexFormatError(
                 f"Metadata from {source} has an invalid Requires-Python {raw_python!r}", url=source
             ) from exc
-    extras = frozenset(canonicalize_name(e) for e in message.get_all("Provides-Extra") or [])
+    extras = frozenset(
+        canonicalize_name(e.strip()) for e in message.get_all("Provides-Extra") or []
+    )
     return CoreMetadata(
-        name=canonicalize_name(name.strip()),
-        display_name=name.strip(),
+        name=canonicalize_name(name),
+        display_name=name,
         version=version,
         requires_dist=tuple(requires),
         requires_python=requires_python,
