@@ -28,8 +28,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from packaging.metadata import parse_email
 
-from micropkg._headers import Headers, parse_headers
-from micropkg._metadata import parse_metadata
+from micropkg.model.headers import Headers, parse_headers
+from micropkg.model.metadata import parse_metadata
 
 CORPUS = sorted((Path(__file__).parent / "data" / "metadata").glob("*.METADATA"))
 
