@@ -188,6 +188,10 @@ class Provider(resolvelib.AbstractProvider):
             return _ALIVE  # a failed page is the resolution's to report
         matches = self.releases(req.name).select([req.specifier], pinned=req.pinned, pre=self.pre, source=source.source)
         if not matches:
+            if not self._released(req):
+                # No release of it fits at all, on any platform: a version conflict for
+                # resolvelib and the conflict explanation, not a missing build.
+                return _ALIVE
             reason = unavailable_reason(req.name, self.catalog, self.target, str(req.specifier))
             return DeadEnd(parent, str(req), req.name, reason)
         # Dead through the dependency when every release of it in reach (its newest major,
@@ -202,6 +206,14 @@ class Provider(resolvelib.AbstractProvider):
         first = verdicts[0]
         assert first is not None
         return DeadEnd(parent, str(req), first.blocker, f"every {req.name} {_major_text(top)}.x needs it: {first}")
+
+    def _released(self, req: Req) -> bool:
+        """Whether any release of ``req``'s project fits its specifier, whatever its files' tags."""
+        page, _ = self.catalog.page(req.name)
+        return any(
+            v.version is not None and req.specifier.contains(v.version, prereleases=True)
+            for v in judge_files(page, self.target)
+        )
 
     def _direct_candidate(self, name: NormalizedName, url: str) -> Candidate:
         from packaging.utils import parse_wheel_filename
