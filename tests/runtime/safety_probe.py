@@ -51,6 +51,7 @@ async def attempt(selenium, case: dict) -> dict:
     import time
 
     import micropkg
+    import micropkg.runtime.stores
     
     import pyodide_js
 

@@ -18,23 +18,23 @@ async def _install_recording(selenium, requirements, index_url):
     import sys
 
     import micropkg
-    from micropkg.runtime import fetch
+    from micropkg.runtime import fetch as runtime_fetch
 
     sent = []
-    fetch = fetch.PyfetchTransport.fetch
+    fetch = runtime_fetch.PyfetchTransport.fetch
 
     async def recording(self, request):
         sent.append((request.url.rsplit("/", 2)[-2], "micropkg.resolution.resolver" in sys.modules, "packaging.utils" in sys.modules))
         return await fetch(self, request)
 
-    fetch.PyfetchTransport.fetch = recording
+    runtime_fetch.PyfetchTransport.fetch = recording
     try:
         installed = await micropkg.install(requirements, index_urls=[index_url], pyodide_packages=False)
         outcome = sorted(i.name for i in installed)
     except micropkg.MicropkgError as exc:
         outcome = type(exc).__name__
     finally:
-        fetch.PyfetchTransport.fetch = fetch
+        runtime_fetch.PyfetchTransport.fetch = fetch
     return sent, outcome
 
 

@@ -229,3 +229,30 @@ def test_a_lock_named_relative_to_the_page(selenium, index_server, make_wheel, p
         (pyodide_dist_dir / name).unlink()
     assert error is None, error
     assert [n for n, _, _ in installed] == ["rt-relative"]
+
+
+@run_in_pyodide(packages=["micropkg"])
+async def _lock_install_imports(selenium, lock):
+    """install(lock=...) in a runtime that never resolved: which of micropkg's modules it imported."""
+    import sys
+
+    import micropkg
+
+    before = set(sys.modules)
+    installed = await micropkg.install(lock=lock)
+    added = set(sys.modules) - before
+    return [i.name for i in installed], sorted(m for m in added if m.startswith(("micropkg", "resolvelib")))
+
+
+def test_a_lock_install_imports_no_resolver(selenium_standalone, index_server, make_wheel, pyodide_info):
+    # issue 14: the installation layer takes a plan and never imports the resolution layer,
+    # so an install from a lock loads neither the resolver nor resolvelib.
+    index_server.add(make_wheel("rt-lockonly", "1.0", requires_dist=["rt-lockonly-dep"]))
+    index_server.add(make_wheel("rt-lockonly-dep", "1.0"))
+    text = host_lock(index_server, pyodide_info, ["rt-lockonly"])
+    index_server.log.reset()
+    names, imported = _lock_install_imports(selenium_standalone, text)
+    assert sorted(names) == ["rt-lockonly", "rt-lockonly-dep"]
+    assert any(m.startswith("micropkg.installation") for m in imported), imported  # the control
+    assert not [m for m in imported if m.startswith(("micropkg.resolution", "resolvelib"))], imported
+    assert index_server.log.counts().get("page", 0) == 0, index_server.log.counts()
