@@ -279,7 +279,7 @@ async def _run_async(command: Command) -> None:
             print(f"Uninstalled {', '.join(removed)}")
         elif command.action == "explain":
             index_urls = list(command.index_urls) if command.index_urls is not None else None
-            explanation = await micropkg.explain(command.requirements[0], index_urls, pre=command.pre)
+            explanation = await micropkg.explain(command.requirements[0], index_urls=index_urls, pre=command.pre)
             print(explanation)
     except MicropkgError as error:
         _print_error(error)
