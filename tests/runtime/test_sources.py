@@ -50,7 +50,7 @@ async def _call(selenium, function, args, kwargs):
         return [(i.name, i.version, i.filename, i.source) for i in result], None
     if function == "explain":
         return str(result), None
-    return [(p.name, str(p.version), p.source) for p in result], None
+    return [(p.name, str(p.version), str(p.source)) for p in result], None
 
 
 def _auth(server: IndexServer, kind: str | None = None) -> dict[str, str | None]:
@@ -236,7 +236,7 @@ def test_a_distribution_from_loopback_installs_with_its_depends(
         import msgpack._cmsgpack
         import rt_distpkg
 
-        return ([(p.name, str(p.version), p.source) for p in plan],
+        return ([(p.name, str(p.version), str(p.source)) for p in plan],
                 sorted((i.name, i.filename, i.source) for i in installed), rt_distpkg.VALUE)
 
     plan, installed, value = run(selenium, index_server.simple_url, other_index.simple_url, lock_url)
