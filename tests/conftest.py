@@ -3,7 +3,8 @@
 ``pytest tests`` runs host tests (plain CPython) and runtime tests (inside a
 real Pyodide, through pytest-pyodide's ``selenium`` fixtures or
 ``@run_in_pyodide``). pytest-pyodide's ``--runtime`` picks where runtime tests
-run (default ``node``; ``chrome``; ``node-no-host`` skips host tests;
+run (default ``node``; ``chrome``; ``firefox`` and ``webkit`` through the
+runners of :mod:`tests.harness.engines`; ``node-no-host`` skips host tests;
 ``host`` runs host tests only). ``--pyodide-version`` picks the Pyodide
 release; unless ``--dist-dir`` is given, its folder is prepared (cached) by
 :mod:`tests.harness.pyodide_dist`.
@@ -20,9 +21,9 @@ Fixtures:
     its base URL, ``http://127.0.0.1:<port>/`` -- a plain string to hand to
     ``@run_in_pyodide`` functions.
 ``browser``
-    a fresh headless Chromium (Selenium WebDriver) without Pyodide, for tests
-    that drive a page like a person (the demo, console.html, JupyterLite);
-    skipped outside the chrome run.
+    a fresh browser of the run (Chromium, Firefox or WebKit; a Selenium
+    WebDriver or one shaped like it) without Pyodide, for tests that drive a
+    page like a person (the demo, console.html, JupyterLite); skipped under Node.
 ``make_wheel``
     :func:`tests.harness.wheels.make_wheel`.
 ``real_wheels``
@@ -54,11 +55,13 @@ from pathlib import Path
 import pytest
 from pytest_pyodide import get_global_config
 
-from tests.harness import pyodide_dist
+from tests.harness import engines, pyodide_dist
 from tests.harness.chrome import CHROME_FLAGS
 from tests.harness.index_server import IndexServer
-from tests.harness.pypi_cache import CachedWheel, real_wheels as _real_wheels
-from tests.harness.wheels import BuiltWheel, make_wheel as _make_wheel
+from tests.harness.pypi_cache import CachedWheel
+from tests.harness.pypi_cache import real_wheels as _real_wheels
+from tests.harness.wheels import BuiltWheel
+from tests.harness.wheels import make_wheel as _make_wheel
 
 # Selenium Manager would look chromedriver up online (googlechromelabs.github.io,
 # unreachable) before falling back to PATH; point it at Debian's driver instead.
@@ -101,6 +104,7 @@ def _runtimes_requested(config: pytest.Config) -> bool:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     """Runs before pytest-pyodide's own pytest_configure reads ``--dist-dir``."""
+    engines.register()  # --runtime firefox / webkit
     settings = get_global_config()
     flags = settings.get_flags("chrome")
     # pytest-pyodide's Chrome runner passes --headless and --no-sandbox itself.
@@ -189,10 +193,11 @@ def index_url(index_server: IndexServer) -> str:
 
 @pytest.fixture
 def browser(request, runtime):
-    """A fresh headless Chromium (a Selenium WebDriver) that has not loaded Pyodide, for a
-    test that drives a web page as a person would; skipped outside the chrome run."""
-    if runtime != "chrome":
-        pytest.skip(f"{request.module.__name__.rsplit('.', 1)[-1]} drives a web page: it runs in the chrome run, not under {runtime}")
+    """A fresh browser of this run (Chromium's Selenium WebDriver, WebKit's, or Firefox's
+    Selenium-shaped Marionette driver) that has not loaded Pyodide, for a test that drives
+    a web page as a person would; skipped under Node."""
+    if runtime not in engines.BROWSERS:
+        pytest.skip(f"{request.module.__name__.rsplit('.', 1)[-1]} drives a web page: it runs in the browser runs, not under {runtime}")
     return request.getfixturevalue("selenium_standalone_noload").driver
 
 
@@ -232,7 +237,7 @@ def _empty_micropkg_cache(request: pytest.FixtureRequest, micropkg_cache_dir: Pa
         else:
             entry.unlink()
     runtime = request.node.callspec.params.get("runtime", "") if hasattr(request.node, "callspec") else ""
-    if runtime.startswith("chrome") and "selenium" in request.fixturenames:
+    if runtime in engines.BROWSERS and "selenium" in request.fixturenames:
         request.getfixturevalue("selenium").run_js(
             "if (globalThis.caches) { await caches.delete('micropkg-v1'); }", pyodide_checks=False
         )
