@@ -33,9 +33,11 @@ import argparse
 import re
 import shlex
 import sys
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["Command", "MagicUsageError", "USAGE", "load_ipython_extension", "parse", "rewrite_lines", "run"]
+__all__ = ["Command", "MagicUsageError", "USAGE", "blocking_runner", "load_ipython_extension", "parse", "rewrite_lines", "run"]
 
 NAME = "micropkg"
 
@@ -298,17 +300,29 @@ def _line_magic(line: str) -> None:
         return
     from IPython.core.error import UsageError
 
-    try:
-        from pyodide.ffi import can_run_sync, run_sync
-    except ImportError:  # Pyodide < 0.27, or not Pyodide at all
-        can_run_sync = None
-    if can_run_sync is None or not can_run_sync():
+    run_sync = blocking_runner()
+    if run_sync is None:
         raise UsageError(
             f"%micropkg {command.action} must wait for the network, and this runtime cannot block on it here. "
             "Run the line again in a cell of its own (the extension is loaded now, so the cell will await it), "
             f"or write `await micropkg.{command.action}(...)`."
         )
     run_sync(_run_async(command))
+
+
+def blocking_runner() -> Callable[[Coroutine[Any, Any, Any]], Any] | None:
+    """Pyodide's ``run_sync`` where this call may block on a coroutine, else None.
+
+    Blocking needs JavaScript Promise Integration (JSPI), which Chromium and
+    Firefox have and WebKit (Safari) and Node 20 do not, and a call stack that
+    entered Python through a promising call. Without it the magic says what to
+    do instead.
+    """
+    try:
+        from pyodide.ffi import can_run_sync, run_sync
+    except ImportError:  # Pyodide < 0.27, or not Pyodide at all
+        return None
+    return run_sync if can_run_sync() else None
 
 
 def load_ipython_extension(shell) -> None:

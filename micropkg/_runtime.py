@@ -17,6 +17,7 @@ import re
 import site
 import sys
 import sysconfig
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
@@ -26,6 +27,9 @@ from ._transport import Request, Response, Transport, redact_url, split_credenti
 
 __all__ = [
     "PyfetchTransport",
+    "stacked_fetch",
+    "timeout_signal",
+    "fetch_failure",
     "in_pyodide",
     "in_browser",
     "site_packages",
@@ -42,6 +46,7 @@ __all__ = [
     "is_loaded",
     "load_runtime_packages",
     "CacheApiStore",
+    "FallbackStore",
     "NodeFsStore",
     "cache_store",
 ]
@@ -108,10 +113,10 @@ class PyfetchTransport(Transport):
             kwargs["credentials"] = self._credentials
         signal = None
         if request.timeout is not None:
-            import js  # type: ignore[import-not-found]
-
-            # Node does not wait for this timer before exiting (it is unreferenced).
-            signal = kwargs["signal"] = js.AbortSignal.timeout(max(1, round(request.timeout * 1000)))
+            signal = kwargs["signal"] = timeout_signal(request.timeout)
+        fetcher = stacked_fetch()
+        if fetcher is not None:
+            kwargs["fetcher"] = fetcher
         try:
             response = await pyfetch(request.url, **kwargs)
             body = await response.bytes()
@@ -121,18 +126,76 @@ class PyfetchTransport(Transport):
                 raise NetworkError(
                     f"Could not fetch {url}: no complete answer within {request.timeout:g} s", url=url
                 ) from exc
-            hint = ""
-            if in_browser():
-                hint = (
-                    " In a browser this is usually CORS: the server must send "
-                    "'Access-Control-Allow-Origin' for this page's origin."
-                )
-            url = redact_url(request.url)
-            # fetch() quotes the URL in some errors: keep any user:password out of the message.
-            detail = str(exc).replace(request.url, url)
-            raise NetworkError(f"Could not fetch {url}: {detail}.{hint}", url=url) from exc
+            raise fetch_failure(request.url, exc) from exc
         headers = {k.lower(): v for k, v in response.headers.items()}
         return Response(response.url or request.url, response.status, headers, body)
+
+
+_stacked_fetch: object = None
+
+
+def stacked_fetch():
+    """``fetch`` for ``pyfetch(fetcher=...)``, rejecting only with errors that have a stack;
+    None where ``pyfetch`` takes no fetcher (Pyodide 0.27).
+
+    WebKit's ``fetch()`` rejects with a ``TypeError`` that has no ``stack``, and
+    awaiting a JS error without one in Pyodide 314 never ends (in every engine).
+    So such an error is thrown again as a fresh one of the same name and message.
+    """
+    global _stacked_fetch
+    if _stacked_fetch is None:
+        import inspect
+
+        from pyodide.code import run_js
+        from pyodide.http import pyfetch
+
+        if "fetcher" not in inspect.signature(pyfetch).parameters:
+            _stacked_fetch = False
+        else:
+            _stacked_fetch = run_js(
+                "(request, init) => fetch(request, init).catch((error) => {"
+                " if (error instanceof Error && !error.stack) {"
+                " const copy = new Error(error.message); copy.name = error.name; throw copy; }"
+                " throw error; })"
+            )
+    return _stacked_fetch or None
+
+
+def timeout_signal(seconds: float):
+    """An AbortSignal that aborts after ``seconds``: ``AbortSignal.timeout`` where the
+    engine has it (Chromium 103, Firefox 100, Safari 16, Node 17.3 on), else a controller
+    aborted by a timer. Node does not wait for ``AbortSignal.timeout``'s timer to exit
+    (it is unreferenced); Node always has it, so the fallback's timer runs in browsers only."""
+    import js  # type: ignore[import-not-found]
+
+    milliseconds = max(1, round(seconds * 1000))
+    if getattr(js.AbortSignal, "timeout", None) is not None:
+        return js.AbortSignal.timeout(milliseconds)
+    from pyodide.ffi import create_once_callable
+
+    controller = js.AbortController.new()
+    js.setTimeout(create_once_callable(lambda: controller.abort()), milliseconds)
+    return controller.signal
+
+
+def fetch_failure(url: str, exc: BaseException) -> NetworkError:
+    """The error for a fetch() that got no answer at all, in every engine's words.
+
+    Engines name no cause, by design (a page must not probe the network):
+    Chromium says "Failed to fetch", Firefox "NetworkError when attempting to
+    fetch resource.", WebKit "Load failed", and a refused connection, a name
+    that does not resolve and a response without CORS headers all look the same.
+    """
+    shown = redact_url(url)
+    # fetch() quotes the URL in some errors: keep any user:password out of the message.
+    detail = str(exc).replace(url, shown).strip().rstrip(".")
+    hint = ""
+    if in_browser():
+        hint = (
+            " The browser does not say why: the server may be unreachable or, most often, it does not send "
+            "'Access-Control-Allow-Origin' for this page's origin (CORS)."
+        )
+    return NetworkError(f"Could not fetch {shown}: {detail}.{hint}", url=shown)
 
 
 async def read_local_url(url: str, transport: Transport | None = None) -> bytes:
@@ -317,7 +380,8 @@ def cache_store() -> Store:
     Node, a host directory: ``MICROPKG_CACHE_DIR``, else
     ``$XDG_CACHE_HOME/micropkg``, else ``~/.cache/micropkg``. Where neither is
     available (a page without the Cache API), memory: the cache then lasts as
-    long as the page.
+    long as the page; so does a page whose Cache API fails (denied, over quota), see
+    :class:`FallbackStore`.
     """
     global _store
     if _store is None:
@@ -334,7 +398,9 @@ def _make_store() -> Store:
     import js  # type: ignore[import-not-found]
 
     if in_browser():
-        return CacheApiStore() if getattr(js, "caches", None) is not None else MemoryStore()
+        if getattr(js, "caches", None) is None:
+            return FallbackStore(None, "this page has no Cache API (browsers offer it to secure contexts only: https: or localhost)")
+        return FallbackStore(CacheApiStore())
     directory = _node_cache_dir(js.process.env)
     return NodeFsStore(directory) if directory is not None else MemoryStore()
 
@@ -483,3 +549,69 @@ class CacheApiStore(Store):
             await js.caches.delete(self.name)
         except Exception as exc:  # a JsException
             raise OSError(f"Cache API: deleting the cache {self.name!r} failed: {exc}") from exc
+
+
+class FallbackStore(Store):
+    """The browser's store (:class:`CacheApiStore`) until it fails, then memory; said once.
+
+    The Cache API can be missing (an insecure context), refused (private
+    browsing in some engines) or full (``QuotaExceededError``). No install
+    depends on the cache, but a warning for each entry would bury a page's
+    output, so the first failure says so once and the rest of the page's life
+    keeps entries in memory. A failed write leaves reading on (a full cache
+    still serves what it holds); a failed read turns the Cache API off.
+    """
+
+    def __init__(self, primary: Store | None, unavailable: str | None = None) -> None:
+        self._memory = MemoryStore()
+        self._read_from: Store | None = primary
+        self._write_to: Store | None = primary
+        self._said = False
+        if primary is None:
+            self._fall_back(unavailable or "no persistent store")
+
+    def _fall_back(self, reason: str, *, reading: bool = False) -> None:
+        self._write_to = None
+        if reading:
+            self._read_from = None
+        if not self._said:
+            self._said = True
+            warnings.warn(
+                f"micropkg's cache: {reason}; until this page is closed, what it downloads is kept in memory only",
+                stacklevel=3,
+            )
+
+    async def get(self, key: str) -> bytes | None:
+        found = await self._memory.get(key)
+        if found is not None or self._read_from is None:
+            return found
+        try:
+            return await self._read_from.get(key)
+        except OSError as exc:
+            self._fall_back(str(exc), reading=True)
+            return None
+
+    async def put(self, key: str, data: bytes) -> None:
+        if self._write_to is not None:
+            try:
+                await self._write_to.put(key, data)
+                return
+            except OSError as exc:
+                self._fall_back(str(exc))
+        await self._memory.put(key, data)
+
+    async def delete(self, key: str) -> None:
+        await self._memory.delete(key)
+        if self._read_from is not None:
+            try:
+                await self._read_from.delete(key)
+            except OSError as exc:
+                self._fall_back(str(exc), reading=True)
+
+    async def clear(self) -> None:
+        await self._memory.clear()
+        if self._read_from is not None:
+            try:
+                await self._read_from.clear()
+            except OSError as exc:
+                self._fall_back(str(exc), reading=True)
