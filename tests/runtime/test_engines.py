@@ -25,17 +25,23 @@ from tests.harness.engines import BROWSERS
 class Engine:
     """What one engine does here (Node 20, Chromium 156, Firefox ESR 153, WebKitGTK 2.50)."""
 
-    def __init__(self, *, jspi: bool | None, fetch_failed: str, sync_compile_limit: bool) -> None:
+    def __init__(self, *, jspi: bool | None, fetch_failed: str, sync_compile_limit: bool, reload_keeps_cache: bool) -> None:
         self.jspi = jspi  # None: depends on the Node version
         self.fetch_failed = fetch_failed  # fetch()'s message for a refused connection
         self.sync_compile_limit = sync_compile_limit  # refuses new WebAssembly.Module(> 8 MB) on the main thread
+        # Cache API entries survive a page load in the test browser's session. WebKit's
+        # WebDriver session (MiniBrowser --automation) is ephemeral: a reload empties its caches.
+        self.reload_keeps_cache = reload_keeps_cache
 
 
 ENGINES = {
-    "node": Engine(jspi=None, fetch_failed="fetch failed", sync_compile_limit=False),
-    "chrome": Engine(jspi=True, fetch_failed="Failed to fetch", sync_compile_limit=True),
-    "firefox": Engine(jspi=True, fetch_failed="NetworkError when attempting to fetch resource", sync_compile_limit=False),
-    "webkit": Engine(jspi=False, fetch_failed="Load failed", sync_compile_limit=False),
+    "node": Engine(jspi=None, fetch_failed="fetch failed", sync_compile_limit=False, reload_keeps_cache=False),
+    "chrome": Engine(jspi=True, fetch_failed="Failed to fetch", sync_compile_limit=True, reload_keeps_cache=True),
+    "firefox": Engine(
+        jspi=True, fetch_failed="NetworkError when attempting to fetch resource", sync_compile_limit=False,
+        reload_keeps_cache=True,
+    ),
+    "webkit": Engine(jspi=False, fetch_failed="Load failed", sync_compile_limit=False, reload_keeps_cache=False),
 }
 
 
@@ -151,6 +157,35 @@ def test_a_full_cache_api_is_said_once_and_the_install_goes_on(selenium, index_s
     assert len(said) == 1, said
     assert "QuotaExceededError" in said[0] and said[0].endswith("what it downloads is kept in memory only"), said
     assert index_server.log.count("file") == 2  # each wheel once: the second install read memory
+
+
+@pytest.mark.pyodide_abi("2026_0")  # luau-wasm has only a cp314 / 2026_0 wheel
+def test_a_second_pyodide_in_the_page_installs_from_the_cache_api(selenium_standalone, index_server, runtime):
+    """Across runtimes in one page in every engine; across page loads where the engine keeps
+    the entries (test_cache runs that in Chromium and Firefox)."""
+    _browser_only(runtime)
+    selenium = selenium_standalone
+
+    @run_in_pyodide(packages=["micropkg"])
+    async def install(selenium, index_url):
+        import micropkg
+
+        return [i.name for i in await micropkg.install("luau-wasm", index_urls=[index_url])]
+
+    count_entries = "return (await (await caches.open('micropkg-v1')).keys()).length;"
+    assert install(selenium, index_server.simple_url) == ["luau-wasm"]
+    assert index_server.log.count("file") == 1
+    kept = selenium.run_js(count_entries)
+    assert kept >= 3, kept  # the page, the metadata, the wheel
+
+    selenium.load_pyodide()  # a second Pyodide, same page
+    selenium.initialize_pyodide()
+    assert install(selenium, index_server.simple_url) == ["luau-wasm"]
+    assert index_server.log.count("file") == 1, "the second runtime downloaded the wheel again"
+
+    selenium.refresh()
+    after_reload = selenium.run_js(count_entries)
+    assert (after_reload == kept) == ENGINES[runtime].reload_keeps_cache, (kept, after_reload)
 
 
 # -- fetch() failures and timeouts -----------------------------------------------------------------
