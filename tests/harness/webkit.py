@@ -19,7 +19,7 @@ import threading
 import warnings
 from pathlib import Path
 
-__all__ = ["MINIBROWSER", "WEBKIT_DRIVER", "start_webkit", "webkit_version"]
+__all__ = ["MINIBROWSER", "WEBKIT_DRIVER", "display", "start_webkit"]
 
 WEBKIT_DRIVER = "/usr/bin/WebKitWebDriver"
 MINIBROWSER = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser"
@@ -93,10 +93,3 @@ def start_webkit():
         warnings.simplefilter("ignore", DeprecationWarning)
         return webdriver.WebKitGTK(options=options, service=service)
 
-
-def webkit_version() -> str:
-    """WebKitGTK's version as Debian packaged it (the driver reports the same)."""
-    done = subprocess.run(
-        ["dpkg-query", "-W", "-f", "${Version}", "webkit2gtk-driver"], capture_output=True, text=True, check=False
-    )
-    return done.stdout.strip()
