@@ -5,7 +5,8 @@ pytest-pyodide's ``selenium`` fixtures or ``@run_in_pyodide``. pytest-pyodide's
 ``--runtime`` picks which run: ``host`` (host tests only; pyproject.toml makes
 it the default, with ``tests/host`` as the default path, so plain ``pytest``
 prepares and starts no Pyodide), ``node`` or ``chrome`` (runtime tests and
-host tests), ``node-no-host`` / ``chrome-no-host`` (runtime tests only).
+host tests), ``node-no-host`` / ``chrome-no-host`` (runtime tests only), and
+``firefox`` / ``webkit`` through the runners of :mod:`tests.harness.engines`.
 ``scripts/test`` runs each over all of ``tests/``. ``--pyodide-version`` picks
 the Pyodide release of a runtime run; unless ``--dist-dir`` is given, its
 folder is prepared (cached) by :mod:`tests.harness.pyodide_dist`.
@@ -22,9 +23,9 @@ Fixtures:
     its base URL, ``http://127.0.0.1:<port>/`` -- a plain string to hand to
     ``@run_in_pyodide`` functions.
 ``browser``
-    a fresh headless Chromium (Selenium WebDriver) without Pyodide, for tests
-    that drive a page like a person (the demo, console.html, JupyterLite);
-    skipped outside the chrome run.
+    a fresh browser of the run (Chromium, Firefox or WebKit; a Selenium
+    WebDriver or one shaped like it) without Pyodide, for tests that drive a
+    page like a person (the demo, console.html, JupyterLite); skipped under Node.
 ``make_wheel``
     :func:`tests.harness.wheels.make_wheel`.
 ``real_wheels``
@@ -60,7 +61,7 @@ from pathlib import Path
 import pytest
 from pytest_pyodide import get_global_config
 
-from tests.harness import pyodide_dist
+from tests.harness import engines, pyodide_dist
 from tests.harness.chrome import CHROME_FLAGS
 from tests.harness.index_server import IndexServer
 from tests.harness.pypi_cache import CachedWheel, real_wheels as _real_wheels
@@ -107,6 +108,7 @@ def _runtimes_requested(config: pytest.Config) -> bool:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     """Runs before pytest-pyodide's own pytest_configure reads ``--dist-dir``."""
+    engines.register()  # --runtime firefox / webkit
     settings = get_global_config()
     flags = settings.get_flags("chrome")
     # pytest-pyodide's Chrome runner passes --headless and --no-sandbox itself.
@@ -200,10 +202,11 @@ def index_url(index_server: IndexServer) -> str:
 
 @pytest.fixture
 def browser(request, runtime):
-    """A fresh headless Chromium (a Selenium WebDriver) that has not loaded Pyodide, for a
-    test that drives a web page as a person would; skipped outside the chrome run."""
-    if runtime != "chrome":
-        pytest.skip(f"{request.module.__name__.rsplit('.', 1)[-1]} drives a web page: it runs in the chrome run, not under {runtime}")
+    """A fresh browser of this run (Chromium's Selenium WebDriver, WebKit's, or Firefox's
+    Selenium-shaped Marionette driver) that has not loaded Pyodide, for a test that drives
+    a web page as a person would; skipped under Node."""
+    if runtime not in engines.BROWSERS:
+        pytest.skip(f"{request.module.__name__.rsplit('.', 1)[-1]} drives a web page: it runs in the browser runs, not under {runtime}")
     return request.getfixturevalue("selenium_standalone_noload").driver
 
 
@@ -249,7 +252,7 @@ def _empty_micropkg_cache(request: pytest.FixtureRequest, micropkg_cache_dir: Pa
         else:
             entry.unlink()
     runtime = request.node.callspec.params.get("runtime", "") if hasattr(request.node, "callspec") else ""
-    if runtime.startswith("chrome") and "selenium" in request.fixturenames:
+    if runtime in engines.BROWSERS and "selenium" in request.fixturenames:
         request.getfixturevalue("selenium").run_js(
             "if (globalThis.caches) { await caches.delete('micropkg-v1'); }", pyodide_checks=False
         )

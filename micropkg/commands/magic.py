@@ -35,7 +35,9 @@ import shlex
 import sys
 from dataclasses import dataclass
 
-__all__ = ["Command", "MagicUsageError", "USAGE", "load_ipython_extension", "parse", "rewrite_lines", "run"]
+from ..runtime.js import blocking_runner
+
+__all__ = ["Command", "MagicUsageError", "USAGE", "blocking_runner", "load_ipython_extension", "parse", "rewrite_lines", "run"]
 
 NAME = "micropkg"
 
@@ -298,9 +300,8 @@ def _line_magic(line: str) -> None:
         return
     from IPython.core.error import UsageError
 
-    from ..runtime.js import can_run_sync, run_sync
-
-    if not can_run_sync():
+    run_sync = blocking_runner()
+    if run_sync is None:
         raise UsageError(
             f"%micropkg {command.action} must wait for the network, and this runtime cannot block on it here. "
             "Run the line again in a cell of its own (the extension is loaded now, so the cell will await it), "

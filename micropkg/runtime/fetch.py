@@ -9,7 +9,7 @@ from ..net.transport import Request, Response, Transport, redact_url, split_cred
 from .detect import in_browser
 from .js import JsException
 
-__all__ = ["PyfetchTransport", "read_local_url"]
+__all__ = ["PyfetchTransport", "fetch_failure", "read_local_url", "stacked_fetch", "timeout_signal"]
 
 
 class PyfetchTransport(Transport):
@@ -32,36 +32,94 @@ class PyfetchTransport(Transport):
             kwargs["credentials"] = self._credentials
         signal = None
         if request.timeout is not None:
-            import js  # type: ignore[import-not-found]
-
-            # Node does not wait for this timer before exiting (it is unreferenced).
-            signal = kwargs["signal"] = js.AbortSignal.timeout(max(1, round(request.timeout * 1000)))
+            signal = kwargs["signal"] = timeout_signal(request.timeout)
+        fetcher = stacked_fetch()
+        if fetcher is not None:
+            kwargs["fetcher"] = fetcher
         try:
             response = await pyfetch(request.url, **kwargs)
             body = await response.bytes()
-        except Exception as exc:  # noqa: BLE001 - see below
-            # No answer arrived. pyfetch raises a JsException or OSError, and for some
-            # network failures an AttributeError of its own error handling ("'NoneType'
-            # object has no attribute 'message'"), which must not reach the user as such.
+        except Exception as exc:  # noqa: BLE001 - see fetch_failure
             if signal is not None and signal.aborted:  # our deadline, not the network
                 url = redact_url(request.url)
                 raise NetworkError(
                     f"Could not fetch {url}: no complete answer within {request.timeout:g} s", url=url
                 ) from exc
-            hint = ""
-            if in_browser():
-                hint = (
-                    " In a browser this is usually CORS: the server must send "
-                    "'Access-Control-Allow-Origin' for this page's origin."
-                )
-            url = redact_url(request.url)
-            # fetch() quotes the URL in some errors: keep any user:password out of the message.
-            known = isinstance(exc, (JsException, OSError))
-            detail = str(exc).replace(request.url, url) if known else "the connection failed before any answer arrived"
-
-            raise NetworkError(f"Could not fetch {url}: {detail}.{hint}", url=url) from exc
+            raise fetch_failure(request.url, exc) from exc
         headers = {k.lower(): v for k, v in response.headers.items()}
         return Response(response.url or request.url, response.status, headers, body)
+
+_stacked_fetch: object = None
+
+
+def stacked_fetch():
+    """``fetch`` for ``pyfetch(fetcher=...)``, rejecting only with errors that have a stack;
+    None where ``pyfetch`` takes no fetcher (Pyodide 0.27).
+
+    WebKit's ``fetch()`` rejects with a ``TypeError`` that has no ``stack``, and
+    awaiting a JS error without one in Pyodide 314 never ends (in every engine).
+    So such an error is thrown again as a fresh one of the same name and message.
+    """
+    global _stacked_fetch
+    if _stacked_fetch is None:
+        import inspect
+
+        from pyodide.code import run_js
+        from pyodide.http import pyfetch
+
+        if "fetcher" not in inspect.signature(pyfetch).parameters:
+            _stacked_fetch = False
+        else:
+            _stacked_fetch = run_js(
+                "(request, init) => fetch(request, init).catch((error) => {"
+                " if (error instanceof Error && !error.stack) {"
+                " const copy = new Error(error.message); copy.name = error.name; throw copy; }"
+                " throw error; })"
+            )
+    return _stacked_fetch or None
+
+
+def timeout_signal(seconds: float):
+    """An AbortSignal that aborts after ``seconds``: ``AbortSignal.timeout`` where the
+    engine has it (Chromium 103, Firefox 100, Safari 16, Node 17.3 on), else a controller
+    aborted by a timer. Node does not wait for ``AbortSignal.timeout``'s timer to exit
+    (it is unreferenced); Node always has it, so the fallback's timer runs in browsers only."""
+    import js
+
+    milliseconds = max(1, round(seconds * 1000))
+    if getattr(js.AbortSignal, "timeout", None) is not None:
+        return js.AbortSignal.timeout(milliseconds)
+    from pyodide.ffi import create_once_callable
+
+    controller = js.AbortController.new()
+    js.setTimeout(create_once_callable(lambda: controller.abort()), milliseconds)
+    return controller.signal
+
+
+def fetch_failure(url: str, exc: BaseException) -> NetworkError:
+    """The error for a fetch() that got no answer at all, in every engine's words.
+
+    Engines name no cause, by design (a page must not probe the network):
+    Chromium says "Failed to fetch", Firefox "NetworkError when attempting to
+    fetch resource.", WebKit "Load failed", and a refused connection, a name
+    that does not resolve and a response without CORS headers all look the same.
+    """
+    shown = redact_url(url)
+    if isinstance(exc, (JsException, OSError)):
+        # fetch() quotes the URL in some errors: keep any user:password out of the message.
+        detail = str(exc).replace(url, shown).strip().rstrip(".")
+    else:
+        # pyfetch's own error handling can fail on some rejections ("'NoneType' object has no
+        # attribute 'message'"): that says nothing about the network, so it is not shown.
+        detail = "the connection failed before any answer arrived"
+    hint = ""
+    if in_browser():
+        hint = (
+            " The browser does not say why: the server may be unreachable or, most often, it does not send "
+            "'Access-Control-Allow-Origin' for this page's origin (CORS)."
+        )
+    return NetworkError(f"Could not fetch {shown}: {detail}.{hint}", url=shown)
+
 
 async def read_local_url(url: str, transport: Transport | None = None) -> bytes:
     """Bytes of an ``emfs:`` (Pyodide's file system) or ``file:`` (the host's, Node only) URL;

@@ -18,7 +18,7 @@ except ImportError:  # CPython, or a Pyodide without pyodide.ffi
         """Stand-in outside Pyodide: never raised."""
 
 
-__all__ = ["JsException", "can_run_sync", "event_sender", "run_sync"]
+__all__ = ["JsException", "blocking_runner", "event_sender"]
 
 
 def event_sender(callback: Callable[[dict], object]) -> Callable[[dict], None]:
@@ -41,17 +41,16 @@ def event_sender(callback: Callable[[dict], object]) -> Callable[[dict], None]:
     return send
 
 
-def can_run_sync() -> bool:
-    """Whether this runtime can block on a coroutine (JSPI: Chromium, Node 20+ with the flag)."""
+def blocking_runner() -> Callable[[Awaitable[Any]], Any] | None:
+    """Pyodide's ``run_sync`` where this call may block on a coroutine, else None.
+
+    Blocking needs JavaScript Promise Integration (JSPI), which Chromium and
+    Firefox have and WebKit (Safari) and Node 20 do not, and a call stack that
+    entered Python through a promising call. Without it the magic says what to
+    do instead.
+    """
     try:
-        from pyodide.ffi import can_run_sync as able
+        from pyodide.ffi import can_run_sync, run_sync
     except ImportError:  # Pyodide < 0.27, or not Pyodide at all
-        return False
-    return bool(able())
-
-
-def run_sync(awaitable: Awaitable[Any]) -> Any:
-    """Block until ``awaitable`` is done (only where :func:`can_run_sync`)."""
-    from pyodide.ffi import run_sync as block
-
-    return block(awaitable)
+        return None
+    return run_sync if can_run_sync() else None

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from ..net.cache import DirectoryStore, MemoryStore, Store
 from .detect import in_browser, in_pyodide
 from .js import JsException
 
-__all__ = ["CacheApiStore", "NodeFsStore", "cache_store"]
+__all__ = ["CacheApiStore", "FallbackStore", "NodeFsStore", "cache_store"]
 
 _store: Store | None = None
 
@@ -19,7 +20,8 @@ def cache_store() -> Store:
     Node, a host directory: ``MICROPKG_CACHE_DIR``, else
     ``$XDG_CACHE_HOME/micropkg``, else ``~/.cache/micropkg``. Where neither is
     available (a page without the Cache API), memory: the cache then lasts as
-    long as the page.
+    long as the page; so does a page whose Cache API fails (denied, over quota), see
+    :class:`FallbackStore`.
     """
     global _store
     if _store is None:
@@ -35,7 +37,9 @@ def _make_store() -> Store:
     import js  # type: ignore[import-not-found]
 
     if in_browser():
-        return CacheApiStore() if getattr(js, "caches", None) is not None else MemoryStore()
+        if getattr(js, "caches", None) is None:
+            return FallbackStore(None, "this page has no Cache API (browsers offer it to secure contexts only: https: or localhost)")
+        return FallbackStore(CacheApiStore())
     directory = _node_cache_dir(js.process.env)
     return NodeFsStore(directory) if directory is not None else MemoryStore()
 
@@ -179,3 +183,69 @@ class CacheApiStore(Store):
             await js.caches.delete(self.name)
         except JsException as exc:
             raise OSError(f"Cache API: deleting the cache {self.name!r} failed: {exc}") from exc
+
+
+class FallbackStore(Store):
+    """The browser's store (:class:`CacheApiStore`) until it fails, then memory; said once.
+
+    The Cache API can be missing (an insecure context), refused (private
+    browsing in some engines) or full (``QuotaExceededError``). No install
+    depends on the cache, but a warning for each entry would bury a page's
+    output, so the first failure says so once and the rest of the page's life
+    keeps entries in memory. A failed write leaves reading on (a full cache
+    still serves what it holds); a failed read turns the Cache API off.
+    """
+
+    def __init__(self, primary: Store | None, unavailable: str | None = None) -> None:
+        self._memory = MemoryStore()
+        self._read_from: Store | None = primary
+        self._write_to: Store | None = primary
+        self._said = False
+        if primary is None:
+            self._fall_back(unavailable or "no persistent store")
+
+    def _fall_back(self, reason: str, *, reading: bool = False) -> None:
+        self._write_to = None
+        if reading:
+            self._read_from = None
+        if not self._said:
+            self._said = True
+            warnings.warn(
+                f"micropkg's cache: {reason}; until this page is closed, what it downloads is kept in memory only",
+                stacklevel=3,
+            )
+
+    async def get(self, key: str) -> bytes | None:
+        found = await self._memory.get(key)
+        if found is not None or self._read_from is None:
+            return found
+        try:
+            return await self._read_from.get(key)
+        except OSError as exc:
+            self._fall_back(str(exc), reading=True)
+            return None
+
+    async def put(self, key: str, data: bytes) -> None:
+        if self._write_to is not None:
+            try:
+                await self._write_to.put(key, data)
+                return
+            except OSError as exc:
+                self._fall_back(str(exc))
+        await self._memory.put(key, data)
+
+    async def delete(self, key: str) -> None:
+        await self._memory.delete(key)
+        if self._read_from is not None:
+            try:
+                await self._read_from.delete(key)
+            except OSError as exc:
+                self._fall_back(str(exc), reading=True)
+
+    async def clear(self) -> None:
+        await self._memory.clear()
+        if self._read_from is not None:
+            try:
+                await self._read_from.clear()
+            except OSError as exc:
+                self._fall_back(str(exc), reading=True)
