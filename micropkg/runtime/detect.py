@@ -11,8 +11,11 @@ import site
 import sys
 import sysconfig
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..model.target import Target
+if TYPE_CHECKING:  # the target needs packaging, which an install imports after its first request
+    from ..model.target import Target
+
 
 __all__ = ["abi_version", "current_target", "in_browser", "in_pyodide", "invalidate_import_caches", "page_url", "site_packages"]
 
@@ -59,6 +62,7 @@ def current_target() -> Target:
     from packaging.markers import default_environment
 
     from ..model.tags import runtime_platforms
+    from ..model.target import Target
 
     return Target.build(runtime_platforms(abi_version()), platform.python_version(), default_environment())
 

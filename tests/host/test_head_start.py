@@ -59,3 +59,16 @@ def test_every_plain_name_of_a_list_goes_to_the_first_index_only():
     send_root_pages((first, second), ["a", "https://x.example/b.whl", "c>=1"])
     assert first.sent == ["a", "c"] and second.sent == []
     assert send_root_pages((), ["a"]) == []
+
+
+def test_the_public_api_imports_nothing_the_first_request_does_not_need() -> None:
+    # An install's first page requests leave before packaging and resolvelib load (see
+    # index.head_start): importing the API must not pull them in through any layer.
+    import subprocess
+    import sys
+
+    code = "import sys, micropkg.api; print(sorted(m for m in sys.modules if m.split('.')[0] in ('packaging', 'resolvelib')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", out
+    control = "import sys, micropkg.api, micropkg.resolution.resolver; print('resolvelib' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", control], capture_output=True, text=True, check=True).stdout.strip() == "True"
