@@ -12,6 +12,7 @@ The public surface is ``__all__``. Submodules load on first use, so
 
 from __future__ import annotations
 
+import builtins
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
@@ -94,7 +95,7 @@ def __getattr__(name: str):
     return value
 
 
-def __dir__() -> list[str]:
+def __dir__() -> builtins.list[str]:
     return sorted(set(globals()) | set(__all__))
 
 

@@ -60,7 +60,7 @@ class MicropkgError(Exception):
         return (_rebuild, (type(self), self.args, self.__dict__))
 
 
-def _rebuild(cls: type, args: tuple, state: dict) -> MicropkgError:
+def _rebuild(cls: type[MicropkgError], args: tuple, state: dict) -> MicropkgError:
     error = cls.__new__(cls)
     error.args = args
     error.__dict__.update(state)

@@ -132,7 +132,7 @@ class Index(PackageSource):
         if url not in self._early:
             on_its_way: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             answer = asyncio.ensure_future(self._page_response(url, _Announcing(self._transport, on_its_way)))
-            answer.add_done_callback(lambda _: on_its_way.done() or on_its_way.set_result(None))
+            answer.add_done_callback(lambda _: None if on_its_way.done() else on_its_way.set_result(None))
             self._early[url] = (answer, on_its_way)
         return self._early[url][1]
 
@@ -185,7 +185,7 @@ class Index(PackageSource):
         wheel_sha = file.hashes.get("sha256")
         cache = self._cache
         if cache is not None and (own_sha or wheel_sha):
-            kept = await (cache.file(own_sha) if own_sha else cache.derived(wheel_sha))
+            kept = await (cache.file(own_sha) if own_sha else cache.derived(wheel_sha or ""))
             if kept is not None:
                 return kept
             if cache.mode == "offline":
@@ -198,7 +198,7 @@ class Index(PackageSource):
         response.raise_for_status(f"Metadata of {file.filename}")
         check_hashes(response.body, file.core_metadata or {}, url)
         if cache is not None and (own_sha or wheel_sha):
-            await (cache.keep_file(own_sha, response.body) if own_sha else cache.keep_derived(wheel_sha, response.body))
+            await (cache.keep_file(own_sha, response.body) if own_sha else cache.keep_derived(wheel_sha or "", response.body))
         return response.body
 
     async def metadata_from_ranges(self, file: DistFile) -> tuple[bytes, bytes | None] | None:

@@ -199,6 +199,7 @@ def _entries(packages: object, url: str) -> dict[NormalizedName, dict]:
         depends = raw.get("depends", [])
         if not isinstance(depends, list) or not all(isinstance(d, str) for d in depends):
             raise IndexFormatError(f"{url}: packages[{key!r}] has 'depends' {depends!r}, expected names", url=url)
-        name = raw.get("name") if isinstance(raw.get("name"), str) else key
+        given = raw.get("name")
+        name = given if isinstance(given, str) else key
         entries[canonicalize_name(name)] = {**raw, "name": name, "depends": list(depends)}
     return entries

@@ -47,7 +47,7 @@ class Downloads:
         self.policy = policy
         self._read_url = read_url
         self.fetches = fetches if fetches is not None else Fetches()
-        self._wheels: dict[str, asyncio.Task] = {}
+        self._wheels: dict[str, asyncio.Future] = {}  # tasks, or bytes already here (prime)
         self._opened: dict[str, asyncio.Task] = {}  # wheel URL -> its verified Wheel
         # Download the greedy walk's picks before resolution confirms them; for
         # installs only: a dry run must not download wheels.
@@ -58,7 +58,7 @@ class Downloads:
     def from_distribution(self, candidate: Candidate) -> bool:
         return self.policy is not None and self.policy.from_distribution(candidate)
 
-    def fetch(self, candidate: Candidate) -> asyncio.Task:
+    def fetch(self, candidate: Candidate) -> asyncio.Future:
         """The task downloading ``candidate``'s file (started now if not yet), hash-checked."""
         file = _file(candidate)
         source = self.policy.source_of(candidate) if self.policy is not None else None

@@ -25,7 +25,7 @@ class Failure:
     error: MicropkgError
 
 
-async def unwrapped(task: asyncio.Task) -> Any:
+async def unwrapped(task: asyncio.Future) -> Any:
     """What ``task`` (one of :meth:`Fetches.task`'s) made, or the error it kept, raised now."""
     value = await task
     if isinstance(value, Failure):

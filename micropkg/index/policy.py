@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -81,13 +82,13 @@ class SourcePolicy:
         if self.strategy == "merge":
             # Asked by the user: every index's files compete. An index that fails
             # fails the page (Index.project raises on anything but "not here").
-            pages = await asyncio.gather(*(limited(lambda i=i: i.project(name)) for i in self.indexes))
+            pages = await asyncio.gather(*(limited(functools.partial(i.project, name)) for i in self.indexes))
             return [(page, index) for page, index in zip(pages, self.indexes) if page is not None]
         # The first index that knows a project provides all its files: taking
         # candidates from later indexes too would let anyone who registers the
         # name elsewhere shadow a private package (dependency confusion).
         for index in self.indexes:
-            page = await limited(lambda index=index: index.project(name))
+            page = await limited(functools.partial(index.project, name))
             if page is not None:
                 return [(page, index)]
         return []

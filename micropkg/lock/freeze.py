@@ -25,7 +25,7 @@ import dataclasses
 import json
 import urllib.parse
 import warnings
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from packaging.markers import Marker
@@ -63,7 +63,7 @@ def _imports(dist: InstalledDistribution) -> list[str]:
     return sorted(names)
 
 
-def _depends(dist: InstalledDistribution, target: Target, present: set[str]) -> list[str]:
+def _depends(dist: InstalledDistribution, target: Target, present: Collection[str]) -> list[str]:
     try:
         meta = parse_metadata((Path(dist.dist_info_path) / "METADATA").read_bytes(), source=dist.dist_info)
     except IndexFormatError:
@@ -74,7 +74,7 @@ def _depends(dist: InstalledDistribution, target: Target, present: set[str]) -> 
         for req in meta.requires_dist
         if any(target.marker_ok(req.marker, extra) for extra in extras)
     }
-    return sorted(names & present - {dist.name})
+    return sorted((names & set(present)) - {dist.name})
 
 
 def _recorded(dist: InstalledDistribution) -> LockedWheel | None:
@@ -108,19 +108,20 @@ def _index_of(dist: InstalledDistribution) -> str | None:
 
 def _runtime_entry(name: str, entry: Mapping, base_url: str | None) -> LockedPackage | None:
     file_name, sha256, version = entry.get("file_name"), entry.get("sha256"), entry.get("version")
-    if not all(isinstance(v, str) and v for v in (file_name, sha256, version)):
+    if not (isinstance(file_name, str) and isinstance(sha256, str) and isinstance(version, str)) \
+            or not (file_name and sha256 and version):
         return None
     try:
-        parsed = Version(version)  # type: ignore[arg-type]
+        parsed = Version(version)
     except InvalidVersion:
         return None
-    location = file_name if base_url is None else join_location(base_url, file_name)  # type: ignore[arg-type]
+    location = file_name if base_url is None else join_location(base_url, file_name)
     has_scheme = bool(urllib.parse.urlsplit(location).scheme)
     wheel = LockedWheel(
         filename=filename_of(location),
         url=location if has_scheme else None,
         path=None if has_scheme else location,
-        hashes={"sha256": sha256},  # type: ignore[dict-item]
+        hashes={"sha256": sha256},
     )
     depends = entry.get("depends") if isinstance(entry.get("depends"), list) else []
     return LockedPackage(

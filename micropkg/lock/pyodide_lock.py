@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from packaging.markers import Marker
 from packaging.utils import canonicalize_name
@@ -67,7 +67,7 @@ def info_for(target: Target) -> dict[str, str]:
     }
 
 
-def _entry(lock: Lock, package: LockedPackage, target: Target, names: set[str]) -> dict:
+def _entry(lock: Lock, package: LockedPackage, target: Target, names: Collection[str]) -> dict:
     wheel = package.wheels[0] if len(package.wheels) == 1 else best_wheel(lock, package, target)
     if not wheel.sha256:
         raise LockError(

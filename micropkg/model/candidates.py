@@ -67,6 +67,19 @@ class Verdict:
     rank: int | None  # tag rank on the target, when usable
     refused: str | None  # why the file cannot be installed here, None if it can
 
+    @property
+    def usable_version(self) -> Version:
+        """The version of a usable file (every usable file has one)."""
+        if self.version is None or self.rank is None:
+            raise TypeError(f"{self.file.filename} is not usable here: {self.refused}")
+        return self.version
+
+    @property
+    def usable_rank(self) -> int:
+        if self.rank is None:
+            raise TypeError(f"{self.file.filename} is not usable here: {self.refused}")
+        return self.rank
+
 
 def judge_file(file: DistFile, name: NormalizedName, target: Target) -> Verdict:
     if file.filename.endswith(".whl"):
@@ -91,10 +104,10 @@ def judge_file(file: DistFile, name: NormalizedName, target: Target) -> Verdict:
                 )
         return Verdict(file, version, tags, rank, None)
     try:
-        _, version = parse_sdist_filename(file.filename)
+        sdist_version: Version | None = parse_sdist_filename(file.filename)[1]
     except InvalidSdistFilename:
-        version = None
-    return Verdict(file, version, frozenset(), None, "a source distribution; sdists cannot be built in Pyodide")
+        sdist_version = None
+    return Verdict(file, sdist_version, frozenset(), None, "a source distribution; sdists cannot be built in Pyodide")
 
 
 def judge_files(page: ProjectPage, target: Target, *, usable_only: bool = False) -> list[Verdict]:
@@ -105,8 +118,8 @@ def judge_files(page: ProjectPage, target: Target, *, usable_only: bool = False)
     """
     if usable_only:
         files = [f for f in page.wheels_for(target.platforms) if target.may_fit(f.filename)]
-        return [v for v in (judge_file(f, page.name, target) for f in files) if v.refused is None]
-    return [judge_file(f, page.name, target) for f in page.files]
+        return [v for v in (judge_file(f, NormalizedName(page.name), target) for f in files) if v.refused is None]
+    return [judge_file(f, NormalizedName(page.name), target) for f in page.files]
 
 
 class Releases:
@@ -128,12 +141,12 @@ class Releases:
         self._sources = sources or {}
         best: dict[Version, Verdict] = {}  # best file per version, yanked or not
         best_unyanked: dict[Version, Verdict] = {}
-        self._usable = [v for v in verdicts if v.refused is None and v.version is not None]
+        self._usable = [v for v in verdicts if v.refused is None and v.version is not None and v.rank is not None]
         for verdict in self._usable:
             for table in (best, best_unyanked) if verdict.file.yanked is None else (best,):
-                current = table.get(verdict.version)
-                if current is None or verdict.rank < current.rank:  # type: ignore[operator]
-                    table[verdict.version] = verdict
+                current = table.get(verdict.usable_version)
+                if current is None or verdict.usable_rank < current.usable_rank:
+                    table[verdict.usable_version] = verdict
         self._versions = sorted(best)  # ascending
         # Local labels are ignored by ==, <=, >= of a public version: bisect on public keys.
         self._keys = [Version(v.public) if v.local else v for v in self._versions]
@@ -186,16 +199,16 @@ class Releases:
             # version-keyed tables merge: check every file's own version instead.
             table = {}
             for verdict in self._usable:
-                if (pinned or verdict.file.yanked is None) and verdict.version not in table and all(
-                    s.contains(verdict.version, prereleases=True) for s in specifiers
+                if (pinned or verdict.file.yanked is None) and verdict.usable_version not in table and all(
+                    s.contains(verdict.usable_version, prereleases=True) for s in specifiers
                 ):
-                    table[verdict.version] = verdict
+                    table[verdict.usable_version] = verdict
             lo, hi = 0, len(self._versions)
         else:
             lo, hi = self._window(specifiers)
         versions = [
             v for v in reversed(self._versions[lo:hi])
-            if v in table and all(s.contains(table[v].version, prereleases=True) for s in specifiers)
+            if v in table and all(s.contains(table[v].usable_version, prereleases=True) for s in specifiers)
         ]
         if not (pre or any(s.prereleases for s in specifiers)):
             finals = [v for v in versions if not v.is_prerelease]
@@ -203,7 +216,7 @@ class Releases:
                 versions = finals
         sources = self._sources
         return [
-            Candidate(self.name, table[v].version, table[v].file, sources.get(table[v].file.url, source))
+            Candidate(self.name, table[v].usable_version, table[v].file, sources.get(table[v].file.url, source))
             for v in versions
         ]
 

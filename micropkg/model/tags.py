@@ -90,7 +90,7 @@ def runtime_platforms(abi_version: str | None) -> PlatformInfo:
     return PlatformInfo(
         python_version=sys.version_info[:2],
         abi_version=abi_version,
-        emscripten_version=em_version,  # type: ignore[arg-type]
+        emscripten_version=em_version,
     )
 
 

@@ -39,7 +39,7 @@ class EdgeLog:
 
     def chain(self, candidate: Candidate | None, limit: int = 8) -> str:
         """``b 2.1 ← a 2.0 ← your request``: how ``candidate`` came to be needed."""
-        links = []
+        links: list[str] = []
         current = candidate
         while current is not None and len(links) < limit:
             links.append(f"{current.name} {current.version}")

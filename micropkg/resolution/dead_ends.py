@@ -92,7 +92,8 @@ def unavailable_reason(name: NormalizedName, catalog: Catalog, target: Target, s
         return f"no release of {name} that fits {specifier} has a file for this runtime (releases that do: {shown})"
     wheels = [v for v in verdicts if v.file.is_wheel]
     emscripten = [v for v in wheels if any("emscripten" in t.platform or "pyodide" in t.platform for t in v.tags)]
-    where = f"; it is in Pyodide's distribution ({catalog.distribution.url})" if _in_distribution(name, catalog) else ""
+    distribution = catalog.distribution
+    where = f"; it is in Pyodide's distribution ({distribution.url})" if distribution and distribution.entry(name) else ""
     if not wheels:
         return f"{name} publishes no wheels, only sdists, which cannot be built here{where}"
     if not emscripten and not any(t.platform == "any" for v in wheels for t in v.tags):
@@ -101,8 +102,3 @@ def unavailable_reason(name: NormalizedName, catalog: Catalog, target: Target, s
     newest = max(versions)
     offered = describe_files([v for v in verdicts if v.version == newest])
     return f"{name} has no wheel for {target.describe()} (its newest release, {newest}, has {offered}){where}"
-
-
-def _in_distribution(name: str, catalog: Catalog) -> bool:
-    distribution = catalog.distribution
-    return distribution is not None and distribution.entry(name) is not None

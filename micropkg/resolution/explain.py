@@ -101,7 +101,7 @@ def _reason(
 ) -> str:
     if verdict.refused is not None:
         return verdict.refused
-    file, version = verdict.file, verdict.version
+    file, version = verdict.file, verdict.usable_version
     if best is not None and file is best.file:
         origin = " (the Pyodide distribution's build)" if catalog.from_distribution(best) else ""
         return f"newest version that fits{origin}"
@@ -116,7 +116,7 @@ def _reason(
         distribution = catalog.distribution
         if distribution is not None and catalog.sources.get(file.url) == distribution.source:
             return f"the index's file of {version} is preferred on a tie with the Pyodide distribution's build"
-        return f"another file of {version} fits this runtime better ({best.file.filename})"
+        return f"another file of {version} fits this runtime better ({best.file.filename if best.file else best})"
     if best is not None and version < best.version:
         return f"older than {best.version}"
     return "not selected"

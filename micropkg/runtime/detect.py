@@ -31,7 +31,7 @@ def page_url() -> str | None:
     """The URL of the page (or worker script) running Pyodide; None under Node."""
     if not in_browser():
         return None
-    import js  # type: ignore[import-not-found]
+    import js
 
     return str(js.location.href)
 
@@ -47,7 +47,7 @@ def abi_version() -> str | None:
     """The runtime's PyEmscripten platform version (``2026_0``), None outside Pyodide."""
     if not in_pyodide():
         return None
-    import pyodide_js  # type: ignore[import-not-found]
+    import pyodide_js
 
     # Pyodide 0.28 and later state it in their JS API; 0.27 only in sysconfig,
     # under its pre-PEP 783 name.
@@ -64,7 +64,8 @@ def current_target() -> Target:
     from ..model.tags import runtime_platforms
     from ..model.target import Target
 
-    return Target.build(runtime_platforms(abi_version()), platform.python_version(), default_environment())
+    markers = {key: str(value) for key, value in default_environment().items()}
+    return Target.build(runtime_platforms(abi_version()), platform.python_version(), markers)
 
 
 def invalidate_import_caches() -> None:

@@ -133,7 +133,7 @@ async def read_local_url(url: str, transport: Transport | None = None) -> bytes:
     if url.startswith("file:"):
         if in_browser():
             raise NetworkError(f"{url}: file: URLs work only under Node, not in a browser", url=url)
-        from pyodide_js._api import loadBinaryFile  # type: ignore[import-not-found]
+        from pyodide_js._api import loadBinaryFile
 
         path = url[len("file://") :] if url.startswith("file://") else url[len("file:") :]
         try:

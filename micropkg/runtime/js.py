@@ -28,12 +28,12 @@ def event_sender(callback: Callable[[dict], object]) -> Callable[[dict], None]:
     destroyed; a converted object is the JS caller's to keep.
     """
     try:
-        from pyodide.ffi import JsProxy, to_js  # type: ignore[import-not-found]
+        from pyodide.ffi import JsProxy, to_js
     except ImportError:  # CPython: a Python callable
         return callback  # type: ignore[return-value]
     if not isinstance(callback, JsProxy):
         return callback  # type: ignore[return-value]
-    import js  # type: ignore[import-not-found]
+    import js
 
     def send(event: dict) -> None:
         callback(to_js(event, dict_converter=js.Object.fromEntries))

@@ -27,7 +27,7 @@ def package_base_url(package_base: object, index_url: object) -> str | None:
 def runtime_lockfile() -> tuple[dict, dict, str | None]:
     """The runtime's own ``pyodide-lock.json``: its ``info``, its ``packages``, and the
     base that relative ``file_name`` values resolve against."""
-    import pyodide_js  # type: ignore[import-not-found]
+    import pyodide_js
 
     api = pyodide_js._api
     config = api.config
@@ -41,7 +41,7 @@ def runtime_distribution() -> tuple[str, object, str, str | None]:
     the base URL its relative ``file_name`` values resolve against (a host path
     under Node becomes a ``file:`` URL, to be read), and, under Node, the CDN URL that
     ``loadPackage`` reads a file from when the local folder lacks it (else None)."""
-    import pyodide_js  # type: ignore[import-not-found]
+    import pyodide_js
 
     api = pyodide_js._api
     config = api.config

@@ -46,7 +46,7 @@ async def load_dynlibs(root: Path, paths: Sequence[str]) -> None:
     """
     if not paths:
         return
-    import pyodide_js  # type: ignore[import-not-found]
+    import pyodide_js
     from pyodide.ffi import to_js
 
     api = pyodide_js._api
@@ -60,7 +60,7 @@ async def load_dynlibs(root: Path, paths: Sequence[str]) -> None:
 
 def mark_loaded(names_to_sources: dict[str, str]) -> None:
     """Tell Pyodide's package manager about what was installed, so loadPackage skips it."""
-    import pyodide_js  # type: ignore[import-not-found]
+    import pyodide_js
 
     for name, source in names_to_sources.items():
         setattr(pyodide_js.loadedPackages, name, source)
@@ -68,7 +68,7 @@ def mark_loaded(names_to_sources: dict[str, str]) -> None:
 def forget_loaded(names: Iterable[str]) -> None:
     """Tell Pyodide's package manager that ``names`` are gone (uninstalled), so a later
     ``loadPackage`` of one of them loads it again instead of saying "already loaded"."""
-    import pyodide_js  # type: ignore[import-not-found]
+    import pyodide_js
 
     loaded = pyodide_js.loadedPackages
     for name in names:
@@ -78,7 +78,7 @@ def forget_loaded(names: Iterable[str]) -> None:
 
 def is_loaded(name: str) -> bool:
     """Whether Pyodide's package manager has loaded ``name`` (a lockfile entry's name)."""
-    import pyodide_js  # type: ignore[import-not-found]
+    import pyodide_js
 
     return getattr(pyodide_js.loadedPackages, name, None) is not None
 
@@ -87,7 +87,7 @@ async def load_runtime_packages(names: Sequence[str]) -> None:
     (for shared libraries: it installs them into its library directory and loads them
     globally, checking the lockfile's sha256). Raises :class:`InstallError` naming what
     did not load: older Pyodides report a failure through a callback, not an exception."""
-    import pyodide_js  # type: ignore[import-not-found]
+    import pyodide_js
     from pyodide.ffi import create_proxy, to_js
 
     errors: list[str] = []

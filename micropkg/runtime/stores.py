@@ -34,7 +34,7 @@ def _make_store() -> Store:
 
         root = os.environ.get("MICROPKG_CACHE_DIR") or Path.home() / ".cache" / "micropkg"
         return DirectoryStore(root)
-    import js  # type: ignore[import-not-found]
+    import js
 
     if in_browser():
         if getattr(js, "caches", None) is None:
@@ -53,7 +53,7 @@ def _node_cache_dir(env) -> str | None:
     return f"{base}/micropkg" if base else None
 
 def _node_fs():
-    import js  # type: ignore[import-not-found]
+    import js
     from pyodide.code import run_js
 
     # process.getBuiltinModule (Node 20.16+) where there is one; Pyodide's own require otherwise.
@@ -126,7 +126,7 @@ class NodeFsStore(Store):
                 raise OSError(f"deleting {self.root}/{kind} failed: {exc}") from exc
 
 def _js_options(**options):
-    import js  # type: ignore[import-not-found]
+    import js
     from pyodide.ffi import to_js
 
     return to_js(options, dict_converter=js.Object.fromEntries)
@@ -142,7 +142,7 @@ class CacheApiStore(Store):
         self.name = name
 
     async def _open(self):
-        import js  # type: ignore[import-not-found]
+        import js
 
         # Opened each time, not kept: after caches.delete() (clear_cache, another
         # tab) a kept handle would still serve the deleted entries.
@@ -162,7 +162,7 @@ class CacheApiStore(Store):
             raise OSError(f"Cache API read of {key!r} failed: {exc}") from exc
 
     async def put(self, key: str, data: bytes) -> None:
-        import js  # type: ignore[import-not-found]
+        import js
         from pyodide.ffi import to_js
 
         try:
@@ -177,7 +177,7 @@ class CacheApiStore(Store):
             raise OSError(f"Cache API delete of {key!r} failed: {exc}") from exc
 
     async def clear(self) -> None:
-        import js  # type: ignore[import-not-found]
+        import js
 
         try:
             await js.caches.delete(self.name)
