@@ -100,5 +100,9 @@ def unavailable_reason(name: NormalizedName, catalog: Catalog, target: Target, s
         return f"{name} has no build for Emscripten (its wheels are for other platforms){where}"
     versions = [v.version for v in verdicts if v.version is not None]
     newest = max(versions)
-    offered = describe_files([v for v in verdicts if v.version == newest])
-    return f"{name} has no wheel for {target.describe()} (its newest release, {newest}, has {offered}){where}"
+    newest_files = [v for v in verdicts if v.version == newest]
+    offered = describe_files(newest_files)
+    # Tag mismatches are summed up by `offered`; other reasons are worth spelling out.
+    reasons = sorted({v.refused for v in newest_files if v.refused and not v.refused.startswith(("tags ", "a source"))})
+    why = f": {'; '.join(reasons)}" if reasons else ""
+    return f"{name} has no wheel that installs on {target.describe()} (its newest release, {newest}, has {offered}{why}){where}"

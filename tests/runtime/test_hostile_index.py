@@ -110,7 +110,8 @@ def file_of_another_project(server, make_wheel, name):
     document = _page(server, "hi-victim")
     document["name"] = name
     _serve_json(server, name, document)
-    return Case(name, "NoCompatibleFile", (name, "the wheel is for project 'hi-victim'"))
+    # Needed by the case's parent: a dependency nothing here provides (a NoCompatibleFile).
+    return Case(name, "UnavailableDependency", (name, "the wheel is for project 'hi-victim'"))
 
 
 @case
