@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from .errors import LockError, UninstallError
 from .index.head_start import load_machinery, send_root_pages
 from .reporter import Reporter
-from .runtime import detect, lockfile, native, stores
+from .runtime import detect, stores
 from .session import Options, Session, set_default_indexes, shared_libraries_first
 
 # Only what an install needs before its first request is imported with this module: the
@@ -184,7 +184,7 @@ async def install(
     if lock is not None and (requirements or requirements_file is not None):
         raise TypeError("install(lock=...) installs exactly what the lock lists: pass no requirements with it")
     if reporter is None:
-        from .ui.notebook import default_reporter
+        from .ui.default import default_reporter
 
         reporter = default_reporter(verbose)
     started = time.perf_counter()
@@ -205,6 +205,8 @@ async def install(
                 )
             detect.invalidate_import_caches()
             if installed:
+                from .runtime import native
+
                 native.mark_loaded({i.name: i.source for i in installed})
     except BaseException as exc:
         reporter.failed(exc)
@@ -233,6 +235,7 @@ async def _install(  # type: ignore[no-untyped-def]
 
     from .installation.installer import install_plan
     from .model.requirements import parse_requirements
+    from .runtime import native
 
     requested = {canonicalize_name(r.name) for r in parse_requirements(requirements)}
     try:
@@ -352,6 +355,7 @@ async def _load_lock(session: Session, lock: str) -> Lock:
 
 async def _install_lock(session: Session, lock: str, reporter: Reporter) -> builtins.list[Installed]:
     from .installation.installer import install_lock
+    from .runtime import native
 
     parsed = await _load_lock(session, lock)
     return await install_lock(
@@ -376,6 +380,8 @@ def freeze(lockfile_base_url: str | None = None, *, format: str = "pyodide-lock"
     from .lock.freeze import installed_lock, wheels_only
     from .lock.pylock import dumps as _dumps_pylock
     from .lock.pyodide_lock import dumps as _dumps_pyodide_lock
+
+    from .runtime import lockfile
 
     info, packages, base = lockfile.runtime_lockfile()
     target = detect.current_target()

@@ -26,7 +26,7 @@ from .index.client import Index, index_entries
 from .net.cache import CACHE_MODES, Cache
 from .net.retry import RetryingTransport
 from .net.transport import SecureTransport, require_secure_url
-from .runtime import detect, fetch, lockfile, native, stores
+from .runtime import detect, fetch, stores
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -235,6 +235,7 @@ def _cache(mode: str) -> Cache | None:
 @functools.lru_cache(maxsize=1)  # checked and indexed once per runtime, not once per call
 def _runtime_distribution() -> tuple[Distribution, str | None]:
     from .index.distribution import Distribution
+    from .runtime import lockfile
 
     url, packages, base, cdn = lockfile.runtime_distribution()
     return Distribution(url, None, packages=packages, base_url=base, runtime=True), cdn  # type: ignore[arg-type]
@@ -250,6 +251,8 @@ def shared_libraries_first(plan: Plan, catalog: Catalog, load_dynlibs):  # type:
     first extension module: a failure rolls the written files back.
     """
     import asyncio
+
+    from .runtime import native
 
     distribution = catalog.distribution
     if distribution is None:

@@ -266,7 +266,7 @@ async def _run_async(command: Command) -> None:
     import micropkg
 
     from ..errors import MicropkgError
-    from ..ui.notebook import default_reporter
+    from ..ui.default import default_reporter
 
     try:
         if command.action == "install":

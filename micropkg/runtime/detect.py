@@ -6,7 +6,6 @@ Pyodide"), so callers need not guard it.
 
 from __future__ import annotations
 
-import platform
 import site
 import sys
 import sysconfig
@@ -59,6 +58,8 @@ def abi_version() -> str | None:
 
 def current_target() -> Target:
     """The running interpreter as a target (inside Pyodide: the browser's or Node's runtime)."""
+    import platform  # a module a fresh runtime compiles: not before an install's first request
+
     from packaging.markers import default_environment
 
     from ..model.tags import runtime_platforms

@@ -21,7 +21,6 @@ from typing import Any
 
 from .progress import (
     NOTHING_TO_INSTALL,
-    ConsoleReporter,
     Packages,
     Reporter,
     counted,
@@ -30,7 +29,7 @@ from .progress import (
     resolved_line,
 )
 
-__all__ = ["NotebookReporter", "default_reporter", "in_notebook"]
+__all__ = ["NotebookReporter", "in_notebook"]
 
 # Updates faster than this are dropped (the final state of each phase is
 # always shown): every update is a message from the kernel to the page.
@@ -160,12 +159,3 @@ class NotebookReporter(Reporter):
 
     def failed(self, error: BaseException) -> None:
         self._show(f"{type(error).__name__}: {error}", state="failed")
-
-
-def default_reporter(verbose: bool | int | None) -> Reporter:
-    """A live bar in a notebook; pip-like lines when ``verbose``; otherwise silence."""
-    if "IPython" in sys.modules and in_notebook():  # only a running IPython can be a notebook
-        return NotebookReporter()
-    if verbose:
-        return ConsoleReporter()
-    return Reporter()

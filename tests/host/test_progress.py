@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from micropkg.ui.notebook import default_reporter
+from micropkg.ui.default import default_reporter
 from micropkg.ui.progress import ConsoleReporter, EventReporter, Reporter, format_size
 
 
