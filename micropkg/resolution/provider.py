@@ -29,7 +29,7 @@ from ..model.sources import INSTALLED, DirectSource
 from ..model.target import Target
 from .catalog import Catalog
 from .conflicts import EdgeLog
-from .dead_ends import DeadEnd, DeadEnds, major_of, unavailable_reason
+from .dead_ends import DeadEnd, DeadEnds, Unavailability, major_of
 
 __all__ = ["PYTHON", "Provider", "Req", "dependencies_of", "split_identifier"]
 
@@ -108,6 +108,10 @@ class Provider(resolvelib.AbstractProvider):
         self._releases: dict[NormalizedName, Releases] = {}
         self.walk_backs: dict[NormalizedName, int] = {}
         self.dead = DeadEnds()
+        self.unavailable = Unavailability(catalog, target, self._usable_versions)
+        # Releases of a dependency that meet a requirement, by (name, specifier, pinned): the
+        # releases of a walk-back repeat their requirements, and dead-end checks ask for each.
+        self._matching: dict[tuple[NormalizedName, str, bool], list[Candidate]] = {}
 
     def identify(self, requirement_or_candidate) -> str:
         if isinstance(requirement_or_candidate, str):  # the <python> pseudo-candidate
@@ -186,9 +190,14 @@ class Provider(resolvelib.AbstractProvider):
             return DeadEnd(parent, str(req), req.name, f"no index knows {req.name}")
         except MicropkgError:
             return _ALIVE  # a failed page is the resolution's to report
-        matches = self.releases(req.name).select([req.specifier], pinned=req.pinned, pre=self.pre, source=source.source)
+        key = (req.name, str(req.specifier), req.pinned)
+        if key not in self._matching:
+            self._matching[key] = self.releases(req.name).select(
+                [req.specifier], pinned=req.pinned, pre=self.pre, source=source.source,
+            )
+        matches = self._matching[key]
         if not matches:
-            reason = unavailable_reason(req.name, self.catalog, self.target, str(req.specifier))
+            reason = self.unavailable.reason(req.name, str(req.specifier))
             return DeadEnd(parent, str(req), req.name, reason)
         # Dead through the dependency when every release of it in reach (its newest major,
         # once a dead end is known there) is decided dead: the same blocker, one link longer.
@@ -225,6 +234,10 @@ class Provider(resolvelib.AbstractProvider):
             return []
         _, index = self.catalog.page(name)
         return self.releases(name).select(specs, pinned=pinned, pre=self.pre, source=index.source)
+
+    def _usable_versions(self, name: NormalizedName) -> list[Version]:
+        _, source = self.catalog.page(name)
+        return [c.version for c in self.releases(name).select(pre=True, source=source.source)]
 
     def releases(self, name: NormalizedName) -> Releases:
         # Judging and sorting every file of a project with thousands of releases
