@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from packaging.requirements import Requirement
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
@@ -92,6 +93,8 @@ class Plan:
     stats: ResolutionStats | None = None
     # Requested projects that end older than their newest release (see WalkBack).
     walked_back: list[WalkBack] = field(default_factory=list)
+    # Requirements of the request whose markers are false on the runtime: not resolved.
+    ignored: list[Requirement] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[Pin | Kept]:
         return iter(self.pins)

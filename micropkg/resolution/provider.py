@@ -26,7 +26,7 @@ from ..model.candidates import Candidate, Releases, judge_files
 from ..model.location import filename_of
 from ..model.simple import DistFile
 from ..model.sources import INSTALLED, DirectSource
-from ..model.target import Target
+from ..model.target import Target, UnevaluableMarker
 from .catalog import Catalog
 from .conflicts import EdgeLog
 from .dead_ends import DeadEnd, DeadEnds, Unavailability, major_of
@@ -163,11 +163,11 @@ class Provider(resolvelib.AbstractProvider):
         if candidate.file is None or not self.deps or not self.catalog.has_metadata(candidate):
             return None
         try:
-            meta = self.catalog.metadata(candidate)
+            requires = dependencies_of(self.catalog.metadata(candidate).requires_dist, candidate, self.target)
         except MicropkgError:
-            return None  # reported by the resolution when it reads this candidate
+            return None  # reported by the resolution if it reads this candidate
         undecided = False
-        for req in dependencies_of(meta.requires_dist, candidate, self.target):
+        for req in requires:
             if req.url is not None or (req.name in self.installed and not self.reinstall) or req.name in visiting:
                 continue
             dead = self._dead_requirement(candidate, req, visiting | {candidate.name})
@@ -277,16 +277,23 @@ class Provider(resolvelib.AbstractProvider):
 
 
 def dependencies_of(requires: Iterable[Requirement], candidate: Candidate, target: Target) -> list[Req]:
-    """The Requires-Dist entries that apply on ``target`` for ``candidate`` (and its extras)."""
+    """The Requires-Dist entries that apply on ``target`` for ``candidate`` (and its extras).
+
+    Raises :class:`~micropkg.ResolutionError` naming the candidate for a marker
+    that cannot be evaluated here.
+    """
     out = []
     for req in requires:
-        if candidate.extras:
-            # Only what the extras add: the base dependencies come through name==version.
-            if req.marker is None or target.marker_ok(req.marker, ""):
+        try:
+            if candidate.extras:
+                # Only what the extras add: the base dependencies come through name==version.
+                if req.marker is None or target.marker_ok(req.marker, ""):
+                    continue
+                if not any(target.marker_ok(req.marker, e) for e in candidate.extras):
+                    continue
+            elif not target.marker_ok(req.marker, ""):
                 continue
-            if not any(target.marker_ok(req.marker, e) for e in candidate.extras):
-                continue
-        elif not target.marker_ok(req.marker, ""):
-            continue
+        except UnevaluableMarker as exc:
+            raise exc.in_dependency(candidate.name, candidate.version, req, installed=candidate.installed) from exc
         out.append(Req.from_requirement(req, parent=candidate))
     return out

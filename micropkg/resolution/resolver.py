@@ -87,11 +87,11 @@ async def _prefetch(catalog: Catalog, provider: Provider, roots: Sequence[Req]) 
         await catalog.fetch_metadata(candidate)
         try:
             meta = catalog.metadata(candidate)
+            children = dependencies_of(meta.requires_dist, candidate.with_extras(req.extras), provider.target)
+            if req.extras:
+                children += dependencies_of(meta.requires_dist, candidate, provider.target)
         except MicropkgError:
-            return
-        children = dependencies_of(meta.requires_dist, candidate.with_extras(req.extras), provider.target)
-        if req.extras:
-            children += dependencies_of(meta.requires_dist, candidate, provider.target)
+            return  # reported by the resolution if it picks this candidate
         await asyncio.gather(*(walk(child) for child in children))
 
     await asyncio.gather(*(walk(r) for r in roots))
@@ -128,11 +128,10 @@ async def _fetch_missing(catalog: Catalog, provider: Provider, missing: Missing)
     pages = set()
     for candidate in batch_of:
         try:
-            meta = catalog.metadata(candidate)
+            requires = dependencies_of(catalog.metadata(candidate).requires_dist, candidate, provider.target)
         except (Missing, MicropkgError):
             continue
-        pages.update(r.name for r in dependencies_of(meta.requires_dist, candidate, provider.target)
-                     if r.url is None and not catalog.has_page(r.name))
+        pages.update(r.name for r in requires if r.url is None and not catalog.has_page(r.name))
     await asyncio.gather(*(catalog.fetch_page(name) for name in pages))
 
 
@@ -164,9 +163,14 @@ async def resolve(
 ) -> Plan:
     """Resolve ``requirements`` for ``target``; the plan lists every pin and who required it."""
     started = time.monotonic()
-    roots = [Req.from_requirement(r) for r in requirements]
+    # The user's markers are evaluated for the runtime: 'x; sys_platform == "win32"' is not for it.
+    meant = [target.applies(r) for r in requirements]
+    ignored = [r for r, applies in zip(requirements, meant) if not applies]
+    roots = [Req.from_requirement(r) for r, applies in zip(requirements, meant) if applies]
     constraint_map: dict[NormalizedName, list[Req]] = {}
     for c in constraints:
+        if not target.applies(c):
+            continue
         constraint_map.setdefault(canonicalize_name(c.name), []).append(Req.from_requirement(c))
     provider = Provider(
         catalog, target, constraints=constraint_map, installed=installed or {},
@@ -200,6 +204,7 @@ async def resolve(
             raise _with_others(error, roots, provider) from None
     plan = _to_plan(result, catalog)
     plan.walked_back = _walked_back(plan, provider, roots)
+    plan.ignored = ignored
     plan.stats = ResolutionStats(
         attempts=len(rounds), resolver_seconds=sum(rounds), requests=catalog.requests, round_seconds=tuple(rounds),
     )
