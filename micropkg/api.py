@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from .errors import LockError, UninstallError
 from .index.head_start import load_machinery, send_root_pages
+from .installation.satisfied import already_satisfied
 from .reporter import Reporter
 from .runtime import detect, lockfile, native, stores
 from .session import Options, Session, set_default_indexes, shared_libraries_first
@@ -89,7 +90,16 @@ async def resolve(
                       constraints=tuple(constraints or ()))
     plan, catalog = await session.resolve(requirements, options)
     await catalog.settle()
+    if plan.walked_back:
+        _warn_walked_back(plan, stacklevel=3)
     return plan
+
+
+def _warn_walked_back(plan: Plan, *, stacklevel: int) -> None:
+    """One warning naming every requested project that ends older than its newest release:
+    nobody should get a years-old version without hearing of it."""
+    notes = "; ".join(f"{n.name} {n.chosen} is not its newest release, {n.newest}: {n.reason}" for n in plan.walked_back)
+    warnings.warn(f"{notes}. Pin the version you want to decide it yourself.", stacklevel=stacklevel)
 
 
 async def explain(
@@ -222,12 +232,26 @@ async def _install(  # type: ignore[no-untyped-def]
         )
     reporter.resolving([requirements] if isinstance(requirements, str) else builtins.list(requirements))
     resolving = time.perf_counter()
+    if not options.reinstall and not options.constraints:
+        # "Requirement already satisfied": answered from site-packages, before any request
+        # and without the resolver's imports.
+        satisfied = already_satisfied(requirements, session.site_packages, lambda: session.target, deps=options.deps)
+        if satisfied is not None:
+            for req in satisfied.ignored:
+                reporter.ignored(str(req), str(req.marker))
+            reporter.resolved([], time.perf_counter() - resolving)
+            return []
     on_their_way = send_root_pages(session.indexes, requirements)
     try:
         await load_machinery(on_their_way)
         plan, catalog = await session.resolve(requirements, options, speculative=True)
     finally:
         session.drop_early()
+    for req in plan.ignored:
+        reporter.ignored(str(req), str(req.marker))
+    if plan.walked_back:
+        reporter.walked_back(plan.walked_back)
+        _warn_walked_back(plan, stacklevel=4)
     reporter.resolved([(pin.name, str(pin.version)) for pin in plan.to_install], time.perf_counter() - resolving)
     from packaging.utils import canonicalize_name
 

@@ -1,6 +1,8 @@
 """The :class:`Reporter`: hooks an install calls as it goes, each a no-op here.
 
-An install calls, in order: ``resolving`` once, ``resolved`` once,
+An install calls, in order: ``resolving`` once, ``ignored`` per requirement
+whose marker is false on this runtime, ``walked_back`` once if a requested
+project ends older than its newest release, ``resolved`` once,
 ``downloading`` as files arrive (bytes of the total), ``downloaded`` once,
 ``installing`` once, ``loading`` per native library, ``installed`` once --
 or ``failed`` once, instead of the rest, when it stops with an error. An
@@ -16,11 +18,25 @@ display; ``micropkg.ui`` holds the reporters that show something.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
-__all__ = ["Packages", "Reporter"]
+__all__ = ["Packages", "Reporter", "WalkBackNotice"]
 
 # (name, version) pairs, in the plan's order.
 Packages = Sequence[tuple[str, str]]
+
+
+class WalkBackNotice(Protocol):
+    """What ``walked_back`` hears of each project (a ``micropkg.model.plan.WalkBack``)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def chosen(self) -> object: ...  # the version installed
+    @property
+    def newest(self) -> object: ...  # the newest release that fits the runtime
+    @property
+    def reason(self) -> str: ...  # why the newer releases were not taken, for people
 
 
 class Reporter:
@@ -28,6 +44,12 @@ class Reporter:
 
     def resolving(self, requirements: Sequence[str]) -> None:
         """Resolution starts for ``requirements`` (as given)."""
+
+    def ignored(self, requirement: str, marker: str) -> None:
+        """``requirement`` is not for this runtime: its ``marker`` is false here, so it is not installed."""
+
+    def walked_back(self, notices: Sequence[WalkBackNotice]) -> None:
+        """Requested projects end older than their newest release; each notice says why."""
 
     def resolved(self, packages: Packages, seconds: float) -> None:
         """The plan is final: ``packages`` will be installed (already installed ones are not listed)."""

@@ -5,7 +5,10 @@ from __future__ import annotations
 import io
 
 import pytest
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
+from micropkg.model.plan import WalkBack
 from micropkg.ui.notebook import default_reporter
 from micropkg.ui.progress import ConsoleReporter, EventReporter, Reporter, format_size
 
@@ -69,3 +72,34 @@ def test_events_are_plain_dicts():
 def test_default_reporter_outside_a_notebook():
     assert type(default_reporter(None)) is Reporter
     assert type(default_reporter(True)) is ConsoleReporter
+
+
+WALK_BACK = WalkBack(
+    canonicalize_name("lib"), Version("2.2"), Version("2.5"), "newer releases need gone, and no index knows gone"
+)
+
+
+def test_console_says_what_was_ignored_and_walked_back():
+    out = io.StringIO()
+    reporter = ConsoleReporter(out)
+    reporter.ignored('x; sys_platform == "win32"', 'sys_platform == "win32"')
+    reporter.walked_back([WALK_BACK])
+    assert out.getvalue().splitlines() == [
+        """Ignoring x; sys_platform == "win32": its markers 'sys_platform == "win32"' do not match this runtime""",
+        "Note: lib 2.2 is not its newest release, 2.5: newer releases need gone, and no index knows gone",
+    ]
+
+
+def test_events_for_ignored_and_walked_back():
+    events = []
+    reporter = EventReporter(events.append)
+    reporter.ignored("x; os_name == 'nt'", 'os_name == "nt"')
+    reporter.walked_back([WALK_BACK])
+    assert events == [
+        {"event": "ignored", "requirement": "x; os_name == 'nt'", "marker": 'os_name == "nt"'},
+        {"event": "walked_back", "notices": [
+            {"name": "lib", "chosen": "2.2", "newest": "2.5", "reason": "newer releases need gone, and no index knows gone"},
+        ]},
+    ]
+    Reporter().walked_back([WALK_BACK])  # the base class hears it and does nothing
+    Reporter().ignored("x", "y")
