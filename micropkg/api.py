@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from .errors import LockError, UninstallError
 from .index.head_start import load_machinery, send_root_pages
 from .installation.satisfied import already_satisfied
-from .reporter import Reporter
+from .reporter import Reporter, announce
 from .runtime import detect, lockfile, native, stores
 from .session import Options, Session, set_default_indexes, shared_libraries_first
 
@@ -90,16 +90,8 @@ async def resolve(
                       constraints=tuple(constraints or ()))
     plan, catalog = await session.resolve(requirements, options)
     await catalog.settle()
-    if plan.walked_back:
-        _warn_walked_back(plan, stacklevel=3)
+    announce(Reporter(), plan.ignored, plan.walked_back, stacklevel=2)
     return plan
-
-
-def _warn_walked_back(plan: Plan, *, stacklevel: int) -> None:
-    """One warning naming every requested project that ends older than its newest release:
-    nobody should get a years-old version without hearing of it."""
-    notes = "; ".join(f"{n.name} {n.chosen} is not its newest release, {n.newest}: {n.reason}" for n in plan.walked_back)
-    warnings.warn(f"{notes}. Pin the version you want to decide it yourself.", stacklevel=stacklevel)
 
 
 async def explain(
@@ -237,8 +229,7 @@ async def _install(  # type: ignore[no-untyped-def]
         # and without the resolver's imports.
         satisfied = already_satisfied(requirements, session.site_packages, lambda: session.target, deps=options.deps)
         if satisfied is not None:
-            for req in satisfied.ignored:
-                reporter.ignored(str(req), str(req.marker))
+            announce(reporter, satisfied.ignored, (), stacklevel=3)
             reporter.resolved([], time.perf_counter() - resolving)
             return []
     on_their_way = send_root_pages(session.indexes, requirements)
@@ -247,11 +238,7 @@ async def _install(  # type: ignore[no-untyped-def]
         plan, catalog = await session.resolve(requirements, options, speculative=True)
     finally:
         session.drop_early()
-    for req in plan.ignored:
-        reporter.ignored(str(req), str(req.marker))
-    if plan.walked_back:
-        reporter.walked_back(plan.walked_back)
-        _warn_walked_back(plan, stacklevel=4)
+    announce(reporter, plan.ignored, plan.walked_back, stacklevel=3)
     reporter.resolved([(pin.name, str(pin.version)) for pin in plan.to_install], time.perf_counter() - resolving)
     from packaging.utils import canonicalize_name
 

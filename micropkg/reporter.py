@@ -17,10 +17,11 @@ display; ``micropkg.ui`` holds the reporters that show something.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Protocol
 
-__all__ = ["Packages", "Reporter", "WalkBackNotice"]
+__all__ = ["Packages", "Reporter", "WalkBackNotice", "announce"]
 
 # (name, version) pairs, in the plan's order.
 Packages = Sequence[tuple[str, str]]
@@ -71,3 +72,22 @@ class Reporter:
 
     def failed(self, error: BaseException) -> None:
         """The install stopped with ``error``; nothing was installed."""
+
+
+class _Marked(Protocol):
+    @property
+    def marker(self) -> object: ...
+
+
+def announce(reporter: Reporter, ignored: Sequence[_Marked], walked_back: Sequence[WalkBackNotice], *, stacklevel: int) -> None:
+    """Tell ``reporter`` what a resolution left out (``ignored`` requirements, whose markers
+    are false here) and walked back; and warn once of the walk-backs, since nobody should
+    get a release years old without hearing of it, whatever reporter is listening.
+    ``stacklevel`` is what the caller would pass to ``warnings.warn``."""
+    for req in ignored:
+        reporter.ignored(str(req), str(req.marker))
+    if not walked_back:
+        return
+    reporter.walked_back(walked_back)
+    notes = "; ".join(f"{n.name} {n.chosen} is not its newest release, {n.newest}: {n.reason}" for n in walked_back)
+    warnings.warn(f"{notes}. Pin the version you want to decide it yourself.", stacklevel=stacklevel + 1)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 
 import pytest
+from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from micropkg.model.plan import WalkBack
+from micropkg.reporter import announce
 from micropkg.ui.notebook import default_reporter
 from micropkg.ui.progress import ConsoleReporter, EventReporter, Reporter, format_size
 
@@ -103,3 +105,23 @@ def test_events_for_ignored_and_walked_back():
     ]
     Reporter().walked_back([WALK_BACK])  # the base class hears it and does nothing
     Reporter().ignored("x", "y")
+
+
+def test_announce_tells_the_reporter_and_warns_once_of_walk_backs():
+    events = []
+    ignored = [Requirement('x; sys_platform == "win32"')]
+    with pytest.warns(UserWarning) as caught:
+        announce(EventReporter(events.append), ignored, [WALK_BACK, WALK_BACK], stacklevel=1)
+    assert [e["event"] for e in events] == ["ignored", "walked_back"]
+    assert len(caught) == 1 and caught[0].filename == __file__
+    assert str(caught[0].message) == (
+        "lib 2.2 is not its newest release, 2.5: newer releases need gone, and no index knows gone;"
+        " lib 2.2 is not its newest release, 2.5: newer releases need gone, and no index knows gone."
+        " Pin the version you want to decide it yourself."
+    )
+
+
+def test_announce_without_walk_backs_does_not_warn(recwarn):
+    events = []
+    announce(EventReporter(events.append), [], [], stacklevel=1)
+    assert events == [] and len(recwarn) == 0
