@@ -83,8 +83,9 @@ class ResolutionStats:
 
     attempts: int  # fetch rounds: resolvelib runs, each after fetching what the previous one lacked
     resolver_seconds: float  # time inside resolvelib and the provider, network excluded
-    requests: int  # index requests (pages, metadata, wheels read for metadata)
+    requests: int  # index requests (pages, metadata, ranges; wheels read for metadata or on speculation)
     round_seconds: tuple[float, ...] = ()  # resolver CPU per round
+    received: int = 0  # bytes of the answers to those requests
 
 
 @dataclass
