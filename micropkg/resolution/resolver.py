@@ -207,6 +207,7 @@ async def resolve(
     plan.ignored = ignored
     plan.stats = ResolutionStats(
         attempts=len(rounds), resolver_seconds=sum(rounds), requests=catalog.requests, round_seconds=tuple(rounds),
+        received=catalog.received,
     )
     return plan
 
@@ -225,15 +226,26 @@ def _unavailable(provider: Provider, causes) -> UnavailableDependency | None:  #
     boundary = ".".join(map(str, newer_majors[-1]))
     others = ", ".join(f"{d.blocker} (needed by {d.candidate.name} {d.candidate.version})" for d in blockers)
     also = f" Other unavailable dependencies found: {others}." if others else ""
+    if _older_major_exists(provider, name, newer_majors[-1]):
+        way_out = (f"Install {dead.blocker} another way first, or accept an older {name} by pinning it"
+                   f" (e.g. '{name}<{boundary}') if one of those does without {dead.blocker}.")
+    else:  # a pin would name nothing
+        way_out = f"Install {dead.blocker} another way first: no older release of {name} has a file for this runtime."
     return UnavailableDependency(
         f"Cannot install {name} {version} ({provider.log.chain(dead.candidate)}): it needs {dead.requirement},"
         f" and {dead.reason}. Every release of {name} {boundary}.x that fits the request needs it too, and"
-        f" micropkg does not walk {name} back to an older major version on its own. Install {dead.blocker}"
-        f" another way first, or accept an older {name} by pinning it (e.g. '{name}<{boundary}')"
-        f" if one of those does without {dead.blocker}.{also}",
+        f" micropkg does not walk {name} back to an older major version on its own. {way_out}{also}",
         project=name,
         blocker=dead.blocker,
     )
+
+
+def _older_major_exists(provider: Provider, name: NormalizedName, boundary: tuple[int, ...]) -> bool:
+    try:
+        _, source = provider.catalog.page(name)
+    except (Missing, MicropkgError):
+        return False
+    return any(major_of(c.version) < boundary for c in provider.releases(name).select(pre=True, source=source.source))
 
 
 def _too_long(provider: Provider, reporter: _Counting, what: str) -> ResolutionTooLong:
