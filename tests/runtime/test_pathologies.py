@@ -82,7 +82,7 @@ def test_a_walk_back_through_a_hundred_releases_without_metadata_files(selenium,
         index_server.add(wheel, metadata=None)
         index_server.add(make_wheel(core, f"1.{i}.0"))
     index_server.ranges = ranges
-    installed, error, events, _ = _install(selenium, [lib, f"{core}==1.{CHOSEN}.0"], index_server.simple_url)
+    installed, error, _, _ = _install(selenium, [lib, f"{core}==1.{CHOSEN}.0"], index_server.simple_url)
 
     assert error is None and installed == [(core, f"1.{CHOSEN}.0"), (lib, f"1.{CHOSEN}.0")]
     prefix = f"/files/{lib.replace('-', '_')}-"
