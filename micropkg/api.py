@@ -20,9 +20,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .errors import LockError, UninstallError
+from .errors import UninstallError
 from .index.head_start import load_machinery, send_root_pages
-from .reporter import Reporter
+from .installation.satisfied import already_satisfied
+from .reporter import Reporter, announce
 from .runtime import detect, stores
 from .session import Options, Session, set_default_indexes, shared_libraries_first
 
@@ -32,7 +33,6 @@ from .session import Options, Session, set_default_indexes, shared_libraries_fir
 if TYPE_CHECKING:
     from .installation.environment import InstalledDistribution
     from .installation.installer import Installed
-    from .model.lock import Lock
     from .model.plan import Plan
     from .resolution.explain import Explanation
 
@@ -89,6 +89,7 @@ async def resolve(
                       constraints=tuple(constraints or ()))
     plan, catalog = await session.resolve(requirements, options)
     await catalog.settle()
+    announce(Reporter(), plan.ignored, plan.walked_back, stacklevel=2)
     return plan
 
 
@@ -224,12 +225,21 @@ async def _install(  # type: ignore[no-untyped-def]
         )
     reporter.resolving([requirements] if isinstance(requirements, str) else builtins.list(requirements))
     resolving = time.perf_counter()
+    if not options.reinstall and not options.constraints:
+        # "Requirement already satisfied": answered from site-packages, before any request
+        # and without the resolver's imports.
+        satisfied = already_satisfied(requirements, session.site_packages, lambda: session.target, deps=options.deps)
+        if satisfied is not None:
+            announce(reporter, satisfied.ignored, (), stacklevel=3)
+            reporter.resolved([], time.perf_counter() - resolving)
+            return []
     on_their_way = send_root_pages(session.indexes, requirements)
     try:
         await load_machinery(on_their_way)
         plan, catalog = await session.resolve(requirements, options, speculative=True)
     finally:
         session.drop_early()
+    announce(reporter, plan.ignored, plan.walked_back, stacklevel=3)
     reporter.resolved([(pin.name, str(pin.version)) for pin in plan.to_install], time.perf_counter() - resolving)
     from packaging.utils import canonicalize_name
 
@@ -339,25 +349,11 @@ async def uninstall(names: str | Iterable[str]) -> builtins.list[str]:
 # -- locks ---------------------------------------------------------------------------------
 
 
-async def _load_lock(session: Session, lock: str) -> Lock:
-    from .lock.pyodide_lock import parse_lock
-
-    if "\n" in lock or lock.lstrip().startswith("{"):
-        return parse_lock(lock, source="<text>")
-    location = session.location(lock)
-    data = await session.read(location)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise LockError(f"{location} is not a text file (UTF-8): {exc}", lock=location) from exc
-    return parse_lock(text, source=location, base_url=location)
-
-
 async def _install_lock(session: Session, lock: str, reporter: Reporter) -> builtins.list[Installed]:
     from .installation.installer import install_lock
     from .runtime import native
 
-    parsed = await _load_lock(session, lock)
+    parsed = await session.load_lock(lock)
     return await install_lock(
         parsed, session.target, session.site_packages, session.read,
         load_dynlibs=native.load_dynlibs,

@@ -1,6 +1,8 @@
 """The :class:`Reporter`: hooks an install calls as it goes, each a no-op here.
 
-An install calls, in order: ``resolving`` once, ``resolved`` once,
+An install calls, in order: ``resolving`` once, ``ignored`` per requirement
+whose marker is false on this runtime, ``walked_back`` once if a requested
+project ends older than its newest release, ``resolved`` once,
 ``downloading`` as files arrive (bytes of the total), ``downloaded`` once,
 ``installing`` once, ``loading`` per native library, ``installed`` once --
 or ``failed`` once, instead of the rest, when it stops with an error. An
@@ -15,12 +17,27 @@ display; ``micropkg.ui`` holds the reporters that show something.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
+from typing import Protocol
 
-__all__ = ["Packages", "Reporter"]
+__all__ = ["Packages", "Reporter", "WalkBackNotice", "announce"]
 
 # (name, version) pairs, in the plan's order.
 Packages = Sequence[tuple[str, str]]
+
+
+class WalkBackNotice(Protocol):
+    """What ``walked_back`` hears of each project (a ``micropkg.model.plan.WalkBack``)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def chosen(self) -> object: ...  # the version installed
+    @property
+    def newest(self) -> object: ...  # the newest release that fits the runtime
+    @property
+    def reason(self) -> str: ...  # why the newer releases were not taken, for people
 
 
 class Reporter:
@@ -28,6 +45,12 @@ class Reporter:
 
     def resolving(self, requirements: Sequence[str]) -> None:
         """Resolution starts for ``requirements`` (as given)."""
+
+    def ignored(self, requirement: str, marker: str) -> None:
+        """``requirement`` is not for this runtime: its ``marker`` is false here, so it is not installed."""
+
+    def walked_back(self, notices: Sequence[WalkBackNotice]) -> None:
+        """Requested projects end older than their newest release; each notice says why."""
 
     def resolved(self, packages: Packages, seconds: float) -> None:
         """The plan is final: ``packages`` will be installed (already installed ones are not listed)."""
@@ -49,3 +72,22 @@ class Reporter:
 
     def failed(self, error: BaseException) -> None:
         """The install stopped with ``error``; nothing was installed."""
+
+
+class _Marked(Protocol):
+    @property
+    def marker(self) -> object: ...
+
+
+def announce(reporter: Reporter, ignored: Sequence[_Marked], walked_back: Sequence[WalkBackNotice], *, stacklevel: int) -> None:
+    """Tell ``reporter`` what a resolution left out (``ignored`` requirements, whose markers
+    are false here) and walked back; and warn once of the walk-backs, since nobody should
+    get a release years old without hearing of it, whatever reporter is listening.
+    ``stacklevel`` is what the caller would pass to ``warnings.warn``."""
+    for req in ignored:
+        reporter.ignored(str(req), str(req.marker))
+    if not walked_back:
+        return
+    reporter.walked_back(walked_back)
+    notes = "; ".join(f"{n.name} {n.chosen} is not its newest release, {n.newest}: {n.reason}" for n in walked_back)
+    warnings.warn(f"{notes}. Pin the version you want to decide it yourself.", stacklevel=stacklevel + 1)

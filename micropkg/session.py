@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .errors import InstallError, NetworkError
+from .errors import InstallError, LockError, NetworkError
 from .index.client import Index, index_entries
 from .net.cache import CACHE_MODES, Cache
 from .net.retry import RetryingTransport
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from .index.distribution import Distribution
+    from .model.lock import Lock
     from .model.plan import Plan
     from .model.target import Target
     from .resolution.catalog import Catalog
@@ -217,6 +218,20 @@ class Session:
             require_secure_url(url, allow_insecure_http=self.allow_insecure_http, what="index URL")
         indexes = tuple(Index(url, self.transport, headers=headers, cache=self.cache) for url, headers in entries)
         return dataclasses.replace(self, indexes=indexes, _distribution=[])
+
+    async def load_lock(self, lock: str) -> Lock:
+        """The lock named by ``lock``: a URL or path of a ``pylock.toml`` / ``pyodide-lock.json``, or its text."""
+        from .lock.pyodide_lock import parse_lock
+
+        if "\n" in lock or lock.lstrip().startswith("{"):
+            return parse_lock(lock, source="<text>")
+        location = self.location(lock)
+        data = await self.read(location)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise LockError(f"{location} is not a text file (UTF-8): {exc}", lock=location) from exc
+        return parse_lock(text, source=location, base_url=location)
 
     def drop_early(self) -> None:
         for index in self.indexes:

@@ -86,7 +86,8 @@ class Index(PackageSource):
         # Security: credentials in the URL (https://user:pass@host/simple) become an
         # Authorization header, so the URL -- kept for messages and plans -- holds no secret.
         self.url, credentials = split_credentials(url)
-        self._transport = transport
+        # Every request this index sends, and the bytes of the answers, for ResolutionStats.
+        self._transport = self._counted = _Counted(transport)
         # Headers (e.g. Authorization) meant for this index only: they are sent
         # to the index's own origin, never to file hosts elsewhere.
         self._headers = {**credentials, **(headers or {})}
@@ -101,6 +102,16 @@ class Index(PackageSource):
     @property
     def cache(self) -> Cache | None:
         return self._cache
+
+    @property
+    def requests(self) -> int:
+        """Requests sent so far (pages, metadata, ranges, wheels; not those the cache answered)."""
+        return self._counted.requests
+
+    @property
+    def received(self) -> int:
+        """Bytes of the answers to :attr:`requests` so far."""
+        return self._counted.received
 
     @property
     def source(self) -> IndexSource:
@@ -259,6 +270,21 @@ class Index(PackageSource):
         if cache is not None and sha:
             await cache.keep_file(sha, data)
         return data
+
+
+class _Counted(Transport):
+    """``inner``, counting the requests sent through it and the bytes of their answers."""
+
+    def __init__(self, inner: Transport) -> None:
+        self._inner = inner
+        self.requests = 0
+        self.received = 0
+
+    async def fetch(self, request: Request) -> Response:
+        self.requests += 1
+        response = await self._inner.fetch(request)
+        self.received += len(response.body)
+        return response
 
 
 class _Announcing(Transport):

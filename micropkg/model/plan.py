@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from packaging.requirements import Requirement
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
@@ -82,8 +83,9 @@ class ResolutionStats:
 
     attempts: int  # fetch rounds: resolvelib runs, each after fetching what the previous one lacked
     resolver_seconds: float  # time inside resolvelib and the provider, network excluded
-    requests: int  # index requests (pages, metadata, wheels read for metadata)
+    requests: int  # index requests (pages, metadata, ranges; wheels read for metadata or on speculation)
     round_seconds: tuple[float, ...] = ()  # resolver CPU per round
+    received: int = 0  # bytes of the answers to those requests
 
 
 @dataclass
@@ -92,6 +94,8 @@ class Plan:
     stats: ResolutionStats | None = None
     # Requested projects that end older than their newest release (see WalkBack).
     walked_back: list[WalkBack] = field(default_factory=list)
+    # Requirements of the request whose markers are false on the runtime: not resolved.
+    ignored: list[Requirement] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[Pin | Kept]:
         return iter(self.pins)

@@ -12,15 +12,51 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from packaging.markers import Marker
+from packaging.markers import Marker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
 from packaging.version import Version
 
+from ..errors import InvalidRequirement, ResolutionError
 from .tags import PlatformInfo, describe, wheel_tags
 
-__all__ = ["Target"]
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
+
+__all__ = ["Target", "UnevaluableMarker"]
+
+
+class UnevaluableMarker(Exception):
+    """A marker that parses but cannot be evaluated here, e.g. ``python_version ~= 'abc'``.
+
+    Raised by :meth:`Target.marker_ok`, which does not know where the marker was
+    written; whoever does turns it into that place's error: :meth:`in_request`
+    for the user's own requirement, :meth:`in_dependency` for a Requires-Dist.
+    Like the resolver's ``Missing``, it is not meant to reach users as such.
+    """
+
+    def __init__(self, marker: Marker, cause: str) -> None:
+        self.marker = str(marker)
+        self.cause = cause.rstrip(".")
+        super().__init__(f"the marker {self.marker!r} cannot be evaluated on this runtime ({cause})")
+
+    def in_request(self, requirement: str) -> InvalidRequirement:
+        return InvalidRequirement(
+            requirement, f"{self}. Correct the marker, or drop it if the requirement is meant for this runtime."
+        )
+
+    def in_dependency(self, project: str, version: object, requirement: object, *, installed: bool) -> ResolutionError:
+        where = f"the installed {project} {version}" if installed else f"{project} {version}"
+        advice = (
+            f"Reinstall or uninstall {project}" if installed
+            else f"Exclude this release (e.g. '{project}!={version}') or pin another version of {project}"
+        )
+        return ResolutionError(
+            f"{where} declares 'Requires-Dist: {requirement}', and {self}: micropkg cannot tell whether"
+            f" {project} needs it here. {advice}, and ask {project}'s maintainers to fix the marker."
+        )
 
 
 @dataclass(frozen=True)
@@ -103,9 +139,23 @@ class Target:
         return _python_fits(requires_python, self.python_full_version)
 
     def marker_ok(self, marker: Marker | None, extra: str = "") -> bool:
+        """Whether ``marker`` holds on this runtime, ``extra`` requested; raises
+        :class:`UnevaluableMarker` for a marker packaging parses but cannot evaluate."""
         if marker is None:
             return True
-        return marker.evaluate({**self.markers, "extra": extra})
+        try:
+            return marker.evaluate({**self.markers, "extra": extra})
+        except (UndefinedComparison, UndefinedEnvironmentName) as exc:
+            raise UnevaluableMarker(marker, str(exc)) from exc
+
+    def applies(self, requirement: Requirement) -> bool:
+        """Whether the user's own ``requirement`` is meant for this runtime: its marker, if
+        any, holds (no extra requested). Raises :class:`~micropkg.InvalidRequirement` for a
+        marker that cannot be evaluated here."""
+        try:
+            return self.marker_ok(requirement.marker)
+        except UnevaluableMarker as exc:
+            raise exc.in_request(str(requirement)) from exc
 
     def describe(self) -> str:
         return describe(self.tags)

@@ -109,8 +109,13 @@ class Catalog:
 
     @property
     def requests(self) -> int:
-        # Range reads of METADATA take one to three requests each, counted by the index.
-        return self.fetches.requests + sum(index.range_requests for index in self.indexes)
+        """Requests the indexes sent (a range read of METADATA takes one to three)."""
+        return sum(index.requests for index in self.indexes)
+
+    @property
+    def received(self) -> int:
+        """Bytes of the indexes' answers to :attr:`requests`."""
+        return sum(index.received for index in self.indexes)
 
     def ranked(self, verdicts: list[Verdict]) -> list[Verdict]:
         return self.policy.ranked(verdicts)

@@ -21,16 +21,17 @@ boundary), as semantic versioning reads them.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
-from ..model.candidates import Candidate, describe_files, judge_files
+from ..model.candidates import Candidate, Verdict, describe_files, judge_files
 from ..model.target import Target
 from .catalog import Catalog
 
-__all__ = ["DeadEnd", "DeadEnds", "major_of", "unavailable_reason"]
+__all__ = ["DeadEnd", "DeadEnds", "Unavailability", "major_of", "unavailable_reason"]
 
 
 def major_of(version: Version) -> tuple[int, ...]:
@@ -84,25 +85,57 @@ class DeadEnds:
 
 def unavailable_reason(name: NormalizedName, catalog: Catalog, target: Target, specifier: str = "") -> str:
     """Why no release of ``name`` (matching ``specifier``) can be installed here, for people."""
-    page, _ = catalog.page(name)
-    verdicts = judge_files(page, target)
-    usable = sorted({v.version for v in verdicts if v.refused is None and v.version is not None}, reverse=True)
-    if usable:
-        shown = ", ".join(str(v) for v in usable[:5]) + (" ..." if len(usable) > 5 else "")
-        return f"no release of {name} that fits {specifier} has a file for this runtime (releases that do: {shown})"
-    wheels = [v for v in verdicts if v.file.is_wheel]
-    emscripten = [v for v in wheels if any("emscripten" in t.platform or "pyodide" in t.platform for t in v.tags)]
-    distribution = catalog.distribution
-    where = f"; it is in Pyodide's distribution ({distribution.url})" if distribution and distribution.entry(name) else ""
-    if not wheels:
-        return f"{name} publishes no wheels, only sdists, which cannot be built here{where}"
-    if not emscripten and not any(t.platform == "any" for v in wheels for t in v.tags):
-        return f"{name} has no build for Emscripten (its wheels are for other platforms){where}"
-    versions = [v.version for v in verdicts if v.version is not None]
-    newest = max(versions)
-    newest_files = [v for v in verdicts if v.version == newest]
-    offered = describe_files(newest_files)
-    # Tag mismatches are summed up by `offered`; other reasons are worth spelling out.
-    reasons = sorted({v.refused for v in newest_files if v.refused and not v.refused.startswith(("tags ", "a source"))})
-    why = f": {'; '.join(reasons)}" if reasons else ""
-    return f"{name} has no wheel that installs on {target.describe()} (its newest release, {newest}, has {offered}{why}){where}"
+    return Unavailability(catalog, target).reason(name, specifier)
+
+
+class Unavailability:
+    """:func:`unavailable_reason`, judging each project's files once.
+
+    A walk-back meets the same blocker in every release it reads (litellm pins a
+    different aiohttp in each), and judging a page of thousands of files again
+    for each was four fifths of litellm's resolution.
+    """
+
+    def __init__(
+        self, catalog: Catalog, target: Target, usable: Callable[[NormalizedName], Sequence[Version]] | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.target = target
+        # The versions with a file for this runtime, newest first, when the caller knows them already.
+        self._usable = usable
+        self._judged: dict[NormalizedName, list[Verdict]] = {}
+
+    def _verdicts(self, name: NormalizedName) -> list[Verdict]:
+        if name not in self._judged:
+            page, _ = self.catalog.page(name)
+            self._judged[name] = judge_files(page, self.target)
+        return self._judged[name]
+
+    def reason(self, name: NormalizedName, specifier: str = "") -> str:
+        catalog, target = self.catalog, self.target
+        if self._usable is not None:
+            usable = list(self._usable(name))
+        else:
+            found = {v.version for v in self._verdicts(name) if v.refused is None and v.version is not None}
+            usable = sorted(found, reverse=True)
+        if usable:
+            shown = ", ".join(str(v) for v in usable[:5]) + (" ..." if len(usable) > 5 else "")
+            return f"no release of {name} that fits {specifier} has a file for this runtime (releases that do: {shown})"
+        verdicts = self._verdicts(name)
+        wheels = [v for v in verdicts if v.file.is_wheel]
+        emscripten = [v for v in wheels if any("emscripten" in t.platform or "pyodide" in t.platform for t in v.tags)]
+        distribution = catalog.distribution
+        where = f"; it is in Pyodide's distribution ({distribution.url})" if distribution and distribution.entry(name) else ""
+        if not wheels:
+            return f"{name} publishes no wheels, only sdists, which cannot be built here{where}"
+        if not emscripten and not any(t.platform == "any" for v in wheels for t in v.tags):
+            return f"{name} has no build for Emscripten (its wheels are for other platforms){where}"
+        versions = [v.version for v in verdicts if v.version is not None]
+        newest = max(versions)
+        newest_files = [v for v in verdicts if v.version == newest]
+        offered = describe_files(newest_files)
+        # Tag mismatches are summed up by `offered`; other reasons are worth spelling out.
+        reasons = sorted({v.refused for v in newest_files if v.refused and not v.refused.startswith(("tags ", "a source"))})
+        why = f": {'; '.join(reasons)}" if reasons else ""
+        return f"{name} has no wheel that installs on {target.describe()} (its newest release, {newest}, has {offered}{why}){where}"
+

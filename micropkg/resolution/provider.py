@@ -26,10 +26,10 @@ from ..model.candidates import Candidate, Releases, judge_files
 from ..model.location import filename_of
 from ..model.simple import DistFile
 from ..model.sources import INSTALLED, DirectSource
-from ..model.target import Target
+from ..model.target import Target, UnevaluableMarker
 from .catalog import Catalog
 from .conflicts import EdgeLog
-from .dead_ends import DeadEnd, DeadEnds, major_of, unavailable_reason
+from .dead_ends import DeadEnd, DeadEnds, Unavailability, major_of
 
 __all__ = ["PYTHON", "Provider", "Req", "dependencies_of", "split_identifier"]
 
@@ -108,6 +108,10 @@ class Provider(resolvelib.AbstractProvider):
         self._releases: dict[NormalizedName, Releases] = {}
         self.walk_backs: dict[NormalizedName, int] = {}
         self.dead = DeadEnds()
+        self.unavailable = Unavailability(catalog, target, self._usable_versions)
+        # Releases of a dependency that meet a requirement, by (name, specifier, pinned): the
+        # releases of a walk-back repeat their requirements, and dead-end checks ask for each.
+        self._matching: dict[tuple[NormalizedName, str, bool], list[Candidate]] = {}
 
     def identify(self, requirement_or_candidate) -> str:
         if isinstance(requirement_or_candidate, str):  # the <python> pseudo-candidate
@@ -159,11 +163,11 @@ class Provider(resolvelib.AbstractProvider):
         if candidate.file is None or not self.deps or not self.catalog.has_metadata(candidate):
             return None
         try:
-            meta = self.catalog.metadata(candidate)
+            requires = dependencies_of(self.catalog.metadata(candidate).requires_dist, candidate, self.target)
         except MicropkgError:
-            return None  # reported by the resolution when it reads this candidate
+            return None  # reported by the resolution if it reads this candidate
         undecided = False
-        for req in dependencies_of(meta.requires_dist, candidate, self.target):
+        for req in requires:
             if req.url is not None or (req.name in self.installed and not self.reinstall) or req.name in visiting:
                 continue
             dead = self._dead_requirement(candidate, req, visiting | {candidate.name})
@@ -186,13 +190,18 @@ class Provider(resolvelib.AbstractProvider):
             return DeadEnd(parent, str(req), req.name, f"no index knows {req.name}")
         except MicropkgError:
             return _ALIVE  # a failed page is the resolution's to report
-        matches = self.releases(req.name).select([req.specifier], pinned=req.pinned, pre=self.pre, source=source.source)
+        key = (req.name, str(req.specifier), req.pinned)
+        if key not in self._matching:
+            self._matching[key] = self.releases(req.name).select(
+                [req.specifier], pinned=req.pinned, pre=self.pre, source=source.source,
+            )
+        matches = self._matching[key]
         if not matches:
             if not self._released(req):
                 # No release of it fits at all, on any platform: a version conflict for
                 # resolvelib and the conflict explanation, not a missing build.
                 return _ALIVE
-            reason = unavailable_reason(req.name, self.catalog, self.target, str(req.specifier))
+            reason = self.unavailable.reason(req.name, str(req.specifier))
             return DeadEnd(parent, str(req), req.name, reason)
         # Dead through the dependency when every release of it in reach (its newest major,
         # once a dead end is known there) is decided dead: the same blocker, one link longer.
@@ -238,6 +247,10 @@ class Provider(resolvelib.AbstractProvider):
         _, index = self.catalog.page(name)
         return self.releases(name).select(specs, pinned=pinned, pre=self.pre, source=index.source)
 
+    def _usable_versions(self, name: NormalizedName) -> list[Version]:
+        _, source = self.catalog.page(name)
+        return [c.version for c in self.releases(name).select(pre=True, source=source.source)]
+
     def releases(self, name: NormalizedName) -> Releases:
         # Judging and sorting every file of a project with thousands of releases
         # is costly and its answer never changes within one resolution: once per project.
@@ -276,16 +289,23 @@ class Provider(resolvelib.AbstractProvider):
 
 
 def dependencies_of(requires: Iterable[Requirement], candidate: Candidate, target: Target) -> list[Req]:
-    """The Requires-Dist entries that apply on ``target`` for ``candidate`` (and its extras)."""
+    """The Requires-Dist entries that apply on ``target`` for ``candidate`` (and its extras).
+
+    Raises :class:`~micropkg.ResolutionError` naming the candidate for a marker
+    that cannot be evaluated here.
+    """
     out = []
     for req in requires:
-        if candidate.extras:
-            # Only what the extras add: the base dependencies come through name==version.
-            if req.marker is None or target.marker_ok(req.marker, ""):
+        try:
+            if candidate.extras:
+                # Only what the extras add: the base dependencies come through name==version.
+                if req.marker is None or target.marker_ok(req.marker, ""):
+                    continue
+                if not any(target.marker_ok(req.marker, e) for e in candidate.extras):
+                    continue
+            elif not target.marker_ok(req.marker, ""):
                 continue
-            if not any(target.marker_ok(req.marker, e) for e in candidate.extras):
-                continue
-        elif not target.marker_ok(req.marker, ""):
-            continue
+        except UnevaluableMarker as exc:
+            raise exc.in_dependency(candidate.name, candidate.version, req, installed=candidate.installed) from exc
         out.append(Req.from_requirement(req, parent=candidate))
     return out

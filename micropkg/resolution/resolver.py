@@ -87,11 +87,11 @@ async def _prefetch(catalog: Catalog, provider: Provider, roots: Sequence[Req]) 
         await catalog.fetch_metadata(candidate)
         try:
             meta = catalog.metadata(candidate)
+            children = dependencies_of(meta.requires_dist, candidate.with_extras(req.extras), provider.target)
+            if req.extras:
+                children += dependencies_of(meta.requires_dist, candidate, provider.target)
         except MicropkgError:
-            return
-        children = dependencies_of(meta.requires_dist, candidate.with_extras(req.extras), provider.target)
-        if req.extras:
-            children += dependencies_of(meta.requires_dist, candidate, provider.target)
+            return  # reported by the resolution if it picks this candidate
         await asyncio.gather(*(walk(child) for child in children))
 
     await asyncio.gather(*(walk(r) for r in roots))
@@ -128,11 +128,10 @@ async def _fetch_missing(catalog: Catalog, provider: Provider, missing: Missing)
     pages = set()
     for candidate in batch_of:
         try:
-            meta = catalog.metadata(candidate)
+            requires = dependencies_of(catalog.metadata(candidate).requires_dist, candidate, provider.target)
         except (Missing, MicropkgError):
             continue
-        pages.update(r.name for r in dependencies_of(meta.requires_dist, candidate, provider.target)
-                     if r.url is None and not catalog.has_page(r.name))
+        pages.update(r.name for r in requires if r.url is None and not catalog.has_page(r.name))
     await asyncio.gather(*(catalog.fetch_page(name) for name in pages))
 
 
@@ -164,9 +163,14 @@ async def resolve(
 ) -> Plan:
     """Resolve ``requirements`` for ``target``; the plan lists every pin and who required it."""
     started = time.monotonic()
-    roots = [Req.from_requirement(r) for r in requirements]
+    # The user's markers are evaluated for the runtime: 'x; sys_platform == "win32"' is not for it.
+    meant = [target.applies(r) for r in requirements]
+    ignored = [r for r, applies in zip(requirements, meant) if not applies]
+    roots = [Req.from_requirement(r) for r, applies in zip(requirements, meant) if applies]
     constraint_map: dict[NormalizedName, list[Req]] = {}
     for c in constraints:
+        if not target.applies(c):
+            continue
         constraint_map.setdefault(canonicalize_name(c.name), []).append(Req.from_requirement(c))
     provider = Provider(
         catalog, target, constraints=constraint_map, installed=installed or {},
@@ -200,8 +204,10 @@ async def resolve(
             raise _with_others(error, roots, provider) from None
     plan = _to_plan(result, catalog)
     plan.walked_back = _walked_back(plan, provider, roots)
+    plan.ignored = ignored
     plan.stats = ResolutionStats(
         attempts=len(rounds), resolver_seconds=sum(rounds), requests=catalog.requests, round_seconds=tuple(rounds),
+        received=catalog.received,
     )
     return plan
 
@@ -220,15 +226,26 @@ def _unavailable(provider: Provider, causes) -> UnavailableDependency | None:  #
     boundary = ".".join(map(str, newer_majors[-1]))
     others = ", ".join(f"{d.blocker} (needed by {d.candidate.name} {d.candidate.version})" for d in blockers)
     also = f" Other unavailable dependencies found: {others}." if others else ""
+    if _older_major_exists(provider, name, newer_majors[-1]):
+        way_out = (f"Install {dead.blocker} another way first, or accept an older {name} by pinning it"
+                   f" (e.g. '{name}<{boundary}') if one of those does without {dead.blocker}.")
+    else:  # a pin would name nothing
+        way_out = f"Install {dead.blocker} another way first: no older release of {name} has a file for this runtime."
     return UnavailableDependency(
         f"Cannot install {name} {version} ({provider.log.chain(dead.candidate)}): it needs {dead.requirement},"
         f" and {dead.reason}. Every release of {name} {boundary}.x that fits the request needs it too, and"
-        f" micropkg does not walk {name} back to an older major version on its own. Install {dead.blocker}"
-        f" another way first, or accept an older {name} by pinning it (e.g. '{name}<{boundary}')"
-        f" if one of those does without {dead.blocker}.{also}",
+        f" micropkg does not walk {name} back to an older major version on its own. {way_out}{also}",
         project=name,
         blocker=dead.blocker,
     )
+
+
+def _older_major_exists(provider: Provider, name: NormalizedName, boundary: tuple[int, ...]) -> bool:
+    try:
+        _, source = provider.catalog.page(name)
+    except (Missing, MicropkgError):
+        return False
+    return any(major_of(c.version) < boundary for c in provider.releases(name).select(pre=True, source=source.source))
 
 
 def _too_long(provider: Provider, reporter: _Counting, what: str) -> ResolutionTooLong:

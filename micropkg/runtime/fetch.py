@@ -36,6 +36,7 @@ class PyfetchTransport(Transport):
         fetcher = stacked_fetch()
         if fetcher is not None:
             kwargs["fetcher"] = fetcher
+        response = None
         try:
             response = await pyfetch(request.url, **kwargs)
             body = await response.bytes()
@@ -45,7 +46,7 @@ class PyfetchTransport(Transport):
                 raise NetworkError(
                     f"Could not fetch {url}: no complete answer within {request.timeout:g} s", url=url
                 ) from exc
-            raise fetch_failure(request.url, exc) from exc
+            raise fetch_failure(request.url, exc, None if response is None else response.status) from exc
         headers = {k.lower(): v for k, v in response.headers.items()}
         return Response(response.url or request.url, response.status, headers, body)
 
@@ -97,29 +98,54 @@ def timeout_signal(seconds: float):
     return controller.signal
 
 
-def fetch_failure(url: str, exc: BaseException) -> NetworkError:
-    """The error for a fetch() that got no answer at all, in every engine's words.
+def fetch_failure(url: str, exc: BaseException, status: int | None = None) -> NetworkError:
+    """The error for a fetch() that got no complete answer, in the runtime's own words.
 
-    Engines name no cause, by design (a page must not probe the network):
+    Browsers name no cause, by design (a page must not probe the network):
     Chromium says "Failed to fetch", Firefox "NetworkError when attempting to
     fetch resource.", WebKit "Load failed", and a refused connection, a name
-    that does not resolve and a response without CORS headers all look the same.
+    that does not resolve and a response without CORS headers all look the
+    same. Node says more, in the error's ``cause`` (:func:`_failure`).
+    ``status`` is the answer's, when one had begun and its body broke off.
     """
     shown = redact_url(url)
-    if isinstance(exc, (JsException, OSError)):
-        # fetch() quotes the URL in some errors: keep any user:password out of the message.
-        detail = str(exc).replace(url, shown).strip().rstrip(".")
-    else:
-        # pyfetch's own error handling can fail on some rejections ("'NoneType' object has no
-        # attribute 'message'"): that says nothing about the network, so it is not shown.
-        detail = "the connection failed before any answer arrived"
+    # fetch() quotes the URL in some errors: keep any user:password out of the message.
+    detail = _failure(exc).replace(url, shown).strip().rstrip(".")
+    what = "no answer arrived" if status is None else f"the answer (HTTP {status}) broke off before its body was complete"
     hint = ""
-    if in_browser():
+    if in_browser() and status is None:
         hint = (
             " The browser does not say why: the server may be unreachable or, most often, it does not send "
             "'Access-Control-Allow-Origin' for this page's origin (CORS)."
         )
-    return NetworkError(f"Could not fetch {shown}: {detail}.{hint}", url=shown)
+    return NetworkError(f"Could not fetch {shown}: {what}{f' ({detail})' if detail else ''}.{hint}", url=shown)
+
+
+def _failure(exc: BaseException) -> str:
+    """What the runtime said went wrong: fetch()'s error and, under Node, its cause.
+
+    pyfetch re-raises fetch()'s JavaScript error as an OSError carrying only its
+    message ("fetch failed"), ``from None``; the error itself stays the context,
+    and its ``cause`` says what happened ("connect ECONNREFUSED 127.0.0.1:8000",
+    "getaddrinfo ENOTFOUND host", "other side closed"). "" when neither is there.
+    """
+    error: BaseException | None = exc
+    for _ in range(4):  # pyfetch's wrapping is one or two levels deep
+        if error is None or isinstance(error, JsException):
+            break
+        error = error.__cause__ or error.__context__
+    if not isinstance(error, JsException):
+        # An OSError's text is the runtime's; anything else is Python's own bookkeeping.
+        return str(exc) if isinstance(exc, OSError) else ""
+    js_error = getattr(error, "js_error", error)
+    message = _text(getattr(js_error, "message", None)) or str(error)
+    cause = getattr(js_error, "cause", None)
+    because = _text(getattr(cause, "message", None)) if cause is not None else None
+    return f"{message}: {because}" if because and because not in message else message
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 async def read_local_url(url: str, transport: Transport | None = None) -> bytes:

@@ -1,9 +1,10 @@
 """Reporters that show an install as it runs (the hooks are in :mod:`micropkg.reporter`).
 
-An install calls, in order: ``resolving`` once, ``resolved`` once,
-``downloading`` as files arrive (bytes of the total), ``downloaded`` once,
-``installing`` once, ``loading`` per native library, ``installed`` once --
-or ``failed`` once, instead of the rest, when it stops with an error. An
+An install calls, in order: ``resolving`` once, ``ignored`` per requirement
+whose marker is false here, ``walked_back`` once if a requested project ends
+older than its newest release, ``resolved`` once, ``downloading`` as files
+arrive (bytes of the total), ``downloaded`` once, ``installing`` once,
+``loading`` per native library, ``installed`` once -- or ``failed`` once, instead of the rest, when it stops with an error. An
 install from a lock skips resolution (``resolved`` reports the lock's
 packages). Nothing to install: ``resolved`` then ``installed`` with an empty
 list. Hooks must not raise: the installer does not catch what they throw.
@@ -21,11 +22,11 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..reporter import Packages, Reporter
+from ..reporter import Packages, Reporter, WalkBackNotice
 
 __all__ = [
     "NOTHING_TO_INSTALL", "ConsoleReporter", "EventReporter", "Reporter", "counted",
-    "downloaded_line", "format_size", "resolved_line",
+    "downloaded_line", "format_size", "ignored_line", "resolved_line", "walked_back_line",
 ]
 
 def format_size(size: int) -> str:
@@ -44,6 +45,14 @@ def counted(n: int, noun: str) -> str:
 
 # The lines every reporter shows alike (the console prints them, a notebook's bar ends with them).
 NOTHING_TO_INSTALL = "Nothing to install: every requirement is already satisfied"
+
+
+def ignored_line(requirement: str, marker: str) -> str:
+    return f"Ignoring {requirement}: its markers '{marker}' do not match this runtime"
+
+
+def walked_back_line(notice: WalkBackNotice) -> str:
+    return f"Note: {notice.name} {notice.chosen} is not its newest release, {notice.newest}: {notice.reason}"
 
 
 def resolved_line(packages: Packages, seconds: float) -> str:
@@ -68,6 +77,13 @@ class ConsoleReporter(Reporter):
 
     def _print(self, line: str) -> None:
         print(line, file=self._file or sys.stdout, flush=True)
+
+    def ignored(self, requirement: str, marker: str) -> None:
+        self._print(ignored_line(requirement, marker))
+
+    def walked_back(self, notices: Sequence[WalkBackNotice]) -> None:
+        for notice in notices:
+            self._print(walked_back_line(notice))
 
     def resolved(self, packages: Packages, seconds: float) -> None:
         self._print(resolved_line(packages, seconds))
@@ -106,6 +122,14 @@ class EventReporter(Reporter):
 
     def resolving(self, requirements: Sequence[str]) -> None:
         self._emit("resolving", requirements=[str(r) for r in requirements])
+
+    def ignored(self, requirement: str, marker: str) -> None:
+        self._emit("ignored", requirement=requirement, marker=marker)
+
+    def walked_back(self, notices: Sequence[WalkBackNotice]) -> None:
+        self._emit("walked_back", notices=[
+            {"name": n.name, "chosen": str(n.chosen), "newest": str(n.newest), "reason": n.reason} for n in notices
+        ])
 
     def resolved(self, packages: Packages, seconds: float) -> None:
         self._emit("resolved", packages=[list(p) for p in packages], seconds=seconds)

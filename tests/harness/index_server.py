@@ -20,8 +20,9 @@ trailing slash, answers 404 for unknown projects, and sends
 preflights too. Switches reproduce what differs between indexes:
 ``core_metadata`` (this network's PyPI drops the key from its answers but
 still serves the ``.metadata`` files), ``relative_urls`` (this network's
-legacy JSON API hands out relative file URLs for some projects) and
-``version_json`` (the per-version legacy JSON API, which answers 404 here).
+legacy JSON API hands out relative file URLs for some projects),
+``version_json`` (the per-version legacy JSON API, which answers 404 here)
+and ``ranges`` (off: a file host that ignores ``Range`` and sends the whole file).
 
 Tests inject faults per path (:meth:`IndexServer.inject`) and assert on the
 request log (:attr:`IndexServer.log`). :meth:`IndexServer.mount` serves a
@@ -109,6 +110,7 @@ class LoggedRequest:
     kind: str  # see IndexServer.kind
     status: int
     headers: dict[str, str]  # request headers, lower-case names
+    size: int = 0  # bytes of the response body sent
 
 
 class RequestLog:
@@ -173,6 +175,7 @@ class _State:
     core_metadata: bool = True
     relative_urls: bool = False
     version_json: bool = False
+    ranges: bool = True
 
 
 def _parse_filename(filename: str) -> tuple[str, str]:
@@ -290,6 +293,11 @@ class IndexServer:
         lambda self: self._state.version_json,
         lambda self, value: setattr(self._state, "version_json", value),
         doc="Serve /pypi/<project>/<version>/json (404 otherwise, as PyPI does here).",
+    )
+    ranges = property(
+        lambda self: self._state.ranges,
+        lambda self, value: setattr(self._state, "ranges", value),
+        doc="Answer a single Range with 206 (off: ignore it and send the whole file with 200).",
     )
 
     # -- catalogue -------------------------------------------------------------------
@@ -679,7 +687,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Send ``data``, or the one range the request asks for (206 / 416)."""
         headers = {"Accept-Ranges": "bytes"}
         requested = self.headers.get("Range")
-        if requested is None:
+        if requested is None or not self.index.ranges:
             return self._send(HTTPStatus.OK, data, content_type, headers, kind=kind)
         match = _RANGE.match(requested.strip())
         size = len(data)
@@ -709,6 +717,7 @@ class _Handler(BaseHTTPRequestHandler):
                 kind=kind,
                 status=int(status),
                 headers={k.lower(): v for k, v in self.headers.items()},
+                size=0 if self.command == "HEAD" else len(body),
             )
         )
         self.send_response(status)

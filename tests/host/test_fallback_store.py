@@ -150,4 +150,4 @@ def test_a_fetch_failure_is_one_sentence_in_the_engines_words(words, shown):
     error = fetch_failure("https://user:secret@idx.example/simple/x/", OSError(words))
     assert isinstance(error, NetworkError)
     # On CPython (not a browser) there is no CORS hint; the credentials never show.
-    assert str(error) == f"Could not fetch https://idx.example/simple/x/: {shown}."
+    assert str(error) == f"Could not fetch https://idx.example/simple/x/: no answer arrived ({shown})."

@@ -172,7 +172,7 @@ def test_an_early_page_says_when_its_request_is_on_its_way():
         index = Index("https://idx.example/simple", MockTransport(handle))
         on_its_way = index.send_early("demo")
         await asyncio.wait_for(on_its_way, 1)  # done without the answer
-        sent, answered = len(index._transport.requests), index._early[index._page_url("demo")][0].done()
+        sent, answered = index.requests, index._early[index._page_url("demo")][0].done()
         release.set()
         page = await index.project("demo")
         return sent, answered, page.name
