@@ -29,7 +29,7 @@ from packaging.version import Version
 from ..errors import InstallError, UninstallError
 from ..model.records import RecordEntry, serialize_record
 from ..model.wheel import Wheel
-from .destination import Destination
+from .destination import Destination, rolled_back
 from .environment import InstalledDistribution, removal_plan, remove_distribution, scan
 
 __all__ = ["InstalledFiles", "install"]
@@ -241,26 +241,28 @@ def _apply(plans: list[_Plan], destination: Destination, *, commit: bool) -> Non
     destination.begin()
     wheel, action = plans[0].wheel, "starting"
     try:
-        # Removals first: the new version may reuse paths the old one held.
+        # Removals first: the new version may reuse paths the old one held. Each project's
+        # changes are marked as its own, for a rollback to undo them together.
         for plan in plans:
-            for dist in plan.replaced:
-                wheel, action = plan.wheel, f"removing the installed {dist} ({dist.dist_info})"
-                plan.removed.extend(remove_distribution(dist, destination))
+            with destination.project(plan.wheel.name):
+                for dist in plan.replaced:
+                    wheel, action = plan.wheel, f"removing the installed {dist} ({dist.dist_info})"
+                    plan.removed.extend(remove_distribution(dist, destination))
         for plan in plans:
-            for path, data in plan.files:
-                wheel, action = plan.wheel, f"writing {path!r}"
-                destination.write(path, data)
+            with destination.project(plan.wheel.name):
+                for path, data in plan.files:
+                    wheel, action = plan.wheel, f"writing {path!r}"
+                    destination.write(path, data)
     except Exception as exc:
         try:
-            destination.rollback()
+            kept = destination.rollback()
         except OSError as rollback_exc:
             raise InstallError(
                 f"Could not install {wheel.filename}: {action} failed: {exc}. Rolling back"
                 f" failed too ({rollback_exc}): {root!r} may be left half-installed."
             ) from exc
         raise InstallError(
-            f"Could not install {wheel.filename}: {action} failed: {exc}."
-            f" Nothing was installed: every change to {root!r} was rolled back."
+            f"Could not install {wheel.filename}: {action} failed: {exc}. {rolled_back(destination.root, kept)}"
         ) from exc
     except BaseException:
         destination.rollback()
