@@ -36,8 +36,8 @@ from ..model.target import Target
 from ..model.wheel import Wheel
 from ..net.transport import redact_url
 from ..reporter import Reporter
-from .environment import distributions, source_files
 from .destination import rolled_back
+from .environment import distributions, source_files
 from .site_packages import SitePackages
 from .writer import install as write_wheels
 

@@ -249,8 +249,8 @@ class SitePackages(Destination):
                 failures.append((f"remove {str(stash)!r}", exc))
         if failures:
             first = failures[0][1]
-            for description, exc in failures:
-                first.add_note(f"rollback could not {description}: {exc}")
+            for description, problem in failures:
+                first.add_note(f"rollback could not {description}: {problem}")
             raise first
         return sorted(set(kept))
 
