@@ -205,6 +205,8 @@ async def install(
                 )
             detect.invalidate_import_caches()
             if installed:
+                # A version loadPackage or micropip put there may be recorded under another spelling.
+                native.forget_loaded([i.name for i in installed])
                 native.mark_loaded({i.name: i.source for i in installed})
     except BaseException as exc:
         reporter.failed(exc)
@@ -308,7 +310,10 @@ def list() -> PackageDict:  # noqa: A001 - micropip's name
 
 
 async def uninstall(names: str | Iterable[str]) -> builtins.list[str]:
-    """Remove distributions: exactly the files their RECORD lists, and their imported modules."""
+    """Remove distributions, whichever installer put them there (micropkg, micropip,
+    ``pyodide.loadPackage``, pip): the files their RECORD lists, their whole
+    ``.dist-info`` directory, their modules in ``sys.modules`` and their entry in
+    ``pyodide.loadedPackages``, so installing them again works (with any installer)."""
     from .installation.environment import get
     from .installation.environment import uninstall as _uninstall_files
     from .installation.installer import forget_modules
@@ -329,6 +334,8 @@ async def uninstall(names: str | Iterable[str]) -> builtins.list[str]:
             _uninstall_files(dist, SitePackages(root))
             forget_modules(root, dist.files)
             removed.append(dist.name)
+        # Else Pyodide's loadPackage would say "already loaded" and load nothing.
+        native.forget_loaded(removed)
         detect.invalidate_import_caches()
     return removed
 
