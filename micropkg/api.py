@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from .errors import LockError, UninstallError
 from .index.head_start import load_machinery, send_root_pages
+from .net.retry import DEFAULT_BUDGET, DEFAULT_TIMEOUT
 from .reporter import Reporter
 from .runtime import detect, lockfile, native, stores
 from .session import Options, Session, set_default_indexes, shared_libraries_first
@@ -79,11 +80,12 @@ async def resolve(
     cache: str = "default",
     index_strategy: str = "first-index",
     pyodide_packages: bool | str = True,
+    timeout: float | None = DEFAULT_TIMEOUT, time_budget: float | None = DEFAULT_BUDGET,
 ) -> Plan:
     """Resolve without installing: the plan ``install`` would carry out (same parameters)."""
     session = Session.open(
         index_urls, credentials=credentials, allow_insecure_http=allow_insecure_http, cache=cache,
-        index_strategy=index_strategy, pyodide_packages=pyodide_packages,
+        index_strategy=index_strategy, pyodide_packages=pyodide_packages, timeout=timeout, time_budget=time_budget,
     )
     options = Options(deps=deps, pre=pre, reinstall=reinstall, keep_going=keep_going,
                       constraints=tuple(constraints or ()))
@@ -102,6 +104,7 @@ async def explain(
     cache: str = "default",
     index_strategy: str = "first-index",
     pyodide_packages: bool | str = True,
+    timeout: float | None = DEFAULT_TIMEOUT, time_budget: float | None = DEFAULT_BUDGET,
 ) -> Explanation:
     """Every file the sources offer for one project, and why each was taken or refused.
 
@@ -112,7 +115,7 @@ async def explain(
 
     session = Session.open(
         index_urls, credentials=credentials, allow_insecure_http=allow_insecure_http, cache=cache,
-        index_strategy=index_strategy, pyodide_packages=pyodide_packages,
+        index_strategy=index_strategy, pyodide_packages=pyodide_packages, timeout=timeout, time_budget=time_budget,
     )
     catalog, _ = session.catalog()
     try:
@@ -139,6 +142,7 @@ async def install(
     index_strategy: str = "first-index",
     pyodide_packages: bool | str = True,
     reporter: Reporter | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT, time_budget: float | None = DEFAULT_BUDGET,
 ) -> builtins.list[Installed]:
     """Install ``requirements`` (PEP 508 strings or wheel URLs) and their dependencies.
 
@@ -180,6 +184,11 @@ async def install(
     resolved, downloading (bytes of the total), installing, loading native
     libraries, installed -- or failed. By default a notebook shows a progress
     bar, ``verbose=True`` prints pip-like lines, and otherwise nothing is shown.
+
+    ``timeout`` (15 s, pip's): a request with no bytes of answer for that long is
+    tried once more, so a server that never answers fails in about 30 s;
+    ``time_budget`` (300 s, from the first request): nothing waits past it.
+    ``None`` lifts either. A call made while another runs waits for its turn.
     """
     if lock is not None and (requirements or requirements_file is not None):
         raise TypeError("install(lock=...) installs exactly what the lock lists: pass no requirements with it")
@@ -192,6 +201,7 @@ async def install(
         session = Session.open(
             index_urls, credentials=credentials, allow_insecure_http=allow_insecure_http, cache=cache,
             index_strategy=index_strategy, pyodide_packages=pyodide_packages,
+            timeout=timeout, time_budget=time_budget, on_retry=reporter.retrying,
         )
         options = Options(deps=deps, pre=pre, reinstall=reinstall, keep_going=keep_going,
                           constraints=tuple(constraints or ()))
@@ -205,8 +215,6 @@ async def install(
                 )
             detect.invalidate_import_caches()
             if installed:
-                # A version loadPackage or micropip put there may be recorded under another spelling.
-                native.forget_loaded([i.name for i in installed])
                 native.mark_loaded({i.name: i.source for i in installed})
     except BaseException as exc:
         reporter.failed(exc)
@@ -310,10 +318,8 @@ def list() -> PackageDict:  # noqa: A001 - micropip's name
 
 
 async def uninstall(names: str | Iterable[str]) -> builtins.list[str]:
-    """Remove distributions, whichever installer put them there (micropkg, micropip,
-    ``pyodide.loadPackage``, pip): the files their RECORD lists, their whole
-    ``.dist-info`` directory, their modules in ``sys.modules`` and their entry in
-    ``pyodide.loadedPackages``, so installing them again works (with any installer)."""
+    """Remove distributions whatever installed them: their RECORD's files, their whole
+    ``.dist-info``, their modules in ``sys.modules``, their ``pyodide.loadedPackages`` entry."""
     from .installation.environment import get
     from .installation.environment import uninstall as _uninstall_files
     from .installation.installer import forget_modules
@@ -334,8 +340,7 @@ async def uninstall(names: str | Iterable[str]) -> builtins.list[str]:
             _uninstall_files(dist, SitePackages(root))
             forget_modules(root, dist.files)
             removed.append(dist.name)
-        # Else Pyodide's loadPackage would say "already loaded" and load nothing.
-        native.forget_loaded(removed)
+        native.forget_loaded(removed)  # else loadPackage would say "already loaded" and load nothing
         detect.invalidate_import_caches()
     return removed
 

@@ -60,9 +60,11 @@ async def load_dynlibs(root: Path, paths: Sequence[str]) -> None:
             raise InstallError(f"Could not load the native library {path}: {exc}") from exc
 
 def mark_loaded(names_to_sources: dict[str, str]) -> None:
-    """Tell Pyodide's package manager about what was installed, so loadPackage skips it."""
+    """Tell Pyodide's package manager about what was installed, so loadPackage skips it
+    (a version loadPackage or micropip put there before is forgotten, in any spelling)."""
     import pyodide_js  # type: ignore[import-not-found]
 
+    forget_loaded(names_to_sources)
     for name, source in names_to_sources.items():
         setattr(pyodide_js.loadedPackages, name, source)
 

@@ -28,6 +28,7 @@ from .progress import (
     downloaded_line,
     format_size,
     resolved_line,
+    retrying_line,
 )
 
 __all__ = ["NotebookReporter", "default_reporter", "in_notebook"]
@@ -160,6 +161,9 @@ class NotebookReporter(Reporter):
 
     def failed(self, error: BaseException) -> None:
         self._show(f"{type(error).__name__}: {error}", state="failed")
+
+    def retrying(self, url: str, attempt: int, delay: float, reason: str) -> None:
+        self._show(retrying_line(url, attempt, delay, reason))
 
 
 def default_reporter(verbose: bool | int | None) -> Reporter:
