@@ -7,8 +7,10 @@ refuses, with :class:`~micropkg.InvalidWheel` naming the file and member:
 * a filename that is not ``name-version(-build)?-tags.whl``, bytes that are not a zip;
 * members that are not plain relative paths (see :func:`~._records.path_problem`),
   symlinks and other non-regular members, encrypted members, duplicate names;
-* more than ``max_unpacked_size`` bytes uncompressed, by the sizes the zip
-  declares and by the bytes actually produced (zip bombs);
+* a member over ``max_member_size`` (128 MiB) or members over
+  ``max_unpacked_size`` (256 MiB in all) uncompressed, by the sizes the zip
+  declares, before anything is inflated, and by the bytes actually produced
+  (zip bombs; see :data:`MAX_UNPACKED_SIZE` for why these numbers);
 * a missing or ambiguous ``.dist-info`` directory, or one whose name or
   version (or METADATA's ``Name``/``Version``) differs from the filename's;
 * a missing METADATA, WHEEL or RECORD, a ``Wheel-Version`` other than 1.x;
@@ -53,7 +55,21 @@ from .wheel_contents import (
     install_paths,
 )
 
-__all__ = ["Wheel"]
+__all__ = ["MAX_MEMBER_SIZE", "MAX_UNPACKED_SIZE", "Wheel"]
+
+_MiB = 1 << 20
+# What a browser tab can afford. A wheel is verified whole before anything is written:
+# its download and every inflated member are in WebAssembly memory at once, which grows
+# to fit and never shrinks, and the files written hold the same bytes again (in the
+# JavaScript heap, under Emscripten's file system). Installing a wheel of U MiB so costs
+# a tab about 2 x U MiB for as long as the page lives. 256 MiB in all (about 512 MiB of
+# a tab: desktop browsers give a tab some 4 GiB, phones 1-2 GiB) is 8 times the largest
+# PyEmscripten wheel on PyPI today (pandas 3.1.1 for Pyodide 0.27: 8.1 MB, 33 MiB
+# unpacked), and its largest file is 1.1 MiB; 128 MiB for one file leaves room for a
+# big native library (a WebAssembly module a browser must then compile) while one
+# honest-looking member can no longer take a gigabyte (the old bound was 1 GiB).
+MAX_UNPACKED_SIZE = 256 * _MiB
+MAX_MEMBER_SIZE = 128 * _MiB
 
 
 class Wheel:
@@ -117,28 +133,36 @@ class Wheel:
         )
 
     @classmethod
-    def from_bytes(cls, filename: str, data: bytes, *, max_unpacked_size: int = 1 << 30) -> Wheel:
+    def from_bytes(
+        cls, filename: str, data: bytes, *,
+        max_unpacked_size: int = MAX_UNPACKED_SIZE, max_member_size: int = MAX_MEMBER_SIZE,
+    ) -> Wheel:
         """Open and verify the wheel ``data``, named ``filename``. See the module docstring."""
-        steps = cls._open(filename, data, max_unpacked_size)
+        steps = cls._open(filename, data, max_unpacked_size, max_member_size)
         while (wheel := _step(steps)) is None:
             pass
         return wheel
 
     @classmethod
-    async def open(cls, filename: str, data: bytes, *, max_unpacked_size: int = 1 << 30) -> Wheel:
+    async def open(
+        cls, filename: str, data: bytes, *,
+        max_unpacked_size: int = MAX_UNPACKED_SIZE, max_member_size: int = MAX_MEMBER_SIZE,
+    ) -> Wheel:
         """:meth:`from_bytes`, giving the event loop a turn every few hundred kilobytes.
 
         A wheel downloaded early is verified while the resolution waits on the
         network; in slices, its work cannot hold up the resolution's next requests
         by more than a few milliseconds.
         """
-        steps = cls._open(filename, data, max_unpacked_size)
+        steps = cls._open(filename, data, max_unpacked_size, max_member_size)
         while (wheel := _step(steps)) is None:
             await asyncio.sleep(0)
         return wheel
 
     @classmethod
-    def _open(cls, filename: str, data: bytes, max_unpacked_size: int) -> Generator[None, None, Wheel]:
+    def _open(
+        cls, filename: str, data: bytes, max_unpacked_size: int, max_member_size: int,
+    ) -> Generator[None, None, Wheel]:
         # Yields between slices of work (inflating, hashing): see open().
         try:
             name, version, _build, tags = parse_wheel_filename(filename)
@@ -153,7 +177,7 @@ class Wheel:
             raise InvalidWheel(f"not a zip archive: {exc}", filename=filename) from exc
         with archive:
             infos = _regular_members(filename, archive)
-            _check_declared_sizes(filename, infos, max_unpacked_size)
+            _check_declared_sizes(filename, infos, max_unpacked_size, max_member_size)
             contents: dict[str, bytes] = {}
             work = 0
             for info in infos:
@@ -242,17 +266,34 @@ def _regular_members(filename: str, archive: zipfile.ZipFile) -> list[zipfile.Zi
     return files
 
 
-def _check_declared_sizes(filename: str, infos: list[zipfile.ZipInfo], limit: int) -> None:
+def _size(size: int) -> str:
+    return f"{size:,} bytes ({size / _MiB:,.1f} MiB)"
+
+
+def _check_declared_sizes(filename: str, infos: list[zipfile.ZipInfo], limit: int, member_limit: int) -> None:
     # Checked before inflating anything: a few kilobytes of deflate can declare gigabytes.
-    total = 0
+    why = (
+        "; a browser tab holds an installing wheel in memory that never shrinks (see"
+        " micropkg.model.wheel.MAX_UNPACKED_SIZE). Nothing was inflated or installed."
+    )
     for info in infos:
-        total += info.file_size
-        if total > limit:
+        if info.file_size > member_limit:
             raise InvalidWheel(
-                f"the members declare more than {limit} bytes uncompressed (max_unpacked_size)",
+                f"the member declares {_size(info.file_size)} uncompressed, from {info.compress_size:,} bytes"
+                f" compressed: more than the {_size(member_limit)} micropkg unpacks for one file{why}",
                 filename=filename,
                 member=info.filename,
             )
+    total = sum(info.file_size for info in infos)
+    if total > limit:
+        largest = max(infos, key=lambda info: info.file_size)
+        raise InvalidWheel(
+            f"its {len(infos)} members declare {_size(total)} uncompressed in all, more than the"
+            f" {_size(limit)} micropkg unpacks for one wheel; the largest is {largest.filename!r},"
+            f" {_size(largest.file_size)}{why}",
+            filename=filename,
+            member=largest.filename,
+        )
 
 
 def _read_member(filename: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
