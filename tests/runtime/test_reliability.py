@@ -107,9 +107,11 @@ def test_a_failing_install_never_takes_the_files_of_one_made_beside_it(selenium,
     @run_in_pyodide(packages=["micropkg"])
     async def run(selenium, index_url):
         import asyncio
+        import base64
         import hashlib
         import os
         import sysconfig
+        from pathlib import Path
 
         import micropkg
 
@@ -123,17 +125,14 @@ def test_a_failing_install_never_takes_the_files_of_one_made_beside_it(selenium,
         import rl_app_b
         import rl_shared
 
-        site = sysconfig.get_path("purelib")
-        intact = []
+        site = Path(sysconfig.get_path("purelib"))
+        intact = []  # every file of B and of the shared dependency has the bytes its RECORD says
         for dist in ("rl_app_b-1.0.dist-info", "rl_shared-1.0.dist-info"):
-            for line in open(os.path.join(site, dist, "RECORD")).read().splitlines():
+            for line in (site / dist / "RECORD").read_text().splitlines():
                 path, digest, _ = line.rsplit(",", 2)
                 if digest:
-                    data = open(os.path.join(site, path), "rb").read()
-                    import base64
-
-                    actual = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-                    intact.append(digest == f"sha256={actual}")
+                    actual = base64.urlsafe_b64encode(hashlib.sha256((site / path).read_bytes()).digest())
+                    intact.append(digest == "sha256=" + actual.rstrip(b"=").decode())
         leftovers = sorted(n for n in os.listdir(site) if n.startswith((".micropkg-rollback", "rl_app_a", "rl_broken")))
         return results, rl_app_b.__version__, rl_shared.__version__, intact, leftovers, sorted(
             p.name for p in micropkg.list().values() if p.name.startswith("rl-")
@@ -167,8 +166,9 @@ def test_uninstall_and_reinstall_what_load_package_installed(selenium_standalone
         import sys
         import sysconfig
 
-        import micropkg
         import pyodide_js
+
+        import micropkg
 
         site = sysconfig.get_path("purelib")
 
@@ -233,8 +233,9 @@ def test_uninstall_and_reinstall_what_micropip_installed(selenium_standalone, in
         import sys
         import sysconfig
 
-        import micropkg
         import pyodide_js
+
+        import micropkg
 
         await pyodide_js.loadPackage(micropip_url)
         import micropip
@@ -366,8 +367,8 @@ def test_a_dead_server_fails_within_a_minute_by_default(selenium, dead_server):
 def test_the_time_budget_ends_an_install_whose_answers_stall(selenium, index_server, make_wheel):
     index_server.add(make_wheel("rl-stalled", "1.0"))
     index_server.inject("/simple/rl-stalled/", delay=10)
-    events, error, seconds = _install_watched(selenium, "rl-stalled", [index_server.simple_url], {"time_budget": 2})
-    kind, message, url, timed_out = error
+    _, error, seconds = _install_watched(selenium, "rl-stalled", [index_server.simple_url], {"time_budget": 2})
+    kind, message, _, timed_out = error
     assert kind == "NetworkError" and timed_out
     assert "the install's time budget of 2 s ran out after 1 attempt(s)" in message and "time_budget=" in message
     assert 1.9 < seconds < 5, seconds
@@ -448,8 +449,9 @@ def test_memory_high_water_of_the_biggest_accepted_member(selenium_standalone, i
         import sysconfig
         import time
 
-        import micropkg
         import pyodide_js
+
+        import micropkg
 
         memory = pyodide_js._module.HEAPU8
         before = memory.length
