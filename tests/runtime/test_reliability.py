@@ -356,6 +356,7 @@ def test_a_dead_server_leaves_nothing_behind(selenium, index_server, make_wheel,
     )
 
 
+@pytest.mark.driver_timeout(90)  # pytest-pyodide's default script timeout in a browser is shorter
 def test_a_dead_server_fails_within_a_minute_by_default(selenium, dead_server):
     # Before: 4 attempts of 120 s and the backoff, about 8 minutes.
     events, error, seconds = _install_watched(selenium, "rl-dead-default", [dead_server], {})
