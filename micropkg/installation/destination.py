@@ -43,6 +43,7 @@ from contextlib import contextmanager
 from pathlib import PurePath, PurePosixPath
 
 from ..model.records import path_problem
+from ..model.wheel_member import StreamedMember
 
 __all__ = ["Destination", "MemoryDestination", "rolled_back"]
 
@@ -92,8 +93,9 @@ class Destination:
         return self._is_link(self._checked(path))
 
     # -- changes, inside a transaction --------------------------------------
-    def write(self, path: str, data: bytes) -> None:
-        """Create or replace the file ``path``, creating its parent directories."""
+    def write(self, path: str, data: bytes | StreamedMember) -> None:
+        """Create or replace the file ``path``, creating its parent directories
+        (a :class:`StreamedMember` is written a piece at a time)."""
         self._require_transaction("write")
         self._write(self._checked(path), data)
 
@@ -181,7 +183,7 @@ class Destination:
     def _is_link(self, path: str) -> bool:
         raise NotImplementedError
 
-    def _write(self, path: str, data: bytes) -> None:
+    def _write(self, path: str, data: bytes | StreamedMember) -> None:
         raise NotImplementedError
 
     def _remove(self, path: str) -> None:
@@ -233,7 +235,7 @@ class MemoryDestination(Destination):
     def _is_link(self, path: str) -> bool:
         return False
 
-    def _write(self, path: str, data: bytes) -> None:
+    def _write(self, path: str, data: bytes | StreamedMember) -> None:
         if self._is_dir(path):
             raise IsADirectoryError(errno.EISDIR, "cannot replace a directory with a file", path)
         parts = path.split("/")

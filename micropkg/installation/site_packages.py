@@ -14,7 +14,9 @@ system reuses after a delete could be taken for this one's file.
 
 from __future__ import annotations
 
+import base64
 import errno
+import hashlib
 import os
 import shutil
 import stat
@@ -22,6 +24,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..model.records import Hash
+from ..model.wheel_member import StreamedMember
 from .destination import Destination
 
 __all__ = ["SitePackages"]
@@ -44,7 +48,7 @@ class _Change:
     path: str  # relative to the root, for messages
     target: str  # absolute
     project: str | None  # Destination.project() when it was made
-    data: bytes = b""  # "wrote": the bytes written
+    data: bytes | StreamedMember = b""  # "wrote": the bytes written (a big member: as it was streamed)
     identity: tuple[int, int] | None = None  # "wrote": (st_dev, st_ino) of the file created
     complete: bool = False  # "wrote": all of data reached the file
     saved: str | None = None  # "moved": where it waits; "wrote": where a later remove() moved it
@@ -114,7 +118,7 @@ class SitePackages(Destination):
     def _list_dir(self, path: str) -> list[str]:
         return sorted(os.listdir(self._path(path, follow=True)))
 
-    def _write(self, path: str, data: bytes) -> None:
+    def _write(self, path: str, data: bytes | StreamedMember) -> None:
         # Strings, not Paths, no stat before the write, and a bare descriptor
         # rather than a file object: this runs once per file of every wheel
         # (1,800 files for 23 packages), where pathlib, an lexists() per file
@@ -134,7 +138,8 @@ class SitePackages(Destination):
             # an error, never something to write through.
             fd = os.open(target, _CREATE_NEW, 0o666)
         # A reference, not a copy: the caller's bytes (a wheel's member) live as long anyway.
-        data = data if type(data) is bytes else bytes(data)
+        if not isinstance(data, (bytes, StreamedMember)):
+            data = bytes(data)
         try:
             info = os.fstat(fd)
         except OSError:
@@ -145,9 +150,10 @@ class SitePackages(Destination):
         self._journal.append(change)
         self._written[target] = change
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            for piece in data.pieces() if isinstance(data, StreamedMember) else (data,):
+                view = memoryview(piece)
+                while view:
+                    view = view[os.write(fd, view):]
             change.complete = True
         finally:
             os.close(fd)
@@ -300,12 +306,21 @@ class SitePackages(Destination):
             return True  # the write itself failed: a part of the bytes, in this transaction's own file
         if info.st_size != len(change.data):
             return False
-        view = memoryview(change.data)
         with open(where, "rb") as stream:
+            if isinstance(change.data, StreamedMember):  # not held: its sha256, taken while verified
+                digest = hashlib.sha256()
+                while piece := stream.read(_COMPARE_CHUNK):
+                    digest.update(piece)
+                return change.data.sha256 == Hash("sha256", _b64(digest.digest()))
+            view = memoryview(change.data)
             for start in range(0, len(view), _COMPARE_CHUNK):
                 if stream.read(_COMPARE_CHUNK) != view[start:start + _COMPARE_CHUNK]:
                     return False
         return True
+
+
+def _b64(digest: bytes) -> str:
+    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
 def _owner(change: _Change) -> str:

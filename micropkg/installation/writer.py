@@ -29,6 +29,7 @@ from packaging.version import Version
 from ..errors import InstallError, UninstallError
 from ..model.records import RecordEntry, serialize_record
 from ..model.wheel import Wheel
+from ..model.wheel_member import StreamedMember
 from .destination import Destination, rolled_back
 from .environment import InstalledDistribution, removal_plan, remove_distribution, scan
 
@@ -60,7 +61,7 @@ class InstalledFiles(Sequence[str]):
 @dataclass
 class _Plan:
     wheel: Wheel
-    files: list[tuple[str, bytes]]
+    files: list[tuple[str, bytes | StreamedMember]]
     replaced: list[InstalledDistribution]
     removals: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
@@ -169,7 +170,7 @@ def install(
 def _files_to_write(
     wheel: Wheel, installer: str, requested: bool, direct_url: str | None,
     extra: Mapping[str, bytes] | None = None,
-) -> list[tuple[str, bytes]]:
+) -> list[tuple[str, bytes | StreamedMember]]:
     own = {f"{wheel.dist_info}/{name}": data for name, data in (extra or {}).items()}
     members = [(path, data) for path, data in wheel.members if path not in own]
     added = list(own.items())
@@ -180,7 +181,8 @@ def _files_to_write(
         added.append((f"{wheel.dist_info}/direct_url.json", direct_url.encode("utf-8")))
     record_path = f"{wheel.dist_info}/RECORD"
     # The wheel's own files were hashed when the wheel was verified; what micropkg adds was not.
-    entries = [wheel.verified.get(path) or RecordEntry.for_bytes(path, data) for path, data in members]
+    # (A streamed member always has its entry: its sha256 is taken while it is verified.)
+    entries = [wheel.verified.get(path) or RecordEntry.for_bytes(path, bytes(data)) for path, data in members]
     entries += [RecordEntry.for_bytes(path, data) for path, data in added]
     entries.append(RecordEntry(record_path, None, None))  # RECORD cannot hash itself
     files = members + added

@@ -17,6 +17,9 @@ refuses, with :class:`~micropkg.InvalidWheel` naming the file and member:
 * members absent from RECORD, RECORD rows without a member, and members
   whose size or hash differs from their row.
 
+A member over 8 MiB (outside ``.dist-info``) is not held but verified and
+later written a piece at a time (:mod:`~micropkg.model.wheel_member`).
+
 What gets installed (:attr:`Wheel.members`): everything under the archive
 root, and ``<name>-<version>.data/purelib/`` and ``.../platlib/`` mapped to
 the root, whatever ``Root-Is-Purelib`` says: Pyodide has one site-packages.
@@ -54,20 +57,21 @@ from .wheel_contents import (
     find_dist_info,
     install_paths,
 )
+from .wheel_member import STREAM_THRESHOLD, StreamedMember
 
 __all__ = ["MAX_MEMBER_SIZE", "MAX_UNPACKED_SIZE", "Wheel"]
 
 _MiB = 1 << 20
 # What a browser tab can afford. A wheel is verified whole before anything is written:
-# its download and every inflated member are in WebAssembly memory at once, which grows
-# to fit and never shrinks, and the files written hold the same bytes again (in the
-# JavaScript heap, under Emscripten's file system). Installing a wheel of U MiB so costs
-# a tab about 2 x U MiB for as long as the page lives. 256 MiB in all (about 512 MiB of
-# a tab: desktop browsers give a tab some 4 GiB, phones 1-2 GiB) is 8 times the largest
-# PyEmscripten wheel on PyPI today (pandas 3.1.1 for Pyodide 0.27: 8.1 MB, 33 MiB
-# unpacked), and its largest file is 1.1 MiB; 128 MiB for one file leaves room for a
-# big native library (a WebAssembly module a browser must then compile) while one
-# honest-looking member can no longer take a gigabyte (the old bound was 1 GiB).
+# its download and its members up to 8 MiB are held in WebAssembly memory at once (bigger
+# ones are streamed, a piece at a time: micropkg.model.wheel_member), memory that grows to
+# fit and never shrinks, and the installed files hold the same bytes again (in the
+# JavaScript heap, under Emscripten's file system). 256 MiB in all is 8 times the largest
+# PyEmscripten wheel on PyPI today (pandas 3.1.1 for Pyodide 0.27: 8.1 MB, 33 MiB unpacked,
+# no file over 1.1 MiB) and leaves a phone's tab (1-2 GiB; a desktop's gets some 4 GiB)
+# room for the page; 128 MiB for one file leaves room for a big native library (which a
+# browser must then compile) while one honest-looking member can no longer take a
+# gigabyte (the old bound was 1 GiB in all, and held every member whole, twice over).
 MAX_UNPACKED_SIZE = 256 * _MiB
 MAX_MEMBER_SIZE = 128 * _MiB
 
@@ -76,16 +80,16 @@ class Wheel:
     """A verified wheel held in memory. Build it with :meth:`from_bytes`."""
 
     __slots__ = (
-        "filename",
-        "name",
-        "version",
-        "tags",
         "dist_info",
-        "metadata",
-        "root_is_purelib",
+        "filename",
         "members",
+        "metadata",
+        "name",
+        "root_is_purelib",
         "skipped",
+        "tags",
         "verified",
+        "version",
     )
 
     def __init__(
@@ -98,7 +102,7 @@ class Wheel:
         dist_info: str,
         metadata: bytes,
         root_is_purelib: bool,
-        members: tuple[tuple[str, bytes], ...],
+        members: tuple[tuple[str, bytes | StreamedMember], ...],
         skipped: tuple[str, ...],
         verified: Mapping[str, RecordEntry] | None = None,
     ) -> None:
@@ -109,7 +113,8 @@ class Wheel:
         self.dist_info = dist_info
         self.metadata = metadata
         self.root_is_purelib = root_is_purelib
-        self.members = members  # (install path, bytes), in archive order
+        # (install path, bytes), in archive order; a member too big to hold is a StreamedMember
+        self.members = members
         self.skipped = skipped  # archive names verified but not installed
         # Install path -> its RECORD row, sha256 checked against the member's bytes:
         # the installed RECORD reuses these instead of hashing every file again.
@@ -178,9 +183,13 @@ class Wheel:
         with archive:
             infos = _regular_members(filename, archive)
             _check_declared_sizes(filename, infos, max_unpacked_size, max_member_size)
-            contents: dict[str, bytes] = {}
+            contents: dict[str, bytes | StreamedMember] = {}
             work = 0
             for info in infos:
+                if info.file_size > STREAM_THRESHOLD and ".dist-info/" not in info.filename:
+                    # Not held: verified (check_record) and written a piece at a time.
+                    contents[info.filename] = StreamedMember(filename, data, info)
+                    continue
                 contents[info.filename] = _read_member(filename, archive, info)
                 work += info.file_size
                 if work > SLICE:
@@ -201,7 +210,7 @@ class Wheel:
             version=version,
             tags=frozenset(tags),
             dist_info=dist_info,
-            metadata=contents[f"{dist_info}/METADATA"],
+            metadata=contents[f"{dist_info}/METADATA"],  # type: ignore[arg-type]  # held: a dist-info file
             root_is_purelib=root_is_purelib,
             members=members,
             skipped=skipped,
