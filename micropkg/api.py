@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from .errors import UninstallError
 from .index.head_start import load_machinery, send_root_pages
 from .installation.satisfied import already_satisfied
+from .net.retry import DEFAULT_BUDGET, DEFAULT_TIMEOUT
 from .reporter import Reporter, announce
 from .runtime import detect, stores
 from .session import Options, Session, set_default_indexes, shared_libraries_first
@@ -79,11 +80,12 @@ async def resolve(
     cache: str = "default",
     index_strategy: str = "first-index",
     pyodide_packages: bool | str = True,
+    timeout: float | None = DEFAULT_TIMEOUT, time_budget: float | None = DEFAULT_BUDGET,
 ) -> Plan:
     """Resolve without installing: the plan ``install`` would carry out (same parameters)."""
     session = Session.open(
         index_urls, credentials=credentials, allow_insecure_http=allow_insecure_http, cache=cache,
-        index_strategy=index_strategy, pyodide_packages=pyodide_packages,
+        index_strategy=index_strategy, pyodide_packages=pyodide_packages, timeout=timeout, time_budget=time_budget,
     )
     options = Options(deps=deps, pre=pre, reinstall=reinstall, keep_going=keep_going,
                       constraints=tuple(constraints or ()))
@@ -103,6 +105,7 @@ async def explain(
     cache: str = "default",
     index_strategy: str = "first-index",
     pyodide_packages: bool | str = True,
+    timeout: float | None = DEFAULT_TIMEOUT, time_budget: float | None = DEFAULT_BUDGET,
 ) -> Explanation:
     """Every file the sources offer for one project, and why each was taken or refused.
 
@@ -113,7 +116,7 @@ async def explain(
 
     session = Session.open(
         index_urls, credentials=credentials, allow_insecure_http=allow_insecure_http, cache=cache,
-        index_strategy=index_strategy, pyodide_packages=pyodide_packages,
+        index_strategy=index_strategy, pyodide_packages=pyodide_packages, timeout=timeout, time_budget=time_budget,
     )
     catalog, _ = session.catalog()
     try:
@@ -140,6 +143,7 @@ async def install(
     index_strategy: str = "first-index",
     pyodide_packages: bool | str = True,
     reporter: Reporter | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT, time_budget: float | None = DEFAULT_BUDGET,
 ) -> builtins.list[Installed]:
     """Install ``requirements`` (PEP 508 strings or wheel URLs) and their dependencies.
 
@@ -171,16 +175,18 @@ async def install(
     default) takes all of a project's files from the first index that knows
     it; ``"merge"`` lets every index's files compete.
 
-    ``pyodide_packages``: the Pyodide distribution's own builds (numpy,
-    pyyaml...) are candidates beside the indexes' files -- the runtime's
-    lockfile (True), the ``pyodide-lock.json`` at a URL or path, or none
-    (False). The newest version that fits wins; on a tie, the index's file
-    (a project the indexes serve never depends on Pyodide's CDN).
+    ``pyodide_packages``: the Pyodide distribution's builds are candidates too: the
+    runtime's lockfile (True), a ``pyodide-lock.json`` URL or path, or none (False).
 
     ``reporter`` (a :class:`Reporter`) hears of each step: resolving,
     resolved, downloading (bytes of the total), installing, loading native
     libraries, installed -- or failed. By default a notebook shows a progress
     bar, ``verbose=True`` prints pip-like lines, and otherwise nothing is shown.
+
+    ``timeout`` (15 s, pip's): a request with no bytes of answer for that long is
+    tried once more, so a server that never answers fails in about 30 s;
+    ``time_budget`` (300 s, from the first request): nothing waits past it.
+    ``None`` lifts either. A call made while another runs waits for its turn.
     """
     if lock is not None and (requirements or requirements_file is not None):
         raise TypeError("install(lock=...) installs exactly what the lock lists: pass no requirements with it")
@@ -193,6 +199,7 @@ async def install(
         session = Session.open(
             index_urls, credentials=credentials, allow_insecure_http=allow_insecure_http, cache=cache,
             index_strategy=index_strategy, pyodide_packages=pyodide_packages,
+            timeout=timeout, time_budget=time_budget, on_retry=reporter.retrying,
         )
         options = Options(deps=deps, pre=pre, reinstall=reinstall, keep_going=keep_going,
                           constraints=tuple(constraints or ()))
@@ -321,11 +328,13 @@ def list() -> PackageDict:  # noqa: A001 - micropip's name
 
 
 async def uninstall(names: str | Iterable[str]) -> builtins.list[str]:
-    """Remove distributions: exactly the files their RECORD lists, and their imported modules."""
+    """Remove distributions whatever installed them: their RECORD's files, their whole
+    ``.dist-info``, their modules in ``sys.modules``, their ``pyodide.loadedPackages`` entry."""
     from .installation.environment import get
     from .installation.environment import uninstall as _uninstall_files
     from .installation.installer import forget_modules
     from .installation.site_packages import SitePackages
+    from .runtime import native
 
     if isinstance(names, str):
         names = [names]
@@ -342,6 +351,7 @@ async def uninstall(names: str | Iterable[str]) -> builtins.list[str]:
             _uninstall_files(dist, SitePackages(root))
             forget_modules(root, dist.files)
             removed.append(dist.name)
+        native.forget_loaded(removed)  # else loadPackage would say "already loaded" and load nothing
         detect.invalidate_import_caches()
     return removed
 

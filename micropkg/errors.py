@@ -85,7 +85,15 @@ class FetchError(MicropkgError):
 
 
 class NetworkError(FetchError):
-    """No HTTP response at all: offline, DNS, TLS, or CORS refused in a browser."""
+    """No HTTP response at all: offline, DNS, TLS, CORS refused in a browser, or no answer in time.
+
+    ``timed_out`` is true when the server was reached but sent nothing (more) for
+    the request's timeout, or when the install's time budget ran out.
+    """
+
+    def __init__(self, message: str, *, url: str, timed_out: bool = False) -> None:
+        self.timed_out = timed_out
+        super().__init__(message, url=url)
 
 
 class HTTPStatusError(FetchError):

@@ -5,7 +5,8 @@ whose marker is false on this runtime, ``walked_back`` once if a requested
 project ends older than its newest release, ``resolved`` once,
 ``downloading`` as files arrive (bytes of the total), ``downloaded`` once,
 ``installing`` once, ``loading`` per native library, ``installed`` once --
-or ``failed`` once, instead of the rest, when it stops with an error. An
+or ``failed`` once, instead of the rest, when it stops with an error.
+``retrying`` may come at any point before that, once per request tried again. An
 install from a lock skips resolution (``resolved`` reports the lock's
 packages). Nothing to install: ``resolved`` then ``installed`` with an empty
 list. Hooks must not raise: the installer does not catch what they throw.
@@ -72,6 +73,11 @@ class Reporter:
 
     def failed(self, error: BaseException) -> None:
         """The install stopped with ``error``; nothing was installed."""
+
+    def retrying(self, url: str, attempt: int, delay: float, reason: str) -> None:
+        """A request failed (``reason``: "HTTP 503 (Service Unavailable)", "no answer for 15 s"...);
+        attempt number ``attempt`` of it starts in ``delay`` seconds."""
+
 
 
 class _Marked(Protocol):

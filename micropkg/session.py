@@ -24,7 +24,13 @@ from typing import TYPE_CHECKING
 from .errors import InstallError, LockError, NetworkError
 from .index.client import Index, index_entries
 from .net.cache import CACHE_MODES, Cache
-from .net.retry import RetryingTransport
+from .net.retry import (
+    DEFAULT_BUDGET,
+    DEFAULT_TIMEOUT,
+    RetryHook,
+    RetryingTransport,
+    RetryPolicy,
+)
 from .net.transport import SecureTransport, require_secure_url
 from .runtime import detect, fetch, stores
 
@@ -82,8 +88,19 @@ class Session:
         cache: str = "default",
         index_strategy: str = "first-index",
         pyodide_packages: bool | str = True,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        time_budget: float | None = DEFAULT_BUDGET,
+        on_retry: RetryHook | None = None,
     ) -> Session:
-        """A session for one call; nothing is fetched yet. Checks every option first."""
+        """A session for one call; nothing is fetched yet. Checks every option first.
+
+        ``timeout``: seconds without any bytes of an answer before a request is tried
+        again (twice at most) or given up; ``time_budget``: seconds for all of this
+        call's requests, counted from its first (``micropkg.net.retry`` says why these numbers).
+        """
+        for name, value in (("timeout", timeout), ("time_budget", time_budget)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0):
+                raise ValueError(f"{name} must be a positive number of seconds or None, got {value!r}")
         entries = index_entries(index_urls or _default_indexes)  # type: ignore[arg-type]
         for url, _ in entries:
             require_secure_url(url, allow_insecure_http=allow_insecure_http, what="index URL")
@@ -92,9 +109,10 @@ class Session:
             raise TypeError(f"pyodide_packages must be True, False or a lockfile URL, got {pyodide_packages!r}")
         # Outermost, the scheme checks run once per request and see where redirects ended;
         # inside them, a flaky network is retried.
-        transport = SecureTransport(
-            RetryingTransport(fetch.PyfetchTransport(credentials)), allow_insecure_http=allow_insecure_http,
+        retrying = RetryingTransport(
+            fetch.PyfetchTransport(credentials), RetryPolicy(timeout=timeout), budget=time_budget, on_retry=on_retry,
         )
+        transport = SecureTransport(retrying, allow_insecure_http=allow_insecure_http)
         kept = _cache(cache)
         indexes = tuple(Index(url, transport, headers=headers, cache=kept) for url, headers in entries)
         return cls(transport, indexes, kept, index_strategy, allow_insecure_http, pyodide_packages or False)

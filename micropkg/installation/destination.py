@@ -2,13 +2,27 @@
 
 A :class:`Destination` is a site-packages directory seen through paths
 relative to its root (``"demo/__init__.py"``). Reads work at any time;
-changes happen inside a transaction, and :meth:`~Destination.rollback` puts
-back exactly what was there before::
+changes happen inside a transaction, and :meth:`~Destination.rollback` undoes
+them::
 
     with destination.transaction():
         destination.remove("old/__init__.py")
         destination.write("demo/__init__.py", b"...")
     # an exception inside the block: both changes are undone, then it propagates
+
+A rollback undoes its own work and nothing else. Another transaction on the
+same directory (another install while this one waits for native code to
+load) may have changed some of the same paths meanwhile; what it did stays.
+A file this transaction wrote is removed only while it is still that file
+with those bytes, and what it moved aside comes back only where nothing else
+has been put since. Changes made inside :meth:`~Destination.project` are one
+project's: if another transaction has taken over any path of that project
+(replaced or removed a file this one wrote, or written where this one's
+replaced version would come back), none of what the project replaced comes
+back either -- the other transaction's version of the project is the one
+installed now, and restoring half of the older one beside it would break
+both. :meth:`~Destination.rollback` returns the paths it left as others made
+them (normally none).
 
 :class:`~micropkg.installation.site_packages.SitePackages` is the real file
 system (Emscripten's in a browser); :class:`MemoryDestination` is a dict, for
@@ -24,13 +38,26 @@ the distribution.
 from __future__ import annotations
 
 import errno
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import PurePath, PurePosixPath
 
 from ..model.records import path_problem
+from ..model.wheel_member import StreamedMember
 
-__all__ = ["Destination", "MemoryDestination"]
+__all__ = ["Destination", "MemoryDestination", "rolled_back"]
+
+
+def rolled_back(root: PurePath, kept: Sequence[str]) -> str:
+    """The sentence an error ends with once a rollback has worked, ``kept`` as it returned."""
+    said = f"Nothing was installed: every change to {str(root)!r} was rolled back"
+    if not kept:
+        return said + "."
+    shown = ", ".join(repr(path) for path in kept[:3]) + (f" and {len(kept) - 3} more" if len(kept) > 3 else "")
+    return (
+        f"{said}, except {len(kept)} path(s) another install has changed since ({shown}),"
+        " which were left as it made them."
+    )
 
 
 class Destination:
@@ -44,6 +71,7 @@ class Destination:
 
     def __init__(self) -> None:
         self._active = False
+        self._project: str | None = None  # see project()
 
     # -- reads ------------------------------------------------------------
     def read(self, path: str) -> bytes:
@@ -60,9 +88,14 @@ class Destination:
         """Sorted names in the directory ``path``."""
         return self._list_dir(self._checked(path, root_ok=True))
 
+    def is_link(self, path: str) -> bool:
+        """Whether ``path`` is a symbolic link (which :meth:`remove` removes, never following it)."""
+        return self._is_link(self._checked(path))
+
     # -- changes, inside a transaction --------------------------------------
-    def write(self, path: str, data: bytes) -> None:
-        """Create or replace the file ``path``, creating its parent directories."""
+    def write(self, path: str, data: bytes | StreamedMember) -> None:
+        """Create or replace the file ``path``, creating its parent directories
+        (a :class:`StreamedMember` is written a piece at a time)."""
         self._require_transaction("write")
         self._write(self._checked(path), data)
 
@@ -90,11 +123,23 @@ class Destination:
         self._active = False
         self._commit()
 
-    def rollback(self) -> None:
-        """Undo every change since :meth:`begin`. Raises ``OSError`` if some could not be undone."""
+    def rollback(self) -> list[str]:
+        """Undo every change since :meth:`begin` that is still this transaction's (see the
+        module docstring); return the paths left as another transaction made them.
+        Raises ``OSError`` if some could not be undone."""
         self._require_transaction("rollback")
         self._active = False
-        self._rollback()
+        self._project = None
+        return self._rollback()
+
+    @contextmanager
+    def project(self, name: str) -> Iterator[None]:
+        """The changes made inside are project ``name``'s, for :meth:`rollback` (see the module docstring)."""
+        previous, self._project = self._project, name
+        try:
+            yield
+        finally:
+            self._project = previous
 
     @contextmanager
     def transaction(self) -> Iterator[Destination]:
@@ -135,7 +180,10 @@ class Destination:
     def _list_dir(self, path: str) -> list[str]:
         raise NotImplementedError
 
-    def _write(self, path: str, data: bytes) -> None:
+    def _is_link(self, path: str) -> bool:
+        raise NotImplementedError
+
+    def _write(self, path: str, data: bytes | StreamedMember) -> None:
         raise NotImplementedError
 
     def _remove(self, path: str) -> None:
@@ -150,12 +198,15 @@ class Destination:
     def _commit(self) -> None:
         raise NotImplementedError
 
-    def _rollback(self) -> None:
+    def _rollback(self) -> list[str]:
         raise NotImplementedError
 
 
 class MemoryDestination(Destination):
-    """Files in a dict, for tests. Directories exist while they hold a file."""
+    """Files in a dict, for tests. Directories exist while they hold a file.
+
+    One transaction at a time, so a rollback puts the whole dict back.
+    """
 
     def __init__(self, files: dict[str, bytes] | None = None) -> None:
         super().__init__()
@@ -181,7 +232,10 @@ class MemoryDestination(Destination):
             {name[len(prefix) :].split("/")[0] for name in self.files if name.startswith(prefix)}
         )
 
-    def _write(self, path: str, data: bytes) -> None:
+    def _is_link(self, path: str) -> bool:
+        return False
+
+    def _write(self, path: str, data: bytes | StreamedMember) -> None:
         if self._is_dir(path):
             raise IsADirectoryError(errno.EISDIR, "cannot replace a directory with a file", path)
         parts = path.split("/")
@@ -205,5 +259,6 @@ class MemoryDestination(Destination):
     def _commit(self) -> None:
         self._snapshot = {}
 
-    def _rollback(self) -> None:
+    def _rollback(self) -> list[str]:
         self.files, self._snapshot = self._snapshot, {}
+        return []

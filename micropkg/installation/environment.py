@@ -159,7 +159,13 @@ def _pycache_pattern(stem: str) -> re.Pattern[str]:
 def removal_plan(dist: InstalledDistribution, destination: Destination) -> list[str]:
     """The files removing ``dist`` deletes: RECORD's files that exist, then the
     bytecode Python cached for its ``.py`` files (which RECORD cannot list:
-    it is written at import time, after the install).
+    it is written at import time, after the install), then every other file
+    in its ``.dist-info`` directory. Installers add files there that their
+    RECORD does not list -- ``pyodide.loadPackage`` and micropip write
+    ``INSTALLER``, ``PYODIDE_SOURCE``, ``PYODIDE_URL`` and ``PYODIDE_SHA256``
+    after the wheel's RECORD -- and the directory is the distribution's own
+    (PEP 376): left behind, they would make a later install of the project
+    fail on files nobody owns. A link in it is removed, never followed.
 
     Raises :class:`UninstallError`, before anything changes, for a RECORD
     that is missing, malformed, or names a path outside site-packages.
@@ -195,9 +201,22 @@ def removal_plan(dist: InstalledDistribution, destination: Destination) -> list[
                     if pattern.fullmatch(name) and pyc not in listed:
                         cached.append(pyc)
                         listed.add(pyc)
+        own = [path for path in _files_under(destination, dist.dist_info) if path not in listed]
     except OSError as exc:
         raise UninstallError(f"Cannot uninstall {dist}: {exc}") from exc
-    return files + cached
+    return files + cached + own
+
+
+def _files_under(destination: Destination, directory: str) -> list[str]:
+    """Every file (or link) under ``directory``, depth first; links are not followed."""
+    found = []
+    for name in destination.list_dir(directory):
+        path = f"{directory}/{name}"
+        if not destination.is_link(path) and destination.is_dir(path):
+            found.extend(_files_under(destination, path))
+        else:
+            found.append(path)
+    return found
 
 
 def remove_distribution(dist: InstalledDistribution, destination: Destination) -> list[str]:
@@ -205,7 +224,7 @@ def remove_distribution(dist: InstalledDistribution, destination: Destination) -
 
     After the files, directories left empty are removed, deepest first, up to
     (not including) the root, along with empty ``__pycache__`` directories in
-    them. Raises ``UninstallError`` from :func:`removal_plan`, ``OSError`` from
+    them: the ``.dist-info`` directory goes too. Raises ``UninstallError`` from :func:`removal_plan`, ``OSError`` from
     the destination.
     """
     return _remove(destination, removal_plan(dist, destination))

@@ -36,6 +36,7 @@ from ..model.target import Target
 from ..model.wheel import Wheel
 from ..net.transport import redact_url
 from ..reporter import Reporter
+from .destination import rolled_back
 from .environment import distributions, source_files
 from .site_packages import SitePackages
 from .writer import install as write_wheels
@@ -287,18 +288,23 @@ async def install_lock(
 
 def _roll_back(destination: SitePackages, root: Path, written, modules_before: set[str]) -> str:
     """Undo the open transaction and the modules it added; say how that went."""
-    # Only what this install added: modules of a replaced version, imported
-    # before, are the ones that match the restored files.
-    new_files = {str((root / path).resolve()) for paths in written for path in paths}
+    try:
+        kept = destination.rollback()
+    except OSError as exc:
+        kept, outcome = [], f"Rolling back failed too ({exc}): {str(root)!r} may be left half-installed."
+    else:
+        outcome = rolled_back(destination.root, kept)
+    # Only what this install added and the rollback removed: modules of a replaced version,
+    # imported before, match the restored files, and a file another install has written
+    # over since is that install's (its module too).
+    gone = {str((root / path).resolve()) for paths in written for path in paths} - {
+        str((root / path).resolve()) for path in kept
+    }
     for name in set(sys.modules) - modules_before:
         origin = getattr(sys.modules.get(name), "__file__", None)
-        if origin and str(Path(origin).resolve()) in new_files:
+        if origin and str(Path(origin).resolve()) in gone:
             del sys.modules[name]
-    try:
-        destination.rollback()
-    except OSError as exc:
-        return f"Rolling back failed too ({exc}): {str(root)!r} may be left half-installed."
-    return f"Nothing was installed: every change to {str(root)!r} was rolled back."
+    return outcome
 
 
 def forget_modules(root: Path, files: Collection[str]) -> list[str]:

@@ -2,19 +2,30 @@
 
 Writes create new files only (never opening what is there), and a transaction
 keeps what it replaced aside so that a rollback restores it exactly.
+
+Its journal says what each change was, so a rollback can tell its own work
+from another transaction's (see :mod:`~micropkg.installation.destination`):
+a file it wrote is its own while it is the same file (device and inode, as
+created) holding the same bytes. Both are checked: by bytes alone, another
+install of the same wheel -- the same dependency, written by two installs --
+would look like this one's and be deleted; by inode alone, a number a file
+system reuses after a delete could be taken for this one's file.
 """
 
 from __future__ import annotations
 
+import base64
 import errno
-import functools
+import hashlib
 import os
 import shutil
+import stat
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..model.records import Hash
+from ..model.wheel_member import StreamedMember
 from .destination import Destination
 
 __all__ = ["SitePackages"]
@@ -25,10 +36,24 @@ __all__ = ["SitePackages"]
 _CREATE_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
-@dataclass(frozen=True)
-class _Undo:
-    description: str
-    action: Callable[[], None]
+# Bytes compared per read when a rollback checks that a file is still the one it wrote.
+_COMPARE_CHUNK = 1 << 20
+
+
+@dataclass
+class _Change:
+    """One journal entry: what a change did, and what undoing it needs."""
+
+    kind: str  # "wrote" a new file, "moved" one aside, "made" or "removed" a directory
+    path: str  # relative to the root, for messages
+    target: str  # absolute
+    project: str | None  # Destination.project() when it was made
+    data: bytes | StreamedMember = b""  # "wrote": the bytes written (a big member: as it was streamed)
+    identity: tuple[int, int] | None = None  # "wrote": (st_dev, st_ino) of the file created
+    complete: bool = False  # "wrote": all of data reached the file
+    saved: str | None = None  # "moved": where it waits; "wrote": where a later remove() moved it
+    own: _Change | None = None  # "moved": the "wrote" entry of the file moved, if it was this transaction's
+    mode: int = 0  # "removed": the directory's mode
 
 
 class SitePackages(Destination):
@@ -47,7 +72,8 @@ class SitePackages(Destination):
         self._root = str(self.root)
         self._root_prefix = os.path.join(self._root, "")
         self._forget_checks()
-        self._journal: list[_Undo] = []
+        self._journal: list[_Change] = []
+        self._written: dict[str, _Change] = {}  # target -> the "wrote" entry of the file there now
         self._stash_dir: Path | None = None
 
     def _path(self, path: str, *, follow: bool) -> Path:
@@ -92,7 +118,7 @@ class SitePackages(Destination):
     def _list_dir(self, path: str) -> list[str]:
         return sorted(os.listdir(self._path(path, follow=True)))
 
-    def _write(self, path: str, data: bytes) -> None:
+    def _write(self, path: str, data: bytes | StreamedMember) -> None:
         # Strings, not Paths, no stat before the write, and a bare descriptor
         # rather than a file object: this runs once per file of every wheel
         # (1,800 files for 23 packages), where pathlib, an lexists() per file
@@ -107,17 +133,32 @@ class SitePackages(Destination):
                 raise IsADirectoryError(
                     errno.EISDIR, "cannot replace a directory with a file", path
                 ) from None
-            self._stash(path, Path(target))
+            self._stash(path, target)
             # O_EXCL again: anything there now (a link planted in between) is
             # an error, never something to write through.
             fd = os.open(target, _CREATE_NEW, 0o666)
-        self._journal.append(
-            _Undo(f"remove new file {path!r}", lambda: _unlink_if_there(target))
-        )
+        # A reference, not a copy: the caller's bytes (a wheel's member) live as long anyway.
+        if not isinstance(data, (bytes, StreamedMember)):
+            data = bytes(data)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            info = os.fstat(fd)
+        except OSError:
+            os.close(fd)
+            os.unlink(target)  # created just now, with O_EXCL: this transaction's own
+            raise
+        change = _Change("wrote", path, target, self._project, data=data, identity=(info.st_dev, info.st_ino))
+        self._journal.append(change)
+        self._written[target] = change
+        try:
+            if isinstance(data, StreamedMember):
+                # Sized up front: Emscripten's in-memory files grow by 1/8 at a time past
+                # 1 MiB, copying the whole file each time (writing 120 MiB took 1.3 s more).
+                os.ftruncate(fd, data.size)
+            for piece in data.pieces() if isinstance(data, StreamedMember) else (data,):
+                view = memoryview(piece)
+                while view:
+                    view = view[os.write(fd, view):]
+            change.complete = True
         finally:
             os.close(fd)
 
@@ -127,14 +168,17 @@ class SitePackages(Destination):
             raise IsADirectoryError(errno.EISDIR, "is a directory, not a file", path)
         if not os.path.lexists(target):
             raise FileNotFoundError(errno.ENOENT, "no such file", path)
-        self._stash(path, target)
+        self._stash(path, str(target))
+
+    def _is_link(self, path: str) -> bool:
+        return os.path.islink(self._target(path, follow=False))
 
     def _remove_dir(self, path: str) -> None:
         target = self._path(path, follow=False)
         mode = target.stat().st_mode & 0o7777
         target.rmdir()
         self._made.discard(str(target))
-        self._journal.append(_Undo(f"recreate directory {path!r}", lambda: _mkdir(target, mode)))
+        self._journal.append(_Change("removed", path, str(target), self._project, mode=mode))
 
     def _make_parents(self, path: str) -> None:
         segments = path.split("/")[:-1]
@@ -152,18 +196,23 @@ class SitePackages(Destination):
                 )
             os.mkdir(current)
             self._made.add(current)
-            self._journal.append(_Undo(f"remove new directory {current!r}", functools.partial(os.rmdir, current)))
+            relative = os.path.relpath(current, self._root).replace(os.sep, "/")
+            self._journal.append(_Change("made", relative, current, self._project))
 
-    def _stash(self, path: str, target: Path) -> None:
+    def _stash(self, path: str, target: str) -> None:
         if self._stash_dir is None:
             # Under the root, not in /tmp: a rename cannot cross filesystems.
             self._stash_dir = Path(tempfile.mkdtemp(prefix=".micropkg-rollback-", dir=self.root))
-        saved = self._stash_dir / str(len(self._journal))
+        saved = str(self._stash_dir / str(len(self._journal)))
         os.rename(target, saved)
-        self._journal.append(_Undo(f"restore {path!r}", lambda: os.rename(saved, target)))
+        own = self._written.pop(target, None)  # a file this transaction wrote, removed again
+        if own is not None:
+            own.saved = saved
+        self._journal.append(_Change("moved", path, target, self._project, saved=saved, own=own))
 
     def _begin(self) -> None:
         self._journal = []
+        self._written = {}
         self._forget_checks()
 
     def _forget_checks(self) -> None:
@@ -173,21 +222,35 @@ class SitePackages(Destination):
 
     def _commit(self) -> None:
         self._forget_checks()
-        self._journal = []
+        self._journal, self._written = [], {}
         stash, self._stash_dir = self._stash_dir, None
         if stash is not None:
             shutil.rmtree(stash)
 
-    def _rollback(self) -> None:
+    def _rollback(self) -> list[str]:
         self._forget_checks()
-        journal, self._journal = self._journal, []
+        journal, self._journal, self._written = self._journal, [], {}
+        ours = {id(change): self._still_ours(change) for change in journal if change.kind == "wrote"}
+        # What this transaction's own files at each place are now (not those a later remove() moved).
+        here = {c.target: c for c in journal if c.kind == "wrote" and c.saved is None}
+
+        def occupied(target: str) -> bool:  # by something that is not this transaction's own file
+            return os.path.lexists(target) and not (target in here and ours[id(here[target])])
+
+        # A project whose paths another transaction has taken over gets none of its old files back
+        # (changes made outside Destination.project() are judged path by path).
+        taken = {
+            _owner(change) for change in journal
+            if (change.kind == "wrote" and not ours[id(change)]) or (change.kind == "moved" and occupied(change.target))
+        }
+        kept: list[str] = []
         failures: list[tuple[str, OSError]] = []
         # Keep going after a failure: every other undo still brings the tree closer to before.
-        for undo in reversed(journal):
+        for change in reversed(journal):
             try:
-                undo.action()
+                self._undo(change, ours, taken, kept)
             except OSError as exc:
-                failures.append((undo.description, exc))
+                failures.append((f"undo {change.kind} {change.path!r}", exc))
         stash, self._stash_dir = self._stash_dir, None
         if stash is not None:
             try:
@@ -196,19 +259,79 @@ class SitePackages(Destination):
                 failures.append((f"remove {str(stash)!r}", exc))
         if failures:
             first = failures[0][1]
-            for description, exc in failures:
-                first.add_note(f"rollback could not {description}: {exc}")
+            for description, problem in failures:
+                first.add_note(f"rollback could not {description}: {problem}")
             raise first
+        return sorted(set(kept))
+
+    def _undo(self, change: _Change, ours: dict[int, bool], taken: set[str], kept: list[str]) -> None:
+        if change.kind == "wrote":
+            if change.saved is None:  # where it was written (a later remove() moved it: see "moved")
+                if ours[id(change)]:
+                    os.unlink(change.target)
+                elif os.path.lexists(change.target):
+                    kept.append(change.path)
+        elif change.kind == "moved":
+            assert change.saved is not None
+            own = change.own
+            # This transaction's own file comes back for the "wrote" undo to remove; another's
+            # file (the version replaced) only if its project is intact and its place is free.
+            free = not os.path.lexists(change.target)
+            if free and (ours[id(own)] if own is not None else _owner(change) not in taken):
+                os.rename(change.saved, change.target)
+                if own is not None:
+                    own.saved = None
+            else:
+                if not free:
+                    kept.append(change.path)
+                os.unlink(change.saved)  # a version another transaction has replaced since
+        elif change.kind == "made":
+            try:
+                os.rmdir(change.target)
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                    raise  # not empty: another transaction's files are in it, and stay
+        elif change.kind == "removed" and _owner(change) not in taken and not os.path.lexists(change.target):
+            _mkdir(Path(change.target), change.mode)
+
+    @staticmethod
+    def _still_ours(change: _Change) -> bool:
+        """Whether the file ``change`` wrote is still that file with those bytes (see the module docstring)."""
+        where = change.saved or change.target
+        try:
+            info = os.lstat(where)
+        except FileNotFoundError:
+            return False
+        if not stat.S_ISREG(info.st_mode) or (info.st_dev, info.st_ino) != change.identity:
+            return False
+        if not change.complete:
+            return True  # the write itself failed: a part of the bytes, in this transaction's own file
+        if info.st_size != len(change.data):
+            return False
+        with open(where, "rb") as stream:
+            if isinstance(change.data, StreamedMember):  # not held: its sha256, taken while verified
+                digest = hashlib.sha256()
+                while piece := stream.read(_COMPARE_CHUNK):
+                    digest.update(piece)
+                return change.data.sha256 == Hash("sha256", _b64(digest.digest()))
+            view = memoryview(change.data)
+            for start in range(0, len(view), _COMPARE_CHUNK):
+                if stream.read(_COMPARE_CHUNK) != view[start:start + _COMPARE_CHUNK]:
+                    return False
+        return True
 
 
-def _unlink_if_there(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
+def _b64(digest: bytes) -> str:
+    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+
+
+def _owner(change: _Change) -> str:
+    """What a rollback restores as a whole: the change's project, or else its path alone."""
+    return f"project {change.project}" if change.project is not None else f"path {change.target}"
 
 
 def _mkdir(path: Path, mode: int) -> None:
     path.mkdir()
     path.chmod(mode)  # mkdir's mode is filtered by the umask; restore the exact one
-

@@ -29,7 +29,8 @@ from packaging.version import Version
 from ..errors import InstallError, UninstallError
 from ..model.records import RecordEntry, serialize_record
 from ..model.wheel import Wheel
-from .destination import Destination
+from ..model.wheel_member import StreamedMember
+from .destination import Destination, rolled_back
 from .environment import InstalledDistribution, removal_plan, remove_distribution, scan
 
 __all__ = ["InstalledFiles", "install"]
@@ -60,7 +61,7 @@ class InstalledFiles(Sequence[str]):
 @dataclass
 class _Plan:
     wheel: Wheel
-    files: list[tuple[str, bytes]]
+    files: list[tuple[str, bytes | StreamedMember]]
     replaced: list[InstalledDistribution]
     removals: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
@@ -169,7 +170,7 @@ def install(
 def _files_to_write(
     wheel: Wheel, installer: str, requested: bool, direct_url: str | None,
     extra: Mapping[str, bytes] | None = None,
-) -> list[tuple[str, bytes]]:
+) -> list[tuple[str, bytes | StreamedMember]]:
     own = {f"{wheel.dist_info}/{name}": data for name, data in (extra or {}).items()}
     members = [(path, data) for path, data in wheel.members if path not in own]
     added = list(own.items())
@@ -180,7 +181,8 @@ def _files_to_write(
         added.append((f"{wheel.dist_info}/direct_url.json", direct_url.encode("utf-8")))
     record_path = f"{wheel.dist_info}/RECORD"
     # The wheel's own files were hashed when the wheel was verified; what micropkg adds was not.
-    entries = [wheel.verified.get(path) or RecordEntry.for_bytes(path, data) for path, data in members]
+    # (A streamed member always has its entry: its sha256 is taken while it is verified.)
+    entries = [wheel.verified.get(path) or RecordEntry.for_bytes(path, bytes(data)) for path, data in members]
     entries += [RecordEntry.for_bytes(path, data) for path, data in added]
     entries.append(RecordEntry(record_path, None, None))  # RECORD cannot hash itself
     files = members + added
@@ -241,26 +243,28 @@ def _apply(plans: list[_Plan], destination: Destination, *, commit: bool) -> Non
     destination.begin()
     wheel, action = plans[0].wheel, "starting"
     try:
-        # Removals first: the new version may reuse paths the old one held.
+        # Removals first: the new version may reuse paths the old one held. Each project's
+        # changes are marked as its own, for a rollback to undo them together.
         for plan in plans:
-            for dist in plan.replaced:
-                wheel, action = plan.wheel, f"removing the installed {dist} ({dist.dist_info})"
-                plan.removed.extend(remove_distribution(dist, destination))
+            with destination.project(plan.wheel.name):
+                for dist in plan.replaced:
+                    wheel, action = plan.wheel, f"removing the installed {dist} ({dist.dist_info})"
+                    plan.removed.extend(remove_distribution(dist, destination))
         for plan in plans:
-            for path, data in plan.files:
-                wheel, action = plan.wheel, f"writing {path!r}"
-                destination.write(path, data)
+            with destination.project(plan.wheel.name):
+                for path, data in plan.files:
+                    wheel, action = plan.wheel, f"writing {path!r}"
+                    destination.write(path, data)
     except Exception as exc:
         try:
-            destination.rollback()
+            kept = destination.rollback()
         except OSError as rollback_exc:
             raise InstallError(
                 f"Could not install {wheel.filename}: {action} failed: {exc}. Rolling back"
                 f" failed too ({rollback_exc}): {root!r} may be left half-installed."
             ) from exc
         raise InstallError(
-            f"Could not install {wheel.filename}: {action} failed: {exc}."
-            f" Nothing was installed: every change to {root!r} was rolled back."
+            f"Could not install {wheel.filename}: {action} failed: {exc}. {rolled_back(destination.root, kept)}"
         ) from exc
     except BaseException:
         destination.rollback()

@@ -244,7 +244,8 @@ def parse_json_page(page_url: str, body: bytes, project: str | None = None) -> P
     meta = data.get("meta")
     if meta is not None and not isinstance(meta, dict):
         raise IndexFormatError(f"Index page {page_url}: 'meta' must be an object, got {meta!r}", url=page_url)
-    api_version = (meta or {}).get("api-version", "1.0")
+    stated = (meta or {}).get("api-version")
+    api_version = "1.0" if stated is None else stated
     if not isinstance(api_version, str) or not api_version.startswith("1."):
         # PEP 691: a client must refuse a major version it does not know.
         raise IndexFormatError(
@@ -255,6 +256,14 @@ def parse_json_page(page_url: str, body: bytes, project: str | None = None) -> P
     raw_files = data.get("files")
     if not isinstance(raw_files, list):
         raise IndexFormatError(f"Index page {page_url} has no 'files' list", url=page_url)
+    if not raw_files and stated is None:
+        # PEP 691 requires meta.api-version; an index page that lists nothing must at
+        # least say it is one, or any JSON with a name in it would read as an empty project.
+        raise IndexFormatError(
+            f"Index page {page_url} lists no files and has no 'meta': {{'api-version': ...}}, so it"
+            " is not a PEP 691 project page (an empty project's page states its API version).",
+            url=page_url,
+        )
     versions = data.get("versions")
     return ProjectPage._from_entries(
         name, page_url, raw_files, tuple(str(v) for v in versions) if isinstance(versions, list) else None

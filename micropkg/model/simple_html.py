@@ -26,8 +26,9 @@ from .simple import (
 __all__ = ["parse_html_page", "parse_legacy_json"]
 
 
-def _anchors(text: str) -> list[tuple[dict[str, str | None], list[str]]]:
-    """Every ``<a>`` of an HTML page: its attributes and its text."""
+def _anchors(text: str) -> tuple[list[tuple[dict[str, str | None], list[str]]], str | None]:
+    """Every ``<a>`` of an HTML page (its attributes and its text), and the page's
+    ``<meta name="pypi:repository-version">`` content (PEP 629), if it has one."""
     # html.parser is imported here, not at the top: most indexes answer JSON,
     # and every module costs a compile in a fresh Pyodide.
     import html.parser
@@ -36,12 +37,17 @@ def _anchors(text: str) -> list[tuple[dict[str, str | None], list[str]]]:
         def __init__(self) -> None:
             super().__init__(convert_charrefs=True)
             self.anchors: list[tuple[dict[str, str | None], list[str]]] = []
+            self.repository_version: str | None = None
             self._text: list[str] | None = None
 
         def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
             if tag == "a":
                 self._text = []
                 self.anchors.append((dict(attrs), self._text))
+            elif tag == "meta":
+                found = dict(attrs)
+                if (found.get("name") or "").lower() == "pypi:repository-version":
+                    self.repository_version = (found.get("content") or "").strip()
 
         def handle_data(self, data: str) -> None:
             if self._text is not None:
@@ -54,7 +60,7 @@ def _anchors(text: str) -> list[tuple[dict[str, str | None], list[str]]]:
     collector = AnchorCollector()
     collector.feed(text)
     collector.close()
-    return collector.anchors
+    return collector.anchors, collector.repository_version
 
 
 def _html_metadata(attrs: Mapping[str, str | None]) -> dict[str, str] | None:
@@ -74,7 +80,13 @@ def parse_html_page(page_url: str, body: bytes, project: str) -> ProjectPage:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise IndexFormatError(f"Index page {page_url} is not UTF-8 HTML: {exc}", url=page_url) from exc
-    anchors = _anchors(text)
+    anchors, repository_version = _anchors(text)
+    if repository_version is not None and repository_version.split(".")[0] != "1":
+        # PEP 629: a client must refuse a major version it does not know.
+        raise IndexFormatError(
+            f"Index page {page_url} uses repository version {repository_version!r}; micropkg understands 1.x",
+            url=page_url,
+        )
     files = []
     for attrs, text_parts in anchors:
         href = attrs.get("href")
@@ -91,6 +103,15 @@ def parse_html_page(page_url: str, body: bytes, project: str) -> ProjectPage:
                 yanked=(attrs["data-yanked"] or "") if "data-yanked" in attrs else None,
                 core_metadata=_html_metadata(attrs),
             )
+        )
+    if not files and repository_version is None:
+        # An empty project's page is valid, and says what it is (PEP 629); a page with no
+        # links that does not is something else: a portal's, a proxy's or an error page.
+        raise IndexFormatError(
+            f"Index page {page_url} is not a PEP 503 project page: it links no files and lacks the"
+            ' <meta name="pypi:repository-version"> (PEP 629) that would make it an empty project\'s'
+            f" page; it starts {text.strip()[:80]!r}. Check the index URL.",
+            url=page_url,
         )
     if files and not any(f.filename.lower().endswith(DIST_SUFFIXES) for f in files):
         # An empty project page is valid, but links that are all something else mean

@@ -7,13 +7,18 @@ refuses, with :class:`~micropkg.InvalidWheel` naming the file and member:
 * a filename that is not ``name-version(-build)?-tags.whl``, bytes that are not a zip;
 * members that are not plain relative paths (see :func:`~._records.path_problem`),
   symlinks and other non-regular members, encrypted members, duplicate names;
-* more than ``max_unpacked_size`` bytes uncompressed, by the sizes the zip
-  declares and by the bytes actually produced (zip bombs);
+* a member over ``max_member_size`` (128 MiB) or members over
+  ``max_unpacked_size`` (256 MiB in all) uncompressed, by the sizes the zip
+  declares, before anything is inflated, and by the bytes actually produced
+  (zip bombs; see :data:`MAX_UNPACKED_SIZE` for why these numbers);
 * a missing or ambiguous ``.dist-info`` directory, or one whose name or
   version (or METADATA's ``Name``/``Version``) differs from the filename's;
 * a missing METADATA, WHEEL or RECORD, a ``Wheel-Version`` other than 1.x;
 * members absent from RECORD, RECORD rows without a member, and members
   whose size or hash differs from their row.
+
+A member over 8 MiB (outside ``.dist-info``) is not held but verified and
+later written a piece at a time (:mod:`~micropkg.model.wheel_member`).
 
 What gets installed (:attr:`Wheel.members`): everything under the archive
 root, and ``<name>-<version>.data/purelib/`` and ``.../platlib/`` mapped to
@@ -52,24 +57,39 @@ from .wheel_contents import (
     find_dist_info,
     install_paths,
 )
+from .wheel_member import STREAM_THRESHOLD, StreamedMember
 
-__all__ = ["Wheel"]
+__all__ = ["MAX_MEMBER_SIZE", "MAX_UNPACKED_SIZE", "Wheel"]
+
+_MiB = 1 << 20
+# What a browser tab can afford. A wheel is verified whole before anything is written:
+# its download and its members up to 8 MiB are held in WebAssembly memory at once (bigger
+# ones are streamed, a piece at a time: micropkg.model.wheel_member), memory that grows to
+# fit and never shrinks, and the installed files hold the same bytes again (in the
+# JavaScript heap, under Emscripten's file system). 256 MiB in all is 8 times the largest
+# PyEmscripten wheel on PyPI today (pandas 3.1.1 for Pyodide 0.27: 8.1 MB, 33 MiB unpacked,
+# no file over 1.1 MiB) and leaves a phone's tab (1-2 GiB; a desktop's gets some 4 GiB)
+# room for the page; 128 MiB for one file leaves room for a big native library (which a
+# browser must then compile) while one honest-looking member can no longer take a
+# gigabyte (the old bound was 1 GiB in all, and held every member whole, twice over).
+MAX_UNPACKED_SIZE = 256 * _MiB
+MAX_MEMBER_SIZE = 128 * _MiB
 
 
 class Wheel:
     """A verified wheel held in memory. Build it with :meth:`from_bytes`."""
 
     __slots__ = (
-        "filename",
-        "name",
-        "version",
-        "tags",
         "dist_info",
-        "metadata",
-        "root_is_purelib",
+        "filename",
         "members",
+        "metadata",
+        "name",
+        "root_is_purelib",
         "skipped",
+        "tags",
         "verified",
+        "version",
     )
 
     def __init__(
@@ -82,7 +102,7 @@ class Wheel:
         dist_info: str,
         metadata: bytes,
         root_is_purelib: bool,
-        members: tuple[tuple[str, bytes], ...],
+        members: tuple[tuple[str, bytes | StreamedMember], ...],
         skipped: tuple[str, ...],
         verified: Mapping[str, RecordEntry] | None = None,
     ) -> None:
@@ -93,7 +113,8 @@ class Wheel:
         self.dist_info = dist_info
         self.metadata = metadata
         self.root_is_purelib = root_is_purelib
-        self.members = members  # (install path, bytes), in archive order
+        # (install path, bytes), in archive order; a member too big to hold is a StreamedMember
+        self.members = members
         self.skipped = skipped  # archive names verified but not installed
         # Install path -> its RECORD row, sha256 checked against the member's bytes:
         # the installed RECORD reuses these instead of hashing every file again.
@@ -117,28 +138,36 @@ class Wheel:
         )
 
     @classmethod
-    def from_bytes(cls, filename: str, data: bytes, *, max_unpacked_size: int = 1 << 30) -> Wheel:
+    def from_bytes(
+        cls, filename: str, data: bytes, *,
+        max_unpacked_size: int = MAX_UNPACKED_SIZE, max_member_size: int = MAX_MEMBER_SIZE,
+    ) -> Wheel:
         """Open and verify the wheel ``data``, named ``filename``. See the module docstring."""
-        steps = cls._open(filename, data, max_unpacked_size)
+        steps = cls._open(filename, data, max_unpacked_size, max_member_size)
         while (wheel := _step(steps)) is None:
             pass
         return wheel
 
     @classmethod
-    async def open(cls, filename: str, data: bytes, *, max_unpacked_size: int = 1 << 30) -> Wheel:
+    async def open(
+        cls, filename: str, data: bytes, *,
+        max_unpacked_size: int = MAX_UNPACKED_SIZE, max_member_size: int = MAX_MEMBER_SIZE,
+    ) -> Wheel:
         """:meth:`from_bytes`, giving the event loop a turn every few hundred kilobytes.
 
         A wheel downloaded early is verified while the resolution waits on the
         network; in slices, its work cannot hold up the resolution's next requests
         by more than a few milliseconds.
         """
-        steps = cls._open(filename, data, max_unpacked_size)
+        steps = cls._open(filename, data, max_unpacked_size, max_member_size)
         while (wheel := _step(steps)) is None:
             await asyncio.sleep(0)
         return wheel
 
     @classmethod
-    def _open(cls, filename: str, data: bytes, max_unpacked_size: int) -> Generator[None, None, Wheel]:
+    def _open(
+        cls, filename: str, data: bytes, max_unpacked_size: int, max_member_size: int,
+    ) -> Generator[None, None, Wheel]:
         # Yields between slices of work (inflating, hashing): see open().
         try:
             name, version, _build, tags = parse_wheel_filename(filename)
@@ -153,10 +182,14 @@ class Wheel:
             raise InvalidWheel(f"not a zip archive: {exc}", filename=filename) from exc
         with archive:
             infos = _regular_members(filename, archive)
-            _check_declared_sizes(filename, infos, max_unpacked_size)
-            contents: dict[str, bytes] = {}
+            _check_declared_sizes(filename, infos, max_unpacked_size, max_member_size)
+            contents: dict[str, bytes | StreamedMember] = {}
             work = 0
             for info in infos:
+                if info.file_size > STREAM_THRESHOLD and ".dist-info/" not in info.filename:
+                    # Not held: verified (check_record) and written a piece at a time.
+                    contents[info.filename] = StreamedMember(filename, data, info)
+                    continue
                 contents[info.filename] = _read_member(filename, archive, info)
                 work += info.file_size
                 if work > SLICE:
@@ -177,7 +210,7 @@ class Wheel:
             version=version,
             tags=frozenset(tags),
             dist_info=dist_info,
-            metadata=contents[f"{dist_info}/METADATA"],
+            metadata=contents[f"{dist_info}/METADATA"],  # type: ignore[arg-type]  # held: a dist-info file
             root_is_purelib=root_is_purelib,
             members=members,
             skipped=skipped,
@@ -242,17 +275,34 @@ def _regular_members(filename: str, archive: zipfile.ZipFile) -> list[zipfile.Zi
     return files
 
 
-def _check_declared_sizes(filename: str, infos: list[zipfile.ZipInfo], limit: int) -> None:
+def _size(size: int) -> str:
+    return f"{size:,} bytes ({size / _MiB:,.1f} MiB)"
+
+
+def _check_declared_sizes(filename: str, infos: list[zipfile.ZipInfo], limit: int, member_limit: int) -> None:
     # Checked before inflating anything: a few kilobytes of deflate can declare gigabytes.
-    total = 0
+    why = (
+        "; a browser tab holds an installing wheel in memory that never shrinks (see"
+        " micropkg.model.wheel.MAX_UNPACKED_SIZE). Nothing was inflated or installed."
+    )
     for info in infos:
-        total += info.file_size
-        if total > limit:
+        if info.file_size > member_limit:
             raise InvalidWheel(
-                f"the members declare more than {limit} bytes uncompressed (max_unpacked_size)",
+                f"the member declares {_size(info.file_size)} uncompressed, from {info.compress_size:,} bytes"
+                f" compressed: more than the {_size(member_limit)} micropkg unpacks for one file{why}",
                 filename=filename,
                 member=info.filename,
             )
+    total = sum(info.file_size for info in infos)
+    if total > limit:
+        largest = max(infos, key=lambda info: info.file_size)
+        raise InvalidWheel(
+            f"its {len(infos)} members declare {_size(total)} uncompressed in all, more than the"
+            f" {_size(limit)} micropkg unpacks for one wheel; the largest is {largest.filename!r},"
+            f" {_size(largest.file_size)}{why}",
+            filename=filename,
+            member=largest.filename,
+        )
 
 
 def _read_member(filename: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:

@@ -16,6 +16,9 @@ from packaging.version import InvalidVersion, Version
 from ..errors import InvalidWheel
 from .headers import Headers, parse_headers
 from .records import RecordEntry, RecordError, parse_record
+from .wheel_member import StreamedMember
+
+Contents = dict[str, "bytes | StreamedMember"]  # archive name -> bytes, or the member to stream
 
 __all__ = [
     "SIGNATURES", "SLICE", "check_metadata", "check_record", "check_wheel_file", "find_dist_info", "install_paths",
@@ -40,7 +43,7 @@ _SKIPPED_SCHEMES = frozenset({"scripts", "headers", "data"})
 SLICE = 256 * 1024
 
 
-def find_dist_info(filename: str, contents: dict[str, bytes], name: str, version: Version) -> str:
+def find_dist_info(filename: str, contents: Contents, name: str, version: Version) -> str:
     # Only top-level directories count: a nested foo/x.dist-info is package data.
     tops = {member.split("/", 1)[0] for member in contents if "/" in member}
     candidates = sorted(top for top in tops if top.endswith(".dist-info"))
@@ -72,7 +75,8 @@ def find_dist_info(filename: str, contents: dict[str, bytes], name: str, version
     return dist_info
 
 
-def _headers(filename: str, member: str, data: bytes) -> Headers:
+def _headers(filename: str, member: str, data: bytes | StreamedMember) -> Headers:
+    assert isinstance(data, bytes)  # dist-info files are always held
     try:
         text = data.decode("utf-8")  # core metadata and WHEEL are UTF-8 by specification
     except UnicodeDecodeError as exc:
@@ -80,7 +84,7 @@ def _headers(filename: str, member: str, data: bytes) -> Headers:
     return parse_headers(text)
 
 
-def check_wheel_file(filename: str, dist_info: str, contents: dict[str, bytes]) -> bool:
+def check_wheel_file(filename: str, dist_info: str, contents: Contents) -> bool:
     member = f"{dist_info}/WHEEL"
     headers = _headers(filename, member, contents[member])
     wheel_version = headers.get("Wheel-Version")
@@ -96,7 +100,7 @@ def check_wheel_file(filename: str, dist_info: str, contents: dict[str, bytes]) 
 
 
 def check_metadata(
-    filename: str, dist_info: str, contents: dict[str, bytes], name: str, version: Version
+    filename: str, dist_info: str, contents: Contents, name: str, version: Version
 ) -> None:
     member = f"{dist_info}/METADATA"
     headers = _headers(filename, member, contents[member])
@@ -122,12 +126,14 @@ def check_metadata(
 
 
 def check_record(
-    filename: str, dist_info: str, contents: dict[str, bytes]
+    filename: str, dist_info: str, contents: Contents
 ) -> Generator[None, None, dict[str, RecordEntry]]:
     """The RECORD rows each member was checked against, by archive name (yields between slices)."""
     record_member = f"{dist_info}/RECORD"
+    record = contents[record_member]
+    assert isinstance(record, bytes)  # dist-info files are always held
     try:
-        entries = parse_record(contents[record_member])
+        entries = parse_record(record)
     except RecordError as exc:
         raise InvalidWheel(
             f"malformed RECORD: {exc}", filename=filename, member=record_member
@@ -157,6 +163,9 @@ def check_record(
             raise InvalidWheel(
                 "RECORD lists the member without a hash", filename=filename, member=member
             )
+        if isinstance(data, StreamedMember):
+            yield from data.verify(entry)
+            continue
         problem = entry.mismatch(data)
         if problem is not None:
             raise InvalidWheel(problem, filename=filename, member=member)
@@ -168,10 +177,10 @@ def check_record(
 
 
 def install_paths(
-    filename: str, dist_info: str, contents: dict[str, bytes], checked: Mapping[str, RecordEntry]
-) -> tuple[tuple[tuple[str, bytes], ...], tuple[str, ...], dict[str, RecordEntry]]:
+    filename: str, dist_info: str, contents: Contents, checked: Mapping[str, RecordEntry]
+) -> tuple[tuple[tuple[str, bytes | StreamedMember], ...], tuple[str, ...], dict[str, RecordEntry]]:
     data_dir = dist_info[: -len(".dist-info")] + ".data"
-    members: list[tuple[str, bytes]] = []
+    members: list[tuple[str, bytes | StreamedMember]] = []
     skipped: list[str] = []
     targets: dict[str, str] = {}
     verified: dict[str, RecordEntry] = {}
@@ -215,6 +224,8 @@ def install_paths(
         targets[target] = member
         members.append((target, data))
         entry = checked.get(member)
-        if entry is not None and entry.hash is not None and entry.hash.algorithm == "sha256":
+        if isinstance(data, StreamedMember) and data.sha256 is not None:
+            verified[target] = RecordEntry(target, data.sha256, data.size)  # hashed while it was verified
+        elif entry is not None and entry.hash is not None and entry.hash.algorithm == "sha256":
             verified[target] = RecordEntry(target, entry.hash, len(data))
     return tuple(members), tuple(skipped), verified

@@ -99,9 +99,12 @@ def is_loopback(host: str | None) -> bool:
 class Request:
     url: str
     headers: Mapping[str, str] = field(default_factory=dict)
-    # Seconds for the whole answer, body included; honoured by transports whose
-    # ``applies_timeout`` is true (others are timed by the caller).
+    # Honoured by transports whose ``applies_timeout`` is true (others are timed by the
+    # caller, the whole answer within the smaller of the two): ``timeout`` is the seconds
+    # to wait for the next bytes of the answer (its headers, then each piece of its body),
+    # as pip's and uv's read timeouts; ``budget`` the seconds left for the whole answer.
     timeout: float | None = None
+    budget: float | None = None
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,7 @@ class Transport:
     :class:`NetworkError` only when no response arrived at all.
     """
 
-    applies_timeout = False  # True: fetch() itself gives up after request.timeout
+    applies_timeout = False  # True: fetch() itself gives up as request.timeout and request.budget say
 
     async def fetch(self, request: Request) -> Response:
         raise NotImplementedError

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Any
 
 from ..errors import NetworkError
+from ..net.retry import timed_out
 from ..net.transport import Request, Response, Transport, redact_url, split_credentials
 from .detect import in_browser
 from .js import JsException
 
-__all__ = ["PyfetchTransport", "fetch_failure", "read_local_url", "stacked_fetch", "timeout_signal"]
+__all__ = ["PyfetchTransport", "fetch_failure", "read_local_url", "stacked_fetch"]
 
 
 class PyfetchTransport(Transport):
@@ -17,9 +20,13 @@ class PyfetchTransport(Transport):
 
     ``credentials`` is fetch()'s credentials mode ("omit", "same-origin",
     "include"), as in micropip.
+
+    A request's ``timeout`` is a read timeout, as pip's and uv's: the request is
+    aborted when no bytes of the answer arrived for that long (its headers, then
+    each piece of its body, read as a stream). Its ``budget`` bounds the whole answer.
     """
 
-    applies_timeout = True  # through an AbortSignal, which fetch applies to the body too
+    applies_timeout = True  # through an AbortController, which fetch applies to the body too
 
     def __init__(self, credentials: str | None = None) -> None:
         self._credentials = credentials
@@ -30,25 +37,33 @@ class PyfetchTransport(Transport):
         kwargs: dict = {"headers": dict(request.headers)}
         if self._credentials:
             kwargs["credentials"] = self._credentials
-        signal = None
-        if request.timeout is not None:
-            signal = kwargs["signal"] = timeout_signal(request.timeout)
+        watchdog = None
+        if request.timeout is not None or request.budget is not None:
+            watchdog = _Watchdog(request.timeout, request.budget)
+            kwargs["signal"] = watchdog.signal
         fetcher = stacked_fetch()
         if fetcher is not None:
             kwargs["fetcher"] = fetcher
         response = None
+        done = False
         try:
             response = await pyfetch(request.url, **kwargs)
-            body = await response.bytes()
+            if watchdog is None:
+                body = await response.bytes()
+            else:
+                watchdog.progress()
+                body = await _read_body(response.js_response, watchdog)
+            done = True
         except Exception as exc:  # noqa: BLE001 - see fetch_failure
-            if signal is not None and signal.aborted:  # our deadline, not the network
-                url = redact_url(request.url)
-                raise NetworkError(
-                    f"Could not fetch {url}: no complete answer within {request.timeout:g} s", url=url
-                ) from exc
+            if watchdog is not None and watchdog.fired is not None:  # our deadline, not the network
+                raise timed_out(request.url, watchdog.fired) from exc
             raise fetch_failure(request.url, exc, None if response is None else response.status) from exc
+        finally:
+            if watchdog is not None:
+                watchdog.stop(abort=not done)  # cancelled midway: the request must not go on
         headers = {k.lower(): v for k, v in response.headers.items()}
         return Response(response.url or request.url, response.status, headers, body)
+
 
 _stacked_fetch: object = None
 
@@ -79,23 +94,6 @@ def stacked_fetch():
                 " throw error; })"
             )
     return _stacked_fetch or None
-
-
-def timeout_signal(seconds: float):
-    """An AbortSignal that aborts after ``seconds``: ``AbortSignal.timeout`` where the
-    engine has it (Chromium 103, Firefox 100, Safari 16, Node 17.3 on), else a controller
-    aborted by a timer. Node does not wait for ``AbortSignal.timeout``'s timer to exit
-    (it is unreferenced); Node always has it, so the fallback's timer runs in browsers only."""
-    import js
-
-    milliseconds = max(1, round(seconds * 1000))
-    if getattr(js.AbortSignal, "timeout", None) is not None:
-        return js.AbortSignal.timeout(milliseconds)
-    from pyodide.ffi import create_once_callable
-
-    controller = js.AbortController.new()
-    js.setTimeout(create_once_callable(lambda: controller.abort()), milliseconds)
-    return controller.signal
 
 
 def fetch_failure(url: str, exc: BaseException, status: int | None = None) -> NetworkError:
@@ -146,6 +144,98 @@ def _failure(exc: BaseException) -> str:
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+
+class _Watchdog:
+    """Aborts one fetch when no bytes arrived for ``idle`` seconds, or at ``budget`` seconds.
+
+    One JS timer at a time, re-armed when it fires and bytes came meanwhile, so
+    a download's many pieces cost a clock read each, not a timer each. The timer
+    is unreferenced under Node: a finished install must not keep Node running.
+    """
+
+    def __init__(self, idle: float | None, budget: float | None) -> None:
+        import js
+        from pyodide.ffi import create_proxy
+
+        self._js = js
+        self._controller = js.AbortController.new()
+        self.signal = self._controller.signal
+        self._idle = idle
+        now = time.monotonic()
+        self._last = now
+        self._deadline = None if budget is None else now + budget
+        self._budget = budget
+        self.fired: str | None = None  # why the request was aborted, once it was
+        self._callback = create_proxy(self._check)
+        self._handle: Any = None
+        self._arm()
+
+    def _arm(self) -> None:
+        due = [t for t in (self._deadline, None if self._idle is None else self._last + self._idle) if t is not None]
+        delay = max(0.0, min(due) - time.monotonic())
+        handle = self._js.setTimeout(self._callback, max(1, round(delay * 1000)))
+        unref = getattr(handle, "unref", None)  # Node's Timeout; a browser's timer id is a number
+        if unref is not None:
+            unref()
+        self._handle = handle
+
+    def _check(self, *_: object) -> None:
+        self._handle = None
+        now = time.monotonic()
+        if self._deadline is not None and now >= self._deadline:
+            self.fired = f"no complete answer within the {self._budget:g} s left of the install's time budget"
+        elif self._idle is not None and now - self._last >= self._idle:
+            self.fired = f"no answer for {self._idle:g} s"
+        else:
+            self._arm()  # bytes came since it was armed
+            return
+        self._controller.abort()
+
+    def progress(self) -> None:
+        """Bytes arrived: the idle time counts from now."""
+        self._last = time.monotonic()
+
+    def stop(self, *, abort: bool) -> None:
+        if self._handle is not None:
+            self._js.clearTimeout(self._handle)
+            self._handle = None
+        if abort and self.fired is None:
+            self._controller.abort()
+        self._callback.destroy()
+
+
+async def _read_body(js_response: Any, watchdog: _Watchdog) -> bytes:
+    """The body, read as a stream so that each piece tells the watchdog bytes are coming.
+
+    The pieces stay JavaScript arrays until the end and are joined there: the body
+    crosses into WebAssembly memory once, as with ``arrayBuffer()``.
+    """
+    import js
+
+    stream = js_response.body
+    if stream is None:  # a HEAD request, a 204
+        return b""
+    reader = stream.getReader()
+    pieces = []
+    size = 0
+    while True:
+        result = await reader.read()
+        if result.done:
+            break
+        piece = result.value
+        watchdog.progress()
+        pieces.append(piece)
+        size += piece.length
+    if len(pieces) == 1:
+        return pieces[0].to_bytes()
+    joined = js.Uint8Array.new(size)
+    at = 0
+    for piece in pieces:
+        joined.set(piece, at)
+        at += piece.length
+    return joined.to_bytes()
 
 
 async def read_local_url(url: str, transport: Transport | None = None) -> bytes:

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
 from ..errors import InstallError
+from ..model.simple import normalized_name
 from .js import JsException
 
 __all__ = ["dynlibs_to_load", "forget_loaded", "is_loaded", "load_dynlibs", "load_runtime_packages", "mark_loaded"]
@@ -59,21 +60,29 @@ async def load_dynlibs(root: Path, paths: Sequence[str]) -> None:
             raise InstallError(f"Could not load the native library {path}: {exc}") from exc
 
 def mark_loaded(names_to_sources: dict[str, str]) -> None:
-    """Tell Pyodide's package manager about what was installed, so loadPackage skips it."""
+    """Tell Pyodide's package manager about what was installed, so loadPackage skips it
+    (a version loadPackage or micropip put there before is forgotten, in any spelling)."""
     import pyodide_js
 
+    forget_loaded(names_to_sources)
     for name, source in names_to_sources.items():
         setattr(pyodide_js.loadedPackages, name, source)
 
 def forget_loaded(names: Iterable[str]) -> None:
     """Tell Pyodide's package manager that ``names`` are gone (uninstalled), so a later
-    ``loadPackage`` of one of them loads it again instead of saying "already loaded"."""
+    ``loadPackage`` of one of them loads it again instead of saying "already loaded".
+
+    Names match in any spelling: the lockfile's (``PyYAML``), micropip's or micropkg's
+    (PEP 503 normalized) record of one project are all forgotten."""
     import pyodide_js
 
+    wanted = {normalized_name(name) for name in names}
+    if not wanted:
+        return
     loaded = pyodide_js.loadedPackages
-    for name in names:
-        if getattr(loaded, name, None) is not None:
-            delattr(loaded, name)
+    for key in loaded.object_keys():
+        if normalized_name(key) in wanted:
+            delattr(loaded, key)
 
 
 def is_loaded(name: str) -> bool:

@@ -27,6 +27,7 @@ from .progress import (
     downloaded_line,
     format_size,
     resolved_line,
+    retrying_line,
 )
 
 __all__ = ["NotebookReporter", "in_notebook"]
@@ -159,3 +160,7 @@ class NotebookReporter(Reporter):
 
     def failed(self, error: BaseException) -> None:
         self._show(f"{type(error).__name__}: {error}", state="failed")
+
+    def retrying(self, url: str, attempt: int, delay: float, reason: str) -> None:
+        self._show(retrying_line(url, attempt, delay, reason))
+

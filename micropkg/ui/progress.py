@@ -4,7 +4,8 @@ An install calls, in order: ``resolving`` once, ``ignored`` per requirement
 whose marker is false here, ``walked_back`` once if a requested project ends
 older than its newest release, ``resolved`` once, ``downloading`` as files
 arrive (bytes of the total), ``downloaded`` once, ``installing`` once,
-``loading`` per native library, ``installed`` once -- or ``failed`` once, instead of the rest, when it stops with an error. An
+``loading`` per native library, ``installed`` once -- or ``failed`` once, instead of the rest, when it stops with an error.
+``retrying`` may come at any point before that, once per request tried again. An
 install from a lock skips resolution (``resolved`` reports the lock's
 packages). Nothing to install: ``resolved`` then ``installed`` with an empty
 list. Hooks must not raise: the installer does not catch what they throw.
@@ -26,7 +27,7 @@ from ..reporter import Packages, Reporter, WalkBackNotice
 
 __all__ = [
     "NOTHING_TO_INSTALL", "ConsoleReporter", "EventReporter", "Reporter", "counted",
-    "downloaded_line", "format_size", "ignored_line", "resolved_line", "walked_back_line",
+    "downloaded_line", "format_size", "ignored_line", "resolved_line", "retrying_line", "walked_back_line",
 ]
 
 def format_size(size: int) -> str:
@@ -61,6 +62,11 @@ def resolved_line(packages: Packages, seconds: float) -> str:
 
 def downloaded_line(files: int, size: int, seconds: float) -> str:
     return f"Downloaded {counted(files, 'file')}, {format_size(size)} in {seconds:.1f} s"
+
+
+def retrying_line(url: str, attempt: int, delay: float, reason: str) -> str:
+    """``Retrying https://.../simple/x/ in 0.5 s (attempt 2): HTTP 503 (Service Unavailable)``."""
+    return f"Retrying {url} in {delay:.1f} s (attempt {attempt}): {reason}"
 
 
 class ConsoleReporter(Reporter):
@@ -102,6 +108,9 @@ class ConsoleReporter(Reporter):
 
     def failed(self, error: BaseException) -> None:
         self._print(f"Failed: {error}")
+
+    def retrying(self, url: str, attempt: int, delay: float, reason: str) -> None:
+        self._print(retrying_line(url, attempt, delay, reason))
 
 
 class EventReporter(Reporter):
@@ -151,3 +160,6 @@ class EventReporter(Reporter):
 
     def failed(self, error: BaseException) -> None:
         self._emit("failed", error=str(error), type=type(error).__name__)
+
+    def retrying(self, url: str, attempt: int, delay: float, reason: str) -> None:
+        self._emit("retrying", url=url, attempt=attempt, delay=delay, reason=reason)

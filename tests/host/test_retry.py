@@ -188,8 +188,11 @@ def test_every_attempt_timing_out_says_so() -> None:
     with pytest.raises(NetworkError) as info:
         fetch(retrying(MockTransport(handler), time, attempts=2, timeout=0.01))
     assert str(info.value) == (
-        f"Could not fetch {URL}: no complete answer within 0.01 s (gave up after 2 attempts over 0.2 s)"
+        f"Could not fetch {URL}: no complete answer within 0.01 s (gave up after 2 attempts over 0.2 s)."
+        " The server accepts connections but does not answer: it is down or overloaded, or the URL is"
+        " wrong. On a slow network, pass a larger timeout= (seconds)"
     )
+    assert info.value.timed_out
 
 
 def test_credentials_never_appear_in_the_final_error() -> None:

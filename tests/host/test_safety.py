@@ -240,8 +240,12 @@ def test_an_html_page_whose_links_are_not_distributions_is_refused() -> None:
         "Index page https://portal.example/simple/demo/ is not a PEP 503 project page: none of its 1 links"
         " is a distribution file (the first is 'Log in'). Check the index URL."
     )
-    empty = parse_html_page("https://idx.example/simple/demo/", b"<html><body></body></html>", "demo")
-    assert empty.files == ()  # a project without files is still a project page
+    # A project without files is still a project page, when it says it is one (PEP 629);
+    # without that, a page with no links is a portal's or an error page (test_index_pages.py).
+    meta = b'<html><head><meta name="pypi:repository-version" content="1.1"></head><body></body></html>'
+    assert parse_html_page("https://idx.example/simple/demo/", meta, "demo").files == ()
+    with pytest.raises(IndexFormatError, match="it links no files"):
+        parse_html_page("https://idx.example/simple/demo/", b"<html><body></body></html>", "demo")
 
 
 # -- the wheel's METADATA must be what the resolver used --------------------------------------------

@@ -386,7 +386,7 @@ def test_an_install_opens_each_early_download_once_as_it_lands(monkeypatch):
     opened: list[str] = []
     steps = Wheel._open.__func__  # what from_bytes and open both run
     monkeypatch.setattr(Wheel, "_open", classmethod(
-        lambda cls, filename, data, limit: opened.append(filename) or steps(cls, filename, data, limit)))
+        lambda cls, filename, data, *limits: opened.append(filename) or steps(cls, filename, data, *limits)))
     net = Network()
     net.publish(PUBLIC, "https://public.example/files", "app", wheel("app", "1.0", requires=("lib",)))
     net.publish(PUBLIC, "https://public.example/files", "lib", wheel("lib", "1.0"))

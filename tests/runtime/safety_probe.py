@@ -51,8 +51,7 @@ async def attempt(selenium, case: dict) -> dict:
     import time
 
     import micropkg
-    import micropkg.runtime.stores
-    
+    import micropkg.runtime.stores  # a submodule: not an attribute until something imports it
     import pyodide_js
 
     site = "/" + os.path.normpath(sysconfig.get_path("purelib")).lstrip("/")  # Pyodide says //lib/...

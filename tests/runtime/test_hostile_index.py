@@ -81,6 +81,27 @@ def html_error_page_with_200(server, make_wheel, name):
 
 
 @case
+def html_portal_without_links(server, make_wheel, name):
+    # Before: read as an empty project, "... None has no files; this runtime is cp314 ...".
+    portal = b"<html><head><title>Guest Wi-Fi</title></head><body><h1>Accept the terms to continue</h1></body></html>"
+    return _page_case(server, make_wheel, name, portal, "text/html", "IndexFormatError",
+                      "it links no files", "pypi:repository-version", "answered HTTP 200, content type 'text/html'")
+
+
+@case
+def json_error_document_with_200(server, make_wheel, name):
+    return _page_case(server, make_wheel, name, b'{"detail": "Not Found"}', SIMPLE_JSON, "IndexFormatError",
+                      "has no project name", f"answered HTTP 200, content type {SIMPLE_JSON!r}")
+
+
+@case
+def json_empty_page_without_api_version(server, make_wheel, name):
+    body = json.dumps({"name": name, "files": []}).encode()
+    return _page_case(server, make_wheel, name, body, SIMPLE_JSON, "IndexFormatError",
+                      "lists no files and has no 'meta'", "answered HTTP 200")
+
+
+@case
 def html_error_page_with_503(server, make_wheel, name):
     server.add(make_wheel(name, "1.0"))
     server.inject(f"/simple/{name}/", status=503, body=b"<h1>Service Unavailable</h1>", content_type="text/html")
