@@ -103,13 +103,13 @@ def bench_pyodide(version: str = PYODIDE_VERSION) -> Path:
 
 def _host_plan(mirror_url: str, requirements: Sequence[str]) -> list:
     """micropkg's plan for ``requirements`` on Pyodide 314, resolved on the host (for the limit)."""
-    from micropkg.resolution.catalog import Catalog
     from micropkg.index.client import Index
     from micropkg.model.requirements import parse_requirements
-    from micropkg.resolution.resolver import resolve
     from micropkg.model.tags import PlatformInfo
     from micropkg.model.target import Target
     from micropkg.net.transport import UrllibTransport
+    from micropkg.resolution.catalog import Catalog
+    from micropkg.resolution.resolver import resolve
 
     target = Target.for_platform(PlatformInfo(python_version=(3, 14), abi_version="2026_0"), "3.14.2")
     catalog = Catalog([Index(mirror_url, UrllibTransport())])
@@ -379,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     runtimes = [r.strip() for r in args.runtimes.split(",") if r.strip()]
 
     bench = Bench(args)
-    started = datetime.datetime.now(datetime.timezone.utc)
+    started = datetime.datetime.now(datetime.UTC)
     with Mirror(bench.snapshot, latency=args.latency, bandwidth=args.bandwidth_bytes) as mirror:
         for i, name in enumerate(runtimes):
             if name == "node":

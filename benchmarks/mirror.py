@@ -37,9 +37,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from packaging.utils import canonicalize_name
 
-from .snapshot import Snapshot
-
 from tests.harness.index_server import LoopbackHTTPServer
+
+from .snapshot import Snapshot
 
 __all__ = ["Mirror", "Traffic", "Exchange"]
 

@@ -52,7 +52,7 @@ def _one_at_a_time() -> asyncio.Lock:
     return _changing
 
 
-def set_index_urls(urls) -> None:  # type: ignore[no-untyped-def]
+def set_index_urls(urls) -> None:
     """Set the default indexes for later calls (``None`` in a call means these).
 
     Entries as for ``index_urls``: URLs, ``(url, headers)`` pairs, or a
@@ -223,7 +223,7 @@ async def install(
     return installed
 
 
-async def _install(  # type: ignore[no-untyped-def]
+async def _install(
     session: Session, options: Options, requirements, requirements_file, reporter: Reporter, *, indexes_given: bool,
 ) -> builtins.list[Installed]:
     if requirements_file is not None:
@@ -269,7 +269,7 @@ async def _install(  # type: ignore[no-untyped-def]
         await catalog.settle()
 
 
-async def _with_files(  # type: ignore[no-untyped-def]
+async def _with_files(
     session: Session, options: Options, files, requirements, *, indexes_given: bool,
 ):
     """The requirements, session and options once pip-style requirements files are added."""
@@ -346,7 +346,7 @@ async def uninstall(names: str | Iterable[str]) -> builtins.list[str]:
             if dist is None:
                 raise UninstallError(f"Cannot uninstall {name!r}: it is not installed in {root}")
             dists.append(dist)
-        removed = []
+        removed: builtins.list[str] = []
         for dist in dists:
             _uninstall_files(dist, SitePackages(root))
             forget_modules(root, dist.files)
@@ -386,7 +386,6 @@ def freeze(lockfile_base_url: str | None = None, *, format: str = "pyodide-lock"
     from .lock.freeze import installed_lock, wheels_only
     from .lock.pylock import dumps as _dumps_pylock
     from .lock.pyodide_lock import dumps as _dumps_pyodide_lock
-
     from .runtime import lockfile
 
     info, packages, base = lockfile.runtime_lockfile()

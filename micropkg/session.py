@@ -19,6 +19,7 @@ import os
 import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import InstallError, LockError, NetworkError
@@ -35,7 +36,6 @@ from .net.transport import SecureTransport, require_secure_url
 from .runtime import detect, fetch, stores
 
 if TYPE_CHECKING:
-    from pathlib import Path
 
     from .index.distribution import Distribution
     from .model.lock import Lock
@@ -195,7 +195,7 @@ class Session:
         installed_meta: dict = {}
         for dist in distributions([self.site_packages]):
             installed[dist.name] = dist.version
-            metadata_file = dist.dist_info_path / "METADATA"
+            metadata_file = Path(dist.dist_info_path) / "METADATA"
             installed_meta[dist.name] = parse_metadata(metadata_file.read_bytes(), source=str(metadata_file))
         read_url = functools.partial(fetch.read_local_url, transport=self.transport)
         catalog = Catalog(
@@ -274,7 +274,7 @@ def _runtime_distribution() -> tuple[Distribution, str | None]:
     return Distribution(url, None, packages=packages, base_url=base, runtime=True), cdn  # type: ignore[arg-type]
 
 
-def shared_libraries_first(plan: Plan, catalog: Catalog, load_dynlibs):  # type: ignore[no-untyped-def]
+def shared_libraries_first(plan: Plan, catalog: Catalog, load_dynlibs):
     """``load_dynlibs``, loading first the distribution's shared libraries the plan needs.
 
     Shared libraries are zip archives of ``.so`` files (``install_dir: dynlib``),
@@ -303,7 +303,7 @@ def shared_libraries_first(plan: Plan, catalog: Catalog, load_dynlibs):  # type:
         )
     shared: asyncio.Future | None = None  # one load of the shared libraries, awaited by every wheel
 
-    async def load(root, paths) -> None:  # type: ignore[no-untyped-def]
+    async def load(root, paths) -> None:
         nonlocal shared
         if shared is None:
             shared = asyncio.ensure_future(native.load_runtime_packages(libraries))

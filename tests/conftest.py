@@ -64,8 +64,10 @@ from pytest_pyodide import get_global_config
 from tests.harness import engines, pyodide_dist
 from tests.harness.chrome import CHROME_FLAGS
 from tests.harness.index_server import IndexServer
-from tests.harness.pypi_cache import CachedWheel, real_wheels as _real_wheels
-from tests.harness.wheels import BuiltWheel, make_wheel as _make_wheel
+from tests.harness.pypi_cache import CachedWheel
+from tests.harness.pypi_cache import real_wheels as _real_wheels
+from tests.harness.wheels import BuiltWheel
+from tests.harness.wheels import make_wheel as _make_wheel
 
 # Selenium Manager would look chromedriver up online (googlechromelabs.github.io,
 # unreachable) before falling back to PATH; point it at Debian's driver instead.

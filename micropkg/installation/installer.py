@@ -195,8 +195,8 @@ async def install_plan(
     present = {dist.name: dist for dist in distributions([root])}  # one scan, not one per pin
     old = {pin.name: present[pin.name] for pin in pins if pin.name in present}
     replace = set(old)
-    direct_urls = {pin.name: url for pin in pins if (url := _direct_url(pin)) is not None}
-    sources = {pin.name: await _source_files(pin, downloads) for pin in pins}
+    direct_urls: dict[str, str] = {pin.name: url for pin in pins if (url := _direct_url(pin)) is not None}
+    sources: dict[str, dict[str, bytes]] = {pin.name: await _source_files(pin, downloads) for pin in pins}
     destination = SitePackages(root)
     modules_before = set(sys.modules)
     reporter.installing([(pin.name, str(pin.version)) for pin in pins])

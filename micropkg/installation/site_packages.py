@@ -77,7 +77,7 @@ class SitePackages(Destination):
         self._stash_dir: Path | None = None
 
     def _path(self, path: str, *, follow: bool) -> Path:
-        return Path(self._target(path, follow=follow)) if path else self.root
+        return Path(self._target(path, follow=follow)) if path else Path(self.root)
 
     def _target(self, path: str, *, follow: bool) -> str:
         target = os.path.join(self._root, *path.split("/"))

@@ -48,7 +48,7 @@ class InstalledFiles(Sequence[str]):
     dynlibs: tuple[str, ...]  # the shared libraries among them, for the loader
     removed: tuple[str, ...]  # files of the installed version this one replaced
 
-    def __getitem__(self, index):  # type: ignore[override]
+    def __getitem__(self, index):
         return self.paths[index]
 
     def __len__(self) -> int:
@@ -102,8 +102,8 @@ def install(
     replace_names = {canonicalize_name(name) for name in replace}
     urls = {canonicalize_name(name): text for name, text in (direct_urls or {}).items()}
     extras = {canonicalize_name(name): dict(files) for name, files in (dist_info_files or {}).items()}
-    for name, files in extras.items():
-        for filename in files:
+    for name, named in extras.items():
+        for filename in named:
             if not filename or "/" in filename or filename in ("RECORD", "INSTALLER", "REQUESTED"):
                 raise ValueError(f"dist_info_files[{name!r}] names {filename!r}, which is not a file of its own")
     for name, text in urls.items():

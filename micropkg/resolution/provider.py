@@ -173,7 +173,7 @@ class Provider(resolvelib.AbstractProvider):
             dead = self._dead_requirement(candidate, req, visiting | {candidate.name})
             if dead is None:
                 undecided = True
-            elif dead is not _ALIVE:
+            elif isinstance(dead, DeadEnd):
                 self.dead.record(candidate, dead)
                 return dead
         if not undecided:

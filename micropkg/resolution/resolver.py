@@ -125,7 +125,7 @@ async def _fetch_missing(catalog: Catalog, provider: Provider, missing: Missing)
     await asyncio.gather(*tasks)
     # The pages of what those releases depend on, in the same round: with them the
     # provider can tell a dead end at once, instead of one backtrack per release.
-    pages = set()
+    pages: set[str] = set()
     for candidate in batch_of:
         try:
             requires = dependencies_of(catalog.metadata(candidate).requires_dist, candidate, provider.target)
@@ -141,7 +141,7 @@ class _Counting(resolvelib.BaseReporter):
     def __init__(self) -> None:
         self.rejected: dict[str, int] = {}
 
-    def rejecting_candidate(self, criterion, candidate) -> None:  # type: ignore[no-untyped-def]
+    def rejecting_candidate(self, criterion, candidate) -> None:
         name = getattr(candidate, "name", None)
         if name is not None:
             self.rejected[name] = self.rejected.get(name, 0) + 1
@@ -212,7 +212,7 @@ async def resolve(
     return plan
 
 
-def _unavailable(provider: Provider, causes) -> UnavailableDependency | None:  # type: ignore[no-untyped-def]
+def _unavailable(provider: Provider, causes) -> UnavailableDependency | None:
     """The error for a resolution that failed because releases of a project it needs were cut
     off at a dead end (see dead_ends), if it did; None for any other failure."""
     names = [info.requirement.name for info in causes if isinstance(info.requirement, Req)]
@@ -250,7 +250,7 @@ def _older_major_exists(provider: Provider, name: NormalizedName, boundary: tupl
 
 def _too_long(provider: Provider, reporter: _Counting, what: str) -> ResolutionTooLong:
     walked = sorted(set(provider.walk_backs) | set(reporter.rejected),
-                    key=lambda n: -(provider.walk_backs.get(n, 0) + reporter.rejected.get(n, 0)))[:5]
+                    key=lambda n: -(provider.walk_backs.get(NormalizedName(n), 0) + reporter.rejected.get(n, 0)))[:5]
     blockers = provider.dead.blockers()
     blocked = "; ".join(str(d) for d in blockers[:3])
     because = f" Dependencies nothing here provides: {blocked}." if blocked else ""
@@ -318,7 +318,7 @@ class _Info:
 
 
 def _to_plan(result, catalog: Catalog) -> Plan:
-    pins = []
+    pins: list[Pin | Kept] = []
     for identifier, candidate in result.mapping.items():
         if identifier == PYTHON or split_identifier(identifier)[1]:
             continue  # <python> and name[extra] entries are views of other pins

@@ -44,8 +44,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-
-from . import pypi, pyodide_dist
+from . import pyodide_dist, pypi
 
 __all__ = ["JUPYTERLITE_CORE", "PYODIDE_KERNEL", "Site", "notebook", "prepare"]
 

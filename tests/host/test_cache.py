@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from micropkg.net.cache import Cache, DirectoryStore, MemoryStore, max_age
-from micropkg.resolution.catalog import Catalog
 from micropkg.errors import IntegrityError, NetworkError
 from micropkg.index.client import Index
 from micropkg.model.requirements import parse_requirements
-from micropkg.resolution.resolver import resolve
+from micropkg.net.cache import Cache, DirectoryStore, MemoryStore, max_age
 from micropkg.net.transport import MockTransport, Request, Response
+from micropkg.resolution.catalog import Catalog
+from micropkg.resolution.resolver import resolve
 
 from .test_resolver_scenarios import TARGET
 

@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from micropkg.resolution.catalog import Catalog
 from micropkg.commands.cli import main, read_location
 from micropkg.index.client import Index
 from micropkg.installation.installer import install_lock
 from micropkg.lock.pyodide_lock import parse_lock
 from micropkg.model.pyodide_releases import target_for_pyodide
 from micropkg.model.requirements import parse_requirements
-from micropkg.resolution.resolver import resolve
 from micropkg.net.transport import UrllibTransport
+from micropkg.resolution.catalog import Catalog
+from micropkg.resolution.resolver import resolve
 from tests.harness.index_server import IndexServer
 from tests.harness.wheels import make_wheel
 

@@ -8,14 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from micropkg.installation.writer import InstalledFiles, install
+from micropkg.errors import InstallError
 from micropkg.installation.destination import MemoryDestination
 from micropkg.installation.site_packages import SitePackages
-from micropkg.errors import InstallError
+from micropkg.installation.writer import InstalledFiles, install
 from micropkg.model.records import parse_record
 
 from .sites import FailingSitePackages, snapshot, wheel
-
 
 DEMO_FILES = {
     "demo/__init__.py": b"VALUE = 1\n",

@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-from micropkg.installation.writer import install
+from micropkg.errors import UninstallError
 from micropkg.installation.destination import MemoryDestination
-from micropkg.installation.site_packages import SitePackages
 from micropkg.installation.environment import (
     InstalledDistribution,
     distributions,
@@ -19,10 +18,10 @@ from micropkg.installation.environment import (
     scan,
     uninstall,
 )
-from micropkg.errors import UninstallError
+from micropkg.installation.site_packages import SitePackages
+from micropkg.installation.writer import install
 
 from .sites import FailingSitePackages, snapshot, wheel
-
 
 DEMO_FILES = {"demo/__init__.py": b"", "demo/sub/mod.py": b"X = 1\n", "demo_top.py": b""}
 DEMO_RECORD = (

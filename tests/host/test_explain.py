@@ -8,12 +8,12 @@ import json
 
 import pytest
 
-from micropkg.resolution.catalog import Catalog
-from micropkg.index.distribution import Distribution
 from micropkg.errors import ProjectNotFound
-from micropkg.resolution.explain import explain_project
 from micropkg.index.client import Index
+from micropkg.index.distribution import Distribution
 from micropkg.net.transport import MockTransport, Response
+from micropkg.resolution.catalog import Catalog
+from micropkg.resolution.explain import explain_project
 
 from .test_resolver_scenarios import TARGET
 

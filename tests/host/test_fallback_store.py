@@ -11,8 +11,8 @@ import warnings
 
 import pytest
 
-from micropkg.net.cache import Cache, MemoryStore
 from micropkg.errors import NetworkError
+from micropkg.net.cache import Cache, MemoryStore
 from micropkg.runtime.fetch import fetch_failure
 from micropkg.runtime.stores import FallbackStore
 

@@ -17,10 +17,9 @@ The examples are derandomized, so CI runs the same ones every time; set
 
 from __future__ import annotations
 
-import importlib
-
 import asyncio
 import collections
+import importlib
 import io
 import json
 import os
@@ -33,7 +32,6 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from micropkg.model.candidates import judge_file
 from micropkg.errors import (
     IndexFormatError,
     InsecureURL,
@@ -42,17 +40,17 @@ from micropkg.errors import (
     MicropkgError,
 )
 from micropkg.index.client import parse_page
+from micropkg.model.candidates import judge_file
 from micropkg.model.metadata import parse_metadata
 from micropkg.model.records import RecordError, parse_record, path_problem
 from micropkg.model.requirements import parse_requirement
-from micropkg.net.retry import parse_retry_after
 from micropkg.model.simple import DistFile, parse_json_page
 from micropkg.model.simple_html import parse_html_page, parse_legacy_json
 from micropkg.model.tags import PlatformInfo
 from micropkg.model.target import Target
-from micropkg.net.transport import Response, redact_url, require_secure_url, split_credentials
 from micropkg.model.wheel import Wheel
-
+from micropkg.net.retry import parse_retry_after
+from micropkg.net.transport import Response, redact_url, require_secure_url, split_credentials
 from tests.harness.wheels import make_wheel, record_row
 
 SCALE = int(os.environ.get("MICROPKG_FUZZ_SCALE", "1"))

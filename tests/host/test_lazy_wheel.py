@@ -18,7 +18,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from micropkg.resolution.catalog import read_wheel_metadata
 from micropkg.errors import (
     FetchError,
     HTTPStatusError,
@@ -28,6 +27,7 @@ from micropkg.errors import (
 from micropkg.index.lazy_wheel import MetadataRead, fetch_wheel_metadata
 from micropkg.model.zip_directory import TAIL_SIZE, metadata_from_wheel
 from micropkg.net.transport import MockTransport, Request, Response
+from micropkg.resolution.catalog import read_wheel_metadata
 from tests.harness.wheels import BuiltWheel, make_wheel
 
 URL = "https://files.example/packages/demo.whl"

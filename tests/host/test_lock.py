@@ -13,18 +13,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 from packaging.version import Version
 
-from micropkg.resolution.catalog import Catalog
 from micropkg.errors import LockError
 from micropkg.index.client import Index
-from micropkg.model.location import join_location
 from micropkg.lock.create import lock_plan
-from micropkg.model.lock import plan_from_lock, select, wheel_location
+from micropkg.lock.pylock import Table, TableArray, _string, dumps, dumps_toml, loads
 from micropkg.lock.pyodide_lock import dumps as dumps_pyodide_lock
 from micropkg.lock.pyodide_lock import loads as loads_pyodide_lock
 from micropkg.lock.pyodide_lock import parse_lock
-from micropkg.lock.pylock import Table, TableArray, _string, dumps, dumps_toml, loads
+from micropkg.model.location import join_location
+from micropkg.model.lock import plan_from_lock, select, wheel_location
 from micropkg.model.pyodide_releases import target_for_platform, target_for_pyodide
 from micropkg.model.requirements import parse_requirements
+from micropkg.resolution.catalog import Catalog
 from micropkg.resolution.resolver import resolve
 
 from .memory_index import INDEX_URL, memory_transport
@@ -59,7 +59,7 @@ def test_documents_read_back_as_written():
         "title": 'quotes " and \\ backslashes\nand lines',
         "count": 3,
         "flag": False,
-        "when": datetime.datetime(2025, 1, 25, 11, 30, 10, 164985, tzinfo=datetime.timezone.utc),
+        "when": datetime.datetime(2025, 1, 25, 11, 30, 10, 164985, tzinfo=datetime.UTC),
         "list": ["a", "b"],
         "inline": {"sha256": SHA, "odd key": 1},
         "items": TableArray([Table(name="x", nested={"k": "v"}), Table(name="y")]),

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from micropkg.installation.writer import install as write_wheels
-from micropkg.installation.site_packages import SitePackages
 from micropkg.errors import FetchError, IntegrityError
-from micropkg.lock.freeze import installed_lock, wheels_only
 from micropkg.installation.installer import install_lock
-from micropkg.lock.pyodide_lock import dumps as dumps_pyodide_lock
+from micropkg.installation.site_packages import SitePackages
+from micropkg.installation.writer import install as write_wheels
+from micropkg.lock.freeze import installed_lock, wheels_only
 from micropkg.lock.pylock import dumps, loads
+from micropkg.lock.pyodide_lock import dumps as dumps_pyodide_lock
 from micropkg.model.wheel import Wheel
 from tests.harness.wheels import make_wheel
 

@@ -22,7 +22,6 @@ IPython = pytest.importorskip("IPython")
 from IPython.core.error import UsageError  # noqa: E402
 from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
 
-
 # -- parsing a line ------------------------------------------------------------------
 
 

@@ -6,9 +6,9 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from micropkg.model.sources import IndexSource
 from micropkg.model.candidates import Releases, judge_files
 from micropkg.model.simple import DistFile, ProjectPage
+from micropkg.model.sources import IndexSource
 
 from .test_resolver_scenarios import TARGET
 

@@ -14,14 +14,13 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 import micropkg.errors as errors
-from micropkg.resolution.catalog import Catalog
 from micropkg.index.client import Index
 from micropkg.model.metadata import parse_metadata
 from micropkg.model.requirements import parse_requirements
-from micropkg.resolution.resolver import resolve
 from micropkg.model.tags import PlatformInfo
 from micropkg.model.target import Target
-
+from micropkg.resolution.catalog import Catalog
+from micropkg.resolution.resolver import resolve
 from tests.harness.scenarios import load_index, scenarios
 
 from .memory_index import INDEX_URL, memory_transport, metadata_bytes

@@ -2,11 +2,11 @@
 
 import asyncio
 
-from micropkg.resolution.catalog import Catalog
 from micropkg.index.client import Index
 from micropkg.model.requirements import parse_requirements
-from micropkg.resolution.resolver import resolve
 from micropkg.net.transport import MockTransport
+from micropkg.resolution.catalog import Catalog
+from micropkg.resolution.resolver import resolve
 
 from .memory_index import INDEX_URL, memory_transport
 from .test_resolver_scenarios import TARGET

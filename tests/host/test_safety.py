@@ -20,15 +20,16 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 import micropkg
-from micropkg.model.candidates import Candidate
 from micropkg.errors import HTTPStatusError, IndexFormatError, InsecureURL, InstallError, InvalidWheel
 from micropkg.index.client import Index
 from micropkg.installation.installer import check_metadata_agrees, install_plan
+from micropkg.model.candidates import Candidate
 from micropkg.model.metadata import parse_metadata
 from micropkg.model.plan import Pin, Plan
-from micropkg.model.sources import IndexSource
 from micropkg.model.simple import DistFile
 from micropkg.model.simple_html import parse_html_page
+from micropkg.model.sources import IndexSource
+from micropkg.model.wheel import Wheel
 from micropkg.net.transport import (
     MockTransport,
     Request,
@@ -39,8 +40,6 @@ from micropkg.net.transport import (
     require_secure_url,
     split_credentials,
 )
-from micropkg.model.wheel import Wheel
-
 from tests.harness.wheels import make_wheel
 
 from .sites import snapshot

@@ -151,7 +151,8 @@ def test_a_merged_page_stays_lazy_and_keeps_the_order_of_its_pages():
 
 
 def test_normalized_name_is_packagings_canonical_name():
-    from hypothesis import given, strategies as st
+    from hypothesis import given
+    from hypothesis import strategies as st
     from packaging.utils import canonicalize_name
 
     from micropkg.model.simple import normalized_name

@@ -14,18 +14,18 @@ import json
 import pytest
 from packaging.utils import parse_wheel_filename
 
-from micropkg.resolution.catalog import Catalog
-from micropkg.index.distribution import Distribution
 from micropkg.errors import HTTPStatusError, IndexFormatError, IntegrityError, ProjectNotFound
 from micropkg.index.client import Index, index_entries, index_list
+from micropkg.index.distribution import Distribution
 from micropkg.installation.installer import download_and_verify
 from micropkg.model.requirements import parse_requirements
-from micropkg.resolution.resolver import resolve
 from micropkg.net.transport import MockTransport, Response
-
-from .test_resolver_scenarios import TARGET
+from micropkg.resolution.catalog import Catalog
+from micropkg.resolution.resolver import resolve
 from tests.harness.pages import PageFile, project_json
 from tests.harness.wheels import make_wheel
+
+from .test_resolver_scenarios import TARGET
 
 JSON = {"content-type": "application/vnd.pypi.simple.v1+json"}
 PRIVATE = "https://private.example/simple"
@@ -367,8 +367,8 @@ def test_shared_libraries_load_once_before_the_first_extension(monkeypatch):
 
 def test_shared_libraries_of_another_lockfile_are_refused_before_anything_is_written(monkeypatch):
     from micropkg import session as _api
-    from micropkg.runtime import native as _runtime
     from micropkg.errors import InstallError
+    from micropkg.runtime import native as _runtime
 
     catalog, _, _ = _distribution_setup((), "2.4.6")  # a lockfile at a URL, not the runtime's
     plan = asyncio.run(resolve(parse_requirements(["shapely"]), catalog, TARGET))

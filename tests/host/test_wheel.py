@@ -20,7 +20,6 @@ from micropkg.model.records import (
     serialize_record,
 )
 from micropkg.model.wheel import Wheel
-
 from tests.harness.wheels import Member, make_wheel, patch_header, record_row
 
 DIST_INFO = "demo-1.0.dist-info"

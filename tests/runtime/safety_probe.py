@@ -50,9 +50,10 @@ async def attempt(selenium, case: dict) -> dict:
     import sysconfig
     import time
 
+    import pyodide_js
+
     import micropkg
     import micropkg.runtime.stores  # a submodule: not an attribute until something imports it
-    import pyodide_js
 
     site = "/" + os.path.normpath(sysconfig.get_path("purelib")).lstrip("/")  # Pyodide says //lib/...
     index_urls = case["index_urls"]

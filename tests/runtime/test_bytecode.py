@@ -36,8 +36,9 @@ def test_a_fresh_runtime_compiles_no_micropkg_module(selenium_standalone):
         sys.path.insert(0, probe_dir)
         builtins.compile = recording
         try:
-            import micropkg.api
             import bytecode_probe  # noqa: F401  (a module with no pyc: proves the recorder records)
+
+            import micropkg.api
         finally:
             builtins.compile = original
             sys.path.remove(probe_dir)

@@ -196,8 +196,8 @@ async def _fetch(selenium, url, timeout=None):
     import js
 
     from micropkg.errors import NetworkError
-    from micropkg.runtime.fetch import PyfetchTransport
     from micropkg.net.transport import Request
+    from micropkg.runtime.fetch import PyfetchTransport
 
     native_timeout = getattr(js.AbortSignal, "timeout", None) is not None
     try:

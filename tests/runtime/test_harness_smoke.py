@@ -36,9 +36,10 @@ def luau_sha256(real_wheels) -> str:
 def test_micropkg_wheel_loads_with_its_dependencies(selenium, micropkg_version):
     import importlib.metadata
 
-    import micropkg
     import packaging
     import resolvelib
+
+    import micropkg
 
     assert "site-packages" in micropkg.__path__[0]
     assert importlib.metadata.version("micropkg") == micropkg_version

@@ -13,7 +13,8 @@ import stat
 
 import pytest
 
-from tests.harness.wheels import Member, make_wheel as make_raw_wheel, patch_header, record_row
+from tests.harness.wheels import Member, patch_header, record_row
+from tests.harness.wheels import make_wheel as make_raw_wheel
 from tests.runtime.safety_probe import check, safety_tally  # noqa: F401 - the fixture prints the tally
 
 
@@ -72,7 +73,7 @@ CASES = [
      "expected exactly one .dist-info directory"),
     ("data-plants-dist-info", lambda n: _raw(n, extra_members=[Member(
         f"{n.replace('-', '_')}-1.0.data/purelib/victim-1.0.dist-info/RECORD", b"")]),
-     f"{{n}}-1.0.data/purelib/victim-1.0.dist-info/RECORD", "installs into 'victim-1.0.dist-info'"),
+     "{n}-1.0.data/purelib/victim-1.0.dist-info/RECORD", "installs into 'victim-1.0.dist-info'"),
     ("metadata-name", lambda n: _raw(n, metadata=b"Metadata-Version: 2.1\nName: victim\nVersion: 1.0\n"),
      "{n}-1.0.dist-info/METADATA", "Name 'victim' does not match"),
     ("wheel-version-2", lambda n: _raw(n, wheel_file=b"Wheel-Version: 2.0\nRoot-Is-Purelib: true\n"),

@@ -45,6 +45,7 @@ async def test_aioboto3_resolves_where_greedy_resolution_fails(selenium):
     assert aioboto3.__name__ == "aioboto3"
     assert boto3.__version__ == versions["boto3"] and botocore.__version__ == versions["botocore"]
     from importlib.metadata import requires
+
     from packaging.requirements import Requirement
 
     # The botocore chosen satisfies every requirement on it.

@@ -233,7 +233,6 @@ def test_a_distribution_from_loopback_installs_with_its_depends(
         plan = await micropkg.resolve("rt-distpkg", index_urls=[index_url], pyodide_packages=lock_url)
         # An index without msgpack: everything comes from the distribution.
         installed = await micropkg.install("rt-distpkg", index_urls=[empty_index_url], pyodide_packages=lock_url)
-        import msgpack._cmsgpack
         import rt_distpkg
 
         return ([(p.name, str(p.version), str(p.source)) for p in plan],
