@@ -207,30 +207,50 @@ class _Watchdog:
 
 
 async def _read_body(js_response: Any, watchdog: _Watchdog) -> bytes:
-    """The body, read as a stream so that each piece tells the watchdog bytes are coming.
+    """The body, each piece telling the watchdog that bytes are coming.
 
-    The pieces stay JavaScript arrays until the end and are joined there: the body
-    crosses into WebAssembly memory once, as with ``arrayBuffer()``.
+    The pieces pass through a ``TransformStream`` whose transform is a Python
+    call: synchronous, a few microseconds a piece, where awaiting each read of
+    the stream from Python costs a task step per piece (43 ms more than
+    ``arrayBuffer()`` for a 6.5 MB page under Node; this way 5 ms in Chromium).
+    JavaScript joins them, and the body crosses into WebAssembly memory once.
     """
     import js
+    from pyodide.ffi import create_proxy, to_js
 
     stream = js_response.body
     if stream is None:  # a HEAD request, a 204
         return b""
+    transform_stream = getattr(js, "TransformStream", None)
+    if transform_stream is None:  # a Node vm context without the web stream globals
+        return await _read_pieces(stream, watchdog)
+
+    def transform(piece: Any, controller: Any) -> None:
+        watchdog.progress()
+        controller.enqueue(piece)
+
+    proxy = create_proxy(transform)
+    try:
+        passing = transform_stream.new(to_js({"transform": proxy}, dict_converter=js.Object.fromEntries))
+        # The response's own constructor: Response is not a global everywhere fetch is.
+        buffer = await js_response.constructor.new(stream.pipeThrough(passing)).arrayBuffer()
+    finally:
+        proxy.destroy()
+    return buffer.to_bytes()
+
+
+async def _read_pieces(stream: Any, watchdog: _Watchdog) -> bytes:
+    """The body read a piece at a time from Python; joined in JavaScript, copied once."""
     reader = stream.getReader()
     pieces = []
     size = 0
-    while True:
-        result = await reader.read()
-        if result.done:
-            break
-        piece = result.value
+    while not (result := await reader.read()).done:
         watchdog.progress()
-        pieces.append(piece)
-        size += piece.length
+        pieces.append(result.value)
+        size += result.value.length
     if len(pieces) == 1:
         return pieces[0].to_bytes()
-    joined = js.Uint8Array.new(size)
+    joined = pieces[0].constructor.new(size)  # a Uint8Array
     at = 0
     for piece in pieces:
         joined.set(piece, at)

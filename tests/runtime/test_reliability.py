@@ -418,6 +418,51 @@ def test_a_slow_steady_download_is_not_a_timeout(selenium, make_wheel):
     assert events[-1]["event"] == "installed" and events[-1]["packages"] == [["rl-trickle", "1.0"]]
 
 
+_PLAIN_NODE = """
+async def main(args):
+    import time
+    import micropkg
+
+    outcomes = {}
+    for label, requirement, index_urls in args["cases"]:
+        events, started = [], time.monotonic()
+        try:
+            await micropkg.install(requirement, index_urls=index_urls, timeout=1, deps=False,
+                                   reporter=micropkg.EventReporter(events.append))
+            error = None
+        except micropkg.MicropkgError as exc:
+            error = [type(exc).__name__, str(exc)]
+        outcomes[label] = {"error": error, "seconds": time.monotonic() - started,
+                           "retries": [e["attempt"] for e in events if e["event"] == "retrying"]}
+    return outcomes
+"""
+
+
+def test_waits_in_plain_node(node_run, pyodide_dist_dir, make_wheel, dead_server):
+    # pytest-pyodide runs Pyodide in a Node vm context without the web stream globals, so
+    # the tests above read bodies the fallback way under Node (and the main way in Chromium);
+    # a page's Node script has them: this is that way, in a Node of its own.
+    from tests.runtime.node_runner import run_python
+
+    wheel = make_wheel("rl-trickle-node", "1.0")
+    handler = type("Handler", (_Trickle,), {"data": wheel.data})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/{wheel.filename}#sha256={wheel.sha256}"
+        outcomes = run_python(pyodide_dist_dir, _PLAIN_NODE, {"cases": [
+            ("dead", "rl-dead-node", [dead_server]),
+            ("trickle", f"rl-trickle-node @ {url}", []),
+        ]})
+    finally:
+        server.shutdown()
+        server.server_close()
+    dead, trickle = outcomes["dead"], outcomes["trickle"]
+    assert dead["error"][0] == "NetworkError" and "no answer for 1 s (gave up after 2 attempts" in dead["error"][1]
+    assert dead["retries"] == [2] and 2 <= dead["seconds"] < 5
+    assert trickle["error"] is None and trickle["retries"] == [] and trickle["seconds"] > 2.4
+
+
 # -- memory ----------------------------------------------------------------------------------------------
 
 
