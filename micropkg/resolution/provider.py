@@ -217,12 +217,11 @@ class Provider(resolvelib.AbstractProvider):
         return DeadEnd(parent, str(req), first.blocker, f"every {req.name} {_major_text(top)}.x needs it: {first}")
 
     def _released(self, req: Req) -> bool:
-        """Whether any release of ``req``'s project fits its specifier, whatever its files' tags."""
+        """Whether any release of ``req``'s project fits its specifier, whatever its files' tags;
+        a project with no release at all counts (it is unavailable, not in conflict)."""
         page, _ = self.catalog.page(req.name)
-        return any(
-            v.version is not None and req.specifier.contains(v.version, prereleases=True)
-            for v in judge_files(page, self.target)
-        )
+        versions = [v.version for v in judge_files(page, self.target) if v.version is not None]
+        return not versions or any(req.specifier.contains(v, prereleases=True) for v in versions)
 
     def _direct_candidate(self, name: NormalizedName, url: str) -> Candidate:
         from packaging.utils import parse_wheel_filename
