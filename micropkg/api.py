@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 
 from .errors import UninstallError
 from .index.head_start import load_machinery, send_root_pages
-from .installation.satisfied import already_satisfied
 from .net.retry import DEFAULT_BUDGET, DEFAULT_TIMEOUT
 from .reporter import Reporter, announce
 from .runtime import detect, stores
@@ -235,6 +234,8 @@ async def _install(
     if not options.reinstall and not options.constraints:
         # "Requirement already satisfied": answered from site-packages, before any request
         # and without the resolver's imports.
+        from .installation.satisfied import already_satisfied
+
         satisfied = already_satisfied(requirements, session.site_packages, lambda: session.target, deps=options.deps)
         if satisfied is not None:
             announce(reporter, satisfied.ignored, (), stacklevel=3)

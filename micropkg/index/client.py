@@ -11,10 +11,9 @@ from __future__ import annotations
 import asyncio
 import urllib.parse
 from collections.abc import Awaitable, Mapping, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ..errors import FetchError, IndexFormatError
-from ..model.hashes import check_hashes
 from ..model.simple import (
     HTML_CONTENT_TYPES,
     JSON_CONTENT_TYPE,
@@ -23,17 +22,18 @@ from ..model.simple import (
     normalized_name,
     parse_json_page,
 )
-from ..model.sources import IndexSource
 from ..net.cache import Cache
 from ..net.transport import Request, Response, Transport, split_credentials
 from .source import PackageSource
+
+if TYPE_CHECKING:
+    from ..model.sources import IndexSource
 
 T = TypeVar("T")
 
 __all__ = [
     "DEFAULT_INDEX_URLS",
     "Index",
-    "check_hashes",
     "fetch_verified",
     "index_entries",
     "index_list",
@@ -61,6 +61,8 @@ async def fetch_verified(
     """Fetch ``request`` and check its bytes against ``hashes`` (and ``size`` when known)."""
     url = request.url
     response = (await transport.fetch(request)).raise_for_status(what)
+    from ..model.hashes import check_hashes  # loaded after the first request
+
     check_hashes(response.body, hashes, url, size=size)
     if size is not None and len(response.body) != size:
         # Only reachable without a hash to compare: the size is then the one check left.
@@ -115,6 +117,8 @@ class Index(PackageSource):
 
     @property
     def source(self) -> IndexSource:
+        from ..model.sources import IndexSource  # loaded after the first request
+
         return IndexSource(self.url)
 
     def __repr__(self) -> str:
@@ -207,6 +211,8 @@ class Index(PackageSource):
         if response.status == 404 and not advertised:
             return None
         response.raise_for_status(f"Metadata of {file.filename}")
+        from ..model.hashes import check_hashes
+
         check_hashes(response.body, file.core_metadata or {}, url)
         if cache is not None and (own_sha or wheel_sha):
             await (cache.keep_file(own_sha, response.body) if own_sha else cache.keep_derived(wheel_sha or "", response.body))
