@@ -34,6 +34,9 @@ from .dead_ends import DeadEnd, DeadEnds, Unavailability, major_of
 __all__ = ["PYTHON", "Provider", "Req", "dependencies_of", "split_identifier"]
 
 PYTHON = "<python>"
+# How many of a major version's newest releases must need an unavailable dependency before
+# the rest of that major version is taken to need it too (see _without_dead_ends).
+DEAD_STREAK = 8
 _ALIVE = object()  # a requirement some decided candidate meets
 
 
@@ -151,8 +154,15 @@ class Provider(resolvelib.AbstractProvider):
             return candidates
         top = major_of(candidates[0].version)
         alive = [c for c in candidates if self.dead_end(c) is None]
-        if any(major_of(v) == top for v in self.dead.by_project.get(name, {})):
+        dead_in_top = [v for v in self.dead.by_project.get(name, {}) if major_of(v) == top]
+        if dead_in_top:
             alive = [c for c in alive if major_of(c.version) == top]
+            # The newest DEAD_STREAK releases of the major version all need what nothing here
+            # provides, and none of it is known to do without: the rest are taken to need it
+            # too, rather than read one by one (awscli has hundreds of 1.x releases, each
+            # needing pyyaml). The error says so and names the pin that would try them.
+            if len(dead_in_top) >= DEAD_STREAK and not any(self.dead.known(c) for c in alive):
+                alive = []
         return alive
 
     def dead_end(self, candidate: Candidate, visiting: frozenset[str] = frozenset()) -> DeadEnd | None:
@@ -208,12 +218,16 @@ class Provider(resolvelib.AbstractProvider):
         top = major_of(matches[0].version)
         if not any(major_of(v) == top for v in self.dead.by_project.get(req.name, {})):
             return _ALIVE if any(self.dead.known(c) and self.dead.verdict(c) is None for c in matches) else None
-        verdicts = [self.dead_end(c, visiting) for c in matches if major_of(c.version) == top]
+        in_reach = [c for c in matches if major_of(c.version) == top]
+        verdicts = [self.dead_end(c, visiting) for c in in_reach]
         if any(v is None for v in verdicts):
-            in_reach = [c for c in matches if major_of(c.version) == top]
-            return _ALIVE if any(self.dead.known(c) for c, v in zip(in_reach, verdicts) if v is None) else None
-        first = verdicts[0]
-        assert first is not None
+            if any(self.dead.known(c) for c, v in zip(in_reach, verdicts) if v is None):
+                return _ALIVE
+            decided = [v for v in verdicts if v is not None]
+            if len(decided) < DEAD_STREAK:
+                return None
+            # As in _without_dead_ends: the newest DEAD_STREAK dead, none known alive.
+        first = next(v for v in verdicts if v is not None)
         return DeadEnd(parent, str(req), first.blocker, f"every {req.name} {_major_text(top)}.x needs it: {first}")
 
     def _released(self, req: Req) -> bool:

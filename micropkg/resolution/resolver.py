@@ -45,7 +45,7 @@ from ..model.target import Target
 from .catalog import Catalog, Missing
 from .conflicts import explain
 from .dead_ends import major_of
-from .provider import PYTHON, Provider, Req, dependencies_of, split_identifier
+from .provider import DEAD_STREAK, PYTHON, Provider, Req, dependencies_of, split_identifier
 
 __all__ = ["Req", "resolve"]
 # How many older releases' metadata to fetch at once when walking back
@@ -231,9 +231,14 @@ def _unavailable(provider: Provider, causes) -> UnavailableDependency | None:
                    f" (e.g. '{name}<{boundary}') if one of those does without {dead.blocker}.")
     else:  # a pin would name nothing
         way_out = f"Install {dead.blocker} another way first: no older release of {name} has a file for this runtime."
+    read = sum(1 for v in provider.dead.by_project[name] if major_of(v) == newer_majors[-1])
+    every = (f"Every release of {name} {boundary}.x that fits the request needs it too" if read < DEAD_STREAK else
+             f"So do the {read} newest releases of {name} {boundary}.x that fit the request, and micropkg takes the"
+             f" older ones of {boundary}.x to need it as well (pin one, e.g. '{name}=={min(provider.dead.by_project[name])}',"
+             " to try it)")
     return UnavailableDependency(
         f"Cannot install {name} {version} ({provider.log.chain(dead.candidate)}): it needs {dead.requirement},"
-        f" and {dead.reason}. Every release of {name} {boundary}.x that fits the request needs it too, and"
+        f" and {dead.reason}. {every}, and"
         f" micropkg does not walk {name} back to an older major version on its own. {way_out}{also}",
         project=name,
         blocker=dead.blocker,

@@ -73,9 +73,9 @@ def test_every_release_of_a_parent_needs_an_unavailable_project(blocker, reason)
     assert "every parent 3.x needs it: parent 3.39.0 needs blocker>=1" in message
     assert reason in message
     assert "no older release of app has a file for this runtime" in message  # no pin that names nothing
-    # Decided by reading each parent release once: 3 pages (blocker's a 404 when no index knows
-    # it) and 41 metadata files, no more, and at once.
-    assert len(transport.requests) == 3 + 41, [r.url for r in transport.requests]
+    # Decided by reading each parent release at most once: 3 pages (blocker's a 404 when no
+    # index knows it) and at most 41 metadata files (fewer: the newest DEAD_STREAK decide it).
+    assert len(transport.requests) <= 3 + 41, [r.url for r in transport.requests]
     assert len({r.url for r in transport.requests}) == len(transport.requests)
     assert seconds < 5
 

@@ -57,10 +57,11 @@ def test_every_release_of_a_parent_needs_a_project_without_a_build_here(selenium
     assert "every pa-parent 4.x needs it: pa-parent 4.29.0 needs pa-blocker>=1" in message
     assert "pa-blocker has no build for Emscripten" in message
     assert events[-1]["event"] == "failed"
-    # Three pages and each release's metadata once, nothing asked twice; the only wheels
-    # fetched are the greedy walk's picks, downloaded while the resolution ran (speculation).
+    # Three pages and at most each release's metadata once (the newest DEAD_STREAK releases
+    # decide it), nothing asked twice; the only wheels fetched are the greedy walk's picks,
+    # downloaded while the resolution ran (speculation).
     counts = index_server.log.counts()
-    assert (counts["simple-project"], counts["metadata"]) == (3, 31), counts
+    assert counts["simple-project"] == 3 and 8 < counts["metadata"] <= 31, counts
     assert {e.path for e in index_server.log if e.kind == "file"} <= {
         "/files/pa_app-1.0-py3-none-any.whl", "/files/pa_parent-4.29.0-py3-none-any.whl",
     }
