@@ -234,8 +234,7 @@ def _unavailable(provider: Provider, causes) -> UnavailableDependency | None:
     read = sum(1 for v in provider.dead.by_project[name] if major_of(v) == newer_majors[-1])
     every = (f"Every release of {name} {boundary}.x that fits the request needs it too" if read < DEAD_STREAK else
              f"So do the {read} newest releases of {name} {boundary}.x that fit the request, and micropkg takes the"
-             f" older ones of {boundary}.x to need it as well (pin one, e.g. '{name}=={min(provider.dead.by_project[name])}',"
-             " to try it)")
+             f" older ones of {boundary}.x to need it as well (pin one to try it, e.g. '{name}<{min(provider.dead.by_project[name])}')")
     return UnavailableDependency(
         f"Cannot install {name} {version} ({provider.log.chain(dead.candidate)}): it needs {dead.requirement},"
         f" and {dead.reason}. {every}, and"
