@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import dataclasses
 import time
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .errors import UninstallError
+from .errors import MicropkgError, UninstallError
 from .index.head_start import load_machinery, send_root_pages
 from .net.retry import DEFAULT_BUDGET, DEFAULT_TIMEOUT
 from .reporter import Reporter, announce
@@ -119,9 +120,18 @@ async def explain(
     )
     catalog, _ = session.catalog()
     try:
-        return await explain_project(requirement, catalog, session.target, pre=pre)
+        explanation = await explain_project(requirement, catalog, session.target, pre=pre)
     finally:
         await catalog.settle()
+    if explanation.taken is None:
+        return explanation
+    # The newest file that fits is not always what an install takes: its dependencies decide.
+    try:
+        plan, catalog = await session.resolve(requirement, Options(pre=pre))
+        await catalog.settle()
+    except MicropkgError as error:
+        return dataclasses.replace(explanation, resolution=(f"{type(error).__name__}: {error}",))
+    return dataclasses.replace(explanation, resolution=tuple(str(w) for w in plan.walked_back))
 
 
 async def install(
@@ -146,33 +156,24 @@ async def install(
 ) -> builtins.list[Installed]:
     """Install ``requirements`` (PEP 508 strings or wheel URLs) and their dependencies.
 
-    Resolves against ``index_urls`` (PyPI's Simple API by default), downloads
-    the chosen wheels concurrently with ``pyfetch``, checks every hash, writes
-    them into site-packages in one transaction and loads their native
-    libraries, so ``import`` works as soon as this returns.
+    Resolves against ``index_urls`` (PyPI by default), downloads and checks every
+    wheel, writes them in one transaction and loads their native libraries, so
+    ``import`` works as soon as this returns. Plain ``http:`` URLs are refused
+    unless loopback or ``allow_insecure_http=True``.
 
-    Plain ``http:`` URLs are refused unless they point at this machine
-    (localhost, 127.0.0.0/8, ::1) or ``allow_insecure_http=True``.
-
-    ``requirements_file`` names pip-style requirements files (a path in
-    Pyodide's file system or a URL) whose requirements, ``-c`` constraints
-    and ``--index-url`` (when ``index_urls`` is not given) are added.
+    ``requirements_file``: pip-style files (paths or URLs) whose requirements,
+    ``-c`` constraints and ``--index-url`` (without ``index_urls``) are added.
 
     ``lock`` (the URL or path of a ``pylock.toml`` or ``pyodide-lock.json``,
     or its text) installs exactly what the lock lists for this runtime,
     without resolving and without asking any index: every wheel is
     downloaded in one concurrent batch and checked against the lock's hash.
 
-    ``cache`` (``"default"``, ``"off"``, ``"offline"``): index pages,
-    metadata and wheels are kept across page loads (the Cache API in a
-    browser, a directory under Node) and checked against their sha256 when
-    read; ``"offline"`` uses only what is kept and fails on anything missing.
+    ``cache`` (``"default"``, ``"off"``, ``"offline"``): what is kept across page loads.
 
-    ``index_urls`` entries are URLs, ``(url, headers)`` pairs or a mapping
-    ``{url: headers}``; an index's headers (``{"Authorization": ...}``) are
-    sent to that index's origin only. ``index_strategy="first-index"`` (the
-    default) takes all of a project's files from the first index that knows
-    it; ``"merge"`` lets every index's files compete.
+    ``index_urls`` entries are URLs, ``(url, headers)`` pairs or ``{url: headers}``
+    (headers go to that index's origin only); ``index_strategy``: ``"first-index"``
+    (a project's files from the first index that knows it) or ``"merge"``.
 
     ``pyodide_packages``: the Pyodide distribution's builds are candidates too: the
     runtime's lockfile (True), a ``pyodide-lock.json`` URL or path, or none (False).

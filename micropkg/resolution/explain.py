@@ -49,6 +49,9 @@ class Explanation:
     target: str  # the runtime's best tag, e.g. "cp314 pyemscripten_2026_0"
     sources: tuple[str, ...]  # the sources that listed the project, in order
     files: tuple[FileReport, ...]
+    # What resolving the requirement with its dependencies says, where that differs from the
+    # newest file that fits: a walk-back ("installed x 1.2, not 2.0: ...") or why it fails.
+    resolution: tuple[str, ...] = ()
 
     @property
     def taken(self) -> FileReport | None:
@@ -64,6 +67,7 @@ class Explanation:
             lines.append(f"  {'taken' if f.taken else 'refused':<8} {f.filename:<{width}}  {f.reason}{where}")
         if self.taken is None:
             lines.append(f"  nothing fits: {self.requirement} cannot be installed on {self.target}")
+        lines.extend(f"  with its dependencies: {note}" for note in self.resolution)
         return "\n".join(lines)
 
 

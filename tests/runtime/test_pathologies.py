@@ -201,3 +201,28 @@ def test_walked_back_across_a_major_version_is_refused_with_the_pin(selenium, in
     # The pin it names installs.
     installed, error, _, notes = _install(selenium, "rd-lib2<3", url)
     assert (installed, error, notes) == ([("rd-lib2", "2.9")], None, [])
+
+
+def test_explain_says_what_the_dependencies_decide(selenium, index_server, make_wheel):
+    # issue 15: explain() names the newest file that fits, and, where resolving with the
+    # dependencies ends elsewhere, says so: a walk-back, or why nothing can be installed.
+    for version in ("3.2", "3.1"):
+        index_server.add(make_wheel("rx-lib", version, requires_dist=["rx-blocker"]))
+    index_server.add(make_wheel("rx-lib", "3.0"))
+    index_server.add(make_wheel("rx-blocker", "1.0", tag=LINUX))
+    index_server.add(make_wheel("rx-app", "1.0", requires_dist=["rx-blocker"]))
+
+    @run_in_pyodide(packages=["micropkg"])
+    async def explain(selenium, index_url):
+        import micropkg
+
+        lib = await micropkg.explain("rx-lib", index_urls=[index_url], pyodide_packages=False)
+        app = await micropkg.explain("rx-app", index_urls=[index_url], pyodide_packages=False)
+        return str(lib), lib.resolution, app.resolution
+
+    text, lib, app = explain(selenium, index_server.simple_url)
+    assert lib == ("installed rx-lib 3.0, not 3.2: newer releases need rx-blocker, and rx-blocker has no build"
+                   " for Emscripten (its wheels are for other platforms)",), lib
+    assert "  with its dependencies: installed rx-lib 3.0, not 3.2" in text
+    assert len(app) == 1 and app[0].startswith("UnavailableDependency: Cannot install rx-app 1.0"), app
+    assert "rx-blocker has no build for Emscripten" in app[0]
