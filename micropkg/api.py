@@ -12,27 +12,25 @@ while one runs waits for it, then resolves against what it left.
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import dataclasses
 import time
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .errors import MicropkgError, UninstallError
+from .errors import MicropkgError
 from .index.head_start import load_machinery, send_root_pages
 from .net.retry import DEFAULT_BUDGET, DEFAULT_TIMEOUT
+from .packages import Package, freeze, list, uninstall
 from .reporter import Reporter, announce
 from .runtime import detect, stores
-from .session import Options, Session, set_default_indexes, shared_libraries_first
+from .session import Options, Session, one_change_at_a_time, set_default_indexes, shared_libraries_first
 
 # Only what an install needs before its first request is imported with this module: the
 # resolver, packaging's parsers and the installer load while the first pages are on their
 # way (see index.head_start), or on first use.
 if TYPE_CHECKING:
-    from .installation.environment import InstalledDistribution
     from .installation.installer import Installed
     from .model.plan import Plan
     from .resolution.explain import Explanation
@@ -40,17 +38,6 @@ if TYPE_CHECKING:
 __all__ = [
     "install", "resolve", "explain", "list", "uninstall", "set_index_urls", "freeze", "clear_cache", "Package",
 ]
-
-# One change to site-packages at a time per runtime (see the module docstring).
-_changing: asyncio.Lock | None = None
-
-
-def _one_at_a_time() -> asyncio.Lock:
-    global _changing
-    if _changing is None:
-        _changing = asyncio.Lock()
-    return _changing
-
 
 def set_index_urls(urls) -> None:
     """Set the default indexes for later calls (``None`` in a call means these).
@@ -203,7 +190,7 @@ async def install(
         )
         options = Options(deps=deps, pre=pre, reinstall=reinstall, keep_going=keep_going,
                           constraints=tuple(constraints or ()))
-        async with _one_at_a_time():
+        async with one_change_at_a_time():
             if lock is not None:
                 installed = await _install_lock(session, lock, reporter)
             else:
@@ -296,68 +283,6 @@ async def _with_files(
     return [*given, *loaded.requirements], session, options
 
 
-@dataclass(frozen=True)
-class Package:
-    """One installed distribution, as :func:`list` reports it."""
-
-    name: str
-    version: str
-    source: str  # the installer that put it there: micropkg, pyodide, micropip, pip...
-
-    def __str__(self) -> str:
-        return f"{self.name} {self.version} ({self.source})"
-
-
-class PackageDict(dict):
-    """Name -> :class:`Package`, printed as a table."""
-
-    def __str__(self) -> str:
-        rows = [("Name", "Version", "Source")] + [(p.name, p.version, p.source) for p in self.values()]
-        widths = [max(len(r[i]) for r in rows) for i in range(3)]
-        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-        lines.insert(1, "  ".join("-" * w for w in widths))
-        return "\n".join(lines)
-
-
-def list() -> PackageDict:  # noqa: A001 - micropip's name
-    """Every distribution installed in the runtime's site-packages."""
-    from .installation.environment import distributions
-
-    result = PackageDict()
-    for dist in sorted(distributions([detect.site_packages()]), key=lambda d: d.name):
-        result[dist.name] = Package(dist.name, str(dist.version), dist.installer or "unknown")
-    return result
-
-
-async def uninstall(names: str | Iterable[str]) -> builtins.list[str]:
-    """Remove distributions whatever installed them: their RECORD's files, their whole
-    ``.dist-info``, their modules in ``sys.modules``, their ``pyodide.loadedPackages`` entry."""
-    from .installation.environment import get
-    from .installation.environment import uninstall as _uninstall_files
-    from .installation.installer import forget_modules
-    from .installation.site_packages import SitePackages
-    from .runtime import native
-
-    if isinstance(names, str):
-        names = [names]
-    async with _one_at_a_time():
-        root = detect.site_packages()
-        dists: builtins.list[InstalledDistribution] = []
-        for name in names:
-            dist = get([root], name)
-            if dist is None:
-                raise UninstallError(f"Cannot uninstall {name!r}: it is not installed in {root}")
-            dists.append(dist)
-        removed: builtins.list[str] = []
-        for dist in dists:
-            _uninstall_files(dist, SitePackages(root))
-            forget_modules(root, dist.files)
-            removed.append(dist.name)
-        native.forget_loaded(removed)  # else loadPackage would say "already loaded" and load nothing
-        detect.invalidate_import_caches()
-    return removed
-
-
 # -- locks ---------------------------------------------------------------------------------
 
 
@@ -372,29 +297,3 @@ async def _install_lock(session: Session, lock: str, reporter: Reporter) -> buil
         dynlibs_to_load=native.dynlibs_to_load,
         reporter=reporter,
     )
-
-
-def freeze(lockfile_base_url: str | None = None, *, format: str = "pyodide-lock") -> str:  # noqa: A002
-    """The runtime's installed set as a lock: ``pyodide-lock.json`` text (Pyodide's
-    ``loadPyodide({lockFileURL})`` loads it) or, with ``format="pylock"``, PEP 751
-    ``pylock.toml`` text (``install(lock=...)`` installs it).
-
-    ``lockfile_base_url`` (as in micropip) is the base for the runtime's own
-    packages, whose lockfile names their files relative to the Pyodide
-    distribution; by default it is where this runtime loaded them from.
-    """
-    if format not in ("pyodide-lock", "pylock"):
-        raise ValueError(f"format must be 'pyodide-lock' or 'pylock', got {format!r}")
-    from .lock.freeze import installed_lock, wheels_only
-    from .lock.pylock import dumps as _dumps_pylock
-    from .lock.pyodide_lock import dumps as _dumps_pyodide_lock
-    from .runtime import lockfile
-
-    info, packages, base = lockfile.runtime_lockfile()
-    target = detect.current_target()
-    lock = installed_lock(
-        detect.site_packages(), target, runtime_packages=packages, base_url=lockfile_base_url or base
-    )
-    if format == "pylock":
-        return _dumps_pylock(wheels_only(lock))
-    return _dumps_pyodide_lock(lock, target, info=info)

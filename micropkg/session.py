@@ -13,6 +13,7 @@ constraints) are an :class:`Options` object beside it.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import functools
 import os
@@ -43,10 +44,21 @@ if TYPE_CHECKING:
     from .model.target import Target
     from .resolution.catalog import Catalog
 
-__all__ = ["Options", "Session", "set_default_indexes"]
+__all__ = ["Options", "Session", "one_change_at_a_time", "set_default_indexes"]
 
 IndexEntries = tuple[tuple[str, dict[str, str]], ...]
 _default_indexes: IndexEntries | None = None
+
+# Installs, lock installs and uninstalls change site-packages one at a time per runtime,
+# in the order they were called: a second install waits, then resolves against what it left.
+_changing: asyncio.Lock | None = None
+
+
+def one_change_at_a_time() -> asyncio.Lock:
+    global _changing
+    if _changing is None:
+        _changing = asyncio.Lock()
+    return _changing
 
 
 def set_default_indexes(urls: object) -> None:

@@ -29,7 +29,7 @@ LAYERS: list[set[str]] = [
     {"resolution"},
     {"lock"},
     {"ui"},
-    {"session", "api"},
+    {"session", "api", "packages"},
     {"commands"},
     {"__init__", "__main__"},
 ]
