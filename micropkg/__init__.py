@@ -35,6 +35,7 @@ __all__ = [
     # errors (the tree is drawn in micropkg.errors)
     "MicropkgError",
     "InvalidRequirement",
+    "ScriptError",
     "FetchError",
     "NetworkError",
     "HTTPStatusError",

@@ -68,6 +68,7 @@ async def resolve(
     index_strategy: str = "first-index",
     pyodide_packages: bool | str = True,
     timeout: float | None = DEFAULT_TIMEOUT, time_budget: float | None = DEFAULT_BUDGET,
+    script: str | None = None,
 ) -> Plan:
     """Resolve without installing: the plan ``install`` would carry out (same parameters)."""
     session = Session.open(
@@ -76,6 +77,8 @@ async def resolve(
     )
     options = Options(deps=deps, pre=pre, reinstall=reinstall, keep_going=keep_going,
                       constraints=tuple(constraints or ()))
+    if script is not None:
+        requirements = await _with_script(session, script, requirements)
     plan, catalog = await session.resolve(requirements, options)
     await catalog.settle()
     announce(Reporter(), plan.ignored, plan.walked_back, stacklevel=2)
@@ -140,6 +143,7 @@ async def install(
     pyodide_packages: bool | str = True,
     reporter: Reporter | None = None,
     timeout: float | None = DEFAULT_TIMEOUT, time_budget: float | None = DEFAULT_BUDGET,
+    script: str | None = None,
 ) -> builtins.list[Installed]:
     """Install ``requirements`` (PEP 508 strings or wheel URLs) and their dependencies.
 
@@ -150,6 +154,10 @@ async def install(
 
     ``requirements_file``: pip-style files (paths or URLs) whose requirements,
     ``-c`` constraints and ``--index-url`` (without ``index_urls``) are added.
+
+    ``script``: a Python script (its text, or a path or URL) whose PEP 723
+    ``# /// script`` block's ``dependencies`` are added; its ``requires-python``
+    must admit the runtime's Python, or nothing is installed.
 
     ``lock`` (the URL or path of a ``pylock.toml`` or ``pyodide-lock.json``,
     or its text) installs exactly what the lock lists for this runtime,
@@ -175,7 +183,7 @@ async def install(
     ``time_budget`` (300 s, from the first request): nothing waits past it.
     ``None`` lifts either. A call made while another runs waits for its turn.
     """
-    if lock is not None and (requirements or requirements_file is not None):
+    if lock is not None and (requirements or requirements_file is not None or script is not None):
         raise TypeError("install(lock=...) installs exactly what the lock lists: pass no requirements with it")
     if reporter is None:
         from .ui.default import default_reporter
@@ -194,6 +202,8 @@ async def install(
             if lock is not None:
                 installed = await _install_lock(session, lock, reporter)
             else:
+                if script is not None:
+                    requirements = await _with_script(session, script, requirements)
                 installed = await _install(
                     session, options, requirements, requirements_file, reporter,
                     indexes_given=index_urls is not None,
@@ -297,3 +307,33 @@ async def _install_lock(session: Session, lock: str, reporter: Reporter) -> buil
         dynlibs_to_load=native.dynlibs_to_load,
         reporter=reporter,
     )
+
+
+async def _with_script(session: Session, script: str, requirements) -> builtins.list[str]:
+    """The requirements once a PEP 723 script's dependencies are added (its Python checked first)."""
+    from packaging.version import Version
+
+    from .errors import ScriptError
+    from .model.script import check_python, read_script
+
+    # A script's text has lines; a path or URL is one line that does not start a comment.
+    if "\n" in script or script.lstrip().startswith("#"):
+        source, text = "<script>", script
+    else:
+        source = script
+        raw = await session.read(session.location(script))
+        try:
+            text = raw.decode("utf-8")  # PEP 723: a tool that reads no coding declaration reads UTF-8
+        except UnicodeDecodeError as error:
+            raise ScriptError(f"{script!r} is not UTF-8 text ({error}); save the script as UTF-8", script=script) from error
+    metadata = read_script(text, source)
+    if metadata is None:
+        raise ScriptError(
+            f"{source} has no '# /// script' block to install from; declare its dependencies "
+            "(PEP 723): '# /// script', '# dependencies = [\"rich\"]', '# ///'",
+            script=source,
+        )
+    target = session.target
+    check_python(metadata, Version(target.python_full_version), target.describe())
+    given = [requirements] if isinstance(requirements, str) else builtins.list(requirements)
+    return [*given, *metadata.dependencies]

@@ -5,6 +5,7 @@ Every error micropkg raises on purpose derives from :class:`MicropkgError`, so
 
     MicropkgError
     ├── InvalidRequirement        a requirement string that is not PEP 508
+    ├── ScriptError               a PEP 723 script block that is malformed, or needs another Python
     ├── FetchError                a URL could not be fetched, or its answer is unusable
     │   ├── NetworkError          no HTTP response at all (offline, DNS, CORS in a browser)
     │   ├── HTTPStatusError       an HTTP response with a status that is not 2xx
@@ -31,6 +32,7 @@ from __future__ import annotations
 __all__ = [
     "MicropkgError",
     "InvalidRequirement",
+    "ScriptError",
     "FetchError",
     "NetworkError",
     "HTTPStatusError",
@@ -74,6 +76,15 @@ class InvalidRequirement(MicropkgError):
         self.requirement = requirement
         self.reason = reason
         super().__init__(f"Invalid requirement {requirement!r}: {reason}")
+
+
+class ScriptError(MicropkgError):
+    """A PEP 723 ``# /// script`` block that is malformed, or whose requires-python the runtime does not meet."""
+
+    def __init__(self, message: str, *, script: str, line: int | None = None) -> None:
+        self.script = script
+        self.line = line
+        super().__init__(message)
 
 
 class FetchError(MicropkgError):

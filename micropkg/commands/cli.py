@@ -5,6 +5,7 @@
     python -m micropkg lock luau-wasm msgpack -r requirements.txt --pyodide 314.0 -o pylock.toml
     python -m micropkg lock "pydantic-core>=2.47" --platform pyemscripten_2026_0_wasm32 --python 3.14
     python -m micropkg lock msgpack --pyodide 0.29 --format pyodide-lock -o pyodide-lock.json
+    python -m micropkg lock --script app.py -o pylock.toml       # what its PEP 723 block declares
     python -m micropkg mirror pylock.toml -o site/packages
 
 ``lock`` resolves on plain CPython with the resolver micropkg runs inside
@@ -120,8 +121,10 @@ async def _lock_command(args: argparse.Namespace, parser: argparse.ArgumentParse
     for note in files.notes:
         print(f"note: {note}", file=sys.stderr)
     requirements = [*args.requirements, *files.requirements]
-    if not requirements:
-        parser.error("nothing to lock: name requirements or -r FILE")
+    if args.script is not None:
+        requirements += await _script_dependencies(args.script, target, read_text)
+    elif not requirements:
+        parser.error("nothing to lock: name requirements, -r FILE or --script FILE")
     index_urls = args.index_url or files.index_urls or None
     lock = await lock_requirements(
         requirements, target, constraints=files.constraints, index_urls=index_urls,
@@ -134,6 +137,20 @@ async def _lock_command(args: argparse.Namespace, parser: argparse.ArgumentParse
     print(f"Locked {len(lock.packages)} packages for {target.describe()} (Python {target.python_full_version})"
           f" into {where}", file=sys.stderr)
     return 0
+
+
+async def _script_dependencies(location: str, target: Target, read_text) -> list[str]:
+    """The dependencies a PEP 723 script declares, once its requires-python admits ``target``."""
+    from packaging.version import Version
+
+    from ..errors import ScriptError
+    from ..model.script import check_python, read_script
+
+    metadata = read_script(await read_text(_absolute(location)), location)
+    if metadata is None:
+        raise ScriptError(f"{location} has no '# /// script' block (PEP 723) to lock", script=location)
+    check_python(metadata, Version(target.python_full_version), target.describe())
+    return list(metadata.dependencies)
 
 
 async def _mirror_command(args: argparse.Namespace) -> int:
@@ -165,6 +182,7 @@ def _parser() -> argparse.ArgumentParser:
     target.add_argument("--pyodide", metavar="VERSION", help="a Pyodide release: 314.0, 0.29, 0.27, 315.0")
     target.add_argument("--platform", metavar="TAG", help="a wheel platform, e.g. pyemscripten_2026_0_wasm32")
     target.add_argument("--python", metavar="X.Y", help="the Python version, with --platform")
+    lock.add_argument("--script", metavar="FILE", help="a script whose PEP 723 '# /// script' block names the dependencies")
     lock.add_argument("-i", "--index-url", action="append", metavar="URL",
                       help="a Simple API index (repeatable; default https://pypi.org/simple)")
     lock.add_argument("--pre", action="store_true", help="allow pre-releases")

@@ -45,6 +45,7 @@ USAGE = """\
 Usage:
   %micropkg install REQ... [-r FILE]... [-i URL]... [--extra-index-url URL]... [--pre] [--no-deps] [--reinstall]
   %micropkg install --lock FILE_OR_URL
+  %micropkg install --script FILE_OR_URL [REQ...]   (what its PEP 723 '# /// script' block declares)
   %micropkg uninstall NAME...
   %micropkg list
   %micropkg freeze [--format pyodide-lock|pylock]
@@ -72,6 +73,7 @@ class Command:
     reinstall: bool = False
     lock: str | None = None
     format: str = "pyodide-lock"
+    script: str | None = None
 
     def install_arguments(self) -> dict:
         """Keyword arguments for :func:`micropkg.install`."""
@@ -83,6 +85,8 @@ class Command:
             arguments["index_urls"] = list(self.index_urls)
         if self.requirement_files:
             arguments["requirements_file"] = list(self.requirement_files)
+        if self.script is not None:
+            arguments["script"] = self.script
         return arguments
 
 
@@ -108,6 +112,7 @@ def _parser() -> _Parser:
     install.add_argument("--no-deps", dest="deps", action="store_false")
     install.add_argument("--reinstall", "--force-reinstall", dest="reinstall", action="store_true")
     install.add_argument("--lock", metavar="FILE_OR_URL")
+    install.add_argument("--script", metavar="FILE_OR_URL")
 
     uninstall = commands.add_parser("uninstall", add_help=False)
     uninstall.add_argument("names", nargs="+", metavar="NAME")
@@ -158,11 +163,11 @@ def parse(line: str) -> Command:
 
             index_urls = [*(index_urls or DEFAULT_INDEX_URLS), *args.extra_index_urls]
         if args.lock is not None:
-            if args.requirements or args.requirement_files:
+            if args.requirements or args.requirement_files or args.script:
                 raise MagicUsageError("%micropkg install --lock installs exactly what the lock lists: give no requirements with it")
             return Command("install", lock=args.lock)
-        if not args.requirements and not args.requirement_files:
-            raise MagicUsageError("%micropkg install: name at least one requirement (or -r FILE)")
+        if not args.requirements and not args.requirement_files and args.script is None:
+            raise MagicUsageError("%micropkg install: name at least one requirement (or -r FILE, or --script FILE)")
         return Command(
             "install",
             requirements=tuple(args.requirements),
@@ -171,6 +176,7 @@ def parse(line: str) -> Command:
             pre=args.pre,
             deps=args.deps,
             reinstall=args.reinstall,
+            script=args.script,
         )
     if action == "uninstall":
         return Command("uninstall", requirements=tuple(args.names))

@@ -110,6 +110,26 @@ def test_requirements_and_constraints_files(server, tmp_path, capsys):
     assert "requirements.txt, line 3: --hash is not checked" in err and "Locked 3 packages" in err
 
 
+def test_lock_a_scripts_inline_metadata(server, tmp_path, capsys):
+    script = tmp_path / "app.py"
+    script.write_text(
+        "#!/usr/bin/env python3\n# /// script\n# requires-python = '>=3.13'\n"
+        "# dependencies = ['cli-app<2', 'cli-extra']\n# ///\nimport cli_app\n"
+    )
+    document = lock(server, tmp_path, "--script", str(script), "--pyodide", "314")
+    assert sorted(wheels_of(document)) == ["cli-app", "cli-extra", "cli-native"]
+    assert document["tool"]["micropkg"]["requirements"] == ["cli-app<2", "cli-extra"]
+    # Pyodide 0.27 runs Python 3.12: the script's requires-python refuses it before any request.
+    server.log.reset()
+    assert main(["lock", "--script", str(script), "--pyodide", "0.27", "-i", server.simple_url, "-o", str(tmp_path / "x")]) == 1
+    err = capsys.readouterr().err
+    assert f"{script} requires Python >=3.13 (requires-python, line 3)" in err and "3.12" in err, err
+    assert not server.log.counts() and not (tmp_path / "x").exists()
+    (tmp_path / "broken.py").write_text("# /// script\n# dependencies = ['cli-app'\n# ///\n")
+    assert main(["lock", "--script", str(tmp_path / "broken.py"), "-i", server.simple_url, "-o", str(tmp_path / "x")]) == 1
+    assert "broken.py, line 2: the '# /// script' block is not valid TOML" in capsys.readouterr().err
+
+
 def test_pyodide_lock_format(server, tmp_path):
     out = tmp_path / "pyodide-lock.json"
     args = ["lock", "cli-app<2", "--pyodide", "0.29", "--format", "pyodide-lock", "-i", server.simple_url, "-o", str(out)]

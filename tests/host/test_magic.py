@@ -68,6 +68,14 @@ def test_requirement_files_and_locks():
     assert parse("install --lock pylock.toml").install_arguments() == {"lock": "pylock.toml"}
 
 
+def test_a_scripts_inline_metadata():
+    arguments = parse("install --script app.py").install_arguments()
+    assert arguments["script"] == "app.py" and arguments["requirements"] == []
+    assert parse("install --script app.py extra-one").install_arguments()["requirements"] == ["extra-one"]
+    with pytest.raises(MagicUsageError, match="installs exactly what the lock lists"):
+        parse("install --lock pylock.toml --script app.py")
+
+
 def test_other_commands():
     assert parse("uninstall harness-demo harness-dep -y") == Command("uninstall", requirements=("harness-demo", "harness-dep"))
     assert parse("list") == Command("list")
@@ -88,7 +96,7 @@ def test_help(line):
     ("line", "message"),
     [
         ("instal numpy", "unknown command 'instal'; use install, uninstall, list, freeze or explain"),
-        ("install", "%micropkg install: name at least one requirement (or -r FILE)"),
+        ("install", "%micropkg install: name at least one requirement (or -r FILE, or --script FILE)"),
         ("install a --frobnicate", "%micropkg install: unrecognized arguments: --frobnicate"),
         ("install a --index-url", "%micropkg install: argument -i/--index-url: expected one argument"),
         ("uninstall", "%micropkg uninstall: the following arguments are required: NAME"),
