@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 import zipfile
 from email.parser import BytesHeaderParser
 
@@ -44,11 +43,13 @@ def test_micropkg_wheel_is_built_from_the_sources(pyodide_dist_dir):
 
 
 def test_preparing_again_is_a_no_op(pyodide_dist_dir, pytestconfig):
-    lockfile = pyodide_dist_dir / "pyodide-lock.json"
-    before = lockfile.stat().st_mtime_ns
-    started = time.monotonic()
+    # Nothing in the folder is written again (a timing bound here was flaky on a busy machine).
+    def stamps() -> dict[str, int]:
+        return {str(p): p.stat().st_mtime_ns for p in pyodide_dist_dir.rglob("*") if p.is_file()}
+
+    before = stamps()
+    assert str(pyodide_dist_dir / "pyodide-lock.json") in before
 
     pyodide_dist.prepare(pytestconfig.getoption("--pyodide-version"))
 
-    assert time.monotonic() - started < 1.0
-    assert lockfile.stat().st_mtime_ns == before
+    assert stamps() == before
