@@ -49,6 +49,9 @@ __all__ = [
     "IntegrityError",
     "LockError",
     "InvalidWheel",
+    "BuildError",
+    "InvalidSdist",
+    "CannotBuild",
     "InstallError",
     "UninstallError",
 ]

@@ -67,17 +67,21 @@ async def resolve(
     cache: str = "default",
     index_strategy: str = "first-index",
     pyodide_packages: bool | str = True,
+    only_binary: bool = False,
     timeout: float | None = DEFAULT_TIMEOUT, time_budget: float | None = DEFAULT_BUDGET,
 ) -> Plan:
-    """Resolve without installing: the plan ``install`` would carry out (same parameters)."""
+    """Resolve without installing: the plan ``install`` would carry out (same parameters).
+    An sdist in the plan is built for its metadata (once, then from the cache)."""
     session = Session.open(
         index_urls, credentials=credentials, allow_insecure_http=allow_insecure_http, cache=cache,
         index_strategy=index_strategy, pyodide_packages=pyodide_packages, timeout=timeout, time_budget=time_budget,
     )
     options = Options(deps=deps, pre=pre, reinstall=reinstall, keep_going=keep_going,
-                      constraints=tuple(constraints or ()))
+                      constraints=tuple(constraints or ()), only_binary=only_binary)
     plan, catalog = await session.resolve(requirements, options)
     await catalog.settle()
+    if catalog.builds is not None:
+        catalog.builds.close()
     announce(Reporter(), plan.ignored, plan.walked_back, stacklevel=2)
     return plan
 
@@ -138,6 +142,7 @@ async def install(
     cache: str = "default",
     index_strategy: str = "first-index",
     pyodide_packages: bool | str = True,
+    only_binary: bool = False,
     reporter: Reporter | None = None,
     timeout: float | None = DEFAULT_TIMEOUT, time_budget: float | None = DEFAULT_BUDGET,
 ) -> builtins.list[Installed]:
@@ -165,6 +170,10 @@ async def install(
     ``pyodide_packages``: the Pyodide distribution's builds are candidates too: the
     runtime's lockfile (True), a ``pyodide-lock.json`` URL or path, or none (False).
 
+    A release with no usable wheel is built from its pure-Python sdist, in this
+    process (PEP 517), once: the wheel is cached. Wheels are preferred (pip's
+    ``--prefer-binary``); ``only_binary=True`` never builds (pip's ``--only-binary :all:``).
+
     ``reporter`` (a :class:`Reporter`) hears of each step: resolving,
     resolved, downloading (bytes of the total), installing, loading native
     libraries, installed -- or failed. By default a notebook shows a progress
@@ -189,7 +198,7 @@ async def install(
             timeout=timeout, time_budget=time_budget, on_retry=reporter.retrying,
         )
         options = Options(deps=deps, pre=pre, reinstall=reinstall, keep_going=keep_going,
-                          constraints=tuple(constraints or ()))
+                          constraints=tuple(constraints or ()), only_binary=only_binary)
         async with one_change_at_a_time():
             if lock is not None:
                 installed = await _install_lock(session, lock, reporter)
@@ -232,7 +241,7 @@ async def _install(
     on_their_way = send_root_pages(session.indexes, requirements)
     try:
         await load_machinery(on_their_way)
-        plan, catalog = await session.resolve(requirements, options, speculative=True)
+        plan, catalog = await session.resolve(requirements, options, speculative=True, reporter=reporter)
     finally:
         session.drop_early()
     announce(reporter, plan.ignored, plan.walked_back, stacklevel=3)
@@ -256,6 +265,8 @@ async def _install(
     finally:
         # What was fetched is kept for the next page load before install() returns (or fails).
         await catalog.settle()
+        if catalog.builds is not None:
+            catalog.builds.close()
 
 
 async def _with_files(
