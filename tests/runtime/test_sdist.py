@@ -1,0 +1,166 @@
+"""Pure-Python sdists built inside a real Pyodide (PEP 517 in-process), per backend.
+
+The loopback index serves tiny sdists (:mod:`tests.harness.sdists`) and the
+real backends' wheels from PyPI (pinned, fetched once). Each test installs in
+Pyodide and returns plain values; the host asserts on them and on the index
+server's request log (which files were fetched: the build requirements).
+"""
+
+from __future__ import annotations
+
+import pytest
+from pytest_pyodide import run_in_pyodide
+
+from tests.harness.sdists import BACKENDS, backend_wheels, make_sdist
+
+
+def _module(backend: str) -> str:
+    return "sd_" + backend.replace(".", "").replace("-", "_")
+
+
+@pytest.fixture
+def sdist_index(index_server):
+    """The index with every backend's wheels (tests add their sdists: names differ per test,
+    since the tests of a module share one runtime and its site-packages)."""
+    for wheel in backend_wheels():
+        index_server.add(wheel)
+    return index_server
+
+
+@run_in_pyodide(packages=["micropkg"])
+async def _install(selenium, requirement, index_url, kwargs=None):
+    """Install ``requirement``; return what happened, what the build left behind, and timings."""
+    import importlib
+    import os
+    import sys
+    import sysconfig
+    import tempfile
+    import time
+
+    import micropkg
+
+    class Listening(micropkg.Reporter):
+        def __init__(self):
+            self.built = []
+
+        def building(self, project, version):
+            self.built.append([project, version])
+
+    reporter = Listening()
+    site = "/" + sysconfig.get_path("purelib").lstrip("/")  # it says "//lib/..." in Pyodide 314
+    dist_infos_before = set(os.listdir(site))
+    modules_before = set(sys.modules)
+    path_before, cwd_before = list(sys.path), os.getcwd()
+    environ_before = dict(os.environ)
+    started = time.perf_counter()
+    try:
+        installed = await micropkg.install(
+            requirement, index_urls=[index_url], pyodide_packages=False, reporter=reporter, **(kwargs or {})
+        )
+        result = {"installed": [[i.name, i.version, i.filename] for i in installed], "error": None}
+    except micropkg.MicropkgError as exc:
+        result = {"installed": None, "error": [type(exc).__name__, str(exc)]}
+    result["seconds"] = time.perf_counter() - started
+    result["built"] = reporter.built
+    result["path_kept"] = sys.path == path_before and os.getcwd() == cwd_before and dict(os.environ) == environ_before
+    # What the install added to the runtime: modules imported, distributions written.
+    result["modules_added"] = sorted(m for m in set(sys.modules) - modules_before if not m.startswith("micropkg"))
+    result["dist_infos"] = sorted(d for d in set(os.listdir(site)) - dist_infos_before if d.endswith(".dist-info"))
+    result["temp_left"] = sorted(d for d in os.listdir(tempfile.gettempdir()) if d.startswith("micropkg-build-"))
+    if result["installed"]:
+        name = requirement.split("=")[0].replace("-", "_")
+        module = importlib.import_module(name)
+        result["module"] = [module.BACKEND, module.__version__, module.__file__.startswith(site)]
+        result["file"] = [module.__file__, site]
+    return result
+
+
+def _fetched(server) -> list[str]:
+    return sorted(e.path.rsplit("/", 1)[-1] for e in server.log.entries if e.kind == "file")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sdist_builds_and_imports(selenium, sdist_index, backend):
+    name = _module(backend).replace("_", "-")
+    sdist_index.add(make_sdist(name, backend=backend))
+    result = _install(selenium, name, sdist_index.simple_url)
+    assert result["error"] is None, result["error"]
+    assert result["installed"] == [[name, "1.0", f"{_module(backend)}-1.0.tar.gz"]]
+    assert result["built"] == [[name, "1.0"]]
+    assert result["module"] == [backend, "1.0", True], result["file"]
+    # The build environment stays out of the user's runtime: no backend in site-packages,
+    # none of its modules imported, sys.path, cwd and os.environ as they were, no temp dirs.
+    assert result["dist_infos"] == [f"{_module(backend)}-1.0.dist-info"]
+    backends = ("setuptools", "flit_core", "hatchling", "poetry", "pdm", "pathspec", "_distutils_hack", "tomlkit")
+    assert not [m for m in result["modules_added"] if m.split(".")[0] in backends], result["modules_added"]
+    assert result["path_kept"] and result["temp_left"] == []
+    fetched = _fetched(sdist_index)
+    print(f"\n[figures] {backend}: cold {result['seconds']:.2f} s; fetched {fetched}; sizes "
+          f"{ {f.filename: f.size for p in sdist_index.projects() for f in sdist_index.files(p) if f.filename in fetched} }")
+
+
+def _fresh_runtime(selenium) -> None:
+    if selenium.browser != "node":
+        selenium.refresh()
+    selenium.load_pyodide()
+    selenium.initialize_pyodide()
+
+
+@pytest.mark.parametrize("backend", ["flit", "setuptools"])
+def test_built_wheel_comes_from_the_cache_on_the_next_page_load(selenium, sdist_index, backend):
+    name = _module(backend).replace("_", "-") + "-cached"
+    sdist_index.add(make_sdist(name, backend=backend))
+    first = _install(selenium, name, sdist_index.simple_url)
+    assert first["error"] is None and first["built"] == [[name, "1.0"]], first
+    _fresh_runtime(selenium)
+    sdist_index.log.reset()
+    second = _install(selenium, name, sdist_index.simple_url)
+    assert second["error"] is None, second["error"]
+    assert second["installed"] == first["installed"] and second["module"] == [backend, "1.0", True]
+    assert second["built"] == []  # no build at all
+    # No build requirement was asked for (the sdist itself comes from the cache too).
+    assert _fetched(sdist_index) == [], _fetched(sdist_index)
+    print(f"\n[figures] {backend}: cold {first['seconds']:.2f} s, from the cache {second['seconds']:.2f} s")
+
+
+def test_sdist_with_an_extension_module_is_refused_before_anything_is_installed(selenium, index_server):
+    for wheel in backend_wheels():
+        index_server.add(wheel)
+    setup_py = (
+        "from setuptools import setup, Extension\n"
+        "setup(name='sd-ext', version='1.0', ext_modules=[Extension('sd_ext._speed', ['sd_ext/_speed.c'])])\n"
+    )
+    index_server.add(make_sdist("sd-ext", backend="setup.py", setup_py=setup_py,
+                                extra={"sd_ext/_speed.c": b"int x;\n"}))
+    result = _install(selenium, "sd-ext", index_server.simple_url)
+    kind, message = result["error"]
+    assert kind == "CannotBuild"
+    assert "sd-ext 1.0" in message and "sd_ext-1.0.tar.gz" in message
+    assert "C extension modules" in message and "cannot be compiled in the browser" in message
+    assert result["installed"] is None
+    assert result["dist_infos"] == []
+    assert _fetched(index_server) == ["sd_ext-1.0.tar.gz"]  # no build requirement was downloaded
+    assert result["temp_left"] == []
+
+
+def test_only_binary_refuses_sdists(selenium, sdist_index):
+    sdist_index.add(make_sdist("sd-binary-only", backend="flit"))
+    result = _install(selenium, "sd-binary-only", sdist_index.simple_url, {"only_binary": True})
+    kind, message = result["error"]
+    assert kind == "NoCompatibleFile", message
+    assert "sdists cannot be built here" in message
+    assert result["built"] == [] and _fetched(sdist_index) == []
+
+
+def test_a_failing_build_names_project_backend_and_its_output(selenium, index_server):
+    for wheel in backend_wheels():
+        index_server.add(wheel)
+    setup_py = "from setuptools import setup\nprint('about to fail')\nraise RuntimeError('this project is broken')\n"
+    index_server.add(make_sdist("sd-broken", backend="setup.py", setup_py=setup_py))
+    result = _install(selenium, "sd-broken", index_server.simple_url)
+    kind, message = result["error"]
+    assert kind == "BuildError", message
+    assert "sd-broken 1.0" in message and "setuptools.build_meta:__legacy__" in message
+    assert "this project is broken" in message
+    assert not [m for m in result["modules_added"] if m.split(".")[0] in ("setuptools", "_distutils_hack", "distutils")]
+    assert result["path_kept"] and result["temp_left"] == []
