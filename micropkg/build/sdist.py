@@ -135,8 +135,9 @@ def _unpack_zip(data: bytes, destination: Path, sdist: SdistName) -> None:
                 path = _checked_path(info.filename, sdist)
                 # Security: a zip made on Unix can hold symlinks (S_IFLNK in the high bits of
                 # external_attr), which unzip tools recreate: refuse them as in a tar.
-                mode = info.external_attr >> 16
-                if stat.S_ISLNK(mode) or (mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))):
+                # No file type at all (zips made on Windows, or by writestr) means a plain file.
+                kind = stat.S_IFMT(info.external_attr >> 16)
+                if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
                     raise sdist.refused("the member is a link or special file; sdists may hold no links", info.filename)
                 budget.take(info.filename, info.file_size)
                 if info.is_dir():
