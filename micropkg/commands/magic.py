@@ -44,6 +44,7 @@ NAME = "micropkg"
 USAGE = """\
 Usage:
   %micropkg install REQ... [-r FILE]... [-i URL]... [--extra-index-url URL]... [--pre] [--no-deps] [--reinstall]
+                    [--only-binary[=:all:]]
   %micropkg install --lock FILE_OR_URL
   %micropkg uninstall NAME...
   %micropkg list
@@ -52,6 +53,8 @@ Usage:
   %micropkg help
 
 -i/--index-url replaces PyPI (repeatable); --extra-index-url adds an index after it.
+--only-binary: never build an sdist (pip's --only-binary :all:); by default a release
+without a usable wheel is built from its pure-Python sdist.
 {name} and $name in the line are replaced by Python values, as in any IPython magic."""
 
 
@@ -70,6 +73,7 @@ class Command:
     pre: bool = False
     deps: bool = True
     reinstall: bool = False
+    only_binary: bool = False
     lock: str | None = None
     format: str = "pyodide-lock"
 
@@ -78,6 +82,8 @@ class Command:
         if self.lock is not None:
             return {"lock": self.lock}
         arguments: dict = {"deps": self.deps, "pre": self.pre, "reinstall": self.reinstall}
+        if self.only_binary:
+            arguments["only_binary"] = True
         arguments["requirements"] = list(self.requirements)
         if self.index_urls is not None:
             arguments["index_urls"] = list(self.index_urls)
@@ -108,6 +114,7 @@ def _parser() -> _Parser:
     install.add_argument("--no-deps", dest="deps", action="store_false")
     install.add_argument("--reinstall", "--force-reinstall", dest="reinstall", action="store_true")
     install.add_argument("--lock", metavar="FILE_OR_URL")
+    install.add_argument("--only-binary", dest="only_binary", nargs="?", const=":all:", metavar=":all:")
 
     uninstall = commands.add_parser("uninstall", add_help=False)
     uninstall.add_argument("names", nargs="+", metavar="NAME")
@@ -161,6 +168,10 @@ def parse(line: str) -> Command:
             if args.requirements or args.requirement_files:
                 raise MagicUsageError("%micropkg install --lock installs exactly what the lock lists: give no requirements with it")
             return Command("install", lock=args.lock)
+        if args.only_binary not in (None, ":all:"):
+            raise MagicUsageError(
+                f"%micropkg install: --only-binary takes only :all: (no sdist is built), not {args.only_binary!r}"
+            )
         if not args.requirements and not args.requirement_files:
             raise MagicUsageError("%micropkg install: name at least one requirement (or -r FILE)")
         return Command(
@@ -171,6 +182,7 @@ def parse(line: str) -> Command:
             pre=args.pre,
             deps=args.deps,
             reinstall=args.reinstall,
+            only_binary=args.only_binary is not None,
         )
     if action == "uninstall":
         return Command("uninstall", requirements=tuple(args.names))

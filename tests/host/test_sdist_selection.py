@@ -120,3 +120,16 @@ def test_only_binary_keeps_the_old_refusal():
     with pytest.raises(errors.NoCompatibleFile) as info:
         _resolve(SNAPSHOT, ["dep"], only_binary=True)
     assert "sdists cannot be built here" in str(info.value)
+
+
+def test_the_magic_takes_only_binary_as_pip_does():
+    from micropkg.commands.magic import MagicUsageError, parse
+
+    assert parse("install jsmin --only-binary :all:").install_arguments()["only_binary"] is True
+    assert parse("install --only-binary=:all: jsmin").install_arguments() == {
+        "requirements": ["jsmin"], "deps": True, "pre": False, "reinstall": False, "only_binary": True,
+    }
+    assert parse("install jsmin --only-binary").only_binary is True
+    assert "only_binary" not in parse("install jsmin").install_arguments()
+    with pytest.raises(MagicUsageError, match="takes only :all:"):
+        parse("install --only-binary jsmin")

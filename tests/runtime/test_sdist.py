@@ -164,3 +164,43 @@ def test_a_failing_build_names_project_backend_and_its_output(selenium, index_se
     assert "this project is broken" in message
     assert not [m for m in result["modules_added"] if m.split(".")[0] in ("setuptools", "_distutils_hack", "distutils")]
     assert result["path_kept"] and result["temp_left"] == []
+
+
+@pytest.mark.network
+@pytest.mark.parametrize("requirement, module, check", [
+    ("jsmin==3.0.1", "jsmin", "jsmin.jsmin('var  a  =  1 ;')"),
+    # Installed and importable; calling it needs signal.setitimer, which Pyodide lacks.
+    ("timeout-decorator==0.5.0", "timeout_decorator", "timeout_decorator.TimeoutError.__name__"),
+    ("clint==0.5.1", "clint", "clint.textui.colored.red('x').s"),
+])
+def test_real_sdist_only_projects_from_pypi(selenium, requirement, module, check):
+    """Projects that publish only an sdist ("Can't find a pure Python 3 wheel" in micropip)."""
+
+    @run_in_pyodide(packages=["micropkg"])
+    async def run(selenium, requirement, module, check):
+        import importlib
+        import time
+
+        import micropkg
+
+        class Listening(micropkg.Reporter):
+            built = []
+
+            def building(self, project, version):
+                self.built.append(f"{project} {version}")
+
+        started = time.perf_counter()
+        installed = await micropkg.install(requirement, reporter=Listening())
+        seconds = time.perf_counter() - started
+        importlib.import_module(module)
+        if module == "clint":
+            importlib.import_module("clint.textui")
+        value = eval(check, {module: importlib.import_module(module)})
+        return [[i.name, i.version, i.filename] for i in installed], Listening.built, repr(value), seconds
+
+    installed, built, value, seconds = run(selenium, requirement, module, check)
+    name, version = requirement.split("==")
+    assert [name, version] in [i[:2] for i in installed]
+    assert f"{name} {version}" in built
+    assert value in ("'var a=1;'", "'TimeoutError'", "'x'"), value
+    print(f"\n[figures] {requirement} from PyPI: {seconds:.1f} s, installed {installed}")
