@@ -302,9 +302,12 @@ async def _install_lock(session: Session, lock: str, reporter: Reporter) -> buil
     from .runtime import native
 
     parsed = await session.load_lock(lock)
-    return await install_lock(
-        parsed, session.target, session.site_packages, session.read,
-        load_dynlibs=native.load_dynlibs,
-        dynlibs_to_load=native.dynlibs_to_load,
-        reporter=reporter,
-    )
+    builds = session.builder(reporter)  # for entries locked to an sdist (built once, then cached)
+    try:
+        return await install_lock(
+            parsed, session.target, session.site_packages, session.read,
+            load_dynlibs=native.load_dynlibs, dynlibs_to_load=native.dynlibs_to_load,
+            reporter=reporter, builds=builds,
+        )
+    finally:
+        builds.close()

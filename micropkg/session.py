@@ -222,11 +222,12 @@ class Session:
         catalog = Catalog(
             self.indexes, read_url=read_url, installed_metadata=installed_meta, speculative=speculative,
             strategy=self.index_strategy, distribution=self.distribution(),
-            builds=None if only_binary else self._builder(reporter),
+            builds=None if only_binary else self.builder(reporter),
         )
         return catalog, installed
 
-    def _builder(self, reporter: Reporter | None):
+    def builder(self, reporter: Reporter | None):
+        """What builds sdists for this session's installs (resolutions and lock installs)."""
         from .build.builder import Builder
 
         async def resolve_wheels(requirements):

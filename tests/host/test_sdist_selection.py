@@ -133,3 +133,23 @@ def test_the_magic_takes_only_binary_as_pip_does():
     assert "only_binary" not in parse("install jsmin").install_arguments()
     with pytest.raises(MagicUsageError, match="takes only :all:"):
         parse("install --only-binary jsmin")
+
+
+def test_pylock_round_trips_an_sdist_entry_and_plans_it_as_a_pin():
+    from packaging.utils import NormalizedName
+    from packaging.version import Version
+
+    from micropkg.lock.pylock import dumps, loads
+    from micropkg.model.lock import Lock, LockedPackage, LockedWheel, plan_from_lock
+
+    sdist = LockedWheel("jsmin-3.0.1.tar.gz", "https://files.example/jsmin-3.0.1.tar.gz", None,
+                        {"sha256": "ab" * 32}, 14000, None)
+    lock = Lock(packages=(LockedPackage(NormalizedName("jsmin"), Version("3.0.1"), (), sdist=sdist),), source="<t>")
+    text = dumps(lock)
+    assert "[packages.sdist]" in text and "[[packages.wheels]]" not in text
+    (package,) = loads(text).packages
+    assert package.sdist == sdist and package.wheels == ()
+    plan, files = plan_from_lock(loads(text), TARGET, {})
+    (pin,) = plan.to_install
+    assert pin.file.filename == "jsmin-3.0.1.tar.gz" and not pin.file.is_wheel
+    assert files[pin.file.url].hashes == {"sha256": "ab" * 32}

@@ -65,9 +65,12 @@ async def _install(selenium, requirement, index_url, kwargs=None):
     environ_before = dict(os.environ)
     started = time.perf_counter()
     try:
-        installed = await micropkg.install(
-            requirement, index_urls=[index_url], pyodide_packages=False, reporter=reporter, **(kwargs or {})
-        )
+        arguments = {"index_urls": [index_url], "pyodide_packages": False, "reporter": reporter, **(kwargs or {})}
+        if requirement is None:  # a lock install takes no requirements
+            arguments.pop("index_urls") if index_url is None else None
+            installed = await micropkg.install(**arguments)
+        else:
+            installed = await micropkg.install(requirement, **arguments)
         result = {"installed": [[i.name, i.version, i.filename] for i in installed], "error": None}
     except micropkg.MicropkgError as exc:
         result = {"installed": None, "error": [type(exc).__name__, str(exc)]}
@@ -81,7 +84,7 @@ async def _install(selenium, requirement, index_url, kwargs=None):
     result["modules_added"] = sorted(m for m in set(sys.modules) - modules_before if not m.startswith("micropkg"))
     result["dist_infos"] = sorted(d for d in set(os.listdir(site)) - dist_infos_before if d.endswith(".dist-info"))
     result["temp_left"] = sorted(d for d in os.listdir(tempfile.gettempdir()) if d.startswith("micropkg-build-"))
-    if result["installed"]:
+    if result["installed"] and requirement is not None:
         name = requirement.split("=")[0].replace("-", "_")
         module = importlib.import_module(name)
         result["module"] = [module.BACKEND, module.__version__, module.__file__.startswith(site)]
@@ -228,3 +231,41 @@ def test_real_sdist_only_projects_from_pypi(selenium, requirement, module, check
     assert f"{name} {version}" in built
     assert value in ("'var a=1;'", "'TimeoutError'", "'x'"), value
     print(f"\n[figures] {requirement} from PyPI: {seconds:.1f} s, installed {installed}")
+
+
+@run_in_pyodide(packages=["micropkg"])
+async def _freeze(selenium):
+    import micropkg
+
+    return micropkg.freeze(format="pylock")
+
+
+def test_a_built_sdist_is_locked_as_its_sdist_and_installs_from_the_lock(selenium, sdist_index, micropkg_cache_dir):
+    import shutil
+    import tomllib
+
+    name = "sd-locked"
+    sdist = sdist_index.add(make_sdist(name, backend="flit"))
+    first = _install(selenium, name, sdist_index.simple_url)
+    assert first["error"] is None and first["built"] == [[name, "1.0"]], first
+    lock = _freeze(selenium)
+    (entry,) = [p for p in tomllib.loads(lock)["packages"] if p["name"] == name]
+    # PEP 751: the entry's file is the sdist (with its hash), and it lists no wheel.
+    assert "wheels" not in entry and entry["sdist"]["hashes"] == {"sha256": sdist.sha256}
+    assert entry["sdist"]["url"].endswith("/sd_locked-1.0.tar.gz")
+    # Next page load, same cache: the lock installs the cached build. Nothing is built and no
+    # build requirement is fetched; the sdist is (a lock install reads its files, hash-pinned).
+    _fresh_runtime(selenium)
+    sdist_index.log.reset()
+    second = _install(selenium, None, None, {"lock": lock})
+    assert second["error"] is None, second["error"]
+    assert second["built"] == [] and [r["cached"] for r in second["records"]] == [True]
+    assert _fetched(sdist_index) == ["sd_locked-1.0.tar.gz"], _fetched(sdist_index)
+    # An empty cache: the lock install builds it, its build requirements resolved from the
+    # install's indexes (here the loopback index).
+    for kept in micropkg_cache_dir.iterdir():
+        shutil.rmtree(kept) if kept.is_dir() else kept.unlink()
+    _fresh_runtime(selenium)
+    third = _install(selenium, None, None, {"lock": lock, "index_urls": [sdist_index.simple_url]})
+    assert third["error"] is None, third["error"]
+    assert third["built"] == [[name, "1.0"]]
