@@ -112,7 +112,9 @@ def no_processes(attempts: list[str]) -> Iterator[None]:
 
         return spawn
 
-    targets: list[tuple[Any, str, str]] = [(subprocess.Popen, "_execute_child", "subprocess")]
+    # Popen.__init__, not only _execute_child: on Emscripten, CPython's Popen refuses in
+    # __init__ already ("emscripten does not support processes"), which says nothing of why.
+    targets: list[tuple[Any, str, str]] = [(subprocess.Popen, "__init__", "subprocess")]
     targets += [(os, name, "os") for name in ("system", "posix_spawn", "posix_spawnp", "fork", "execv", "execve")]
     for owner, name, kind in targets:
         if hasattr(owner, name):

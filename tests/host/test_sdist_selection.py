@@ -153,3 +153,15 @@ def test_pylock_round_trips_an_sdist_entry_and_plans_it_as_a_pin():
     (pin,) = plan.to_install
     assert pin.file.filename == "jsmin-3.0.1.tar.gz" and not pin.file.is_wheel
     assert files[pin.file.url].hashes == {"sha256": "ab" * 32}
+
+
+def test_reporters_say_a_build_starts():
+    import io
+
+    from micropkg.reporter import Reporter
+    from micropkg.ui.progress import ConsoleReporter
+
+    out = io.StringIO()
+    ConsoleReporter(file=out).building("jsmin", "3.0.1")
+    assert out.getvalue() == "Building jsmin 3.0.1 from its sdist\n"
+    assert Reporter().building("jsmin", "3.0.1") is None  # the base hook does nothing

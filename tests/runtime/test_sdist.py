@@ -269,3 +269,74 @@ def test_a_built_sdist_is_locked_as_its_sdist_and_installs_from_the_lock(seleniu
     third = _install(selenium, None, None, {"lock": lock, "index_urls": [sdist_index.simple_url]})
     assert third["error"] is None, third["error"]
     assert third["built"] == [[name, "1.0"]]
+
+
+def test_a_build_that_starts_a_process_is_refused(selenium, sdist_index):
+    setup_py = (
+        "import subprocess\nfrom setuptools import setup\n"
+        "subprocess.run(['gcc', '-c', 'speedups.c'], check=True)\n"
+        "setup(name='sd-spawns', version='1.0', py_modules=['sd_spawns'])\n"
+    )
+    sdist_index.add(make_sdist("sd-spawns", backend="setup.py", setup_py=setup_py))
+    result = _install(selenium, "sd-spawns", sdist_index.simple_url)
+    kind, message = result["error"]
+    assert kind == "CannotBuild", message
+    assert "sd-spawns 1.0" in message and "tried to start a process ('gcc -c speedups.c')" in message
+    assert result["dist_infos"] == [] and result["temp_left"] == [] and result["path_kept"]
+
+
+def test_a_build_that_makes_an_impure_wheel_is_refused(selenium, sdist_index):
+    # No Extension anywhere for the scan to see; the wheel itself says it is not pure.
+    setup_py = (
+        "from setuptools import setup\nfrom setuptools.dist import Distribution\n"
+        "class Platform(Distribution):\n    def has_ext_modules(self):\n        return True\n"
+        "setup(name='sd-impure', version='1.0', py_modules=['sd_impure'], distclass=Platform)\n"
+    )
+    sdist_index.add(make_sdist("sd-impure", backend="setup.py", setup_py=setup_py))
+    result = _install(selenium, "sd-impure", sdist_index.simple_url)
+    kind, message = result["error"]
+    assert kind == "CannotBuild", message
+    assert "sd-impure 1.0" in message and "is not pure Python" in message
+    assert result["dist_infos"] == []
+
+
+IN_TREE_BACKEND = b'''"""An in-tree backend (backend-path) that asks for flit_core in get_requires_for_build_wheel."""
+
+def get_requires_for_build_wheel(config_settings=None):
+    return ["flit_core>=3.4,<5"]
+
+def prepare_metadata_for_build_wheel(directory, config_settings=None):
+    from flit_core import buildapi
+    return buildapi.prepare_metadata_for_build_wheel(directory, config_settings)
+
+def build_wheel(directory, config_settings=None, metadata_directory=None):
+    from flit_core import buildapi
+    return buildapi.build_wheel(directory, config_settings, metadata_directory)
+'''
+
+
+def test_backend_path_and_get_requires_for_build_wheel_are_honoured(selenium, sdist_index):
+    sdist = make_sdist("sd-intree", backend="flit", extra={"_build/intree_backend.py": IN_TREE_BACKEND})
+    import io
+    import tarfile
+
+    from tests.harness.sdists import Sdist, tar_gz
+
+    members: dict[str, bytes | None] = {}
+    with tarfile.open(fileobj=io.BytesIO(sdist.data)) as archive:
+        for member in archive:
+            members[member.name + ("/" if member.isdir() else "")] = (
+                None if member.isdir() else archive.extractfile(member).read()  # type: ignore[union-attr]
+            )
+    pyproject = members["sd_intree-1.0/pyproject.toml"].decode()  # type: ignore[union-attr]
+    members["sd_intree-1.0/pyproject.toml"] = pyproject.replace(
+        'requires = ["flit_core>=3.4,<5"]\nbuild-backend = "flit_core.buildapi"',
+        'requires = []\nbuild-backend = "intree_backend"\nbackend-path = ["_build"]',
+    ).encode()
+    sdist_index.add(Sdist(sdist.filename, tar_gz(members)))
+    result = _install(selenium, "sd-intree", sdist_index.simple_url)
+    assert result["error"] is None, result["error"]
+    assert result["module"] == ["flit", "1.0", True]
+    (record,) = result["records"]
+    assert record["requirements"] == ["flit-core 4.2.0"]  # asked for by the hook, not by [build-system]
+    assert "intree_backend" not in result["modules_added"]
