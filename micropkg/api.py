@@ -109,7 +109,7 @@ async def explain(
         index_urls, credentials=credentials, allow_insecure_http=allow_insecure_http, cache=cache,
         index_strategy=index_strategy, pyodide_packages=pyodide_packages, timeout=timeout, time_budget=time_budget,
     )
-    catalog, _ = session.catalog()
+    catalog, _ = session.catalog(only_binary=False)  # sdists are judged as install judges them
     try:
         explanation = await explain_project(requirement, catalog, session.target, pre=pre)
     finally:
