@@ -234,10 +234,15 @@ def test_real_sdist_only_projects_from_pypi(selenium, requirement, module, check
 
 
 @run_in_pyodide(packages=["micropkg"])
-async def _freeze(selenium):
-    import micropkg
+async def _freeze(selenium, name):
+    """freeze(format="pylock"), with only ``name``'s entry (the module's tests share one runtime)."""
+    import dataclasses
 
-    return micropkg.freeze(format="pylock")
+    import micropkg
+    from micropkg.lock.pylock import dumps, loads
+
+    lock = loads(micropkg.freeze(format="pylock"))
+    return dumps(dataclasses.replace(lock, packages=tuple(p for p in lock.packages if p.name == name)))
 
 
 def test_a_built_sdist_is_locked_as_its_sdist_and_installs_from_the_lock(selenium, sdist_index, micropkg_cache_dir):
@@ -248,7 +253,7 @@ def test_a_built_sdist_is_locked_as_its_sdist_and_installs_from_the_lock(seleniu
     sdist = sdist_index.add(make_sdist(name, backend="flit"))
     first = _install(selenium, name, sdist_index.simple_url)
     assert first["error"] is None and first["built"] == [[name, "1.0"]], first
-    lock = _freeze(selenium)
+    lock = _freeze(selenium, name)
     (entry,) = [p for p in tomllib.loads(lock)["packages"] if p["name"] == name]
     # PEP 751: the entry's file is the sdist (with its hash), and it lists no wheel.
     assert "wheels" not in entry and entry["sdist"]["hashes"] == {"sha256": sdist.sha256}
