@@ -320,8 +320,12 @@ def build_wheel(directory, config_settings=None, metadata_directory=None):
 '''
 
 
-def test_backend_path_and_get_requires_for_build_wheel_are_honoured(selenium, sdist_index):
-    sdist = make_sdist("sd-intree", backend="flit", extra={"_build/intree_backend.py": IN_TREE_BACKEND})
+@pytest.mark.parametrize("prepare", [True, False], ids=["prepare_metadata", "build_wheel_for_metadata"])
+def test_backend_path_and_get_requires_for_build_wheel_are_honoured(selenium, sdist_index, prepare):
+    """An in-tree backend; without prepare_metadata_for_build_wheel, the metadata is the built wheel's."""
+    name = "sd-intree" if prepare else "sd-intree-noprep"
+    code = IN_TREE_BACKEND if prepare else IN_TREE_BACKEND.replace(b"def prepare_metadata_for_build_wheel", b"def _unused")
+    sdist = make_sdist(name, backend="flit", extra={"_build/intree_backend.py": code})
     import io
     import tarfile
 
@@ -333,15 +337,16 @@ def test_backend_path_and_get_requires_for_build_wheel_are_honoured(selenium, sd
             members[member.name + ("/" if member.isdir() else "")] = (
                 None if member.isdir() else archive.extractfile(member).read()  # type: ignore[union-attr]
             )
-    pyproject = members["sd_intree-1.0/pyproject.toml"].decode()  # type: ignore[union-attr]
-    members["sd_intree-1.0/pyproject.toml"] = pyproject.replace(
+    base = sdist.filename.removesuffix(".tar.gz")
+    pyproject = members[f"{base}/pyproject.toml"].decode()  # type: ignore[union-attr]
+    members[f"{base}/pyproject.toml"] = pyproject.replace(
         'requires = ["flit_core>=3.4,<5"]\nbuild-backend = "flit_core.buildapi"',
         'requires = []\nbuild-backend = "intree_backend"\nbackend-path = ["_build"]',
     ).encode()
     sdist_index.add(Sdist(sdist.filename, tar_gz(members)))
-    result = _install(selenium, "sd-intree", sdist_index.simple_url)
+    result = _install(selenium, name, sdist_index.simple_url)
     assert result["error"] is None, result["error"]
-    assert result["module"] == ["flit", "1.0", True]
+    assert result["module"] == ["flit", "1.0", True] and result["built"] == [[name, "1.0"]]
     (record,) = result["records"]
     assert record["requirements"] == ["flit-core 4.2.0"]  # asked for by the hook, not by [build-system]
     assert "intree_backend" not in result["modules_added"]
