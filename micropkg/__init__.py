@@ -50,6 +50,9 @@ __all__ = [
     "IntegrityError",
     "LockError",
     "InvalidWheel",
+    "BuildError",
+    "InvalidSdist",
+    "CannotBuild",
     "InstallError",
     "UninstallError",
 ]

@@ -67,20 +67,24 @@ async def resolve(
     cache: str = "default",
     index_strategy: str = "first-index",
     pyodide_packages: bool | str = True,
+    only_binary: bool = False,
     timeout: float | None = DEFAULT_TIMEOUT, time_budget: float | None = DEFAULT_BUDGET,
     script: str | None = None,
 ) -> Plan:
-    """Resolve without installing: the plan ``install`` would carry out (same parameters)."""
+    """Resolve without installing: the plan ``install`` would carry out (same parameters).
+    An sdist in the plan is built for its metadata (once, then from the cache)."""
     session = Session.open(
         index_urls, credentials=credentials, allow_insecure_http=allow_insecure_http, cache=cache,
         index_strategy=index_strategy, pyodide_packages=pyodide_packages, timeout=timeout, time_budget=time_budget,
     )
     options = Options(deps=deps, pre=pre, reinstall=reinstall, keep_going=keep_going,
-                      constraints=tuple(constraints or ()))
+                      constraints=tuple(constraints or ()), only_binary=only_binary)
     if script is not None:
         requirements = await _with_script(session, script, requirements)
     plan, catalog = await session.resolve(requirements, options)
     await catalog.settle()
+    if catalog.builds is not None:
+        catalog.builds.close()
     announce(Reporter(), plan.ignored, plan.walked_back, stacklevel=2)
     return plan
 
@@ -108,7 +112,7 @@ async def explain(
         index_urls, credentials=credentials, allow_insecure_http=allow_insecure_http, cache=cache,
         index_strategy=index_strategy, pyodide_packages=pyodide_packages, timeout=timeout, time_budget=time_budget,
     )
-    catalog, _ = session.catalog()
+    catalog, _ = session.catalog(only_binary=False)  # sdists are judged as install judges them
     try:
         explanation = await explain_project(requirement, catalog, session.target, pre=pre)
     finally:
@@ -141,6 +145,7 @@ async def install(
     cache: str = "default",
     index_strategy: str = "first-index",
     pyodide_packages: bool | str = True,
+    only_binary: bool = False,
     reporter: Reporter | None = None,
     timeout: float | None = DEFAULT_TIMEOUT, time_budget: float | None = DEFAULT_BUDGET,
     script: str | None = None,
@@ -173,6 +178,10 @@ async def install(
     ``pyodide_packages``: the Pyodide distribution's builds are candidates too: the
     runtime's lockfile (True), a ``pyodide-lock.json`` URL or path, or none (False).
 
+    A release with no usable wheel is built from its pure-Python sdist, in this
+    process (PEP 517), once: the wheel is cached. Wheels are preferred (pip's
+    ``--prefer-binary``); ``only_binary=True`` never builds (pip's ``--only-binary :all:``).
+
     ``reporter`` (a :class:`Reporter`) hears of each step: resolving,
     resolved, downloading (bytes of the total), installing, loading native
     libraries, installed -- or failed. By default a notebook shows a progress
@@ -197,7 +206,7 @@ async def install(
             timeout=timeout, time_budget=time_budget, on_retry=reporter.retrying,
         )
         options = Options(deps=deps, pre=pre, reinstall=reinstall, keep_going=keep_going,
-                          constraints=tuple(constraints or ()))
+                          constraints=tuple(constraints or ()), only_binary=only_binary)
         async with one_change_at_a_time():
             if lock is not None:
                 installed = await _install_lock(session, lock, reporter)
@@ -242,7 +251,7 @@ async def _install(
     on_their_way = send_root_pages(session.indexes, requirements)
     try:
         await load_machinery(on_their_way)
-        plan, catalog = await session.resolve(requirements, options, speculative=True)
+        plan, catalog = await session.resolve(requirements, options, speculative=True, reporter=reporter)
     finally:
         session.drop_early()
     announce(reporter, plan.ignored, plan.walked_back, stacklevel=3)
@@ -266,6 +275,8 @@ async def _install(
     finally:
         # What was fetched is kept for the next page load before install() returns (or fails).
         await catalog.settle()
+        if catalog.builds is not None:
+            catalog.builds.close()
 
 
 async def _with_files(
@@ -301,12 +312,15 @@ async def _install_lock(session: Session, lock: str, reporter: Reporter) -> buil
     from .runtime import native
 
     parsed = await session.load_lock(lock)
-    return await install_lock(
-        parsed, session.target, session.site_packages, session.read,
-        load_dynlibs=native.load_dynlibs,
-        dynlibs_to_load=native.dynlibs_to_load,
-        reporter=reporter,
-    )
+    builds = session.builder(reporter)  # for entries locked to an sdist (built once, then cached)
+    try:
+        return await install_lock(
+            parsed, session.target, session.site_packages, session.read,
+            load_dynlibs=native.load_dynlibs, dynlibs_to_load=native.dynlibs_to_load,
+            reporter=reporter, builds=builds,
+        )
+    finally:
+        builds.close()
 
 
 async def _with_script(session: Session, script: str, requirements) -> builtins.list[str]:

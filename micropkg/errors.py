@@ -20,6 +20,9 @@ Every error micropkg raises on purpose derives from :class:`MicropkgError`, so
     ├── IntegrityError            bytes that do not match the hash they were promised
     ├── LockError                 a lock file that is malformed, or that this runtime cannot install
     ├── InvalidWheel              a wheel that is malformed or hostile
+    ├── BuildError                an sdist that could not be built into a wheel here
+    │   ├── InvalidSdist          an sdist archive that is malformed or hostile
+    │   └── CannotBuild           an sdist that needs a compiler (C, Cython, Rust) or builds an impure wheel
     ├── InstallError              writing or loading failed (the transaction was rolled back)
     └── UninstallError            a distribution could not be removed
 
@@ -47,6 +50,9 @@ __all__ = [
     "IntegrityError",
     "LockError",
     "InvalidWheel",
+    "BuildError",
+    "InvalidSdist",
+    "CannotBuild",
     "InstallError",
     "UninstallError",
 ]
@@ -212,6 +218,25 @@ class InvalidWheel(MicropkgError):
         self.member = member
         where = f"{filename}" if member is None else f"{filename} (member {member!r})"
         super().__init__(f"Refusing wheel {where}: {message}")
+
+
+class BuildError(MicropkgError):
+    """Building ``project`` ``version`` from its sdist ``filename`` failed; nothing was installed."""
+
+    def __init__(self, message: str, *, project: str, version: str, filename: str, member: str | None = None) -> None:
+        self.project = project
+        self.version = version
+        self.filename = filename
+        self.member = member
+        super().__init__(message)
+
+
+class InvalidSdist(BuildError):
+    """An sdist archive that is malformed or hostile (bad paths, links, devices, too big)."""
+
+
+class CannotBuild(BuildError):
+    """An sdist that cannot be built in the browser: extension modules, a compiler, an impure wheel."""
 
 
 class InstallError(MicropkgError):

@@ -2,7 +2,8 @@
 
 An install calls, in order: ``resolving`` once, ``ignored`` per requirement
 whose marker is false on this runtime, ``walked_back`` once if a requested
-project ends older than its newest release, ``resolved`` once,
+project ends older than its newest release, ``building`` per sdist built
+(during resolution, for its metadata), ``resolved`` once,
 ``downloading`` as files arrive (bytes of the total), ``downloaded`` once,
 ``installing`` once, ``loading`` per native library, ``installed`` once --
 or ``failed`` once, instead of the rest, when it stops with an error.
@@ -55,6 +56,10 @@ class Reporter:
 
     def resolved(self, packages: Packages, seconds: float) -> None:
         """The plan is final: ``packages`` will be installed (already installed ones are not listed)."""
+
+    def building(self, project: str, version: str) -> None:
+        """``project`` ``version`` has no usable wheel: its sdist is being built into one (PEP 517).
+        Not called when the wheel this sdist built before is in the cache."""
 
     def downloading(self, done_bytes: int, total_bytes: int, done_files: int, files: int) -> None:
         """A file arrived: ``done_bytes`` of ``total_bytes``, ``done_files`` of ``files``."""

@@ -8,7 +8,10 @@ distribution offered beside them. It is frozen and made anew for each call,
 so concurrent installs never share mutable state through it.
 
 The choices a resolution makes (deps, pre-releases, reinstall, keep_going,
-constraints) are an :class:`Options` object beside it.
+constraints, only_binary) are an :class:`Options` object beside it. Unless
+``only_binary``, the session wires a :class:`~micropkg.build.builder.Builder`
+into each resolution's catalog, so sdists of releases without a usable wheel
+are built (see :mod:`micropkg.model.candidates` for when).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
     from .model.lock import Lock
     from .model.plan import Plan
     from .model.target import Target
+    from .reporter import Reporter
     from .resolution.catalog import Catalog
 
 __all__ = ["Options", "Session", "one_change_at_a_time", "set_default_indexes"]
@@ -76,6 +80,8 @@ class Options:
     reinstall: bool = False
     keep_going: bool = False
     constraints: tuple[str, ...] = ()
+    # pip's --only-binary :all:: sdists are never candidates (nothing is built).
+    only_binary: bool = False
 
 
 @dataclass(frozen=True)
@@ -197,8 +203,11 @@ class Session:
 
     # -- resolution ----------------------------------------------------------------------
 
-    def catalog(self, *, speculative: bool = False) -> tuple[Catalog, dict]:
-        """A resolver's memo over this session's sources, and the installed versions."""
+    def catalog(
+        self, *, speculative: bool = False, only_binary: bool = True, reporter: Reporter | None = None,
+    ) -> tuple[Catalog, dict]:
+        """A resolver's memo over this session's sources, and the installed versions; without
+        ``only_binary``, with a builder for sdists (``reporter`` hears of its builds)."""
         from .installation.environment import distributions
         from .model.metadata import parse_metadata
         from .resolution.catalog import Catalog
@@ -213,11 +222,26 @@ class Session:
         catalog = Catalog(
             self.indexes, read_url=read_url, installed_metadata=installed_meta, speculative=speculative,
             strategy=self.index_strategy, distribution=self.distribution(),
+            builds=None if only_binary else self.builder(reporter),
         )
         return catalog, installed
 
+    def builder(self, reporter: Reporter | None):
+        """What builds sdists for this session's installs (resolutions and lock installs)."""
+        from .build.builder import Builder
+
+        async def resolve_wheels(requirements):
+            # The build requirements: wheels only, whatever is installed (build isolation).
+            return await self.resolve(requirements, Options(reinstall=True, only_binary=True))
+
+        return Builder(
+            target=self.target, cache=self.cache, resolve_wheels=resolve_wheels,
+            site_packages=self.site_packages, reporter=reporter,
+        )
+
     async def resolve(
         self, requirements: str | Iterable[str], options: Options, *, speculative: bool = False,
+        reporter: Reporter | None = None,
     ) -> tuple[Plan, Catalog]:
         """The plan for ``requirements``, and the catalog whose downloads it may use."""
         from .model.requirements import parse_requirements
@@ -228,7 +252,9 @@ class Session:
         for req in (*reqs, *cons):
             if req.url and req.url.split(":", 1)[0].lower() in ("http", "https"):
                 require_secure_url(req.url, allow_insecure_http=self.allow_insecure_http, what="wheel URL")
-        catalog, installed = self.catalog(speculative=speculative)
+        catalog, installed = self.catalog(
+            speculative=speculative, only_binary=options.only_binary, reporter=reporter,
+        )
         try:
             plan = await resolve(
                 reqs, catalog, self.target,

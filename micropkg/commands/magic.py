@@ -44,6 +44,7 @@ NAME = "micropkg"
 USAGE = """\
 Usage:
   %micropkg install REQ... [-r FILE]... [-i URL]... [--extra-index-url URL]... [--pre] [--no-deps] [--reinstall]
+                    [--only-binary[=:all:]]
   %micropkg install --lock FILE_OR_URL
   %micropkg install --script FILE_OR_URL [REQ...]   (what its PEP 723 '# /// script' block declares)
   %micropkg uninstall NAME...
@@ -53,6 +54,8 @@ Usage:
   %micropkg help
 
 -i/--index-url replaces PyPI (repeatable); --extra-index-url adds an index after it.
+--only-binary: never build an sdist (pip's --only-binary :all:); by default a release
+without a usable wheel is built from its pure-Python sdist.
 {name} and $name in the line are replaced by Python values, as in any IPython magic."""
 
 
@@ -71,6 +74,7 @@ class Command:
     pre: bool = False
     deps: bool = True
     reinstall: bool = False
+    only_binary: bool = False
     lock: str | None = None
     format: str = "pyodide-lock"
     script: str | None = None
@@ -80,6 +84,8 @@ class Command:
         if self.lock is not None:
             return {"lock": self.lock}
         arguments: dict = {"deps": self.deps, "pre": self.pre, "reinstall": self.reinstall}
+        if self.only_binary:
+            arguments["only_binary"] = True
         arguments["requirements"] = list(self.requirements)
         if self.index_urls is not None:
             arguments["index_urls"] = list(self.index_urls)
@@ -113,6 +119,7 @@ def _parser() -> _Parser:
     install.add_argument("--reinstall", "--force-reinstall", dest="reinstall", action="store_true")
     install.add_argument("--lock", metavar="FILE_OR_URL")
     install.add_argument("--script", metavar="FILE_OR_URL")
+    install.add_argument("--only-binary", dest="only_binary", nargs="?", const=":all:", metavar=":all:")
 
     uninstall = commands.add_parser("uninstall", add_help=False)
     uninstall.add_argument("names", nargs="+", metavar="NAME")
@@ -168,6 +175,10 @@ def parse(line: str) -> Command:
             return Command("install", lock=args.lock)
         if not args.requirements and not args.requirement_files and args.script is None:
             raise MagicUsageError("%micropkg install: name at least one requirement (or -r FILE, or --script FILE)")
+        if args.only_binary not in (None, ":all:"):
+            raise MagicUsageError(
+                f"%micropkg install: --only-binary takes only :all: (no sdist is built), not {args.only_binary!r}"
+            )
         return Command(
             "install",
             requirements=tuple(args.requirements),
@@ -177,6 +188,7 @@ def parse(line: str) -> Command:
             deps=args.deps,
             reinstall=args.reinstall,
             script=args.script,
+            only_binary=args.only_binary is not None,
         )
     if action == "uninstall":
         return Command("uninstall", requirements=tuple(args.names))

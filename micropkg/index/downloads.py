@@ -16,6 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from ..errors import FetchError
+from ..model.builds import SdistBuilds
 from ..model.candidates import Candidate
 from ..model.hashes import check_hashes
 from ..model.simple import DistFile
@@ -43,8 +44,10 @@ class Downloads:
         read_url: ReadURL | None = None,
         fetches: Fetches | None = None,
         speculative: bool = False,
+        builds: SdistBuilds | None = None,
     ) -> None:
         self.policy = policy
+        self.builds = builds  # turns an sdist candidate's download into its built wheel
         self._read_url = read_url
         self.fetches = fetches if fetches is not None else Fetches()
         self._wheels: dict[str, asyncio.Future] = {}  # tasks, or bytes already here (prime)
@@ -109,7 +112,13 @@ class Downloads:
         download = self.fetch(candidate)  # started now, not when the opening task first runs
 
         async def open_wheel() -> Wheel:
-            return await Wheel.open(file.filename, await unwrapped(download))
+            data = await unwrapped(download)
+            if not file.is_wheel and self.builds is not None:
+                # An sdist: the wheel it builds into (built once, or from the cache) is what
+                # installs, verified like any other.
+                filename, data = await self.builds.wheel(candidate, data)
+                return await Wheel.open(filename, data)
+            return await Wheel.open(file.filename, data)
 
         return self.fetches.task(self._opened, file.url, open_wheel, request=False)
 

@@ -42,6 +42,7 @@ from .site_packages import SitePackages
 from .writer import install as write_wheels
 
 if TYPE_CHECKING:  # locks load only for install(lock=...)
+    from ..model.builds import SdistBuilds
     from ..model.lock import Lock
 
 __all__ = [
@@ -261,18 +262,20 @@ async def install_lock(
     load_dynlibs,
     dynlibs_to_load,
     reporter: Reporter | None = None,
+    builds: SdistBuilds | None = None,
 ) -> list[Installed]:
     """Install exactly what ``lock`` lists for ``target``: no resolution, no index.
 
     Every wheel comes through ``read`` once, in one concurrent batch, and is
     checked against the lock's hash and size before anything is written.
+    An entry locked to an sdist is built by ``builds`` (or taken from its cache).
     """
     from ..model.lock import plan_from_lock, verified_reader
 
     started = time.perf_counter()
     present = {dist.name: dist.version for dist in distributions([root])}
     plan, files = plan_from_lock(lock, target, present)
-    downloads = Downloads(read_url=verified_reader(files, read))
+    downloads = Downloads(read_url=verified_reader(files, read), builds=builds)
     pins = plan.to_install
     reporter = reporter or Reporter()
     reporter.resolved([(pin.name, str(pin.version)) for pin in pins], time.perf_counter() - started)

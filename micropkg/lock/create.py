@@ -59,11 +59,14 @@ async def lock_plan(plan: Plan, catalog: Catalog, target: Target, *, created_by:
             data = await catalog.wheel(pin.candidate)
             hashes = {"sha256": hashlib.sha256(data).hexdigest()}
             size = len(data)
+        locked = LockedWheel(file.filename, file.url, None, hashes, size, file.upload_time)
         packages.append(
             LockedPackage(
                 name=pin.name,
                 version=pin.version,
-                wheels=(LockedWheel(file.filename, file.url, None, hashes, size, file.upload_time),),
+                # An sdist (built by micropkg when installed) is locked as PEP 751's [packages.sdist].
+                wheels=(locked,) if file.is_wheel else (),
+                sdist=None if file.is_wheel else locked,
                 requires_python=SpecifierSet(file.requires_python) if file.requires_python else None,
                 index=pin.source.index_url,
                 dependencies=tuple(dependencies[pin.name]),

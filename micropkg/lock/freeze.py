@@ -153,10 +153,13 @@ def installed_lock(
     for dist in dists:
         wheel = _recorded(dist)
         if wheel is not None:
+            # A wheel micropkg built from an sdist records the sdist: the lock entry is the sdist.
+            built = not wheel.filename.endswith(".whl")
             packages[dist.name] = LockedPackage(
                 name=dist.name,
                 version=dist.version,
-                wheels=(wheel,),
+                wheels=() if built else (wheel,),
+                sdist=wheel if built else None,
                 index=_index_of(dist),
                 dependencies=tuple(_depends(dist, target, present)),
                 pyodide={"imports": _imports(dist)},
@@ -197,7 +200,7 @@ def installed_lock(
 def wheels_only(lock: Lock) -> Lock:
     """``lock`` without the entries that are not wheels (Pyodide's shared-library archives),
     which a PEP 751 ``[[packages.wheels]]`` list cannot hold; a warning names them."""
-    kept = [p for p in lock.packages if all(w.filename.endswith(".whl") for w in p.wheels)]
+    kept = [p for p in lock.packages if p.sdist is not None or all(w.filename.endswith(".whl") for w in p.wheels)]
     dropped = [f"{p.name} {p.version}" for p in lock.packages if p not in kept]
     if dropped:
         warnings.warn(

@@ -32,6 +32,10 @@ What micropkg writes::
     emscripten = "5.0.3"
     platform = "pyemscripten_2026_0_wasm32"
 
+An entry micropkg built from an sdist has a ``[packages.sdist]`` table (the
+sdist's url and hashes) and no wheels: ``install(lock=...)`` builds it, or
+takes the wheel built before from the cache (``micropkg.build``).
+
 ``[tool.micropkg]`` names the runtime the lock was made for (PEP 751 keeps
 tool data informational: micropkg installs by ``environments`` and the wheel
 tags, and uses it only to write a ``pyodide-lock.json`` from a pylock).
@@ -58,8 +62,7 @@ from packaging.version import InvalidVersion, Version
 from ..errors import LockError
 from ..model.location import filename_of
 from ..model.lock import Lock, LockedPackage, LockedWheel, check_wheel_hashes
-from ..model.tags import PlatformInfo, emscripten_platforms
-from ..model.target import Target
+from .pylock_tool import runtime_target, tool_table
 
 __all__ = ["LOCK_VERSION", "Table", "TableArray", "dumps", "dumps_toml", "loads"]
 
@@ -188,21 +191,6 @@ def _wheel_table(wheel: LockedWheel) -> Table:
     return table
 
 
-def _tool_table(lock: Lock) -> Table:
-    table = Table()
-    if lock.target is not None:
-        info = lock.target.info
-        table["python"] = lock.target.python_full_version
-        if info.abi_version:
-            table["abi"] = info.abi_version
-        if info.emscripten_version:
-            table["emscripten"] = ".".join(map(str, info.emscripten_version))
-        table["platform"] = emscripten_platforms(info)[0]
-    for key, value in lock.tool.items():
-        table.setdefault(key, value)
-    return table
-
-
 def dumps(lock: Lock) -> str:
     """``lock`` as ``pylock.toml`` text."""
     document: dict[str, Any] = {"lock-version": LOCK_VERSION}
@@ -222,12 +210,15 @@ def dumps(lock: Lock) -> str:
             entry["index"] = package.index
         if package.dependencies:
             entry["dependencies"] = [{"name": name} for name in package.dependencies]
-        entry["wheels"] = TableArray(_wheel_table(w) for w in sorted(package.wheels, key=lambda w: w.filename))
+        if package.sdist is not None:  # built by micropkg in the runtime (micropkg.build)
+            entry["sdist"] = _wheel_table(package.sdist)
+        if package.wheels or package.sdist is None:
+            entry["wheels"] = TableArray(_wheel_table(w) for w in sorted(package.wheels, key=lambda w: w.filename))
         packages.append(entry)
     document["packages"] = packages
-    tool = _tool_table(lock)
+    tool = tool_table(lock)
     if tool:
-        document["tool"] = Table(micropkg=tool)
+        document["tool"] = Table(micropkg=Table(tool))
     return dumps_toml(document)
 
 
@@ -336,6 +327,7 @@ def _package(raw: object, reader: _Reader, position: int) -> LockedPackage:
         if isinstance(dep, dict) and isinstance(dep.get("name"), str):
             dependencies.append(canonicalize_name(dep["name"]))
     other = next((key for key in ("sdist", "vcs", "directory", "archive") if key in raw), None)
+    sdist = _wheel(raw["sdist"], reader, f"{where}, sdist", name) if isinstance(raw.get("sdist"), dict) else None
     return LockedPackage(
         name=name,
         version=version,
@@ -345,21 +337,8 @@ def _package(raw: object, reader: _Reader, position: int) -> LockedPackage:
         index=reader.get(raw, "index", str, where),
         dependencies=tuple(dependencies),
         other_source=other,
+        sdist=sdist,
     )
-
-
-def _target(tool: Mapping, reader: _Reader) -> Target | None:
-    python, abi = tool.get("python"), tool.get("abi")
-    if not isinstance(python, str) or not isinstance(abi, str):
-        return None
-    try:
-        major, minor = (int(part) for part in python.split(".")[:2])
-        emscripten = tool.get("emscripten")
-        em = tuple(int(p) for p in emscripten.split(".")) if isinstance(emscripten, str) else None
-    except ValueError as exc:
-        raise reader.fail("[tool.micropkg]", f"cannot read the runtime it names: {exc}") from exc
-    info = PlatformInfo(python_version=(major, minor), abi_version=abi, emscripten_version=em)  # type: ignore[arg-type]
-    return Target.for_platform(info, python)
 
 
 def loads(text: str, *, source: str = "<text>", base_url: str | None = None) -> Lock:
@@ -395,6 +374,6 @@ def loads(text: str, *, source: str = "<text>", base_url: str | None = None) -> 
         environments=tuple(environments),
         requires_python=reader.specifier(requires_python, "requires-python") if requires_python else None,
         created_by=created_by,
-        target=_target(tool, reader),
+        target=runtime_target(tool, reader.fail),
         tool={k: v for k, v in tool.items() if k not in ("python", "abi", "emscripten", "platform")},
     )

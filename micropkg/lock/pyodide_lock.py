@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import urllib.parse
+import warnings
 from collections.abc import Collection, Mapping
 
 from packaging.markers import Marker
@@ -101,8 +102,16 @@ def dumps(lock: Lock, target: Target | None = None, *, info: Mapping[str, str] |
             " (lock with --pyodide VERSION, or write the pylock format).",
             lock=lock.source,
         )
-    names = {p.name for p in lock.packages}
-    packages = {p.name: _entry(lock, p, target, names) for p in sorted(lock.packages, key=lambda p: p.name)}
+    built = [f"{p.name} {p.version}" for p in lock.packages if not p.wheels and p.sdist is not None]
+    if built:
+        warnings.warn(
+            f"pyodide-lock.json lists wheels only: {', '.join(built)}, built from an sdist by micropkg, is left"
+            " out. The pylock format keeps it (as its sdist, built again or taken from the cache on install).",
+            stacklevel=3,
+        )
+    kept = [p for p in lock.packages if p.wheels or p.sdist is None]
+    names = {p.name for p in kept}
+    packages = {p.name: _entry(lock, p, target, names) for p in sorted(kept, key=lambda p: p.name)}
     document = {"info": dict(info) if info is not None else info_for(target), "packages": packages}
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 

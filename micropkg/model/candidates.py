@@ -3,6 +3,16 @@
 Every file on a project page gets a :class:`Verdict`: usable (with its tag
 rank) or refused with a reason a person can read. The resolver uses the usable
 ones, best first; error messages and ``explain`` use the refused ones.
+
+Source distributions are usable only when the caller can build them
+(``sdists=True``: the session wires a builder, and ``only_binary`` is off).
+Wheels stay preferred, as with pip's ``--prefer-binary``: a release with a
+usable wheel beats every release that has only an sdist, however new, and an
+sdist is taken only for a release without a usable wheel (or when a pin names
+such a release). Building in a browser is slow (its build requirements are
+downloaded and the backend runs in the page's one thread), it runs the
+project's own code, and it can fail late, after the resolution; a wheel has
+none of these costs.
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ from .sources import Source
 from .target import Target
 
 __all__ = [
+    "SDIST_RANK",
     "Candidate",
     "Releases",
     "Verdict",
@@ -81,7 +92,13 @@ class Verdict:
         return self.rank
 
 
-def judge_file(file: DistFile, name: NormalizedName, target: Target) -> Verdict:
+# An sdist's rank: after every wheel tag of the same release (lower ranks are better).
+SDIST_RANK = 1 << 30
+# The archive kinds micropkg can unpack (PEP 625 names .tar.gz; older sdists are .zip).
+SDIST_SUFFIXES = (".tar.gz", ".zip")
+
+
+def judge_file(file: DistFile, name: NormalizedName, target: Target, *, sdists: bool = False) -> Verdict:
     if file.filename.endswith(".whl"):
         try:
             wheel_name, version, _, tags = parse_wheel_filename(file.filename)
@@ -104,22 +121,45 @@ def judge_file(file: DistFile, name: NormalizedName, target: Target) -> Verdict:
                 )
         return Verdict(file, version, tags, rank, None)
     try:
-        sdist_version: Version | None = parse_sdist_filename(file.filename)[1]
+        sdist_name, sdist_version = parse_sdist_filename(file.filename)
     except InvalidSdistFilename:
-        sdist_version = None
-    return Verdict(file, sdist_version, frozenset(), None, "a source distribution; sdists cannot be built in Pyodide")
+        if sdists:  # .tar.bz2, .egg, .exe...: packaging (and PEP 625) know only .tar.gz and .zip
+            return Verdict(file, None, frozenset(), None, "not an sdist micropkg can build (only .tar.gz and .zip)")
+        return Verdict(file, None, frozenset(), None, "a source distribution; sdists cannot be built in Pyodide")
+    if not sdists:
+        return Verdict(file, sdist_version, frozenset(), None, "a source distribution; sdists cannot be built in Pyodide")
+    if sdist_name != name:
+        return Verdict(file, sdist_version, frozenset(), None, f"the sdist is for project {sdist_name!r}")
+    if not file.filename.lower().endswith(SDIST_SUFFIXES):
+        return Verdict(file, sdist_version, frozenset(), None, "an sdist in an archive format micropkg does not unpack")
+    if file.requires_python:
+        try:
+            if not target.python_ok(file.requires_python):
+                return Verdict(
+                    file, sdist_version, frozenset(), None,
+                    f"requires-python {file.requires_python!r} excludes Python {target.python_full_version}",
+                )
+        except InvalidSpecifier:
+            return Verdict(file, sdist_version, frozenset(), None, f"invalid requires-python {file.requires_python!r}")
+    return Verdict(file, sdist_version, frozenset(), SDIST_RANK, None)
 
 
-def judge_files(page: ProjectPage, target: Target, *, usable_only: bool = False) -> list[Verdict]:
+def judge_files(
+    page: ProjectPage, target: Target, *, usable_only: bool = False, sdists: bool = False,
+) -> list[Verdict]:
     """A verdict per file; with ``usable_only``, files that plainly cannot be used are left out.
 
     The resolver wants only the usable ones, and parsing every name on a page of
     ~15,000 files (pydantic-core) costs a second in Pyodide; explanations want all.
+    ``sdists``: source distributions are usable (see the module docstring).
     """
+    name = NormalizedName(page.name)
     if usable_only:
         files = [f for f in page.wheels_for(target.platforms) if target.may_fit(f.filename)]
-        return [v for v in (judge_file(f, NormalizedName(page.name), target) for f in files) if v.refused is None]
-    return [judge_file(f, NormalizedName(page.name), target) for f in page.files]
+        if sdists:
+            files += page.files_ending(SDIST_SUFFIXES)
+        return [v for v in (judge_file(f, name, target, sdists=sdists) for f in files) if v.refused is None]
+    return [judge_file(f, name, target, sdists=sdists) for f in page.files]
 
 
 class Releases:
@@ -189,9 +229,11 @@ class Releases:
     ) -> list[Candidate]:
         """Candidates satisfying every specifier, best first (newest version, then best tag).
 
-        Yanked files count only when ``pinned`` (PEP 592: ``==``/``===``).
-        Pre-releases count when ``pre``, when a specifier names one, or when
-        no final release matches (PEP 440).
+        Releases with a usable wheel come first, newest first, then the releases
+        that have only an sdist, newest first (pip's ``--prefer-binary``; see
+        the module docstring). Yanked files count only when ``pinned`` (PEP 592:
+        ``==``/``===``). Pre-releases count when ``pre``, when a specifier names
+        one, or when no final release matches (PEP 440).
         """
         table = self._best if pinned else self._best_unyanked
         if any(spec.operator == "===" for spec_set in specifiers for spec in spec_set):
@@ -214,6 +256,8 @@ class Releases:
             finals = [v for v in versions if not v.is_prerelease]
             if finals:
                 versions = finals
+        # Stable: within each kind, newest first still.
+        versions.sort(key=lambda v: table[v].usable_rank >= SDIST_RANK)
         sources = self._sources
         return [
             Candidate(self.name, table[v].usable_version, table[v].file, sources.get(table[v].file.url, source))

@@ -80,6 +80,9 @@ class LockedPackage:
     dependencies: tuple[str, ...] = ()  # informational only (PEP 751 forbids installing by it)
     # Why the entry has no wheels ("sdist", "vcs", "directory", "archive"), if it has none.
     other_source: str | None = None
+    # PEP 751's [packages.sdist]: micropkg builds it in the runtime when no wheel is locked
+    # (a build it made before is taken from its cache, keyed by this file's sha256).
+    sdist: LockedWheel | None = None
     # The rest of a pyodide-lock.json entry (package_type, imports, install_dir...), kept
     # so that a runtime's own lockfile entries are written back unchanged.
     pyodide: Mapping[str, object] = field(default_factory=dict)
@@ -144,7 +147,7 @@ def best_wheel(lock: Lock, package: LockedPackage, target: Target) -> LockedWhee
         what = package.other_source or "no file"
         raise LockError(
             f"{lock.source}: {package.name} {package.version} is locked to {what}, and micropkg installs"
-            " wheels only (nothing can be built inside Pyodide). Lock it with a wheel for this runtime.",
+            " wheels and pure-Python sdists only. Lock it with a wheel for this runtime, or with its sdist.",
             lock=lock.source,
             project=package.name,
         )
@@ -166,7 +169,8 @@ def best_wheel(lock: Lock, package: LockedPackage, target: Target) -> LockedWhee
 
 
 def select(lock: Lock, target: Target) -> list[tuple[LockedPackage, LockedWheel]]:
-    """What ``lock`` installs on ``target``: one (entry, wheel) per project, by PEP 751's steps.
+    """What ``lock`` installs on ``target``: one (entry, wheel) per project, by PEP 751's steps;
+    an entry with only an sdist gives its sdist (the install builds it, or takes the cached build).
 
     Entries whose marker is false here are skipped; everything else that does
     not fit raises :class:`LockError` before anything is downloaded.
@@ -204,7 +208,10 @@ def select(lock: Lock, target: Target) -> list[tuple[LockedPackage, LockedWheel]
                 lock=lock.source,
                 project=package.name,
             )
-        chosen[package.name] = (package, best_wheel(lock, package, target))
+        if not package.wheels and package.sdist is not None:
+            chosen[package.name] = (package, package.sdist)  # built when installed (micropkg.build)
+        else:
+            chosen[package.name] = (package, best_wheel(lock, package, target))
     return list(chosen.values())
 
 

@@ -130,6 +130,19 @@ class ProjectPage:
             return [f for f in self.files if _platform_may_fit(f.filename, platforms)]
         return [_json_file(raw, self.url) for raw in picked]
 
+    def files_ending(self, suffixes: tuple[str, ...]) -> list[DistFile]:
+        """The files whose names end with one of ``suffixes`` (lower case): the sdists, say,
+        without building every other file of a JSON page (see :meth:`wheels_for`)."""
+        if self._parts:
+            return [f for part in self._parts for f in part.files_ending(suffixes)]
+        if self._files is not None:
+            return [f for f in self._files if f.filename.lower().endswith(suffixes)]
+        try:
+            picked = [raw for raw in self._entries or () if raw["filename"].lower().endswith(suffixes)]
+        except (TypeError, KeyError, AttributeError):
+            return [f for f in self.files if f.filename.lower().endswith(suffixes)]
+        return [_json_file(raw, self.url) for raw in picked]
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ProjectPage):
             return NotImplemented

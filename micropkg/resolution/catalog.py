@@ -31,6 +31,7 @@ from ..index.downloads import Downloads
 from ..index.fetches import Fetches, result_if_done
 from ..index.policy import INDEX_STRATEGIES, SourcePolicy
 from ..index.source import PackageSource
+from ..model.builds import SdistBuilds
 from ..model.candidates import Candidate, Verdict
 from ..model.metadata import CoreMetadata, parse_metadata
 from ..model.simple import ProjectPage
@@ -86,10 +87,15 @@ class Catalog:
         speculative: bool = False,
         strategy: str = "first-index",
         distribution: Distribution | None = None,
+        builds: SdistBuilds | None = None,
     ) -> None:
         self.policy = SourcePolicy(indexes, strategy=strategy, distribution=distribution)
         self.fetches = Fetches(max_concurrency)
-        self.downloads = Downloads(self.policy, read_url=read_url, fetches=self.fetches, speculative=speculative)
+        # Builds sdists (None: only_binary, and sdists are never candidates).
+        self.builds = builds
+        self.downloads = Downloads(
+            self.policy, read_url=read_url, fetches=self.fetches, speculative=speculative, builds=builds,
+        )
         self._installed = dict(installed_metadata or {})
         self._pages: dict[NormalizedName, asyncio.Task] = {}
         self._metadata: dict[str, asyncio.Task] = {}
@@ -177,6 +183,11 @@ class Catalog:
         index = self.policy.source_of(candidate)
 
         async def load() -> CoreMetadata:
+            if not file.is_wheel and self.builds is not None:
+                # An sdist's metadata is what its build backend says (PEP 517), not a file
+                # beside it: the download (hash-checked) goes to the builder.
+                built = await self.builds.metadata(candidate, await self.downloads.wheel(candidate))
+                return _matching(parse_metadata(built, source=f"{file.url} (built)"), candidate, file.url)
             data = await self.fetches.limited(lambda: index.metadata(file)) if index is not None else None
             source = file.metadata_url
             if data is None and isinstance(index, Index) and file.is_wheel:
@@ -194,13 +205,18 @@ class Catalog:
                 # The download's own error, if any, not a zip error about it.
                 data = read_wheel_metadata(file.filename, await self.downloads.wheel(candidate))
                 source = file.url
-            meta = parse_metadata(data, source=source)
-            if meta.name != candidate.name or meta.version != candidate.version:
-                raise IndexFormatError(
-                    f"Metadata at {source} describes {meta.name} {meta.version}, "
-                    f"but the file {file.filename} is {candidate.name} {candidate.version}",
-                    url=source,
-                )
-            return meta
+            return _matching(parse_metadata(data, source=source), candidate, source)
 
         return self.fetches.task(self._metadata, file.url, load)
+
+
+def _matching(meta: CoreMetadata, candidate: Candidate, source: str) -> CoreMetadata:
+    """``meta``, once it is checked to describe ``candidate``'s name and version."""
+    if meta.name != candidate.name or meta.version != candidate.version:
+        filename = candidate.file.filename if candidate.file is not None else str(candidate)
+        raise IndexFormatError(
+            f"Metadata at {source} describes {meta.name} {meta.version}, "
+            f"but the file {filename} is {candidate.name} {candidate.version}",
+            url=source,
+        )
+    return meta

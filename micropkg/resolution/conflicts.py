@@ -100,7 +100,7 @@ def explain(causes, catalog: Catalog, target: Target, log: EdgeLog) -> Resolutio
     if len(projects) == 1 and PYTHON not in names and catalog.has_page(projects[0]) and projects[0] not in log.installed:
         name = projects[0]
         page, _ = catalog.page(name)
-        verdicts = judge_files(page, target)
+        verdicts = judge_files(page, target, sdists=catalog.builds is not None)
         usable = sorted({v.version for v in verdicts if v.refused is None and v.version}, reverse=True)
         if not usable:
             versions = [v.version for v in verdicts if v.version is not None]
@@ -110,9 +110,11 @@ def explain(causes, catalog: Catalog, target: Target, log: EdgeLog) -> Resolutio
             # Tag mismatches are summed up by `offered`; other reasons are worth spelling out.
             reasons = sorted({v.refused for v in newest_files if v.refused and not v.refused.startswith(("tags ", "a source"))})
             why = f" ({'; '.join(reasons)})" if reasons else ""
+            # With only_binary (no builder), the refusal says sdists are not built, as it always did.
+            sdists = "" if catalog.builds is not None else ", and sdists cannot be built here"
             return NoCompatibleFile(
                 f"No file of {name!r} can be installed on this runtime: {name} {newest} has {offered}{why}; "
-                f"this runtime is {target.describe()}, and sdists cannot be built here. "
+                f"this runtime is {target.describe()}{sdists}. "
                 f"Use a version or a project that publishes a wheel for {target.describe()} "
                 "(or a pure-Python py3-none-any wheel).",
                 project=name,

@@ -108,7 +108,7 @@ class Unavailability:
     def _verdicts(self, name: NormalizedName) -> list[Verdict]:
         if name not in self._judged:
             page, _ = self.catalog.page(name)
-            self._judged[name] = judge_files(page, self.target)
+            self._judged[name] = judge_files(page, self.target, sdists=self.catalog.builds is not None)
         return self._judged[name]
 
     def reason(self, name: NormalizedName, specifier: str = "") -> str:
@@ -127,6 +127,9 @@ class Unavailability:
         distribution = catalog.distribution
         where = f"; it is in Pyodide's distribution ({distribution.url})" if distribution and distribution.entry(name) else ""
         if not wheels:
+            if catalog.builds is not None:  # sdists are built, yet none of these is usable: say why
+                problems = sorted({v.refused for v in verdicts if v.refused})
+                return f"{name} publishes no wheels, and none of its sdists can be built here ({'; '.join(problems)}){where}"
             return f"{name} publishes no wheels, only sdists, which cannot be built here{where}"
         if not emscripten and not any(t.platform == "any" for v in wheels for t in v.tags):
             return f"{name} has no build for Emscripten (its wheels are for other platforms){where}"

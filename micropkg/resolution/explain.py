@@ -77,7 +77,7 @@ async def explain_project(requirement: str, catalog: Catalog, target: Target, *,
     name = canonicalize_name(parsed.name)
     await catalog.fetch_page(name)
     page, first = catalog.page(name)
-    verdicts = catalog.ranked(judge_files(page, target))
+    verdicts = catalog.ranked(judge_files(page, target, sdists=catalog.builds is not None))
     req = Req.from_requirement(parsed)
     releases = Releases(name, verdicts, sources=catalog.sources)
     chosen = releases.select([req.specifier], pinned=req.pinned, pre=pre, source=first.source)
@@ -108,6 +108,8 @@ def _reason(
     file, version = verdict.file, verdict.usable_version
     if best is not None and file is best.file:
         origin = " (the Pyodide distribution's build)" if catalog.from_distribution(best) else ""
+        if not file.is_wheel:
+            origin = " (no release has a wheel that fits: its sdist is built here)"
         return f"newest version that fits{origin}"
     if not req.specifier.contains(version, prereleases=True):
         return f"version {version} is excluded by {req.specifier}"
@@ -123,4 +125,6 @@ def _reason(
         return f"another file of {version} fits this runtime better ({best.file.filename if best.file else best})"
     if best is not None and version < best.version:
         return f"older than {best.version}"
+    if best is not None and not file.is_wheel and best.file is not None and best.file.is_wheel:
+        return f"an sdist; {best.version} has a wheel, which is preferred (pin {version} to build this)"
     return "not selected"

@@ -102,6 +102,7 @@ class Provider(resolvelib.AbstractProvider):
     ) -> None:
         self.catalog = catalog
         self.target = target
+        self.sdists = catalog.builds is not None  # sdists are candidates when they can be built
         self.constraints = constraints
         self.installed = installed
         self.pre = pre
@@ -234,7 +235,7 @@ class Provider(resolvelib.AbstractProvider):
         """Whether any release of ``req``'s project fits its specifier, whatever its files' tags;
         a project with no release at all counts (it is unavailable, not in conflict)."""
         page, _ = self.catalog.page(req.name)
-        versions = [v.version for v in judge_files(page, self.target) if v.version is not None]
+        versions = [v.version for v in judge_files(page, self.target, sdists=self.sdists) if v.version is not None]
         return not versions or any(req.specifier.contains(v, prereleases=True) for v in versions)
 
     def _direct_candidate(self, name: NormalizedName, url: str) -> Candidate:
@@ -269,7 +270,7 @@ class Provider(resolvelib.AbstractProvider):
         # is costly and its answer never changes within one resolution: once per project.
         if name not in self._releases:
             page, _ = self.catalog.page(name)
-            verdicts = self.catalog.ranked(judge_files(page, self.target, usable_only=True))
+            verdicts = self.catalog.ranked(judge_files(page, self.target, usable_only=True, sdists=self.sdists))
             self._releases[name] = Releases(name, verdicts, sources=self.catalog.sources)
         return self._releases[name]
 

@@ -282,17 +282,24 @@ def _walked_back(plan: Plan, provider: Provider, roots: Sequence[Req]) -> list[W
             newest = provider._index_candidates(root.name, [root])
         except (Missing, MicropkgError):
             continue
-        if not newest or newest[0].version <= chosen[root.name]:
+        # Releases with a wheel come first, sdist-only ones after (prefer-binary): the newest is the max.
+        top = max((c.version for c in newest), default=None)
+        if top is None or top <= chosen[root.name]:
             continue
         dead = [d for v, d in provider.dead.by_project.get(root.name, {}).items() if v > chosen[root.name]]
         blockers = provider.dead.blockers()
-        if dead:
+        sdist_only = [c.version for c in newest if c.version > chosen[root.name] and c.file and not c.file.is_wheel]
+        if sdist_only and not dead:
+            reason = (f"newer releases ({', '.join(map(str, sdist_only[:3]))}) publish only an sdist, and micropkg"
+                      f" prefers a release with a wheel to building one in the browser; pin"
+                      f" '{root.name}=={sdist_only[0]}' to build it from source")
+        elif dead:
             reason = f"newer releases need {dead[0].requirement}, and {dead[0].reason}"
         elif blockers:
             reason = f"newer releases depend on what cannot be installed here: {blockers[0]}"
         else:
             reason = "newer releases conflict with other requirements of the request"
-        notices.append(WalkBack(root.name, chosen[root.name], newest[0].version, reason))
+        notices.append(WalkBack(root.name, chosen[root.name], top, reason))
     return notices
 
 

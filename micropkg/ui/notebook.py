@@ -131,6 +131,9 @@ class NotebookReporter(Reporter):
         names = ", ".join(str(r) for r in requirements) or "the requirements"
         self._show(f"Resolving {names}...")
 
+    def building(self, project: str, version: str) -> None:
+        self._show(f"Building {project} {version} from its sdist...")
+
     def resolved(self, packages: Packages, seconds: float) -> None:
         self._show(resolved_line(packages, seconds))
 

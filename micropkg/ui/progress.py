@@ -91,6 +91,9 @@ class ConsoleReporter(Reporter):
         for notice in notices:
             self._print(walked_back_line(notice))
 
+    def building(self, project: str, version: str) -> None:
+        self._print(f"Building {project} {version} from its sdist")
+
     def resolved(self, packages: Packages, seconds: float) -> None:
         self._print(resolved_line(packages, seconds))
 
@@ -139,6 +142,9 @@ class EventReporter(Reporter):
         self._emit("walked_back", notices=[
             {"name": n.name, "chosen": str(n.chosen), "newest": str(n.newest), "reason": n.reason} for n in notices
         ])
+
+    def building(self, project: str, version: str) -> None:
+        self._emit("building", project=project, version=version)
 
     def resolved(self, packages: Packages, seconds: float) -> None:
         self._emit("resolved", packages=[list(p) for p in packages], seconds=seconds)

@@ -3,7 +3,11 @@
 A snapshot maps project -> version -> release facts::
 
     {"a": {"1.0": {"requires": ["b>=1"], "requires_python": ">=3.8",
-                   "yanked": "reason", "tags": ["py3-none-any"], "extras": ["x"]}}}
+                   "yanked": "reason", "tags": ["py3-none-any"], "extras": ["x"],
+                   "sdist": True}}}
+
+``"sdist": True`` adds ``a-1.0.tar.gz`` (its bytes are its file name; it has no
+``.metadata``: a builder says its metadata); ``"tags": []`` makes a release sdist-only.
 
 Pages are PEP 691 JSON written by :mod:`tests.harness.pages`, the loopback
 index's writer, with ``core-metadata``; ``.metadata`` files are served.
@@ -45,6 +49,13 @@ def _files(name: str, releases: dict) -> list[PageFile]:
                 requires_python=facts.get("requires_python") or None,
                 yanked=facts.get("yanked") or False,
             ))
+        if facts.get("sdist"):
+            filename = f"{name.replace('-', '_')}-{version}.tar.gz"
+            files.append(PageFile(
+                filename=filename, url=f"{BASE}/files/{filename}", version=version,
+                sha256=hashlib.sha256(filename.encode()).hexdigest(),  # its bytes are its name
+                requires_python=facts.get("requires_python") or None,
+            ))
     return files
 
 
@@ -60,6 +71,8 @@ def memory_transport(snapshot: dict) -> MockTransport:
         url = request.url
         if url in metadata:
             return Response(url, 200, {"content-type": "application/octet-stream"}, metadata[url])
+        if url.startswith(f"{BASE}/files/") and url.endswith(".tar.gz"):
+            return Response(url, 200, {"content-type": "application/octet-stream"}, url.rsplit("/", 1)[1].encode())
         prefix = INDEX_URL + "/"
         if url.startswith(prefix):
             name = url[len(prefix):].strip("/")

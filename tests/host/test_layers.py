@@ -27,6 +27,7 @@ LAYERS: list[set[str]] = [
     {"index"},
     {"installation"},
     {"resolution"},
+    {"build"},
     {"lock"},
     {"ui"},
     {"session", "api", "packages"},

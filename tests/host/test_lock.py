@@ -180,8 +180,11 @@ def test_two_entries_for_one_project_and_python_mismatch_are_errors():
         select(loads(pylock(package(extra='requires-python = ">=3.15"\n'))), TARGET)
     with pytest.raises(LockError, match="requires Python ==3.13.*"):
         select(loads('requires-python = "==3.13.*"\n' + pylock(package())), TARGET)
-    with pytest.raises(LockError, match="installs wheels only"):
-        select(loads(pylock('\n[[packages]]\nname = "src"\nversion = "1.0"\n[packages.sdist]\nurl = "https://x/src-1.0.tar.gz"\nhashes = {sha256 = "00"}\n')), TARGET)
+    # An entry locked to its sdist is selected: the install builds it (micropkg.build).
+    [(_, sdist)] = select(loads(pylock('\n[[packages]]\nname = "src"\nversion = "1.0"\n[packages.sdist]\nurl = "https://x/src-1.0.tar.gz"\nhashes = {sha256 = "00"}\n')), TARGET)
+    assert sdist.filename == "src-1.0.tar.gz" and sdist.hashes == {"sha256": "00"}
+    with pytest.raises(LockError, match="wheels and pure-Python sdists only"):
+        select(loads(pylock('\n[[packages]]\nname = "src"\nversion = "1.0"\n[packages.vcs]\ntype = "git"\nurl = "https://x/src.git"\ncommit-id = "0"\n')), TARGET)
 
 
 def test_paths_resolve_against_the_lock_location():

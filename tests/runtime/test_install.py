@@ -137,7 +137,8 @@ def test_unknown_project_names_it_and_the_index(selenium, index_server):
 def test_no_compatible_wheel_says_what_exists(selenium, index_server, make_wheel, pyodide_info):
     index_server.add(make_wheel("rt-native", "3.1.1", tag="cp312-cp312-pyemscripten_2024_0_wasm32"))
     index_server.add_file("rt_native-3.1.1.tar.gz", b"not really an sdist")
-    installed, error, _ = _install(selenium, "rt-native", index_server.simple_url)
+    # only_binary: the sdist is not built (tests/runtime/test_sdist.py covers building).
+    installed, error, _ = _install(selenium, "rt-native", index_server.simple_url, {"only_binary": True})
     kind, message = error
     assert kind == "NoCompatibleFile"
     assert "rt-native 3.1.1 has cp312 pyemscripten_2024_0 wheels and an sdist" in message
