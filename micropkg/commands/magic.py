@@ -173,12 +173,12 @@ def parse(line: str) -> Command:
             if args.requirements or args.requirement_files or args.script:
                 raise MagicUsageError("%micropkg install --lock installs exactly what the lock lists: give no requirements with it")
             return Command("install", lock=args.lock)
-        if not args.requirements and not args.requirement_files and args.script is None:
-            raise MagicUsageError("%micropkg install: name at least one requirement (or -r FILE, or --script FILE)")
         if args.only_binary not in (None, ":all:"):
             raise MagicUsageError(
                 f"%micropkg install: --only-binary takes only :all: (no sdist is built), not {args.only_binary!r}"
             )
+        if not args.requirements and not args.requirement_files and args.script is None:
+            raise MagicUsageError("%micropkg install: name at least one requirement (or -r FILE, or --script FILE)")
         return Command(
             "install",
             requirements=tuple(args.requirements),
