@@ -39,6 +39,7 @@ from ..model.requirements import parse_requirements
 from ..model.requirements_file import RequirementsFile, load_requirements_file
 from ..model.target import Target
 from ..net.transport import Request, Transport, UrllibTransport
+from ..reporter import Reporter
 from ..resolution.catalog import Catalog
 from ..resolution.resolver import resolve
 
@@ -76,19 +77,57 @@ async def lock_requirements(
     index_urls: Sequence[str] | None = None,
     pre: bool = False,
     transport: Transport | None = None,
+    only_binary: bool = False,
 ) -> Lock:
-    """Resolve ``requirements`` for ``target`` on the host and return the lock."""
+    """Resolve ``requirements`` for ``target`` on the host and return the lock.
+
+    A release with no usable wheel is locked to its sdist (PEP 751 ``[packages.sdist]``), as
+    an install in the page would build it; its dependencies are what its build backend says
+    (PEP 517, run here as micropkg runs it in Pyodide: in-process, build requirements
+    wheels-only in an isolated directory, no processes). ``only_binary``: sdists are never taken.
+    """
     transport = transport or UrllibTransport()
     indexes = [Index(url, transport) for url in index_list(index_urls or None)]
-    catalog = Catalog(indexes, read_url=lambda url: read_location(url, transport))
-    plan = await resolve(
-        parse_requirements(list(requirements)), catalog, target,
-        constraints=parse_requirements(list(constraints)), pre=pre,
-    )
-    lock = await lock_plan(plan, catalog, target)
+
+    def read_url(url: str):
+        return read_location(url, transport)
+
+    builds = None if only_binary else _host_builder(indexes, read_url, target)
+    catalog = Catalog(indexes, read_url=read_url, builds=builds)
+    try:
+        plan = await resolve(
+            parse_requirements(list(requirements)), catalog, target,
+            constraints=parse_requirements(list(constraints)), pre=pre,
+        )
+        lock = await lock_plan(plan, catalog, target)
+    finally:
+        if builds is not None:
+            builds.close()
     # Recorded so that whoever reads the lock can tell what it was made from (PEP 751 [tool]).
     tool = {"requirements": list(requirements)} | ({"constraints": list(constraints)} if constraints else {})
     return dataclasses.replace(lock, tool=tool)
+
+
+class _BuildNotices(Reporter):
+    def building(self, project: str, version: str) -> None:
+        print(f"Building {project} {version} from its sdist (for its dependencies)", file=sys.stderr)
+
+
+def _host_builder(indexes: Sequence[Index], read_url, target: Target):
+    """A builder for sdists met while locking: the build runs in this CPython, its requirements
+    resolved for ``target`` from the same indexes (they are pure Python, so they run here too)."""
+    import sysconfig
+
+    from ..build.builder import Builder
+
+    async def resolve_wheels(build_requirements):
+        catalog = Catalog(indexes, read_url=read_url)  # wheels only: no builds to build a builder
+        return await resolve(parse_requirements(list(build_requirements)), catalog, target), catalog
+
+    return Builder(
+        target=target, cache=None, resolve_wheels=resolve_wheels,
+        site_packages=Path(sysconfig.get_paths()["purelib"]), reporter=_BuildNotices(),
+    )
 
 
 def _target(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Target:
@@ -128,7 +167,7 @@ async def _lock_command(args: argparse.Namespace, parser: argparse.ArgumentParse
     index_urls = args.index_url or files.index_urls or None
     lock = await lock_requirements(
         requirements, target, constraints=files.constraints, index_urls=index_urls,
-        pre=args.pre or files.pre, transport=transport,
+        pre=args.pre or files.pre, transport=transport, only_binary=args.only_binary is not None,
     )
     text = dumps_pyodide_lock(lock) if args.format == "pyodide-lock" else dumps_pylock(lock)
     output = args.output or ("pyodide-lock.json" if args.format == "pyodide-lock" else "pylock.toml")
@@ -186,6 +225,8 @@ def _parser() -> argparse.ArgumentParser:
     lock.add_argument("-i", "--index-url", action="append", metavar="URL",
                       help="a Simple API index (repeatable; default https://pypi.org/simple)")
     lock.add_argument("--pre", action="store_true", help="allow pre-releases")
+    lock.add_argument("--only-binary", nargs="?", const=":all:", choices=(":all:",), metavar=":all:",
+                      help="never lock a project to its sdist (pip's --only-binary :all:)")
     lock.add_argument("--format", choices=("pylock", "pyodide-lock"), default="pylock")
     lock.add_argument("-o", "--output", metavar="FILE", help="where to write ('-' for standard output)")
     mirror = commands.add_parser("mirror", help="write a static index holding a lock's wheels")

@@ -123,11 +123,10 @@ def judge_file(file: DistFile, name: NormalizedName, target: Target, *, sdists: 
     try:
         sdist_name, sdist_version = parse_sdist_filename(file.filename)
     except InvalidSdistFilename:
-        if sdists:  # .tar.bz2, .egg, .exe...: packaging (and PEP 625) know only .tar.gz and .zip
-            return Verdict(file, None, frozenset(), None, "not an sdist micropkg can build (only .tar.gz and .zip)")
-        return Verdict(file, None, frozenset(), None, "a source distribution; sdists cannot be built in Pyodide")
+        # .tar.bz2, .egg, .exe...: packaging (and PEP 625) know only .tar.gz and .zip
+        return Verdict(file, None, frozenset(), None, "not an sdist micropkg can build (only .tar.gz and .zip)")
     if not sdists:
-        return Verdict(file, sdist_version, frozenset(), None, "a source distribution; sdists cannot be built in Pyodide")
+        return Verdict(file, sdist_version, frozenset(), None, "a source distribution, not built with only_binary")
     if sdist_name != name:
         return Verdict(file, sdist_version, frozenset(), None, f"the sdist is for project {sdist_name!r}")
     if not file.filename.lower().endswith(SDIST_SUFFIXES):

@@ -43,7 +43,7 @@ def parse_requirement(text: str) -> Requirement:
             raise InvalidRequirement(
                 text,
                 f"a URL must point at a wheel (.whl); {filename!r} is not one "
-                "(sdists cannot be built inside Pyodide)",
+                "(micropkg builds the pure-Python sdists an index lists, not one named by URL)",
             )
         try:
             name, _, _, _ = parse_wheel_filename(filename)

@@ -110,8 +110,8 @@ def explain(causes, catalog: Catalog, target: Target, log: EdgeLog) -> Resolutio
             # Tag mismatches are summed up by `offered`; other reasons are worth spelling out.
             reasons = sorted({v.refused for v in newest_files if v.refused and not v.refused.startswith(("tags ", "a source"))})
             why = f" ({'; '.join(reasons)})" if reasons else ""
-            # With only_binary (no builder), the refusal says sdists are not built, as it always did.
-            sdists = "" if catalog.builds is not None else ", and sdists cannot be built here"
+            # With only_binary (no builder), the refusal says that sdists were not built, and why.
+            sdists = "" if catalog.builds is not None else ", and only_binary is set, so no sdist is built (without it, a pure-Python sdist would be)"
             return NoCompatibleFile(
                 f"No file of {name!r} can be installed on this runtime: {name} {newest} has {offered}{why}; "
                 f"this runtime is {target.describe()}{sdists}. "

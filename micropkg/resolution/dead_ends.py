@@ -130,7 +130,7 @@ class Unavailability:
             if catalog.builds is not None:  # sdists are built, yet none of these is usable: say why
                 problems = sorted({v.refused for v in verdicts if v.refused})
                 return f"{name} publishes no wheels, and none of its sdists can be built here ({'; '.join(problems)}){where}"
-            return f"{name} publishes no wheels, only sdists, which cannot be built here{where}"
+            return f"{name} publishes no wheels, only sdists, which only_binary leaves unbuilt{where}"
         if not emscripten and not any(t.platform == "any" for v in wheels for t in v.tags):
             return f"{name} has no build for Emscripten (its wheels are for other platforms){where}"
         versions = [v.version for v in verdicts if v.version is not None]

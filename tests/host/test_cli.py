@@ -130,6 +130,44 @@ def test_lock_a_scripts_inline_metadata(server, tmp_path, capsys):
     assert "broken.py, line 2: the '# /// script' block is not valid TOML" in capsys.readouterr().err
 
 
+@pytest.fixture(scope="module")
+def sdist_server():
+    from tests.harness.sdists import backend_wheels, make_sdist
+
+    with IndexServer() as server:
+        for wheel in backend_wheels():
+            server.add(wheel)
+        server.add(make_wheel("cli-wheeled", "1.0"))
+        # 2.0 publishes only an sdist: pip's --prefer-binary would keep 1.0, a pin builds it.
+        server.add(make_sdist("cli-sdist", "2.0", backend="flit", dependencies=["cli-wheeled"]))
+        server.add(make_sdist("cli-legacy", "0.3", backend="setup.py", dependencies=["cli-wheeled>=1"]))
+        yield server
+
+
+def test_a_host_lock_keeps_an_sdist_and_reads_its_dependencies_from_its_backend(sdist_server, tmp_path, capsys):
+    document = lock(sdist_server, tmp_path, "cli-sdist", "cli-legacy", "--pyodide", "314")
+    packages = {p["name"]: p for p in document["packages"]}
+    assert sorted(packages) == ["cli-legacy", "cli-sdist", "cli-wheeled"]
+    for name, filename in (("cli-sdist", "cli_sdist-2.0.tar.gz"), ("cli-legacy", "cli_legacy-0.3.tar.gz")):
+        entry = packages[name]
+        assert "wheels" not in entry and entry["sdist"]["name"] == filename, entry
+        assert entry["sdist"]["hashes"]["sha256"] == sdist_server.file(filename).sha256
+    # What each backend said it needs (flit from pyproject, setuptools from setup.py).
+    assert [d["name"] for d in packages["cli-sdist"]["dependencies"]] == ["cli-wheeled"]
+    assert [d["name"] for d in packages["cli-legacy"]["dependencies"]] == ["cli-wheeled"]
+    err = capsys.readouterr().err
+    assert "Building cli-sdist 2.0 from its sdist" in err and "Building cli-legacy 0.3 from its sdist" in err
+    # Build isolation on the host too: the backends were imported only inside the builds.
+    assert not [name for name in sys.modules if name.startswith("flit_core")]
+
+
+def test_a_host_lock_with_only_binary_refuses_the_sdist(sdist_server, tmp_path, capsys):
+    out = tmp_path / "pylock.toml"
+    assert main(["lock", "cli-legacy", "--only-binary", ":all:", "-i", sdist_server.simple_url, "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "cli-legacy" in err and "sdist" in err and not out.exists(), err
+
+
 def test_pyodide_lock_format(server, tmp_path):
     out = tmp_path / "pyodide-lock.json"
     args = ["lock", "cli-app<2", "--pyodide", "0.29", "--format", "pyodide-lock", "-i", server.simple_url, "-o", str(out)]

@@ -72,7 +72,7 @@ def test_text_lists_every_file_with_its_verdict():
          "a pre-release (pass pre=True, or pin it)"),
         ("refused", "msgpack-1.2.4-cp313-cp313-pyemscripten_2025_0_wasm32.whl",
          "tags cp313 pyemscripten_2025_0 do not fit cp314 pyemscripten_2026_0"),
-        ("refused", "msgpack-1.2.4.tar.gz", "a source distribution; sdists cannot be built in Pyodide"),
+        ("refused", "msgpack-1.2.4.tar.gz", "a source distribution, not built with only_binary"),
         ("refused", "msgpack-1.5.0-py3-none-any.whl", "requires-python '>=3.15' excludes Python 3.14.2"),
     ]
     # One column per field: every reason starts where the longest file name ends, plus two spaces.

@@ -32,7 +32,7 @@ def test_a_list():
         ("foo[bar", "foo[bar"),
         ("foo >= 1 ; python_version >", "Expected a marker variable"),
         ("", "it is empty"),
-        ("https://h.example/x-1.0.tar.gz", "sdists cannot be built"),
+        ("https://h.example/x-1.0.tar.gz", "not one named by URL"),
         ("https://h.example/not-a-wheel.whl", "is not a valid wheel filename"),
     ],
 )
