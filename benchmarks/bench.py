@@ -43,7 +43,8 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
-from .fair import CACHE, DEPLOYMENTS, Deployment, micropip_wheel, prepare_deployment
+from . import fair
+from .fair import CACHE, DEPLOYMENTS, Deployment, prepare_deployment
 from .mirror import Mirror
 from .runtimes import ChromeRuntime, NodeRuntime, RunFailed, StaticServer
 from .scenarios import GEOMEAN, QUICK, SCENARIOS, Scenario, import_snippet, install_snippet, lock_snippet
@@ -98,6 +99,11 @@ class LivePyPI:
 def bench_pyodide(version: str = PYODIDE_VERSION) -> Path:
     """The fair deployment's Pyodide folder (for benchmarks.sweep)."""
     return prepare_deployment("bytecode", version).dist
+
+
+def micropip_wheel() -> Path:
+    """micropip's wheel with the fair deployment's bytecode (for benchmarks.sweep)."""
+    return fair.with_bytecode(fair.micropip_wheel())
 
 
 __all__ = ["bench_pyodide", "main", "micropip_wheel"]

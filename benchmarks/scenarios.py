@@ -31,8 +31,8 @@ TREE = ("httpx[http2]", "rich", "attrs", "cattrs", "python-dateutil", "pytest", 
 SCENARIOS = (
     Scenario("six", "six (1 pure wheel, no dependencies)", ("six",), imports=("six",)),
     Scenario("click", "click (1 pure wheel)", ("click",), imports=("click",)),
-    Scenario("rich", "rich (3 pure wheels)", ("rich",), imports=("rich",)),
-    Scenario("httpx", "httpx (6 pure wheels)", ("httpx",), imports=("httpx",)),
+    Scenario("rich", "rich (4 pure wheels)", ("rich",), imports=("rich",)),
+    Scenario("httpx", "httpx (7 pure wheels)", ("httpx",), imports=("httpx",)),
     Scenario("luau", "luau-wasm (1 native wheel)", ("luau-wasm",), imports=("luau_wasm",)),
     Scenario(
         "pydantic", "pydantic (native pydantic-core, 5 wheels)", ("pydantic",), imports=("pydantic",),
@@ -171,6 +171,8 @@ def install_snippet(tool: str, requirements: tuple[str, ...], index_url: str, im
     The timer covers ``import`` and ``install``; the phase recording is set up between the
     two (a few attribute assignments, and for micropkg the import of its tiny reporter module).
     """
+    if tool == "micropip":
+        index_url = index_url.rstrip("/")  # micropip appends "/<name>/" itself
     call = f"_install(REQS, index_urls=[{index_url!r}], **_kwargs)"
     body = f"REQS = {json.dumps(list(requirements))}\nIMPORTS = {json.dumps(list(imports))}\n"
     return _PRELUDE + body + _timed(tool, call) + _EPILOGUE
