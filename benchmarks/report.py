@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-__all__ = ["markdown", "write_report"]
+__all__ = ["compact", "markdown", "write_report"]
 
 # Issue 17's goals, reported against (not enforced).
 GOALS = (
@@ -82,6 +82,34 @@ def _timeline_text(timeline: dict | None) -> str:
     return marks
 
 
+def compact(summary: dict) -> list[str]:
+    """The README's table: one line per (runtime, scenario), the fair race with the source ratio beside."""
+    out = [
+        "| runtime | scenario | micropkg ms | micropip ms | micropkg/micropip | from source | network floor ms "
+        "| local floor ms | micropkg / floors | first request ms |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    lines = summary["lines"]
+    for line in lines:
+        if line["deployment"] != "bytecode":
+            continue
+        source = next((l for l in lines if l["deployment"] == "source" and l["runtime"] == line["runtime"]
+                       and l["scenario"] == line["scenario"]), None)
+        failed = [t for t in ("micropkg", "micropip") if line["errors"][t] and line[f"{t}_ms"] is None]
+        out.append("| " + " | ".join([
+            line["runtime"], line["title"] + (f" ({', '.join(failed)} failed)" if failed else ""),
+            _ms(line["micropkg_ms"]), _ms(line["micropip_ms"]), _x(line["ratio"], bold=True),
+            _x(source["ratio"]) if source else "", _ms(line["network_floor_ms"]), _ms(line["local_floor_ms"]),
+            _x(line["to_floors"]), _first_request(line),
+        ]) + " |")
+    for key, value in summary["geomeans"].items():
+        runtime, deployment = key.split("/")
+        out.append("")
+        out.append(f"Geometric mean of micropkg/micropip over six, click, rich, httpx, luau-wasm and pydantic, "
+                   f"{runtime}, {deployment}: **{value['geomean']:.2f}×**.")
+    return out
+
+
 def markdown(meta: dict, summary: dict) -> str:
     lines = summary["lines"]
     bandwidth = f"{meta['bandwidth_mb_s']} MB/s" if meta["bandwidth_mb_s"] else "no bandwidth cap"
@@ -128,6 +156,10 @@ def markdown(meta: dict, summary: dict) -> str:
         "after the previous answer, from the mirror's log): micropkg / micropip.",
         "",
         f"Goals (issue 17): {GOALS}.",
+        "",
+        "## For the README",
+        "",
+        *compact(summary),
         "",
         "## Timelines (the median run of each row, ms since `import <installer>` began)",
         "",

@@ -137,7 +137,8 @@ json.dumps({
     "install_ms": (_t2 - _t1) * 1000,
     "total_ms": (_t2 - _t0) * 1000,
     "wall0": _w0,
-    "marks": [(n, round((w - _w0) * 1000, 1)) for n, w in sorted(_marks, key=lambda m: m[1])],
+    # by time; "returned" last (micropkg's own "done" is the same instant on another clock)
+    "marks": [(n, round((w - _w0) * 1000, 1)) for n, w in sorted(_marks, key=lambda m: (m[0] == "returned", m[1]))],
     "installed": _installed,
     "error": _error,
 })
