@@ -59,7 +59,7 @@ SCENARIOS = (
         kind="lock",
         note="micropip cannot install a lock: its column is its usual resolving install",
     ),
-    Scenario("import", "`import <installer>` alone", kind="import"),
+    Scenario("import", "`import <installer>` until its `install` is there", kind="import"),
 )
 
 # The geometric mean of micropkg/micropip is taken over these (cold installs of single requests).
@@ -180,12 +180,16 @@ def install_snippet(tool: str, requirements: tuple[str, ...], index_url: str, im
 
 
 def import_snippet(tool: str) -> str:
-    """Time ``import tool`` alone, and count the modules it pulled in."""
+    """Time ``import tool`` until ``tool.install`` is there, and count the modules it pulled in.
+
+    micropkg's top level is lazy: ``micropkg.install`` imports ``micropkg.api``; that counts.
+    """
     return f"""
 import json, sys, time
 _n = len(sys.modules)
 _t0 = time.perf_counter()
 import {tool}
+{tool}.install
 _t1 = time.perf_counter()
 json.dumps({{"import_ms": (_t1 - _t0) * 1000, "install_ms": 0.0, "total_ms": (_t1 - _t0) * 1000,
             "modules": len(sys.modules) - _n, "installed": [], "error": None}})
