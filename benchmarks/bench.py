@@ -215,11 +215,11 @@ class Bench:
             "wall_s": round(time.monotonic() - started, 2),
         }
         total = row["total_ms"]
-        traffic = row["traffic"] or {"requests": 0, "bytes": 0}
+        traffic = row["traffic"]
         _log(
             f"{runtime.name:6} {deployment.name:8} {scenario.name:9} {tool:8} pair {pair}: "
             + (f"{total:8.0f} ms" if total is not None else "   (none)")
-            + f", {traffic['requests']} requests, {traffic['bytes'] / 1e6:.2f} MB"
+            + (f", {traffic['requests']} requests, {traffic['bytes'] / 1e6:.2f} MB" if traffic else "")
             + (f", {row['upstream_fetches']} upstream" if row["upstream_fetches"] else "")
             + (f", ERROR {row['error'][:160]}" if row["error"] else "")
         )
