@@ -20,6 +20,10 @@ headers, so Chromium pages on another loopback origin can fetch.
 :class:`Traffic` counts requests and bytes per kind and keeps each request's
 arrival and completion times, from which :meth:`Traffic.critical_path`
 computes how many round trips were strictly sequential.
+
+:class:`LivePyPI` stands in for the mirror with ``benchmarks/run --network pypi``:
+no injected latency and no traffic log, and a measured round trip to pypi.org as the
+floor's latency.
 """
 
 from __future__ import annotations
