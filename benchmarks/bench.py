@@ -1,19 +1,28 @@
-"""micropkg vs micropip 0.11.1, side by side, under Node and headless Chromium.
+"""micropkg vs micropip 0.11.1: a fair race, with floors and a phase timeline.
 
 ``benchmarks/run`` (or ``python -m benchmarks.bench``) prepares what it needs
-(a Pyodide folder whose lockfile lists only micropkg and its dependencies,
-micropip's wheel from PyPI, the snapshot), starts the latency-injecting
-mirror, and for each scenario runs micropkg and micropip alternately (A B A B)
-in fresh runtimes, ``--pairs`` times. Results go to ``benchmarks/results/``:
-``<name>.json`` (every run), ``<name>.md`` (the table) and ``<name>.png``.
+(the deployments of :mod:`benchmarks.fair`, the snapshot), starts the
+latency-injecting mirror (or, with ``--network pypi``, uses live PyPI from
+Node), and for each scenario runs micropkg and micropip alternately (A B A B)
+in fresh runtimes with empty caches, ``--pairs`` times, then the scenario's
+local floor. Results go to ``benchmarks/results/<name>.{json,md}``.
 
-Timing: from just before ``import <installer>`` to just after ``install``
-returns, inside Pyodide (the tool's own ``loadPackage`` is timed separately:
-``load``). The per-pair ratio is micropkg/micropip of one pair; the table
-shows its median. The physical limit is the round trips a perfect installer
-cannot avoid (two per level of dependency depth -- a page, then its metadata
--- plus one for the wheels; one for a lock; none warm) times the latency,
-plus the largest transfer at the bandwidth cap.
+The race is fair by default: every tool and shared dependency carries CPython
+3.14 bytecode compiled the same way (the ``bytecode`` deployment); the
+``source`` deployment (nobody has bytecode) is run beside it for the
+single-request scenarios. Each tool is loaded with ``loadPackage`` before the
+timer; the timer covers ``import <tool>`` and ``install(...)``.
+
+Floors, per row:
+
+* network floor: the round trips no installer can avoid, times the latency,
+  plus the bytes it must receive at the bandwidth cap. Cold: two per level of
+  dependency depth (a page, then the pick's metadata and wheel together; its
+  dependencies' pages need that metadata); from a lock one (every wheel at
+  once); warm none.
+* local floor: Pyodide's own ``loadPackage`` of the same wheels from a local
+  folder (unpack, and compile and load native code), in a fresh runtime of the
+  same run: what installing costs with no network and no resolution.
 """
 
 from __future__ import annotations
@@ -25,28 +34,25 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
-from .mirror import Mirror
+from . import fair
+from .fair import CACHE, DEPLOYMENTS, Deployment, prepare_deployment
+from .mirror import LivePyPI, Mirror
 from .runtimes import ChromeRuntime, NodeRuntime, RunFailed, StaticServer
-from .scenarios import QUICK, SCENARIOS, Scenario, import_snippet, install_snippet, lock_snippet
+from .scenarios import GEOMEAN, QUICK, SCENARIOS, Scenario, import_snippet, install_snippet, lock_snippet
 from .snapshot import Snapshot
+from .summary import summarize
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from tests.harness import pyodide_dist  # noqa: E402
-
-CACHE = REPO / ".cache" / "bench"
 SNAPSHOT = REPO / ".cache" / "bench-mirror"
 RESULTS = Path(__file__).resolve().parent / "results"
 PYODIDE_VERSION = "314.0.7"
-MICROPIP = "micropip==0.11.1"
 TOOLS = ("micropkg", "micropip")
 
 
@@ -54,55 +60,24 @@ def _log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
-# -- preparation -----------------------------------------------------------------
-
-
-def micropip_wheel() -> Path:
-    """micropip 0.11.1's wheel from PyPI, downloaded once into .cache/bench/wheels/."""
-    wheels = CACHE / "wheels"
-    found = sorted(wheels.glob("micropip-0.11.1-*.whl"))
-    if found:
-        return found[0]
-    wheels.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--python-version", "3.14",
-         "--only-binary=:all:", MICROPIP, "-d", str(wheels)],
-        check=True,
-    )
-    return sorted(wheels.glob("micropip-0.11.1-*.whl"))[0]
+# -- the network: the mirror, or live PyPI ---------------------------------------------
 
 
 def bench_pyodide(version: str = PYODIDE_VERSION) -> Path:
-    """The test harness's Pyodide folder, with a lockfile listing only micropkg's closure.
-
-    Pyodide's lockfile points at a CDN this network cannot reach, and micropip
-    looks requirements up there before asking the index; with only micropkg,
-    packaging and resolvelib listed, both installers go to the mirror.
-    """
-    source = pyodide_dist.prepare(version)
-    target = CACHE / f"pyodide-{version}"
-    lock = json.loads((source / "pyodide-lock.json").read_text())
-    keep: set[str] = set()
-    pending = ["micropkg"]
-    while pending:
-        name = pending.pop()
-        if name not in keep:
-            keep.add(name)
-            pending.extend(lock["packages"][name]["depends"])
-    lock["packages"] = {k: v for k, v in lock["packages"].items() if k in keep}
-    wanted = {p["file_name"] for p in lock["packages"].values()}
-    if target.exists():
-        shutil.rmtree(target)
-    target.mkdir(parents=True)
-    for path in source.iterdir():
-        if path.is_file() and (not path.name.endswith(".whl") or path.name in wanted) and path.name != "pyodide-lock.json":
-            shutil.copyfile(path, target / path.name)
-    (target / "pyodide-lock.json").write_text(json.dumps(lock))
-    return target
+    """The fair deployment's Pyodide folder (for benchmarks.sweep)."""
+    return prepare_deployment("bytecode", version).dist
 
 
-def _host_plan(mirror_url: str, requirements: Sequence[str]) -> list:
-    """micropkg's plan for ``requirements`` on Pyodide 314, resolved on the host (for the limit)."""
+def micropip_wheel() -> Path:
+    """micropip's wheel with the fair deployment's bytecode (for benchmarks.sweep)."""
+    return fair.with_bytecode(fair.micropip_wheel())
+
+
+__all__ = ["bench_pyodide", "main", "micropip_wheel"]
+
+
+def _host_plan(index_url: str, requirements: Sequence[str]) -> list:
+    """micropkg's plan for ``requirements`` on Pyodide 314, resolved on the host (for the floors)."""
     from micropkg.index.client import Index
     from micropkg.model.requirements import parse_requirements
     from micropkg.model.tags import PlatformInfo
@@ -112,7 +87,7 @@ def _host_plan(mirror_url: str, requirements: Sequence[str]) -> list:
     from micropkg.resolution.resolver import resolve
 
     target = Target.for_platform(PlatformInfo(python_version=(3, 14), abi_version="2026_0"), "3.14.2")
-    catalog = Catalog([Index(mirror_url, UrllibTransport())])
+    catalog = Catalog([Index(index_url, UrllibTransport())])
     plan = asyncio.run(resolve(parse_requirements(list(requirements)), catalog, target))
     return list(plan)
 
@@ -131,6 +106,19 @@ def _depth(pins: list) -> int:
     return max(depth.values(), default=0)
 
 
+def _wheel_file(pin, snapshot: Snapshot) -> Path:
+    """The plan's wheel on disk (the snapshot's copy; live PyPI's newer files beside it)."""
+    path = SNAPSHOT / "files" / pin.file.filename
+    if path.is_file() or snapshot.file(pin.file.filename) is not None:
+        return path
+    path = CACHE / "live-files" / pin.file.filename
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with urllib.request.urlopen(pin.file.url, timeout=120) as response:
+            path.write_bytes(response.read())
+    return path
+
+
 # -- measuring -------------------------------------------------------------------------
 
 
@@ -138,28 +126,27 @@ class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.snapshot = Snapshot(SNAPSHOT)
-        self.micropip = micropip_wheel()
-        self.dist = bench_pyodide()
+        self.deployments = {name: prepare_deployment(name, PYODIDE_VERSION) for name in args.deployments}
         self.rows: list[dict] = []
         self.facts: dict[str, dict] = {}
+        self.clock_offset = time.time() - time.monotonic()  # the mirror logs monotonic times
 
-    def config(self, runtime, scenario: Scenario, tool: str, mirror: Mirror) -> dict | None:
-        packages = ["micropkg"] if tool == "micropkg" else [runtime.wheel_url(self.micropip)]
+    def config(self, runtime, deployment: Deployment, scenario: Scenario, tool: str, net) -> dict | None:
+        packages = ["micropkg"] if tool == "micropkg" else [runtime.wheel_url(deployment.micropip)]
         if scenario.kind == "import":
             python = import_snippet(tool)
-        elif scenario.kind == "lock":
+        elif scenario.kind == "lock" and tool == "micropkg":
             lock = self.facts.get(scenario.name, {}).get("lock")
             if lock is None:
                 return None
-            # micropip cannot install a lock: its row is its usual resolving install, for reference.
-            python = (lock_snippet(lock) if tool == "micropkg"
-                      else install_snippet(tool, scenario.requirements, mirror.simple_url, scenario.imports))
+            python = lock_snippet(lock)
         else:
-            python = install_snippet(tool, scenario.requirements, mirror.simple_url, scenario.imports)
-        return {"packages": packages, "python": python}
+            # micropip cannot install a lock: its lock row is its usual resolving install.
+            python = install_snippet(tool, scenario.requirements, net.simple_url, scenario.imports)
+        return {"packages": packages, "python": python, "indexURL": runtime.pyodide_url(deployment.dist)}
 
-    def run_one(self, runtime, scenario: Scenario, tool: str, pair: int, mirror: Mirror) -> dict | None:
-        config = self.config(runtime, scenario, tool, mirror)
+    def run_one(self, runtime, deployment: Deployment, scenario: Scenario, tool: str, pair: int, net) -> dict | None:
+        config = self.config(runtime, deployment, scenario, tool, net)
         if config is None:
             return None
         upstream = self.snapshot.upstream_fetches
@@ -168,13 +155,15 @@ class Bench:
             try:
                 if scenario.kind == "warm":
                     origin.run(config)  # fills whatever this installer keeps between page loads
-                mirror.traffic.reset()
+                if net.traffic is not None:
+                    net.traffic.reset()
                 outcome = origin.run(config)
             except RunFailed as exc:
                 outcome = {"boot_ms": None, "load_ms": None, "result": {"error": str(exc)}}
         result = outcome["result"]
         row = {
             "runtime": runtime.name,
+            "deployment": deployment.name,
             "scenario": scenario.name,
             "tool": tool,
             "pair": pair,
@@ -185,61 +174,88 @@ class Bench:
             "total_ms": result.get("total_ms"),
             "modules": result.get("modules"),
             "installed": result.get("installed", []),
+            "marks": result.get("marks", []),
             "error": result.get("error"),
-            "traffic": mirror.traffic.summary(),
+            "traffic": net.traffic.summary() if net.traffic is not None else None,
+            "network": self.network_timeline(net, result),
             "upstream_fetches": self.snapshot.upstream_fetches - upstream,
             "wall_s": round(time.monotonic() - started, 2),
         }
         total = row["total_ms"]
+        traffic = row["traffic"]
         _log(
-            f"{runtime.name:6} {scenario.name:9} {tool:8} pair {pair}: "
+            f"{runtime.name:6} {deployment.name:8} {scenario.name:9} {tool:8} pair {pair}: "
             + (f"{total:8.0f} ms" if total is not None else "   (none)")
-            + f", {row['traffic']['requests']} requests, {row['traffic']['bytes'] / 1e6:.2f} MB"
+            + (f", {traffic['requests']} requests, {traffic['bytes'] / 1e6:.2f} MB" if traffic else "")
+            + (f", {row['upstream_fetches']} upstream" if row["upstream_fetches"] else "")
             + (f", ERROR {row['error'][:160]}" if row["error"] else "")
         )
         return row
 
-    def baseline(self, runtime, scenario: Scenario, pair: int) -> dict:
-        """Pyodide's loadPackage of the plan's wheels from loopback without latency: unpack and load only."""
-        wheels = self.facts[scenario.name]["wheels"]
-        files = [runtime.wheel_url(SNAPSHOT / "files" / name) for name in wheels]
+    def network_timeline(self, net, result: dict) -> dict | None:
+        """When the run's requests went out and came back, in ms since ``import`` began (the mirror's log)."""
+        if net.traffic is None or "wall0" not in result:
+            return None
+        exchanges = net.traffic.snapshot()
+        if not exchanges:
+            return None
+
+        def ms(monotonic: float) -> float:
+            return round((monotonic + self.clock_offset - result["wall0"]) * 1000, 1)
+
+        index = [e for e in exchanges if e.kind in ("page", "metadata")]
+        files = [e for e in exchanges if e.kind == "file"]
+        return {
+            "first_request": ms(min(e.arrived for e in exchanges)),
+            "last_index_answer": ms(max(e.done for e in index)) if index else None,
+            "first_wheel_request": ms(min(e.arrived for e in files)) if files else None,
+            "last_wheel_answer": ms(max(e.done for e in files)) if files else None,
+        }
+
+    def local_floor(self, runtime, scenario: Scenario, pair: int) -> dict | None:
+        """Pyodide's loadPackage of the plan's wheels from a local folder: unpack and load only."""
+        facts = self.facts.get(scenario.name)
+        if not facts or not facts["files"]:
+            return None
+        deployment = next(iter(self.deployments.values()))
+        files = [runtime.wheel_url(Path(path)) for path in facts["files"]]
         with runtime.origin() as origin:
-            outcome = origin.run({"packages": files, "python": 'import json\njson.dumps({})'})
-        row = {"runtime": runtime.name, "scenario": scenario.name, "tool": "unpack-only", "pair": pair,
-               "total_ms": outcome.get("load_ms"), "error": outcome["result"].get("error")}
-        _log(f"{runtime.name:6} {scenario.name:9} unpack   pair {pair}: {row['total_ms']:8.0f} ms")
+            try:
+                outcome = origin.run({"packages": files, "python": 'import json\njson.dumps({})',
+                                      "indexURL": runtime.pyodide_url(deployment.dist)})
+            except RunFailed as exc:
+                outcome = {"load_ms": None, "result": {"error": str(exc)}}
+        row = {"runtime": runtime.name, "deployment": "-", "scenario": scenario.name, "tool": "local-floor",
+               "pair": pair, "total_ms": outcome.get("load_ms"), "error": outcome["result"].get("error")}
+        _log(f"{runtime.name:6} {'-':8} {scenario.name:9} local floor pair {pair}: {row['total_ms'] or 0:8.0f} ms")
         return row
 
-    def plan_facts(self, scenario: Scenario, mirror: Mirror) -> None:
+    def plan_facts(self, scenario: Scenario, net) -> None:
         if scenario.name in self.facts or not scenario.requirements:
             return
-        lockfile = json.loads((self.dist / "pyodide-lock.json").read_text())["packages"]
-        pins = _host_plan(mirror.simple_url, scenario.requirements)
-        files = [p.file for p in pins if p.name not in lockfile]
+        lockfile = json.loads((next(iter(self.deployments.values())).dist / "pyodide-lock.json").read_text())
+        pins = _host_plan(net.simple_url, scenario.requirements)
+        pins = [p for p in pins if p.name not in lockfile["packages"]]
+        files = [_wheel_file(p, self.snapshot) for p in pins]
+        pages = 0
+        if isinstance(net, Mirror):
+            for p in pins:
+                rendered = net.render_page(p.name, True)
+                pages += len(rendered[1]) if rendered else 0
         self.facts[scenario.name] = {
             "depth": _depth(pins),
             "packages": len(pins),
-            "wheels": [f.filename for f in files],
-            "largest": max((f.size or 0 for f in files), default=0),
-            "lock": self.make_lock(scenario, mirror) if scenario.kind == "lock" else None,
+            "files": [str(f) for f in files],
+            "wheel_bytes": sum(f.stat().st_size for f in files),
+            "page_bytes": pages,
+            "lock": self.make_lock(scenario, net) if scenario.kind == "lock" else None,
         }
 
-    def make_lock(self, scenario: Scenario, mirror: Mirror) -> str | None:
-        """A pylock.toml of ``scenario`` from ``python -m micropkg lock`` (None: skip the scenario).
-
-        Locking is another engineer's work in progress: if micropkg cannot
-        lock or ``install`` takes no ``lock=`` yet, the scenario is skipped.
-        """
-        import inspect
-
-        from micropkg import api as _api
-
-        if "lock" not in inspect.signature(_api.install).parameters:
-            _log("micropkg.install has no lock= yet: the lock scenario is skipped")
-            return None
+    def make_lock(self, scenario: Scenario, net) -> str | None:
+        """A pylock.toml of ``scenario`` from ``python -m micropkg lock`` (None: skip the scenario)."""
         done = subprocess.run(
             [sys.executable, "-m", "micropkg", "lock", *scenario.requirements, "--pyodide", "314.0",
-             "--index-url", mirror.simple_url, "--format", "pylock", "-o", "-"],
+             "--index-url", net.simple_url, "--format", "pylock", "-o", "-"],
             capture_output=True, text=True, cwd=REPO,
         )
         if done.returncode != 0 or not done.stdout.strip():
@@ -248,87 +264,33 @@ class Bench:
             return None
         return done.stdout
 
-    def limit_ms(self, scenario: Scenario, latency: float, bandwidth: float | None) -> float | None:
+    def network_floor_ms(self, scenario: Scenario, latency: float, bandwidth: float | None) -> float | None:
         facts = self.facts.get(scenario.name)
-        if facts is None:
+        if facts is None or scenario.kind == "import":
             return None
-        round_trips = {"cold": 2 * facts["depth"] + 1, "lock": 1, "warm": 0}[scenario.kind]
-        transfer = facts["largest"] / bandwidth if bandwidth and scenario.kind != "warm" else 0.0
+        round_trips = {"cold": 2 * facts["depth"], "lock": 1, "warm": 0}[scenario.kind]
+        size = {"cold": facts["wheel_bytes"] + facts["page_bytes"], "lock": facts["wheel_bytes"], "warm": 0}
+        transfer = size[scenario.kind] / bandwidth if bandwidth else 0.0
         return (round_trips * latency + transfer) * 1000
 
-    def measure(self, runtime, scenarios: Sequence[Scenario], mirror: Mirror, *, warmup: bool) -> None:
+    def measure(self, runtime, scenarios: Sequence[Scenario], net) -> None:
         for scenario in scenarios:
-            self.plan_facts(scenario, mirror)
-            if warmup and scenario.kind != "import":
-                # Not recorded: fills the snapshot with whatever each installer asks for.
-                for tool in TOOLS:
-                    self.run_one(runtime, scenario, tool, -1, mirror)
+            self.plan_facts(scenario, net)
+            deployments = [d for d in self.deployments.values()
+                           if d.name == "bytecode" or scenario.name in self.args.source_scenarios]
             for pair in range(self.args.pairs):
-                for tool in TOOLS:
-                    row = self.run_one(runtime, scenario, tool, pair, mirror)
-                    if row is not None:
-                        self.rows.append(row)
-                if scenario.kind == "warm":
-                    self.rows.append(self.baseline(runtime, scenario, pair))
-
-
-def summarize(bench: Bench, scenarios: Sequence[Scenario], runtimes: Sequence[str]) -> list[dict]:
-    """One line per (runtime, scenario): medians, per-pair ratios, traffic, limit."""
-    lines = []
-    latency, bandwidth = bench.args.latency, bench.args.bandwidth_bytes
-    for runtime in runtimes:
-        for scenario in scenarios:
-            rows = [r for r in bench.rows if r["runtime"] == runtime and r["scenario"] == scenario.name]
-            if not rows:
-                continue
-            by_tool = {t: [r for r in rows if r["tool"] == t] for t in (*TOOLS, "unpack-only")}
-
-            def ok(tool):
-                return [r for r in by_tool[tool] if not r["error"] and r["total_ms"] is not None]
-
-            def med(tool, key):
-                values = [r[key] for r in ok(tool)]
-                return statistics.median(values) if values else None
-
-            def med_traffic(tool, key):
-                values = [r["traffic"][key] for r in ok(tool)]
-                return statistics.median(values) if values else None
-
-            pairs = {}
-            for r in rows:
-                pairs.setdefault(r["pair"], {})[r["tool"]] = r
-            ratios = [
-                p["micropkg"]["total_ms"] / p["micropip"]["total_ms"]
-                for p in pairs.values()
-                if all(t in p and not p[t]["error"] and p[t]["total_ms"] for t in TOOLS)
-            ]
-            errors = {t: sorted({r["error"] for r in by_tool[t] if r["error"]}) for t in TOOLS}
-            lines.append({
-                "runtime": runtime,
-                "scenario": scenario.name,
-                "title": scenario.title,
-                "kind": scenario.kind,
-                "note": scenario.note,
-                "micropkg_ms": med("micropkg", "total_ms"),
-                "micropip_ms": med("micropip", "total_ms"),
-                "micropkg_import_ms": med("micropkg", "import_ms"),
-                "micropip_import_ms": med("micropip", "import_ms"),
-                "micropkg_load_ms": med("micropkg", "load_ms"),
-                "micropip_load_ms": med("micropip", "load_ms"),
-                "ratio": statistics.median(ratios) if ratios else None,
-                "ratios": ratios,
-                "pairs": len(pairs),
-                "requests": (med_traffic("micropkg", "requests"), med_traffic("micropip", "requests")),
-                "bytes": (med_traffic("micropkg", "bytes"), med_traffic("micropip", "bytes")),
-                "critical_path": (med_traffic("micropkg", "critical_path"), med_traffic("micropip", "critical_path")),
-                "limit_ms": bench.limit_ms(scenario, latency, bandwidth) if scenario.kind != "import" else None,
-                "unpack_ms": med("unpack-only", "total_ms"),
-                "errors": errors,
-                "upstream_fetches": sum(r.get("upstream_fetches", 0) for r in rows),
-                "facts": {k: v for k, v in bench.facts.get(scenario.name, {}).items() if k != "lock"},
-                "skipped": not by_tool["micropkg"],
-            })
-    return lines
+                for deployment in deployments:
+                    for tool in TOOLS:
+                        row = self.run_one(runtime, deployment, scenario, tool, pair, net)
+                        if row is not None and row["upstream_fetches"]:
+                            # The snapshot went to PyPI during the run: time it again, from disk.
+                            row = self.run_one(runtime, deployment, scenario, tool, pair, net)
+                        if row is not None:
+                            self.rows.append(row)
+                if scenario.kind != "import":
+                    floor = self.local_floor(runtime, scenario, pair)
+                    if floor is not None:
+                        self.rows.append(floor)
 
 
 def machine() -> str:
@@ -347,21 +309,34 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; Node {node}; {chromium}"
 
 
+def _load() -> str:
+    try:
+        return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="micropkg vs micropip, side by side")
-    parser.add_argument("--pairs", type=int, default=5, help="A/B pairs per scenario and runtime (default 5)")
+    parser = argparse.ArgumentParser(description="micropkg vs micropip: a fair race with floors")
+    parser.add_argument("--pairs", type=int, default=3, help="A/B pairs per scenario, runtime and deployment (default 3)")
     parser.add_argument("--latency", type=float, default=0.05, help="seconds added to every request (default 0.05)")
     parser.add_argument("--bandwidth", type=float, default=None, help="shared bandwidth cap in MB/s (default none)")
+    parser.add_argument("--network", choices=("mirror", "pypi"), default="mirror",
+                        help="the loopback mirror (default) or live PyPI (Node only)")
     parser.add_argument("--runtimes", default="node,chrome", help="comma-separated: node, chrome")
     parser.add_argument("--scenarios", default=None, help="comma-separated scenario names (default all)")
-    parser.add_argument("--quick", action="store_true", help=f"1 pair of {', '.join(QUICK)}: a smoke run")
-    parser.add_argument("--name", default=None, help="results file name (default benchmark, or quick)")
+    parser.add_argument("--deployments", default=",".join(DEPLOYMENTS),
+                        help="bytecode (the fair race), source (nobody has bytecode); default both")
+    parser.add_argument("--source-scenarios", default=",".join((*GEOMEAN, "import")),
+                        help="scenarios also run in the source deployment (default the single requests and import)")
+    parser.add_argument("--quick", action="store_true", help="1 pair of every scenario: a smoke run")
+    parser.add_argument("--name", default=None, help="results file name (default benchmark, quick, or pypi)")
     parser.add_argument("--from-json", type=Path, metavar="JSON",
-                        help="only redo the table and chart of an earlier run's results/<name>.json")
+                        help="only redo the table of an earlier run's results/<name>.json")
     args = parser.parse_args(argv)
-    if args.from_json:
-        from .report import write_report
+    from .report import write_report
 
+    if args.from_json:
         saved = json.loads(args.from_json.read_text())
         name = args.name or args.from_json.stem
         write_report(RESULTS, name, saved["meta"], saved["summary"], saved["runs"])
@@ -370,7 +345,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.pairs = 1
         args.scenarios = args.scenarios or ",".join(QUICK)
+    if args.network == "pypi":
+        if args.runtimes != "node":
+            _log("live PyPI runs under Node only (Chromium here cannot reach PyPI): --runtimes node")
+        args.runtimes = "node"
+        args.bandwidth = None
     args.bandwidth_bytes = args.bandwidth * 1e6 if args.bandwidth else None
+    args.deployments = [d for d in args.deployments.split(",") if d]
+    args.source_scenarios = set(args.source_scenarios.split(","))
     names = args.scenarios.split(",") if args.scenarios else [s.name for s in SCENARIOS]
     unknown = set(names) - {s.name for s in SCENARIOS}
     if unknown:
@@ -380,32 +362,37 @@ def main(argv: list[str] | None = None) -> int:
 
     bench = Bench(args)
     started = datetime.datetime.now(datetime.UTC)
-    with Mirror(bench.snapshot, latency=args.latency, bandwidth=args.bandwidth_bytes) as mirror:
-        for i, name in enumerate(runtimes):
+    load_before = _load()
+    network = (Mirror(bench.snapshot, latency=args.latency, bandwidth=args.bandwidth_bytes)
+               if args.network == "mirror" else LivePyPI())
+    with network as net:
+        for name in runtimes:
             if name == "node":
-                bench.measure(NodeRuntime(bench.dist), scenarios, mirror, warmup=i == 0)
+                bench.measure(NodeRuntime(), scenarios, net)
             elif name == "chrome":
-                mounts = {"web": Path(__file__).parent / "web", "pyodide": bench.dist,
-                          "wheels": CACHE / "wheels", "files": SNAPSHOT / "files"}
+                mounts = {"web": Path(__file__).parent / "web", "files": SNAPSHOT / "files", "bench": CACHE}
                 with StaticServer(mounts) as static:
-                    bench.measure(ChromeRuntime(static), scenarios, mirror, warmup=i == 0)
+                    bench.measure(ChromeRuntime(static), scenarios, net)
             else:
                 parser.error(f"unknown runtime {name!r}")
-
-    from .report import write_report
-
-    lines = summarize(bench, scenarios, runtimes)
+    latency = net.latency
+    summary = summarize(bench, scenarios, runtimes, latency)
     meta = {
         "date": started.strftime("%Y-%m-%d %H:%M UTC"),
+        "minutes": round((datetime.datetime.now(datetime.UTC) - started).total_seconds() / 60, 1),
         "machine": machine(),
+        "load_average": {"before": load_before, "after": _load()},
         "pyodide": PYODIDE_VERSION,
-        "latency_ms": args.latency * 1000,
+        "network": args.network,
+        "latency_ms": latency * 1000,
         "bandwidth_mb_s": args.bandwidth,
         "pairs": args.pairs,
         "quick": args.quick,
+        "deployments": args.deployments,
+        "command": "benchmarks/run " + " ".join(argv if argv is not None else sys.argv[1:]),
     }
-    name = args.name or ("quick" if args.quick else "benchmark")
-    paths = write_report(RESULTS, name, meta, lines, bench.rows)
+    name = args.name or ("pypi" if args.network == "pypi" else "quick" if args.quick else "benchmark")
+    paths = write_report(RESULTS, name, meta, summary, bench.rows)
     print((RESULTS / f"{name}.md").read_text())
     _log("wrote " + ", ".join(str(p.relative_to(REPO)) for p in paths))
     return 0

@@ -20,6 +20,10 @@ headers, so Chromium pages on another loopback origin can fetch.
 :class:`Traffic` counts requests and bytes per kind and keeps each request's
 arrival and completion times, from which :meth:`Traffic.critical_path`
 computes how many round trips were strictly sequential.
+
+:class:`LivePyPI` stands in for the mirror with ``benchmarks/run --network pypi``:
+no injected latency and no traffic log, and a measured round trip to pypi.org as the
+floor's latency.
 """
 
 from __future__ import annotations
@@ -28,9 +32,11 @@ import gzip
 import hashlib
 import html
 import json
+import statistics
 import threading
 import time
 import urllib.parse
+import urllib.request
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -41,13 +47,14 @@ from tests.harness.index_server import LoopbackHTTPServer
 
 from .snapshot import Snapshot
 
-__all__ = ["Mirror", "Traffic", "Exchange"]
+__all__ = ["Exchange", "LivePyPI", "Mirror", "Traffic"]
 
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 PAGE_CACHE_CONTROL = "max-age=600, public"
 FILE_CACHE_CONTROL = "max-age=365000000, immutable, public"
 _LAST_MODIFIED = "Wed, 01 Jan 2025 00:00:00 GMT"
 _CHUNK = 16 * 1024
+PYPI = "https://pypi.org/simple/"
 
 
 @dataclass(frozen=True)
@@ -330,3 +337,34 @@ class _Handler(BaseHTTPRequestHandler):
         self.mirror.traffic.record(
             Exchange(kind, self.path, int(status), len(body), arrived, time.monotonic())
         )
+
+
+class LivePyPI:
+    """Live PyPI (Node only): no injected latency; the floor's latency is a measured round trip."""
+
+    simple_url = PYPI
+
+    def __init__(self) -> None:
+        self.latency = self.round_trip()
+        self.traffic = None
+
+    @staticmethod
+    def round_trip() -> float:
+        """Median time to first byte of small requests to PyPI's index and file host."""
+        times = []
+        for url in ("https://pypi.org/simple/six/", "https://files.pythonhosted.org/") * 3:
+            request = urllib.request.Request(url, method="HEAD", headers={"User-Agent": "micropkg-benchmark"})
+            begun = time.perf_counter()
+            try:
+                with urllib.request.urlopen(request, timeout=20):
+                    pass
+            except OSError:
+                continue
+            times.append(time.perf_counter() - begun)
+        return statistics.median(times[1:] or times or [0.0])  # the first pays the TLS handshake
+
+    def __enter__(self) -> LivePyPI:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass

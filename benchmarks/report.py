@@ -1,18 +1,30 @@
-"""The benchmark's Markdown table, PNG chart and raw JSON."""
+"""The fair race's Markdown table, timelines and raw JSON."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-__all__ = ["markdown", "write_report"]
+__all__ = ["compact", "markdown", "write_report"]
+
+# Issue 17's goals, reported against (not enforced).
+GOALS = (
+    "cold ≤ 0.6× micropip and ≤ 1.5× (network floor + local floor); first request ≤ 20 ms after install(); "
+    "warm ≤ 0.5× local floor; lock ≤ 1.2× the floors"
+)
 
 
 def _ms(value: float | None) -> str:
     return "–" if value is None else f"{value:,.0f}"
 
 
-def _pair(values: tuple, fmt) -> str:
+def _x(value: float | None, bold: bool = False) -> str:
+    if value is None:
+        return "–"
+    return f"**{value:.2f}×**" if bold else f"{value:.2f}×"
+
+
+def _pair(values, fmt) -> str:
     a, b = values
     return f"{fmt(a)} / {fmt(b)}"
 
@@ -26,7 +38,7 @@ def _n(value: float | None) -> str:
 
 
 def _first_words(error: str, limit: int = 90) -> str:
-    text = error.splitlines()[0].replace("|", "\\|")
+    text = error.splitlines()[0].replace("|", "\\|") if error else ""
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
 
 
@@ -34,116 +46,142 @@ def _note(line: dict) -> str:
     notes = [line["note"]] if line.get("note") else []
     if line["skipped"]:
         return "skipped: micropkg could not make or install a lock"
-    if line["kind"] == "lock" and line["limit_ms"] and line["micropkg_ms"] is not None:
-        notes.append(f"micropkg = {line['micropkg_ms'] / line['limit_ms']:.1f}× the physical limit")
-    if line["errors"]["micropip"]:
-        notes.append("micropip failed: " + _first_words(line["errors"]["micropip"][0]))
-    if line["errors"]["micropkg"]:
-        notes.append("micropkg failed: " + _first_words(line["errors"]["micropkg"][0]))
-    if line["unpack_ms"] is not None and line["micropkg_ms"] is not None:
-        notes.append(
-            f"unpack-only {_ms(line['unpack_ms'])} ms → micropkg ×{line['micropkg_ms'] / line['unpack_ms']:.2f}"
-        )
+    for tool in ("micropip", "micropkg"):
+        if line["errors"][tool]:
+            notes.append(f"{tool} failed: " + _first_words(line["errors"][tool][0]))
     if line["kind"] == "import":
-        notes.append(
-            f"tool loadPackage {_ms(line['micropkg_load_ms'])} / {_ms(line['micropip_load_ms'])} ms"
-        )
+        notes.append(f"tool loadPackage {_ms(line['micropkg_load_ms'])} / {_ms(line['micropip_load_ms'])} ms")
     if line["upstream_fetches"]:
         notes.append(f"{line['upstream_fetches']} upstream fetches during runs")
     return "; ".join(notes)
 
 
-def markdown(meta: dict, lines: list[dict]) -> str:
-    bandwidth = f"{meta['bandwidth_mb_s']} MB/s" if meta["bandwidth_mb_s"] else "no bandwidth cap"
+def _first_request(line: dict) -> str:
+    """ms from install() to micropkg's first request (its ``request`` phase)."""
+    timeline = line["timeline"]["micropkg"]
+    if not timeline:
+        return "–"
+    marks = dict((name, at) for name, at in reversed(timeline["marks"]))  # first occurrence wins
+    if "request" in marks and "install()" in marks:
+        return f"{marks['request'] - marks['install()']:.0f}"
+    return "–"
+
+
+def _timeline_text(timeline: dict | None) -> str:
+    if not timeline:
+        return "–"
+    marks = " → ".join(f"{name} {at:.0f}" for name, at in timeline["marks"])
+    network = timeline.get("network")
+    if network:
+        parts = [f"first request {network['first_request']:.0f}"]
+        if network.get("last_index_answer") is not None:
+            parts.append(f"last page/metadata answer {network['last_index_answer']:.0f}")
+        if network.get("last_wheel_answer") is not None:
+            parts.append(f"wheels {network['first_wheel_request']:.0f}–{network['last_wheel_answer']:.0f}")
+        marks += f" (mirror: {', '.join(parts)})"
+    return marks
+
+
+def compact(summary: dict) -> list[str]:
+    """The README's table: one line per (runtime, scenario), the fair race with the source ratio beside."""
     out = [
-        f"micropkg vs micropip 0.11.1 — {meta['date']}, Pyodide {meta['pyodide']}, "
-        f"{meta['latency_ms']:.0f} ms latency per request, {bandwidth}, "
+        "| runtime | scenario | micropkg ms | micropip ms | micropkg/micropip | from source | network floor ms "
+        "| local floor ms | micropkg / floors | first request ms |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    lines = summary["lines"]
+    for line in lines:
+        if line["deployment"] != "bytecode":
+            continue
+        source = next((l for l in lines if l["deployment"] == "source" and l["runtime"] == line["runtime"]
+                       and l["scenario"] == line["scenario"]), None)
+        failed = [t for t in ("micropkg", "micropip") if line["errors"][t] and line[f"{t}_ms"] is None]
+        out.append("| " + " | ".join([
+            line["runtime"], line["title"] + (f" ({', '.join(failed)} failed)" if failed else ""),
+            _ms(line["micropkg_ms"]), _ms(line["micropip_ms"]), _x(line["ratio"], bold=True),
+            _x(source["ratio"]) if source else "", _ms(line["network_floor_ms"]), _ms(line["local_floor_ms"]),
+            _x(line["to_floors"]), _first_request(line),
+        ]) + " |")
+    for key, value in summary["geomeans"].items():
+        runtime, deployment = key.split("/")
+        out.append("")
+        out.append(f"Geometric mean of micropkg/micropip over six, click, rich, httpx, luau-wasm and pydantic, "
+                   f"{runtime}, {deployment}: **{value['geomean']:.2f}×**.")
+    return out
+
+
+def markdown(meta: dict, summary: dict) -> str:
+    lines = summary["lines"]
+    bandwidth = f"{meta['bandwidth_mb_s']} MB/s" if meta["bandwidth_mb_s"] else "no bandwidth cap"
+    where = ("live PyPI (latency: a measured round trip to pypi.org)" if meta.get("network") == "pypi"
+             else f"the loopback mirror, {meta['latency_ms']:.0f} ms added per request")
+    out = [
+        f"micropkg vs micropip 0.11.1, a fair race — {meta['date']} ({meta.get('minutes', '?')} min), "
+        f"Pyodide {meta['pyodide']}, {where} ({meta['latency_ms']:.0f} ms), {bandwidth}, "
         f"median of {meta['pairs']} pair(s){' (--quick)' if meta['quick'] else ''}.  ",
-        f"Machine: {meta['machine']}.",
+        f"Machine: {meta['machine']}; load average before/after {meta['load_average']['before']} / "
+        f"{meta['load_average']['after']}.  ",
+        f"Command: `{meta.get('command', 'benchmarks/run')}`",
         "",
-        "| runtime | scenario | micropkg ms | micropip ms | ratio (median of pairs) | requests | MB | sequential round trips | physical limit ms | notes |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|---|",
+        "| runtime | scenario | deployment | micropkg ms | micropip ms | micropkg/micropip | network floor ms "
+        "| local floor ms | micropkg / floors | first request ms | requests | MB | sequential round trips | notes |",
+        "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
     ]
     for line in lines:
-        ratio = "–" if line["ratio"] is None else f"**{line['ratio']:.2f}×**"
-        out.append(
-            "| " + " | ".join([
-                line["runtime"],
-                line["title"],
-                _ms(line["micropkg_ms"]),
-                _ms(line["micropip_ms"]),
-                ratio,
-                _pair(line["requests"], _n),
-                _pair(line["bytes"], _mb),
-                _pair(line["critical_path"], _n),
-                _ms(line["limit_ms"]),
-                _note(line),
-            ]) + " |"
-        )
+        out.append("| " + " | ".join([
+            line["runtime"], line["title"], line["deployment"],
+            _ms(line["micropkg_ms"]), _ms(line["micropip_ms"]), _x(line["ratio"], bold=True),
+            _ms(line["network_floor_ms"]), _ms(line["local_floor_ms"]), _x(line["to_floors"]),
+            _first_request(line),
+            _pair(line["requests"], _n), _pair(line["bytes"], _mb), _pair(line["critical_path"], _n),
+            _note(line),
+        ]) + " |")
+    out.append("")
+    for key, value in summary["geomeans"].items():
+        runtime, deployment = key.split("/")
+        out.append(f"- Geometric mean of micropkg/micropip, {runtime}, {deployment} deployment, over "
+                   f"{value['of']} single requests (six, click, rich, httpx, luau-wasm, pydantic): "
+                   f"**{value['geomean']:.2f}×**")
     out += [
         "",
-        "Times: `import <installer>` + `install(...)` inside a fresh Pyodide (the installer's own "
-        "`loadPackage` is not included). Pairs of columns read micropkg / micropip. Sequential round "
-        "trips: the longest chain of requests each sent after the previous answer (from the mirror's log). "
-        "Physical limit: (2 × dependency depth + 1 round trips cold, 1 from a lock, 0 warm) × latency "
-        "+ largest file ÷ bandwidth.",
+        "Columns. Times are `import <installer>` + `install(...)` inside a fresh Pyodide with an empty cache "
+        "(each installer loaded with `loadPackage` before the timer). Deployment `bytecode` is the fair race: "
+        "micropkg, micropip, packaging and resolvelib all carry CPython 3.14 bytecode compiled in Pyodide "
+        "(checked-hash pycs); `source`: none of them does. micropkg/micropip: median of the per-pair ratios. "
+        "Network floor: round trips no installer can avoid (2 per level of dependency depth cold, 1 from a "
+        "lock, 0 warm) × latency + bytes ÷ bandwidth cap. Local floor: Pyodide's `loadPackage` of the same "
+        "wheels from local files in a fresh runtime (unpack, load native code), median. micropkg / floors: "
+        "micropkg ÷ (network floor + local floor). First request: ms from `install()` to micropkg's first "
+        "request on its way. Requests, MB, sequential round trips (the longest chain of requests each sent "
+        "after the previous answer, from the mirror's log): micropkg / micropip.",
+        "",
+        f"Goals (issue 17): {GOALS}.",
+        "",
+        "## For the README",
+        "",
+        *compact(summary),
+        "",
+        "## Timelines (the median run of each row, ms since `import <installer>` began)",
+        "",
+        "micropkg's marks are its `Reporter.phase` hooks (each the start of a phase); micropip's are its "
+        "`Transaction.gather_requirements` (resolving, with its downloads) and first `WheelInfo.install` "
+        "(verify, unpack, load), wrapped by the benchmark. `imported`: `import <installer>` returned; "
+        "`install()`: `install` called (micropkg's `micropkg.api` loads between the two); `returned`: it returned. The mirror's log gives both the same network view.",
+        "",
     ]
+    for line in lines:
+        if line["kind"] == "import":
+            continue
+        out.append(f"- **{line['runtime']}, {line['scenario']}, {line['deployment']}**")
+        for tool in ("micropkg", "micropip"):
+            out.append(f"  - {tool}: {_timeline_text(line['timeline'][tool])}")
     return "\n".join(out) + "\n"
 
 
-def chart(meta: dict, lines: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    shown = [l for l in lines if l["micropkg_ms"] is not None or l["micropip_ms"] is not None]
-    runtimes = sorted({l["runtime"] for l in shown}, key=["node", "chrome"].index)
-    fig, axes = plt.subplots(1, len(runtimes), figsize=(6.5 * len(runtimes), 4.8), squeeze=False)
-    for ax, runtime in zip(axes[0], runtimes):
-        rows = [l for l in shown if l["runtime"] == runtime]
-        labels = [l["scenario"] for l in rows]
-        x = range(len(rows))
-        a = [l["micropkg_ms"] or 0 for l in rows]
-        b = [l["micropip_ms"] or 0 for l in rows]
-        ax.bar([i - 0.2 for i in x], a, 0.4, label="micropkg", color="#2a7ab9")
-        ax.bar([i + 0.2 for i in x], b, 0.4, label="micropip 0.11.1", color="#c9792c")
-        for i, l in enumerate(rows):
-            if l["micropip_ms"] is None and l["errors"]["micropip"]:
-                ax.text(i + 0.2, max(a) * 0.02 + 1, "failed", rotation=90, ha="center", va="bottom", fontsize=8)
-            if l["limit_ms"]:
-                ax.plot([i - 0.4, i + 0.4], [l["limit_ms"]] * 2, color="black", lw=1.2,
-                        label="physical limit" if "physical limit" not in ax.get_legend_handles_labels()[1] else None)
-            if l["ratio"] is not None:
-                ax.text(i, max(a[i], b[i]) * 1.02, f"{l['ratio']:.2f}×", ha="center", va="bottom", fontsize=8)
-            if l["unpack_ms"]:
-                ax.plot([i - 0.4, i + 0.4], [l["unpack_ms"]] * 2, color="black", lw=1.2, ls="--",
-                        label="unpack + load, no network" if "unpack + load, no network" not in ax.get_legend_handles_labels()[1] else None)
-        ax.set_ylim(0, max(a + b) * 1.12)
-        ax.set_xticks(list(x))
-        ax.set_xticklabels(labels, rotation=20)
-        ax.set_ylabel("ms (median), import + install")
-        ax.set_title(f"{runtime}, {meta['latency_ms']:.0f} ms latency")
-        ax.legend(fontsize=8)
-    fig.suptitle(f"micropkg vs micropip — {meta['date']}")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def write_report(directory: Path, name: str, meta: dict, lines: list[dict], rows: list[dict]) -> list[Path]:
+def write_report(directory: Path, name: str, meta: dict, summary: dict, rows: list[dict]) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     md = directory / f"{name}.md"
-    md.write_text(markdown(meta, lines))
+    md.write_text(markdown(meta, summary))
     raw = directory / f"{name}.json"
-    raw.write_text(json.dumps({"meta": meta, "summary": lines, "runs": rows}, indent=1))
-    paths = [md, raw]
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        print("[bench] matplotlib is not installed: no chart (benchmarks/run installs it)")
-    else:
-        png = directory / f"{name}.png"
-        chart(meta, lines, png)
-        paths.append(png)
-    return paths
+    raw.write_text(json.dumps({"meta": meta, "summary": summary, "runs": rows}, indent=1))
+    return [md, raw]

@@ -92,12 +92,12 @@ class NodeRuntime:
 
     name = "node"
 
-    def __init__(self, dist: Path, *, timeout: float = 600) -> None:
-        self.dist = dist
+    def __init__(self, dist: Path | None = None, *, timeout: float = 600) -> None:
+        self.dist = dist  # the Pyodide folder of runs whose config names none
         self.timeout = timeout
 
-    def pyodide_url(self) -> str:
-        return str(self.dist) + "/"
+    def pyodide_url(self, dist: Path) -> str:
+        return str(dist) + "/"
 
     def wheel_url(self, path: Path) -> str:
         return str(path)
@@ -117,7 +117,8 @@ class _NodeOrigin:
         self.cache_dir = cache_dir
 
     def run(self, config: dict) -> dict:
-        config = {**config, "indexURL": str(self.runtime.dist), "nodeCacheDir": str(self.cache_dir)}
+        # config["indexURL"]: the Pyodide folder (runtime.pyodide_url of a deployment's dist).
+        config = {"indexURL": str(self.runtime.dist), **config, "nodeCacheDir": str(self.cache_dir)}
         try:
             done = subprocess.run(
                 ["node", str(WEB / "node_runner.mjs"), json.dumps(config)],
@@ -141,8 +142,8 @@ class ChromeRuntime:
         self.static = static
         self.timeout = timeout
 
-    def pyodide_url(self) -> str:
-        return self.static.url + "/pyodide/"
+    def pyodide_url(self, dist: Path) -> str:
+        return self.wheel_url(dist) + "/"
 
     def wheel_url(self, path: Path) -> str:
         for prefix, root in self.static.mounts.items():
@@ -180,7 +181,6 @@ class _ChromeOrigin:
     def run(self, config: dict) -> dict:
         from selenium.common.exceptions import WebDriverException
 
-        config = {**config, "indexURL": self.runtime.pyodide_url()}
         try:
             # A new page load: a fresh Pyodide, the profile's storage kept.
             self.driver.get(self.runtime.static.url + "/web/bench.html")

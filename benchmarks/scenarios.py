@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-__all__ = ["Scenario", "SCENARIOS", "QUICK", "install_snippet", "import_snippet", "lock_snippet"]
+__all__ = ["GEOMEAN", "Scenario", "SCENARIOS", "QUICK", "install_snippet", "import_snippet", "lock_snippet"]
 
 
 @dataclass(frozen=True)
@@ -26,17 +26,18 @@ class Scenario:
     imports: tuple[str, ...] = field(default=())  # checked after timing: the install works
 
 
+TREE = ("httpx[http2]", "rich", "attrs", "cattrs", "python-dateutil", "pytest", "click")
+
 SCENARIOS = (
+    Scenario("six", "six (1 pure wheel, no dependencies)", ("six",), imports=("six",)),
+    Scenario("click", "click (1 pure wheel)", ("click",), imports=("click",)),
+    Scenario("rich", "rich (4 pure wheels)", ("rich",), imports=("rich",)),
+    Scenario("httpx", "httpx (7 pure wheels)", ("httpx",), imports=("httpx",)),
     Scenario("luau", "luau-wasm (1 native wheel)", ("luau-wasm",), imports=("luau_wasm",)),
     Scenario(
         "pydantic", "pydantic (native pydantic-core, 5 wheels)", ("pydantic",), imports=("pydantic",),
     ),
-    Scenario(
-        "tree",
-        "23-package pure-Python tree",
-        ("httpx[http2]", "rich", "attrs", "cattrs", "python-dateutil", "pytest", "click"),
-        imports=("httpx", "rich", "cattrs", "dateutil"),
-    ),
+    Scenario("tree", "23-package pure-Python tree", TREE, imports=("httpx", "rich", "cattrs", "dateutil")),
     Scenario(
         "backtrack",
         "backtracking: flake8 with pycodestyle<2.9",
@@ -47,36 +48,82 @@ SCENARIOS = (
     Scenario(
         "warm",
         "warm: the 23-package tree again, fresh runtime, same origin",
-        ("httpx[http2]", "rich", "attrs", "cattrs", "python-dateutil", "pytest", "click"),
+        TREE,
         kind="warm",
         imports=("httpx", "rich"),
     ),
     Scenario(
         "lock",
         "install from a lock (23-package tree)",
-        ("httpx[http2]", "rich", "attrs", "cattrs", "python-dateutil", "pytest", "click"),
+        TREE,
         kind="lock",
         note="micropip cannot install a lock: its column is its usual resolving install",
     ),
-    Scenario("import", "`import <installer>` alone", kind="import"),
+    Scenario("import", "`import <installer>` until its `install` is there", kind="import"),
 )
 
-QUICK = ("luau", "pydantic", "warm", "import")
+# The geometric mean of micropkg/micropip is taken over these (cold installs of single requests).
+GEOMEAN = ("six", "click", "rich", "httpx", "luau", "pydantic")
+
+QUICK = tuple(s.name for s in SCENARIOS)  # one pair of each
 
 _PRELUDE = """
-import json, sys, time
-import importlib.metadata as _md
+import json, os, sys, time
+
+_SITE = next(p for p in sys.path if p.endswith("site-packages"))
 
 def _dists():
-    return {(d.metadata["Name"] or "").lower(): d.version for d in _md.distributions()}
+    # dist-info directories, not importlib.metadata: importing that here would compile it
+    # outside the timer, a head start for whichever installer imports it anyway.
+    return {n for n in os.listdir(_SITE) if n.endswith(".dist-info")}
 
 _before = _dists()
 _error = None
+_marks = []  # (phase, wall-clock seconds)
+"""
+
+# Phases as each installer reports them, as (name, wall-clock time) in _marks.
+# micropkg: its Reporter.phase hook (micropkg.reporter.PHASES), counted from install().
+_MICROPKG_PHASES = """
+_reporter = None
+try:
+    from micropkg.reporter import Reporter as _Reporter
+    class _Phases(_Reporter):
+        def phase(self, name, at):
+            _marks.append((name, _t_install + at))
+    _reporter = _Phases()
+except ImportError:
+    pass
+_kwargs = {"reporter": _reporter} if _reporter is not None and hasattr(_Reporter, "phase") else {}
+"""
+
+# micropip has no hooks: its resolution (Transaction.gather_requirements, which also starts
+# the downloads) and its install of each wheel (verify, unpack, load) are wrapped.
+_MICROPIP_PHASES = """
+import micropip.transaction as _tx, micropip.wheelinfo as _wi
+_gather, _winstall = _tx.Transaction.gather_requirements, _wi.WheelInfo.install
+_depth = [0]
+async def _timed_gather(self, *a, **k):
+    _depth[0] += 1
+    if _depth[0] == 1:
+        _marks.append(("resolving", time.time()))
+    try:
+        return await _gather(self, *a, **k)
+    finally:
+        _depth[0] -= 1
+        if _depth[0] == 0:
+            _marks.append(("resolved", time.time()))
+async def _timed_install(self, *a, **k):
+    if not any(n == "installing" for n, _ in _marks):
+        _marks.append(("installing", time.time()))
+    return await _winstall(self, *a, **k)
+_tx.Transaction.gather_requirements, _wi.WheelInfo.install = _timed_gather, _timed_install
+_kwargs = {}
 """
 
 _EPILOGUE = """
-_after = _dists()
-_installed = sorted(f"{n}=={v}" for n, v in _after.items() if _before.get(n) != v)
+_marks.append(("returned", _w2))
+_installed = sorted(n[: -len(".dist-info")] for n in _dists() - _before)
 _checked = []
 if _error is None:
     for _m in IMPORTS:
@@ -89,36 +136,60 @@ json.dumps({
     "import_ms": (_t1 - _t0) * 1000,
     "install_ms": (_t2 - _t1) * 1000,
     "total_ms": (_t2 - _t0) * 1000,
+    "wall0": _w0,
+    # by time; "returned" last (micropkg's own "done" is the same instant on another clock)
+    "marks": [(n, round((w - _w0) * 1000, 1)) for n, w in sorted(_marks, key=lambda m: (m[0] == "returned", m[1]))],
     "installed": _installed,
     "error": _error,
 })
 """
 
 
-def install_snippet(tool: str, requirements: tuple[str, ...], index_url: str, imports: tuple[str, ...]) -> str:
-    """Import ``tool`` (micropkg or micropip) and install ``requirements`` from ``index_url``."""
-    body = f"""
-REQS = {json.dumps(list(requirements))}
-IMPORTS = {json.dumps(list(imports))}
+def _timed(tool: str, call: str) -> str:
+    phases = _MICROPKG_PHASES if tool == "micropkg" else _MICROPIP_PHASES
+    return f"""
+_w0 = time.time()
 _t0 = time.perf_counter()
 import {tool}
 _t1 = time.perf_counter()
+_marks.append(("imported", time.time()))
+{phases}
+_install = {tool}.install  # micropkg's top level is lazy: this imports micropkg.api
+_t_install = time.time()
+_marks.append(("install()", _t_install))
 try:
-    await {tool}.install(REQS, index_urls=[{index_url!r}])
+    await {call}
 except Exception as _exc:
     _error = f"{{type(_exc).__name__}}: {{_exc}}"[:1500]
 _t2 = time.perf_counter()
+_w2 = time.time()
 """
-    return _PRELUDE + body + _EPILOGUE
+
+
+def install_snippet(tool: str, requirements: tuple[str, ...], index_url: str, imports: tuple[str, ...]) -> str:
+    """Import ``tool`` (micropkg or micropip) and install ``requirements`` from ``index_url``.
+
+    The timer covers ``import`` and ``install``; the phase recording is set up between the
+    two (a few attribute assignments, and for micropkg the import of its tiny reporter module).
+    """
+    if tool == "micropip":
+        index_url = index_url.rstrip("/")  # micropip appends "/<name>/" itself
+    call = f"_install(REQS, index_urls=[{index_url!r}], **_kwargs)"
+    body = f"REQS = {json.dumps(list(requirements))}\nIMPORTS = {json.dumps(list(imports))}\n"
+    return _PRELUDE + body + _timed(tool, call) + _EPILOGUE
 
 
 def import_snippet(tool: str) -> str:
-    """Time ``import tool`` alone, and count the modules it pulled in."""
+    """Time ``import tool`` until ``tool.install`` is there, and count the modules it pulled in.
+
+    micropkg's top level is lazy: ``micropkg.install`` imports ``micropkg.api``; that counts.
+    """
     return f"""
 import json, sys, time
 _n = len(sys.modules)
 _t0 = time.perf_counter()
 import {tool}
+{tool}.install
 _t1 = time.perf_counter()
 json.dumps({{"import_ms": (_t1 - _t0) * 1000, "install_ms": 0.0, "total_ms": (_t1 - _t0) * 1000,
             "modules": len(sys.modules) - _n, "installed": [], "error": None}})
@@ -127,21 +198,5 @@ json.dumps({{"import_ms": (_t1 - _t0) * 1000, "install_ms": 0.0, "total_ms": (_t
 
 def lock_snippet(lock_text: str) -> str:
     """Install from a lock made beforehand (micropkg only: micropip has no lock install)."""
-    body = f"""
-IMPORTS = []
-LOCK = {lock_text!r}
-_t0 = time.perf_counter()
-import micropkg
-_t1 = time.perf_counter()
-try:
-    await micropkg.install(lock=LOCK)
-except Exception as _exc:
-    _error = f"{{type(_exc).__name__}}: {{_exc}}"[:1500]
-_t2 = time.perf_counter()
-"""
-    return _PRELUDE + body + _EPILOGUE
-
-
-def baseline_snippet() -> str:
-    """Nothing to run: the no-network baseline is Pyodide's loadPackage of the plan's wheels."""
-    return 'import json\njson.dumps({"import_ms": 0.0, "install_ms": 0.0, "total_ms": 0.0, "installed": [], "error": None})'
+    body = f"IMPORTS = []\nLOCK = {lock_text!r}\n"
+    return _PRELUDE + body + _timed("micropkg", "_install(lock=LOCK, **_kwargs)") + _EPILOGUE

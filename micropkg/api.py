@@ -12,6 +12,7 @@ while one runs waits for it, then resolves against what it left.
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import dataclasses
 import time
@@ -23,7 +24,7 @@ from .errors import MicropkgError
 from .index.head_start import load_machinery, send_root_pages
 from .net.retry import DEFAULT_BUDGET, DEFAULT_TIMEOUT
 from .packages import Package, freeze, list, uninstall
-from .reporter import Reporter, announce
+from .reporter import Reporter, announce, call_started, mark
 from .runtime import detect, stores
 from .session import Options, Session, one_change_at_a_time, set_default_indexes, shared_libraries_first
 
@@ -73,18 +74,22 @@ async def resolve(
 ) -> Plan:
     """Resolve without installing: the plan ``install`` would carry out (same parameters).
     An sdist in the plan is built for its metadata (once, then from the cache)."""
-    session = Session.open(
-        index_urls, credentials=credentials, allow_insecure_http=allow_insecure_http, cache=cache,
-        index_strategy=index_strategy, pyodide_packages=pyodide_packages, timeout=timeout, time_budget=time_budget,
-    )
-    options = Options(deps=deps, pre=pre, reinstall=reinstall, keep_going=keep_going,
-                      constraints=tuple(constraints or ()), only_binary=only_binary)
-    if script is not None:
-        requirements = await _with_script(session, script, requirements)
-    plan, catalog = await session.resolve(requirements, options)
-    await catalog.settle()
-    if catalog.builds is not None:
-        catalog.builds.close()
+    clock = call_started.set(time.perf_counter())  # plan.stats.phases count from here
+    try:
+        session = Session.open(
+            index_urls, credentials=credentials, allow_insecure_http=allow_insecure_http, cache=cache,
+            index_strategy=index_strategy, pyodide_packages=pyodide_packages, timeout=timeout, time_budget=time_budget,
+        )
+        options = Options(deps=deps, pre=pre, reinstall=reinstall, keep_going=keep_going,
+                          constraints=tuple(constraints or ()), only_binary=only_binary)
+        if script is not None:
+            requirements = await _with_script(session, script, requirements)
+        plan, catalog = await session.resolve(requirements, options)
+        await catalog.settle()
+        if catalog.builds is not None:
+            catalog.builds.close()
+    finally:
+        call_started.reset(clock)
     announce(Reporter(), plan.ignored, plan.walked_back, stacklevel=2)
     return plan
 
@@ -199,6 +204,7 @@ async def install(
 
         reporter = default_reporter(verbose)
     started = time.perf_counter()
+    clock = call_started.set(started)  # the phases' ``at`` counts from here
     try:
         session = Session.open(
             index_urls, credentials=credentials, allow_insecure_http=allow_insecure_http, cache=cache,
@@ -223,8 +229,11 @@ async def install(
 
                 native.mark_loaded({i.name: i.source for i in installed})
     except BaseException as exc:
+        call_started.reset(clock)
         reporter.failed(exc)
         raise
+    mark(reporter, "done")
+    call_started.reset(clock)
     reporter.installed([(i.name, i.version) for i in installed], time.perf_counter() - started)
     return installed
 
@@ -250,10 +259,16 @@ async def _install(
             return []
     on_their_way = send_root_pages(session.indexes, requirements)
     try:
+        if on_their_way:
+            await asyncio.wait(on_their_way, return_when=asyncio.FIRST_COMPLETED)
+            mark(reporter, "request")
+        mark(reporter, "imports")
         await load_machinery(on_their_way)
         plan, catalog = await session.resolve(requirements, options, speculative=True, reporter=reporter)
     finally:
         session.drop_early()
+    for name, at in plan.stats.phases if plan.stats else ():  # the resolver has no reporter: its marks, told now
+        reporter.phase(name, at)
     announce(reporter, plan.ignored, plan.walked_back, stacklevel=3)
     reporter.resolved([(pin.name, str(pin.version)) for pin in plan.to_install], time.perf_counter() - resolving)
     from packaging.utils import canonicalize_name
@@ -311,6 +326,7 @@ async def _install_lock(session: Session, lock: str, reporter: Reporter) -> buil
     from .installation.installer import install_lock
     from .runtime import native
 
+    mark(reporter, "parsing")
     parsed = await session.load_lock(lock)
     builds = session.builder(reporter)  # for entries locked to an sdist (built once, then cached)
     try:

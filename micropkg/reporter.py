@@ -12,6 +12,17 @@ install from a lock skips resolution (``resolved`` reports the lock's
 packages). Nothing to install: ``resolved`` then ``installed`` with an empty
 list. Hooks must not raise: the installer does not catch what they throw.
 
+``phase`` marks where the time goes, at most once per name in this order except
+that ``waiting`` and ``resolving`` repeat per round of a backtracking resolution:
+``request`` (the first page request is on its way), ``imports`` (the
+resolver and installer load while it travels), ``waiting`` (the resolution waits
+for pages and metadata, parsing each as it lands), ``resolving`` (resolvelib over
+what is known), ``resolved``, ``downloading`` (waiting for the wheels not here
+yet), ``verifying`` (every wheel is here: hashes, RECORD, METADATA), ``writing``,
+``loading`` (native libraries compile and load), ``done``. An install from a lock
+has ``parsing`` (the lock) then ``downloading`` on. ``at`` counts seconds from the
+call of ``install()`` (or ``resolve()``, whose plan's ``stats.phases`` holds its part).
+
 Like resolvelib's ``BaseReporter``, the base class does nothing and sits at
 the bottom of the package, so every layer can report without importing a
 display; ``micropkg.ui`` holds the reporters that show something.
@@ -19,11 +30,21 @@ display; ``micropkg.ui`` holds the reporters that show something.
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Sequence
+from contextvars import ContextVar
 from typing import Protocol
 
-__all__ = ["Packages", "Reporter", "WalkBackNotice", "announce"]
+__all__ = ["PHASES", "Packages", "Reporter", "WalkBackNotice", "announce", "call_started", "mark", "since_call"]
+
+PHASES = (
+    "request", "imports", "parsing", "waiting", "resolving", "resolved", "downloading", "verifying", "writing",
+    "loading", "done",
+)
+# When the running install() or resolve() was called (perf_counter), for the phases' ``at``:
+# a context variable, so the resolver and installer need no clock passed down to them.
+call_started: ContextVar[float | None] = ContextVar("micropkg_call_started", default=None)
 
 # (name, version) pairs, in the plan's order.
 Packages = Sequence[tuple[str, str]]
@@ -83,6 +104,19 @@ class Reporter:
         """A request failed (``reason``: "HTTP 503 (Service Unavailable)", "no answer for 15 s"...);
         attempt number ``attempt`` of it starts in ``delay`` seconds."""
 
+    def phase(self, name: str, at: float) -> None:
+        """The install reached phase ``name`` (one of :data:`PHASES`) ``at`` seconds after it was called."""
+
+
+def since_call() -> float:
+    """Seconds since the running install() or resolve() was called (0.0 outside one)."""
+    started = call_started.get()
+    return 0.0 if started is None else time.perf_counter() - started
+
+
+def mark(reporter: Reporter, name: str) -> None:
+    """Tell ``reporter`` the install has reached phase ``name`` now."""
+    reporter.phase(name, since_call())
 
 
 class _Marked(Protocol):

@@ -35,7 +35,7 @@ from ..model.sources import DirectSource
 from ..model.target import Target
 from ..model.wheel import Wheel
 from ..net.transport import redact_url
-from ..reporter import Reporter
+from ..reporter import Reporter, mark
 from .destination import rolled_back
 from .environment import distributions, source_files
 from .site_packages import SitePackages
@@ -70,6 +70,7 @@ async def download_and_verify(
     each wheel's METADATA must say what the resolver used (``Pin.metadata``).
     """
     reporter = reporter or Reporter()
+    mark(reporter, "downloading")
     # Early downloads start during resolution: count from the first of them.
     started = downloads.first_wheel_at if downloads.first_wheel_at is not None else time.perf_counter()
     # The index's sizes (PEP 700) give the total up front; a file without one counts when it lands.
@@ -84,6 +85,8 @@ async def download_and_verify(
         done[0] += len(blob)
         done[1] += 1
         reporter.downloading(done[0], total, done[1], len(pins))
+        if done[1] == len(pins):
+            mark(reporter, "verifying")  # the last wheel is here (the others may be verified already)
         return await downloads.verified_wheel(pin.candidate)  # opened once, maybe during the resolution
 
     wheels = await asyncio.gather(*(arrival(pin) for pin in pins))
@@ -201,6 +204,7 @@ async def install_plan(
     destination = SitePackages(root)
     modules_before = set(sys.modules)
     reporter.installing([(pin.name, str(pin.version)) for pin in pins])
+    mark(reporter, "writing")
     written = write_wheels(
         wheels,
         destination,
@@ -213,6 +217,8 @@ async def install_plan(
     )
     native = [(wheel, libs) for wheel, paths in zip(wheels, written) if (libs := dynlibs_to_load(paths.dynlibs))]
     count = sum(len(libs) for _, libs in native)
+    if native:
+        mark(reporter, "loading")
     loaded = 0
 
     async def load(libs: list[str]) -> None:

@@ -86,6 +86,9 @@ class ResolutionStats:
     requests: int  # index requests (pages, metadata, ranges; wheels read for metadata or on speculation)
     round_seconds: tuple[float, ...] = ()  # resolver CPU per round
     received: int = 0  # bytes of the answers to those requests
+    # (phase, seconds since resolve()/install() was called): waiting, resolving (repeating per
+    # round), resolved -- the reporter's phases (micropkg.reporter.PHASES) of the resolution
+    phases: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass

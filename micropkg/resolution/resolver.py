@@ -42,6 +42,7 @@ from ..errors import MicropkgError, ResolutionError, ResolutionTooLong, Unavaila
 from ..model.candidates import Candidate
 from ..model.plan import Kept, Pin, Plan, ResolutionStats, WalkBack
 from ..model.target import Target
+from ..reporter import since_call
 from .catalog import Catalog, Missing
 from .conflicts import explain
 from .dead_ends import major_of
@@ -178,11 +179,13 @@ async def resolve(
     )
     for root in roots:
         provider.log.add(None, root)
+    phases = [("waiting", since_call())]
     await _prefetch(catalog, provider, roots)
     reporter = _Counting()
     resolver = resolvelib.Resolver(provider, reporter)
     rounds: list[float] = []
     while True:
+        phases.append(("resolving", since_call()))
         begun = time.perf_counter()
         try:
             result = resolver.resolve(roots, max_rounds=max_rounds)
@@ -192,6 +195,7 @@ async def resolve(
             rounds.append(time.perf_counter() - begun)
             if time.monotonic() - started > budget:
                 raise _too_long(provider, reporter, f"its {budget:g} s budget") from None
+            phases.append(("waiting", since_call()))
             await _fetch_missing(catalog, provider, missing)
         except resolvelib.ResolutionImpossible as exc:
             error = _unavailable(provider, exc.causes) or explain(exc.causes, catalog, target, provider.log)
@@ -207,7 +211,7 @@ async def resolve(
     plan.ignored = ignored
     plan.stats = ResolutionStats(
         attempts=len(rounds), resolver_seconds=sum(rounds), requests=catalog.requests, round_seconds=tuple(rounds),
-        received=catalog.received,
+        received=catalog.received, phases=(*phases, ("resolved", since_call())),
     )
     return plan
 
