@@ -196,7 +196,7 @@ async def install(
             else:
                 installed = await _install(
                     session, options, requirements, requirements_file, reporter,
-                    indexes_given=index_urls is not None,
+                    indexes_given=index_urls is not None, credentials=credentials,
                 )
             detect.invalidate_import_caches()
             if installed:
@@ -212,6 +212,7 @@ async def install(
 
 async def _install(
     session: Session, options: Options, requirements, requirements_file, reporter: Reporter, *, indexes_given: bool,
+    credentials: str | None = None,
 ) -> builtins.list[Installed]:
     if requirements_file is not None:
         requirements, session, options = await _with_files(
@@ -229,6 +230,12 @@ async def _install(
             announce(reporter, satisfied.ignored, (), stacklevel=3)
             reporter.resolved([], time.perf_counter() - resolving)
             return []
+    # A warm page load: what the same request wrote last time, restored without resolving.
+    from .warm import WarmStart
+
+    warm = WarmStart.open(session, requirements, options, credentials=credentials) if requirements_file is None else None
+    if warm is not None and (restored := await warm.restore(reporter)) is not None:
+        return restored
     on_their_way = send_root_pages(session.indexes, requirements)
     try:
         await load_machinery(on_their_way)
@@ -244,15 +251,21 @@ async def _install(
     from .runtime import native
 
     requested = {canonicalize_name(r.name) for r in parse_requirements(requirements)}
+    load = shared_libraries_first(plan, catalog, native.load_dynlibs)
     try:
-        return await install_plan(
+        installed = await install_plan(
             plan, catalog.downloads, session.site_packages,
             requested=requested,
-            load_dynlibs=shared_libraries_first(plan, catalog, native.load_dynlibs),
+            load_dynlibs=load,
             dynlibs_to_load=native.dynlibs_to_load,
             target=session.target,
             reporter=reporter,
+            # The distribution's shared libraries load through loadPackage: not kept.
+            on_committed=warm.committed if warm is not None and load is native.load_dynlibs else None,
         )
+        if warm is not None:
+            await warm.keep(plan, installed)
+        return installed
     finally:
         # What was fetched is kept for the next page load before install() returns (or fails).
         await catalog.settle()

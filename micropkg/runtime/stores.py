@@ -5,11 +5,11 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from ..net.cache import DirectoryStore, MemoryStore, Store
+from ..net.cache import KINDS, DirectoryStore, MemoryStore, Store
 from .detect import in_browser, in_pyodide
 from .js import JsException
 
-__all__ = ["CacheApiStore", "FallbackStore", "NodeFsStore", "cache_store"]
+__all__ = ["CacheApiStore", "FallbackStore", "NodeFsStore", "cache_store", "runtime_identity"]
 
 _store: Store | None = None
 
@@ -27,6 +27,24 @@ def cache_store() -> Store:
     if _store is None:
         _store = _make_store()
     return _store
+
+def runtime_identity() -> dict[str, str | None]:
+    """What files installed here depend on, besides Python's version: for the installed-tree
+    cache's key (cheap: no ``sysconfig``, no ``packaging``)."""
+    import importlib.machinery
+    import sys
+
+    from .detect import abi_version, site_packages
+
+    pyodide = None
+    if in_pyodide():
+        import pyodide_js
+
+        pyodide = str(pyodide_js.version)
+    return {
+        "pyodide": pyodide, "abi": abi_version(), "platform": sys.platform,
+        "extension_suffix": importlib.machinery.EXTENSION_SUFFIXES[0], "site_packages": str(site_packages()),
+    }
 
 def _make_store() -> Store:
     if not in_pyodide():
@@ -119,7 +137,7 @@ class NodeFsStore(Store):
             raise OSError(f"deleting {path} failed: {exc}") from exc
 
     async def clear(self) -> None:
-        for kind in ("blob", "meta", "page"):
+        for kind in KINDS:
             try:
                 await self._fs.rm(f"{self.root}/{kind}", _js_options(recursive=True, force=True))
             except JsException as exc:

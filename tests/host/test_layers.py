@@ -29,7 +29,7 @@ LAYERS: list[set[str]] = [
     {"resolution"},
     {"lock"},
     {"ui"},
-    {"session", "api", "packages"},
+    {"session", "api", "packages", "warm"},
     {"commands"},
     {"__init__", "__main__"},
 ]
