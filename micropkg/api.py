@@ -230,14 +230,15 @@ async def _install(
             announce(reporter, satisfied.ignored, (), stacklevel=3)
             reporter.resolved([], time.perf_counter() - resolving)
             return []
-    # A warm page load: what the same request wrote last time, restored without resolving.
+    on_their_way = send_root_pages(session.indexes, requirements)
     from .warm import WarmStart
 
     warm = WarmStart.open(session, requirements, options, credentials=credentials) if requirements_file is None else None
-    if warm is not None and (restored := await warm.restore(reporter)) is not None:
-        return restored
-    on_their_way = send_root_pages(session.indexes, requirements)
     try:
+        # A warm page load: what the same request wrote last time, restored without resolving
+        # (the root pages just sent for are the first it checks).
+        if warm is not None and (restored := await warm.restore(reporter)) is not None:
+            return restored
         await load_machinery(on_their_way)
         plan, catalog = await session.resolve(requirements, options, speculative=True)
     finally:

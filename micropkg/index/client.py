@@ -178,8 +178,11 @@ class Index(PackageSource):
         return response
 
     async def page_response(self, url: str) -> Response:
-        """This index's answer for its page at ``url`` now, as :meth:`project` reads it (cache rules included)."""
-        return await self._page_response(url)
+        """This index's answer for its page at ``url`` now, as :meth:`project` reads it (cache rules included).
+
+        A page sent for early (:meth:`send_early`) is that answer, and stays for :meth:`project`."""
+        early = self._early.get(url)
+        return await (asyncio.shield(early[0]) if early is not None else self._page_response(url))
 
     async def project(self, name: str) -> ProjectPage | None:
         """The project's page, or None when this index does not know the project."""
