@@ -108,8 +108,7 @@ class Index(PackageSource):
         return self._cache
 
     @property
-    def headers(self) -> dict[str, str]:
-        """The headers sent to this index's origin (credentials included)."""
+    def headers(self) -> dict[str, str]:  # sent to this index's origin (credentials included)
         return dict(self._headers)
 
     @property
@@ -170,17 +169,13 @@ class Index(PackageSource):
     async def _page_response(self, url: str, transport: Transport | None = None) -> Response:
         transport = transport or self._transport
         headers = {"Accept": ACCEPT, **self._headers_for(url)}
-        if self._cache is not None:
-            response = await self._cache.fetch_page(transport, Request(url, headers))
-        else:
-            response = await transport.fetch(Request(url, headers))
+        request = Request(url, headers)
+        response = await (self._cache.fetch_page(transport, request) if self._cache else transport.fetch(request))
         self.pages_read[url] = response
         return response
 
     async def page_response(self, url: str) -> Response:
-        """This index's answer for its page at ``url`` now, as :meth:`project` reads it (cache rules included).
-
-        A page sent for early (:meth:`send_early`) is that answer, and stays for :meth:`project`."""
+        """The answer for this index's page at ``url``, as :meth:`project` reads it (an early one stays for it)."""
         early = self._early.get(url)
         return await (asyncio.shield(early[0]) if early is not None else self._page_response(url))
 
