@@ -221,8 +221,8 @@ async def install_plan(
     try:
         # Each wheel's libraries in their order, the wheels side by side: a wheel's
         # extensions link against its own libraries (and the distribution's shared
-        # ones, which load first), so compiling them concurrently is safe and overlaps
-        # the WebAssembly compilation of big modules.
+        # ones, which load first), so the order between wheels does not matter.
+        # (Pyodide 314's loadDynlib takes a lock: the loads themselves run one at a time.)
         outcomes = await asyncio.gather(*(load(libs) for _, libs in native), return_exceptions=True)
         failed = [(wheel, o) for (wheel, _), o in zip(native, outcomes) if isinstance(o, BaseException)]
         if failed:
