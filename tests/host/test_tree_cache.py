@@ -122,3 +122,36 @@ def test_a_native_library_that_fails_rolls_every_file_back(tmp_path: Path) -> No
     with pytest.raises(InstallError, match="link error.*Nothing was installed"):
         _restore(tree_cache.pack(manifest, list(manifest_libs.values())), tmp_path, failing)
     assert os.listdir(tmp_path) == []
+
+
+# -- which installs the tree cache serves (micropkg.warm) --------------------------------------
+
+
+def _warm(requirements, *, cache="default", pyodide_packages=True, constraints=(), deps=True):
+    from micropkg.session import Options, Session
+    from micropkg.warm import WarmStart
+
+    session = Session.open(["https://example.org/simple"], cache=cache, pyodide_packages=pyodide_packages)
+    return WarmStart.open(session, requirements, Options(deps=deps, constraints=tuple(constraints)), credentials=None)
+
+
+def test_plain_requests_get_a_key_that_moves_with_the_options() -> None:
+    plain, no_deps = _warm(["demo>=1", "other[extra]"]), _warm(["demo>=1", "other[extra]"], deps=False)
+    assert plain is not None and no_deps is not None
+    assert plain.key != no_deps.key and plain.key == _warm(["demo>=1", "other[extra]"]).key
+
+
+@pytest.mark.parametrize("changed", [
+    {"requirements": ["demo @ https://example.org/demo-1.0-py3-none-any.whl"]},
+    {"requirements": ["https://example.org/demo-1.0-py3-none-any.whl"]},
+    {"requirements": ["demo-1.0-py3-none-any.whl"]},
+    {"requirements": ["./wheels/demo"]},
+    {"requirements": []},
+    {"constraints": ["demo @ https://example.org/demo-1.0-py3-none-any.whl"]},
+    {"cache": "off"},
+    {"pyodide_packages": "https://example.org/pyodide-lock.json"},
+])
+def test_what_may_change_under_the_same_request_is_never_served(changed) -> None:
+    given = {"requirements": ["demo"], **changed}
+    requirements = given.pop("requirements")
+    assert _warm(requirements, **given) is None
