@@ -62,7 +62,7 @@ class WarmStart:
             index_strategy=session.index_strategy,
             pyodide_packages=session.pyodide_packages,
             credentials=credentials,
-            runtime=stores.runtime_identity(),
+            runtime=stores.runtime_identity(distribution=session.pyodide_packages is True),
         )
         return cls(session, key, tree_cache.environment(session.site_packages))
 

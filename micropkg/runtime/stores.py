@@ -28,21 +28,26 @@ def cache_store() -> Store:
         _store = _make_store()
     return _store
 
-def runtime_identity() -> dict[str, str | None]:
+def runtime_identity(*, distribution: bool) -> dict[str, str | None]:
     """What files installed here depend on, besides Python's version: for the installed-tree
-    cache's key (cheap: no ``sysconfig``, no ``packaging``)."""
+    cache's key (cheap: no ``sysconfig``, no ``packaging``). With ``distribution``, the
+    runtime's own lockfile too (its packages are candidates): a digest of its entries."""
+    import hashlib
     import importlib.machinery
     import sys
 
     from .detect import abi_version, site_packages
 
-    pyodide = None
+    pyodide = lockfile = None
     if in_pyodide():
+        import js
         import pyodide_js
 
         pyodide = str(pyodide_js.version)
+        if distribution:  # ~1 ms for Pyodide 314's 300 entries (JSON.stringify, then sha256)
+            lockfile = hashlib.sha256(str(js.JSON.stringify(pyodide_js._api.lockfile_packages)).encode()).hexdigest()
     return {
-        "pyodide": pyodide, "abi": abi_version(), "platform": sys.platform,
+        "pyodide": pyodide, "abi": abi_version(), "platform": sys.platform, "lockfile": lockfile,
         "extension_suffix": importlib.machinery.EXTENSION_SUFFIXES[0], "site_packages": str(site_packages()),
     }
 
