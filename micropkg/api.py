@@ -221,7 +221,7 @@ async def install(
                     requirements = await _with_script(session, script, requirements)
                 installed = await _install(
                     session, options, requirements, requirements_file, reporter,
-                    indexes_given=index_urls is not None,
+                    indexes_given=index_urls is not None, credentials=credentials,
                 )
             detect.invalidate_import_caches()
             if installed:
@@ -240,6 +240,7 @@ async def install(
 
 async def _install(
     session: Session, options: Options, requirements, requirements_file, reporter: Reporter, *, indexes_given: bool,
+    credentials: str | None = None,
 ) -> builtins.list[Installed]:
     if requirements_file is not None:
         requirements, session, options = await _with_files(
@@ -258,10 +259,17 @@ async def _install(
             reporter.resolved([], time.perf_counter() - resolving)
             return []
     on_their_way = send_root_pages(session.indexes, requirements)
+    from .warm import WarmStart
+
+    warm = WarmStart.open(session, requirements, options, credentials=credentials) if requirements_file is None else None
     try:
         if on_their_way:
             await asyncio.wait(on_their_way, return_when=asyncio.FIRST_COMPLETED)
             mark(reporter, "request")
+        # A warm page load: what the same request wrote last time, restored without resolving
+        # (the root pages just sent for are the first it checks).
+        if warm is not None and (restored := await warm.restore(reporter)) is not None:
+            return restored
         mark(reporter, "imports")
         await load_machinery(on_their_way)
         plan, catalog = await session.resolve(requirements, options, speculative=True, reporter=reporter)
@@ -278,15 +286,21 @@ async def _install(
     from .runtime import native
 
     requested = {canonicalize_name(r.name) for r in parse_requirements(requirements)}
+    load = shared_libraries_first(plan, catalog, native.load_dynlibs)
     try:
-        return await install_plan(
+        installed = await install_plan(
             plan, catalog.downloads, session.site_packages,
             requested=requested,
-            load_dynlibs=shared_libraries_first(plan, catalog, native.load_dynlibs),
+            load_dynlibs=load,
             dynlibs_to_load=native.dynlibs_to_load,
             target=session.target,
             reporter=reporter,
+            # The distribution's shared libraries load through loadPackage: not kept.
+            on_committed=warm.committed if warm is not None and load is native.load_dynlibs else None,
         )
+        if warm is not None:
+            await warm.keep(plan, installed)
+        return installed
     finally:
         # What was fetched is kept for the next page load before install() returns (or fails).
         await catalog.settle()

@@ -100,10 +100,16 @@ class Index(PackageSource):
         # Index belongs to one install, so no other task shares them.
         self._early: dict[str, tuple[asyncio.Future[Response], asyncio.Future[None]]] = {}
         self.range_requests = 0  # requests made to read METADATA out of wheels (see metadata_from_ranges)
+        # Every page answer this index gave, by URL: what a plan depended on, for the installed-tree cache.
+        self.pages_read: dict[str, Response] = {}
 
     @property
     def cache(self) -> Cache | None:
         return self._cache
+
+    @property
+    def headers(self) -> dict[str, str]:  # sent to this index's origin (credentials included)
+        return dict(self._headers)
 
     @property
     def requests(self) -> int:
@@ -163,9 +169,15 @@ class Index(PackageSource):
     async def _page_response(self, url: str, transport: Transport | None = None) -> Response:
         transport = transport or self._transport
         headers = {"Accept": ACCEPT, **self._headers_for(url)}
-        if self._cache is not None:
-            return await self._cache.fetch_page(transport, Request(url, headers))
-        return await transport.fetch(Request(url, headers))
+        request = Request(url, headers)
+        response = await (self._cache.fetch_page(transport, request) if self._cache else transport.fetch(request))
+        self.pages_read[url] = response
+        return response
+
+    async def page_response(self, url: str) -> Response:
+        """The answer for this index's page at ``url``, as :meth:`project` reads it (an early one stays for it)."""
+        early = self._early.get(url)
+        return await (asyncio.shield(early[0]) if early is not None else self._page_response(url))
 
     async def project(self, name: str) -> ProjectPage | None:
         """The project's page, or None when this index does not know the project."""

@@ -21,7 +21,6 @@ import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,6 +38,8 @@ from ..reporter import Reporter, mark
 from .destination import rolled_back
 from .environment import distributions, source_files
 from .site_packages import SitePackages
+from .tree_cache import Installed
+from .writer import InstalledFiles
 from .writer import install as write_wheels
 
 if TYPE_CHECKING:  # locks load only for install(lock=...)
@@ -48,14 +49,6 @@ if TYPE_CHECKING:  # locks load only for install(lock=...)
 __all__ = [
     "Installed", "check_metadata_agrees", "check_tags_fit", "download_and_verify", "forget_modules", "install_lock", "install_plan",
 ]
-
-
-@dataclass(frozen=True)
-class Installed:
-    name: str
-    version: str
-    filename: str
-    source: str
 
 
 async def download_and_verify(
@@ -182,11 +175,15 @@ async def install_plan(
     dynlibs_to_load,
     target: Target | None = None,
     reporter: Reporter | None = None,
+    on_committed: Callable[[Sequence[InstalledFiles], list[list[str]], bool], None] | None = None,
 ) -> list[Installed]:
     """Install what ``plan`` adds to the runtime; return what was installed.
 
     With ``target``, every wheel's tags must fit it: a direct wheel URL is not
     judged by tag during resolution, and is refused here, before any write.
+    ``on_committed`` hears, once the files are in place for good, what was
+    written per wheel, the native libraries in the order they loaded, and
+    whether an installed version was replaced (for the installed-tree cache).
     """
     pins = plan.to_install
     if not pins:
@@ -231,8 +228,8 @@ async def install_plan(
     try:
         # Each wheel's libraries in their order, the wheels side by side: a wheel's
         # extensions link against its own libraries (and the distribution's shared
-        # ones, which load first), so compiling them concurrently is safe and overlaps
-        # the WebAssembly compilation of big modules.
+        # ones, which load first), so the order between wheels does not matter.
+        # (Pyodide 314's loadDynlib takes a lock: the loads themselves run one at a time.)
         outcomes = await asyncio.gather(*(load(libs) for _, libs in native), return_exceptions=True)
         failed = [(wheel, o) for (wheel, _), o in zip(native, outcomes) if isinstance(o, BaseException)]
         if failed:
@@ -253,6 +250,8 @@ async def install_plan(
         raise InstallError(f"Installed {names}, but cleaning up the rollback data failed: {exc}") from exc
     # Modules imported from the replaced versions must not linger in sys.modules.
     forget_modules(root, [f for dist in old.values() for f in dist.files])
+    if on_committed is not None:
+        on_committed(written, [libs for _, libs in native], bool(old))
     return [
         Installed(pin.name, str(pin.version), pin.file.filename, redact_url(str(pin.source)))
         for pin in pins

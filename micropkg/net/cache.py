@@ -40,9 +40,12 @@ from typing import TypeVar
 from ..errors import NetworkError
 from .transport import Request, Response, Transport
 
-__all__ = ["CACHE_MODES", "Cache", "DirectoryStore", "MemoryStore", "Store", "max_age"]
+__all__ = ["CACHE_MODES", "KINDS", "Cache", "DirectoryStore", "MemoryStore", "Store", "max_age"]
 
 CACHE_MODES = ("default", "off", "offline")
+# The kinds of entries, the first part of a key: wheels, derived metadata, pages, and
+# the files of whole installs (micropkg.installation.tree_cache).
+KINDS = ("blob", "meta", "page", "tree")
 
 T = TypeVar("T")
 
@@ -120,7 +123,7 @@ class DirectoryStore(Store):
         self._path(key).unlink(missing_ok=True)
 
     async def clear(self) -> None:
-        for kind in ("blob", "meta", "page"):
+        for kind in KINDS:
             directory = self.root / kind
             if not directory.is_dir():
                 continue

@@ -44,6 +44,16 @@ async def load_dynlibs(root: Path, paths: Sequence[str]) -> None:
     Pyodide's ``_api.loadDynlib`` compiles asynchronously. Its signature
     differs: 0.27 takes ``(path, global, searchDirs)``, 0.28+ takes
     ``(path)`` and ignores the rest, so one call shape serves both.
+
+    Compiling ahead (``WebAssembly.compile`` while other wheels download) is
+    not done: Pyodide 314's ``loadDynlib`` reads the file and hands its bytes
+    to Emscripten's ``loadWebAssemblyModule``, whose only cache,
+    ``preloadedWasm``, holds instantiated exports, not modules; the one way in
+    would be wrapping the global ``WebAssembly.instantiate``. Measured for
+    luau-wasm's 1 MB library (2026-12-04), compiling is 5-28 ms of a 25-200 ms
+    load in Chromium and 9-24 ms under Node: V8 compiles WebAssembly lazily,
+    so instantiating and running constructors is the cost, not compiling.
+    Pyodide's loader also takes a lock, so loads run one at a time anyway.
     """
     if not paths:
         return

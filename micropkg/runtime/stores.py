@@ -5,11 +5,11 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from ..net.cache import DirectoryStore, MemoryStore, Store
+from ..net.cache import KINDS, DirectoryStore, MemoryStore, Store
 from .detect import in_browser, in_pyodide
 from .js import JsException
 
-__all__ = ["CacheApiStore", "FallbackStore", "NodeFsStore", "cache_store"]
+__all__ = ["CacheApiStore", "FallbackStore", "NodeFsStore", "cache_store", "runtime_identity"]
 
 _store: Store | None = None
 
@@ -27,6 +27,29 @@ def cache_store() -> Store:
     if _store is None:
         _store = _make_store()
     return _store
+
+def runtime_identity(*, distribution: bool) -> dict[str, str | None]:
+    """What files installed here depend on, besides Python's version: for the installed-tree
+    cache's key (cheap: no ``sysconfig``, no ``packaging``). With ``distribution``, the
+    runtime's own lockfile too (its packages are candidates): a digest of its entries."""
+    import hashlib
+    import importlib.machinery
+    import sys
+
+    from .detect import abi_version, site_packages
+
+    pyodide = lockfile = None
+    if in_pyodide():
+        import js
+        import pyodide_js
+
+        pyodide = str(pyodide_js.version)
+        if distribution:  # ~1 ms for Pyodide 314's 300 entries (JSON.stringify, then sha256)
+            lockfile = hashlib.sha256(str(js.JSON.stringify(pyodide_js._api.lockfile_packages)).encode()).hexdigest()
+    return {
+        "pyodide": pyodide, "abi": abi_version(), "platform": sys.platform, "lockfile": lockfile,
+        "extension_suffix": importlib.machinery.EXTENSION_SUFFIXES[0], "site_packages": str(site_packages()),
+    }
 
 def _make_store() -> Store:
     if not in_pyodide():
@@ -119,7 +142,7 @@ class NodeFsStore(Store):
             raise OSError(f"deleting {path} failed: {exc}") from exc
 
     async def clear(self) -> None:
-        for kind in ("blob", "meta", "page"):
+        for kind in KINDS:
             try:
                 await self._fs.rm(f"{self.root}/{kind}", _js_options(recursive=True, force=True))
             except JsException as exc:

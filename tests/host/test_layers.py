@@ -30,7 +30,7 @@ LAYERS: list[set[str]] = [
     {"build"},
     {"lock"},
     {"ui"},
-    {"session", "api", "packages"},
+    {"session", "api", "packages", "warm"},
     {"commands"},
     {"__init__", "__main__"},
 ]

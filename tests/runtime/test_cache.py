@@ -62,6 +62,10 @@ async def _clear(selenium):
 
 
 LUAU = "luau_wasm-0.1a0-cp314-cp314-pyemscripten_2026_0_wasm32.whl"
+# The same project in another spelling: the same plan, but another request, for which the
+# installed-tree cache (tests/runtime/test_tree_cache.py) keeps nothing; so a second runtime's
+# install of it reads pages, metadata and wheels from the cache tested here.
+LUAU_AGAIN = "luau_wasm"
 
 
 def test_a_failed_resolution_keeps_what_it_fetched(selenium_standalone, index_server, make_wheel):
@@ -90,7 +94,7 @@ def test_a_second_runtime_installs_without_downloading_again(selenium_standalone
 
     index_server.log.reset()
     _fresh_runtime(selenium)
-    installed, error = _install(selenium, "luau-wasm", index_server.simple_url)
+    installed, error = _install(selenium, LUAU_AGAIN, index_server.simple_url)
     assert error is None and installed == ["luau_wasm-0.1a0-cp314-cp314-pyemscripten_2026_0_wasm32.whl"]
     again = index_server.log.counts()
     # The test index sends no Cache-Control, so its page is asked for again; wheel and metadata are not.
@@ -107,7 +111,7 @@ def test_a_damaged_entry_is_dropped_and_downloaded_again(selenium_standalone, in
     index_server.log.reset()
     _fresh_runtime(selenium)
     assert not _kept(selenium, sha256)  # the damaged copy fails its check (and is deleted)...
-    assert _install(selenium, "luau-wasm", index_server.simple_url) == ([LUAU], None)
+    assert _install(selenium, LUAU_AGAIN, index_server.simple_url) == ([LUAU], None)
     assert index_server.log.counts()["file"] == 1  # ...so the wheel is downloaded, never installed from it
     assert _kept(selenium, sha256)  # and kept again, intact
 
@@ -131,6 +135,6 @@ def test_node_keeps_the_cache_in_the_host_directory_and_clears_it(selenium, inde
         pytest.skip("the host directory is Node's store; Chromium's is covered by the tests above")
     assert _install(selenium, "harness-demo==1.0.0", index_server.simple_url)[1] is None
     kept = sorted(p.relative_to(micropkg_cache_dir).parts[0] for p in micropkg_cache_dir.rglob("*") if p.is_file())
-    assert kept == ["blob", "blob", "page"]  # the wheel, its metadata, the page
+    assert kept == ["blob", "blob", "page", "tree"]  # the wheel, its metadata, the page, the files installed
     _clear(selenium)
     assert [p for p in micropkg_cache_dir.rglob("*") if p.is_file()] == []

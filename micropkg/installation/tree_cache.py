@@ -1,0 +1,336 @@
+"""Warm page loads: the files an install wrote, kept as one entry and restored in one pass.
+
+A page that runs ``install("x")`` on every load resolves, downloads (from the
+cache), verifies, inflates and writes the same wheels each time. After a
+successful install this module keeps what it wrote; the next page load that
+makes the same request in the same environment writes those files back
+without importing the resolver or ``packaging``, without opening a wheel and
+without hashing a file one by one.
+
+**The key** (:func:`tree_key`) is a sha256 over everything an install's plan
+depends on that is known before resolving: the request (requirements as given,
+in order, and the options: deps, pre, reinstall, keep_going, constraints), the
+indexes (URLs, and the hash of their headers and credentials), the index
+strategy, ``pyodide_packages``, and the runtime (Python's full version, the
+extension suffix, the PyEmscripten ABI, Pyodide's version, site-packages).
+
+**The entry** (store key ``tree/<key>``) is one blob, checked by one sha256::
+
+    micropkg-tree-1\\n
+    <sha256 hex of everything after this line>\\n
+    <manifest: one line of JSON>\\n
+    <the bytes of every file written, concatenated in the manifest's order>
+
+The manifest holds what the answer depends on beyond the key, and the plan:
+``environment`` (the ``.dist-info`` directories of site-packages before the
+install), ``pages`` (every index page the resolution read: index, URL, HTTP
+status and the sha256 of the body), ``pins`` (name, version, file, its sha256,
+source), ``files`` (path, size, project) and ``dynlibs`` (each wheel's native
+libraries, in the order the install loaded them).
+
+**A hit** needs all of: the entry intact (else it is deleted), the same
+``.dist-info`` directories, and every page answering as before under the
+cache's usual rules -- a fresh page costs nothing, a stale one is revalidated
+or fetched (``cache="offline"``: used however old), and one that answers
+differently (a new release, a yanked file) makes it a miss. Then nothing of the
+entry's paths may exist yet. Anything else is a miss, and the install takes
+the normal path, which reports whatever is wrong.
+
+**Restoring** is transactional like an install: the files are written in one
+:class:`~micropkg.installation.site_packages.SitePackages` transaction, the
+native libraries load in the recorded order inside it, and a failure rolls
+every file back. RECORD, INSTALLER, REQUESTED and micropkg's own dist-info
+files are the bytes the normal install wrote.
+
+**Not kept**: installs with requirements files, direct references (a URL's
+bytes may change), a ``pyodide_packages`` lockfile URL, shared libraries of the
+Pyodide distribution, or a plan that replaced an installed version; and
+nothing with ``cache="off"``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import sys
+import warnings
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..errors import InstallError, MicropkgError
+from ..net.cache import Store
+from ..reporter import Reporter
+from .destination import rolled_back
+from .site_packages import SitePackages
+
+__all__ = ["Entry", "Installed", "environment", "keep", "read_entry", "restore", "tree_key"]
+
+_MAGIC = b"micropkg-tree-1\n"
+# Bigger installs are not kept: one entry is held in memory whole, twice while packed.
+MAX_ENTRY_BYTES = 128 << 20
+
+
+@dataclass(frozen=True)
+class Installed:
+    """One distribution an install wrote (what ``install()`` returns)."""
+
+    name: str
+    version: str
+    filename: str
+    source: str
+
+
+class PageSource(Protocol):
+    """What the tree cache needs of an index: its URL and its pages, read under the cache's rules."""
+
+    url: str
+
+    async def page_response(self, url: str) -> Any: ...
+
+
+def tree_key(
+    requirements: Sequence[str],
+    options: Mapping[str, object],
+    indexes: Iterable[tuple[str, Mapping[str, str]]],
+    *,
+    index_strategy: str,
+    pyodide_packages: object,
+    credentials: str | None,
+    runtime: Mapping[str, object],
+) -> str:
+    """The store key of an install's entry (see the module docstring)."""
+    def secret(text: str) -> str:  # headers and credentials are hashed before they are hashed in
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    described = {
+        "format": _MAGIC.decode().strip(),
+        "requirements": list(requirements),
+        "options": dict(options),
+        "indexes": [[url, secret(json.dumps(dict(headers), sort_keys=True))] for url, headers in indexes],
+        "index_strategy": index_strategy,
+        "pyodide_packages": pyodide_packages,
+        "credentials": secret(credentials) if credentials else None,
+        "runtime": dict(runtime),
+        "python": sys.version,
+    }
+    text = json.dumps(described, sort_keys=True, default=str)
+    return "tree/" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def environment(root: Path) -> list[str]:
+    """What is installed in ``root``, as its ``.dist-info`` directory names (one listing, no parsing)."""
+    try:
+        return sorted(name for name in os.listdir(root) if name.endswith(".dist-info"))
+    except OSError:
+        return []
+
+
+# -- keeping --------------------------------------------------------------------------------
+
+
+def pack(manifest: dict, files: Sequence[bytes]) -> bytes:
+    rest = b"".join([json.dumps(manifest, sort_keys=True).encode(), b"\n", *files])
+    return b"".join([_MAGIC, hashlib.sha256(rest).hexdigest().encode(), b"\n", rest])
+
+
+async def keep(
+    store: Store,
+    key: str,
+    root: Path,
+    *,
+    environment_before: list[str],
+    indexes: Sequence[Any],
+    pins: Sequence[Mapping[str, str]],
+    written: Sequence[tuple[str, Sequence[str]]],
+    dynlibs: Sequence[Sequence[str]],
+) -> bool:
+    """Keep what an install wrote under ``key``; False when it is too big or the store fails.
+
+    ``written``: per project, the paths written (relative to ``root``);
+    ``dynlibs``: the native libraries, per wheel, in the order they loaded;
+    ``indexes``: the session's indexes, whose ``pages_read`` are the pages the resolution read.
+    """
+    files: list[tuple[str, int, int]] = []
+    blobs: list[bytes] = []
+    total = 0
+    for number, (_, paths) in enumerate(written):
+        for path in paths:
+            data = (root / path).read_bytes()
+            total += len(data)
+            if total > MAX_ENTRY_BYTES:
+                return False
+            files.append((path, len(data), number))
+            blobs.append(data)
+    pages = sorted(
+        [index.url, url, response.status, hashlib.sha256(response.body).hexdigest()]
+        for index in indexes for url, response in index.pages_read.items()
+    )
+    manifest = {
+        "key": key,
+        "environment": environment_before,
+        "pages": pages,
+        "pins": [dict(pin) for pin in pins],
+        "projects": [name for name, _ in written],
+        "files": files,
+        "dynlibs": [list(libs) for libs in dynlibs],
+    }
+    try:
+        await store.put(key, pack(manifest, blobs))
+    except OSError as exc:
+        warnings.warn(f"micropkg's cache could not keep the installed files ({key!r}): {exc}", stacklevel=2)
+        return False
+    return True
+
+
+# -- reading and restoring ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An intact entry: its manifest, and where each file's bytes are."""
+
+    manifest: dict
+    blob: bytes
+    start: int  # offset of the first file's bytes in ``blob``
+
+    def files(self) -> Iterable[tuple[str, memoryview, int]]:
+        view = memoryview(self.blob)
+        offset = self.start
+        for path, size, project in self.manifest["files"]:
+            yield path, view[offset:offset + size], project
+            offset += size
+
+
+def unpack(blob: bytes, key: str) -> Entry | None:
+    """The entry in ``blob``, or None unless it is intact, complete and kept under ``key``."""
+    if not blob.startswith(_MAGIC):
+        return None
+    digest_end = len(_MAGIC) + 64
+    if blob[digest_end:digest_end + 1] != b"\n":
+        return None
+    # One sha256 over the rest: it covers the manifest and every file, so nothing after it is checked again.
+    if hashlib.sha256(memoryview(blob)[digest_end + 1:]).hexdigest().encode() != blob[len(_MAGIC):digest_end]:
+        return None
+    line_end = blob.find(b"\n", digest_end + 1)
+    try:
+        manifest = json.loads(blob[digest_end + 1:line_end])
+    except ValueError:  # cannot happen to an intact entry of this format; a format bug is a miss
+        return None
+    start = line_end + 1
+    if manifest.get("key") != key or start + sum(size for _, size, _ in manifest["files"]) != len(blob):
+        return None
+    return Entry(manifest, blob, start)
+
+
+async def read_entry(store: Store, key: str) -> Entry | None:
+    """The intact entry under ``key``, or None; a damaged one is deleted."""
+    try:
+        blob = await store.get(key)
+    except OSError as exc:
+        warnings.warn(f"micropkg's cache could not read {key!r} ({exc}); installing the usual way", stacklevel=2)
+        return None
+    if blob is None:
+        return None
+    entry = unpack(blob, key)
+    if entry is None:
+        # Whatever changed it, these are not the bytes that were installed: never write them.
+        try:
+            await store.delete(key)
+        except OSError as exc:
+            warnings.warn(f"micropkg's cache could not delete the damaged entry {key!r}: {exc}", stacklevel=2)
+    return entry
+
+
+async def pages_unchanged(entry: Entry, indexes: Sequence[PageSource]) -> bool:
+    """Whether every page the entry's resolution read answers as it did then (cache rules apply)."""
+    by_url = {index.url: index for index in indexes}
+
+    async def same(index_url: str, url: str, status: int, sha256: str) -> bool:
+        index = by_url.get(index_url)
+        if index is None:
+            return False
+        try:
+            response = await index.page_response(url)
+        except MicropkgError:  # offline and not kept, the network down: the normal path says so
+            return False
+        return response.status == status and hashlib.sha256(response.body).hexdigest() == sha256
+
+    checks = await asyncio.gather(*(same(*page) for page in entry.manifest["pages"]))
+    return all(checks)
+
+
+async def restore(
+    entry: Entry,
+    root: Path,
+    *,
+    load_dynlibs: Callable[[Path, Sequence[str]], Awaitable[None]],
+    reporter: Reporter,
+) -> list[Installed] | None:
+    """Write the entry's files and load its native libraries in one transaction.
+
+    Returns None, having written nothing, when one of its paths is taken (the
+    normal path explains); raises :class:`InstallError` after rolling back when
+    a write or a native library fails.
+    """
+    manifest = entry.manifest
+    pins = manifest["pins"]
+    if _any_taken(root, (path for path, _, _ in manifest["files"])):
+        return None
+    reporter.installing([(pin["name"], pin["version"]) for pin in pins])
+    destination = SitePackages(root)
+    projects = manifest["projects"]
+    destination.begin()
+    try:
+        for path, data, project in entry.files():
+            with destination.project(projects[project]):
+                destination.write(path, bytes(data))
+        count = sum(len(libs) for libs in manifest["dynlibs"])
+        loaded = 0
+        for libs in manifest["dynlibs"]:
+            for lib in libs:
+                loaded += 1
+                reporter.loading(lib, loaded, count)
+        # As the installer does: each wheel's libraries in order, the wheels side by side.
+        await asyncio.gather(*(load_dynlibs(root, libs) for libs in manifest["dynlibs"]))
+    except Exception as exc:
+        outcome = _roll_back(destination, root)
+        raise InstallError(f"Could not restore the installed files micropkg kept: {exc}. {outcome}") from exc
+    except BaseException:
+        _roll_back(destination, root)
+        raise
+    try:
+        destination.commit()
+    except OSError as exc:
+        raise InstallError(f"Restored {len(pins)} distributions, but cleaning up the rollback data failed: {exc}") from exc
+    return [Installed(pin["name"], pin["version"], pin["filename"], pin["source"]) for pin in pins]
+
+
+def _any_taken(root: Path, paths: Iterable[str]) -> bool:
+    """Whether anything is at one of ``paths`` (each directory listed once)."""
+    listings: dict[str, frozenset[str] | None] = {}
+    for path in paths:
+        parent, _, name = path.rpartition("/")
+        if parent not in listings:
+            try:
+                listings[parent] = frozenset(os.listdir(root / parent if parent else root))
+            except FileNotFoundError:
+                listings[parent] = None
+            except OSError:
+                return True
+        names = listings[parent]
+        if names is not None and name in names:
+            return True
+    return False
+
+
+def _roll_back(destination: SitePackages, root: Path) -> str:
+    # Nothing is imported while restoring (loading a library runs no Python), so only files go back.
+    try:
+        kept = destination.rollback()
+    except OSError as exc:
+        return f"Rolling back failed too ({exc}): {str(root)!r} may be left half-restored."
+    return rolled_back(destination.root, kept)
