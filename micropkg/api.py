@@ -19,25 +19,38 @@ import warnings
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from .errors import MicropkgError
-from .index.head_start import load_machinery, send_root_pages
-from .net.retry import DEFAULT_BUDGET, DEFAULT_TIMEOUT
-from .packages import Package, freeze, list, uninstall
-from .reporter import Reporter, announce
-from .runtime import detect, stores
-from .session import Options, Session, one_change_at_a_time, set_default_indexes, shared_libraries_first
+from .index.head_start import load_machinery, send_first_pages, send_root_pages
 
-# Only what an install needs before its first request is imported with this module: the
-# resolver, packaging's parsers and the installer load while the first pages are on their
-# way (see index.head_start), or on first use.
+# Only what an install needs before its first request is imported with this module (see
+# index.head_start): the session, the resolver, packaging's parsers and the installer load
+# while the first pages are on their way, or on first use. Both numbers are net.retry's.
+DEFAULT_TIMEOUT = 15.0
+DEFAULT_BUDGET = 300.0
+
 if TYPE_CHECKING:
     from .installation.installer import Installed
     from .model.plan import Plan
+    from .packages import Package, freeze, list, uninstall
+    from .reporter import Reporter
     from .resolution.explain import Explanation
+    from .session import Options, Session
 
 __all__ = [
     "install", "resolve", "explain", "list", "uninstall", "set_index_urls", "freeze", "clear_cache", "Package",
 ]
+
+_PACKAGES = {"Package", "freeze", "list", "uninstall"}
+
+
+def __getattr__(name: str):
+    if name in _PACKAGES:  # micropkg.packages: list, uninstall, freeze
+        from . import packages
+
+        value = getattr(packages, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'micropkg.api' has no attribute {name!r}")
+
 
 def set_index_urls(urls) -> None:
     """Set the default indexes for later calls (``None`` in a call means these).
@@ -45,11 +58,15 @@ def set_index_urls(urls) -> None:
     Entries as for ``index_urls``: URLs, ``(url, headers)`` pairs, or a
     mapping ``{url: headers}``.
     """
+    from .session import set_default_indexes
+
     set_default_indexes(urls)
 
 
 async def clear_cache() -> None:
     """Delete everything micropkg keeps between page loads (pages, metadata, wheels)."""
+    from .runtime import stores
+
     await stores.cache_store().clear()
 
 
@@ -70,6 +87,9 @@ async def resolve(
     timeout: float | None = DEFAULT_TIMEOUT, time_budget: float | None = DEFAULT_BUDGET,
 ) -> Plan:
     """Resolve without installing: the plan ``install`` would carry out (same parameters)."""
+    from .reporter import Reporter, announce
+    from .session import Options, Session
+
     session = Session.open(
         index_urls, credentials=credentials, allow_insecure_http=allow_insecure_http, cache=cache,
         index_strategy=index_strategy, pyodide_packages=pyodide_packages, timeout=timeout, time_budget=time_budget,
@@ -99,7 +119,9 @@ async def explain(
     ``requirement`` is a project name or a PEP 508 requirement
     (``"msgpack>=1.2"``); ``print()`` the result for a table. Nothing is installed.
     """
+    from .errors import MicropkgError
     from .resolution.explain import explain_project
+    from .session import Options, Session
 
     session = Session.open(
         index_urls, credentials=credentials, allow_insecure_http=allow_insecure_http, cache=cache,
@@ -177,16 +199,25 @@ async def install(
     """
     if lock is not None and (requirements or requirements_file is not None):
         raise TypeError("install(lock=...) installs exactly what the lock lists: pass no requirements with it")
+    started = time.perf_counter()
+    # The requested pages leave first, before this call imports anything else.
+    early = send_first_pages(requirements, index_urls, cache=cache, credentials=credentials) \
+        if lock is None and requirements_file is None else {}
+    if early:
+        # One module at a time, so the runtime writes the requests meanwhile (see load_machinery).
+        await load_machinery([request.on_its_way for request in early.values()])
+    from .runtime import detect
+    from .session import Options, Session, one_change_at_a_time
+
     if reporter is None:
         from .ui.default import default_reporter
 
         reporter = default_reporter(verbose)
-    started = time.perf_counter()
     try:
         session = Session.open(
             index_urls, credentials=credentials, allow_insecure_http=allow_insecure_http, cache=cache,
             index_strategy=index_strategy, pyodide_packages=pyodide_packages,
-            timeout=timeout, time_budget=time_budget, on_retry=reporter.retrying,
+            timeout=timeout, time_budget=time_budget, on_retry=reporter.retrying, early=early,
         )
         options = Options(deps=deps, pre=pre, reinstall=reinstall, keep_going=keep_going,
                           constraints=tuple(constraints or ()))
@@ -206,6 +237,9 @@ async def install(
     except BaseException as exc:
         reporter.failed(exc)
         raise
+    finally:
+        for sent in early.values():
+            sent.abort()  # those no index took (a refused requirement, a failed call)
     reporter.installed([(i.name, i.version) for i in installed], time.perf_counter() - started)
     return installed
 
@@ -213,6 +247,9 @@ async def install(
 async def _install(
     session: Session, options: Options, requirements, requirements_file, reporter: Reporter, *, indexes_given: bool,
 ) -> builtins.list[Installed]:
+    from .reporter import announce
+    from .session import shared_libraries_first
+
     if requirements_file is not None:
         requirements, session, options = await _with_files(
             session, options, requirements_file, requirements, indexes_given=indexes_given,
