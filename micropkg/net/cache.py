@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import os
 import tempfile
 import time
@@ -165,6 +164,8 @@ def _pack(header: dict, body: bytes, sha256: str | None = None, *, crc32: bool =
         header = {**header, "crc32": zlib.crc32(body)}
     else:
         header = {**header, "sha256": sha256 or _sha256(body).hexdigest()}
+    import json  # not before an install's first request, where only a miss may be read (see _unpack)
+
     return _MAGIC + json.dumps(header, sort_keys=True).encode() + b"\n" + body
 
 
@@ -175,6 +176,8 @@ def _unpack(entry: bytes) -> tuple[dict, bytes] | None:
     head, newline, body = entry[len(_MAGIC) :].partition(b"\n")
     if not newline:
         return None
+    import json  # Pyodide 0.27 does not load it at start: a fresh cache needs it only here
+
     try:
         header = json.loads(head)
     except ValueError:  # json's decode errors: a damaged header
