@@ -245,9 +245,12 @@ class Session:
                 constraints=cons, installed=installed, pre=options.pre, reinstall=options.reinstall,
                 deps=options.deps, keep_going=options.keep_going,
             )
-        except Exception:
-            # What was fetched is kept all the same: the next attempt need not fetch it again.
-            await catalog.settle()
+        except BaseException as exc:
+            # Nothing will be installed: the wheels downloaded on a guess stop now. What was
+            # fetched is kept all the same: the next attempt need not fetch it again.
+            catalog.downloads.cancel_speculative()
+            if isinstance(exc, Exception):
+                await catalog.settle()
             raise
         return plan, catalog
 
