@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from .index.head_start import load_machinery, send_first_pages, send_root_pages
+from .runtime.changes import one_change_at_a_time
 
 # Only what an install needs before its first request is imported with this module (see
 # index.head_start): the session, the resolver, packaging's parsers and the installer load
@@ -199,6 +200,22 @@ async def install(
     """
     if lock is not None and (requirements or requirements_file is not None):
         raise TypeError("install(lock=...) installs exactly what the lock lists: pass no requirements with it")
+    # This call's turn is taken first, without yielding (see runtime.changes): calls change
+    # site-packages in the order they were made.
+    async with one_change_at_a_time():
+        return await _install_in_turn(
+            requirements, keep_going=keep_going, deps=deps, credentials=credentials, pre=pre, index_urls=index_urls,
+            constraints=constraints, reinstall=reinstall, verbose=verbose, allow_insecure_http=allow_insecure_http,
+            lock=lock, requirements_file=requirements_file, cache=cache, index_strategy=index_strategy,
+            pyodide_packages=pyodide_packages, reporter=reporter, timeout=timeout, time_budget=time_budget,
+        )
+
+
+async def _install_in_turn(
+    requirements, *, keep_going, deps, credentials, pre, index_urls, constraints, reinstall, verbose,
+    allow_insecure_http, lock, requirements_file, cache, index_strategy, pyodide_packages, reporter, timeout,
+    time_budget,
+) -> builtins.list[Installed]:
     started = time.perf_counter()
     # The requested pages leave first, before this call imports anything else.
     early = send_first_pages(requirements, index_urls, cache=cache, credentials=credentials) \
@@ -207,7 +224,7 @@ async def install(
         # One module at a time, so the runtime writes the requests meanwhile (see load_machinery).
         await load_machinery([request.on_its_way for request in early.values()])
     from .runtime import detect
-    from .session import Options, Session, one_change_at_a_time
+    from .session import Options, Session
 
     if reporter is None:
         from .ui.default import default_reporter
@@ -221,19 +238,18 @@ async def install(
         )
         options = Options(deps=deps, pre=pre, reinstall=reinstall, keep_going=keep_going,
                           constraints=tuple(constraints or ()))
-        async with one_change_at_a_time():
-            if lock is not None:
-                installed = await _install_lock(session, lock, reporter)
-            else:
-                installed = await _install(
-                    session, options, requirements, requirements_file, reporter,
-                    indexes_given=index_urls is not None,
-                )
-            detect.invalidate_import_caches()
-            if installed:
-                from .runtime import native
+        if lock is not None:
+            installed = await _install_lock(session, lock, reporter)
+        else:
+            installed = await _install(
+                session, options, requirements, requirements_file, reporter,
+                indexes_given=index_urls is not None,
+            )
+        detect.invalidate_import_caches()
+        if installed:
+            from .runtime import native
 
-                native.mark_loaded({i.name: i.source for i in installed})
+            native.mark_loaded({i.name: i.source for i in installed})
     except BaseException as exc:
         reporter.failed(exc)
         raise

@@ -35,6 +35,7 @@ from .net.retry import (
 )
 from .net.transport import SecureTransport, require_secure_url
 from .runtime import detect, fetch, stores
+from .runtime.changes import one_change_at_a_time
 
 if TYPE_CHECKING:
 
@@ -48,18 +49,6 @@ __all__ = ["Options", "Session", "one_change_at_a_time", "set_default_indexes"]
 
 IndexEntries = tuple[tuple[str, dict[str, str]], ...]
 _default_indexes: IndexEntries | None = None
-
-# Installs, lock installs and uninstalls change site-packages one at a time per runtime,
-# in the order they were called: a second install waits, then resolves against what it left.
-_changing: asyncio.Lock | None = None
-
-
-def one_change_at_a_time() -> asyncio.Lock:
-    global _changing
-    if _changing is None:
-        _changing = asyncio.Lock()
-    return _changing
-
 
 def set_default_indexes(urls: object) -> None:
     """The indexes a session uses when a call names none (``set_index_urls``)."""

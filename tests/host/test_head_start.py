@@ -115,7 +115,8 @@ def test_an_install_sends_its_first_page_with_only_the_head_start_imported() -> 
     micropkg_modules = {m for m in imported if m.startswith("micropkg")}
     assert micropkg_modules == {
         "micropkg", "micropkg.api", "micropkg.index", "micropkg.index.head_start",
-        "micropkg.runtime", "micropkg.runtime.detect", "micropkg.runtime.early", "micropkg.runtime.stores",
+        "micropkg.runtime", "micropkg.runtime.changes", "micropkg.runtime.detect", "micropkg.runtime.early",
+        "micropkg.runtime.stores",
     }, sorted(micropkg_modules)
     heavy = {"urllib.parse", "ipaddress", "hashlib", "sysconfig", "packaging", "resolvelib"}
     assert not [m for m in imported if m in heavy or m.split(".")[0] in heavy], imported
