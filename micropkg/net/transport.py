@@ -2,7 +2,7 @@
 
 Everything that reaches the network goes through a :class:`Transport`: the
 index client, metadata and wheel downloads. Inside Pyodide the transport is
-``pyodide.http.pyfetch`` (see ``_runtime``); on the host it is urllib; in
+the runtime's ``fetch`` (``micropkg.runtime.fetch``); on the host it is urllib; in
 tests it is a :class:`MockTransport` built from a plain function, so a fake
 network is a few lines and needs no monkeypatching::
 

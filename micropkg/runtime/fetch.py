@@ -113,13 +113,13 @@ def fetch_failure(url: str, exc: BaseException, status: int | None = None) -> Ne
 def _failure(exc: BaseException) -> str:
     """What the runtime said went wrong: fetch()'s error and, under Node, its cause.
 
-    pyfetch re-raises fetch()'s JavaScript error as an OSError carrying only its
-    message ("fetch failed"), ``from None``; the error itself stays the context,
-    and its ``cause`` says what happened ("connect ECONNREFUSED 127.0.0.1:8000",
+    Awaiting fetch()'s promise raises its JavaScript error as a ``JsException``
+    (a wrapper such as pyfetch's OSError keeps it as the cause or context), and
+    its ``cause`` says what happened ("connect ECONNREFUSED 127.0.0.1:8000",
     "getaddrinfo ENOTFOUND host", "other side closed"). "" when neither is there.
     """
     error: BaseException | None = exc
-    for _ in range(4):  # pyfetch's wrapping is one or two levels deep
+    for _ in range(4):  # a wrapping is one or two levels deep
         if error is None or isinstance(error, JsException):
             break
         error = error.__cause__ or error.__context__
