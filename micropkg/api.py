@@ -16,29 +16,42 @@ import asyncio
 import builtins
 import dataclasses
 import time
-import warnings
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from .errors import MicropkgError
-from .index.head_start import load_machinery, send_root_pages
-from .net.retry import DEFAULT_BUDGET, DEFAULT_TIMEOUT
-from .packages import Package, freeze, list, uninstall
-from .reporter import Reporter, announce, call_started, mark
-from .runtime import detect, stores
-from .session import Options, Session, one_change_at_a_time, set_default_indexes, shared_libraries_first
+from .index.head_start import load_machinery, send_first_pages, send_root_pages
+from .runtime.changes import one_change_at_a_time
 
-# Only what an install needs before its first request is imported with this module: the
-# resolver, packaging's parsers and the installer load while the first pages are on their
-# way (see index.head_start), or on first use.
+# Only what an install needs before its first request is imported with this module (see
+# index.head_start): the session, the resolver, packaging's parsers and the installer load
+# while the first pages are on their way, or on first use. Both numbers are net.retry's.
+DEFAULT_TIMEOUT = 15.0
+DEFAULT_BUDGET = 300.0
+
 if TYPE_CHECKING:
     from .installation.installer import Installed
     from .model.plan import Plan
+    from .packages import Package, freeze, list, uninstall
+    from .reporter import Reporter
     from .resolution.explain import Explanation
+    from .session import Options, Session
 
 __all__ = [
     "install", "resolve", "explain", "list", "uninstall", "set_index_urls", "freeze", "clear_cache", "Package",
 ]
+
+_PACKAGES = {"Package", "freeze", "list", "uninstall"}
+
+
+def __getattr__(name: str):
+    if name in _PACKAGES:  # micropkg.packages: list, uninstall, freeze
+        from . import packages
+
+        value = getattr(packages, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'micropkg.api' has no attribute {name!r}")
+
 
 def set_index_urls(urls) -> None:
     """Set the default indexes for later calls (``None`` in a call means these).
@@ -46,11 +59,15 @@ def set_index_urls(urls) -> None:
     Entries as for ``index_urls``: URLs, ``(url, headers)`` pairs, or a
     mapping ``{url: headers}``.
     """
+    from .session import set_default_indexes
+
     set_default_indexes(urls)
 
 
 async def clear_cache() -> None:
     """Delete everything micropkg keeps between page loads (pages, metadata, wheels)."""
+    from .runtime import stores
+
     await stores.cache_store().clear()
 
 
@@ -74,6 +91,9 @@ async def resolve(
 ) -> Plan:
     """Resolve without installing: the plan ``install`` would carry out (same parameters).
     An sdist in the plan is built for its metadata (once, then from the cache)."""
+    from .reporter import Reporter, announce, call_started
+    from .session import Options, Session
+
     clock = call_started.set(time.perf_counter())  # plan.stats.phases count from here
     try:
         session = Session.open(
@@ -83,7 +103,9 @@ async def resolve(
         options = Options(deps=deps, pre=pre, reinstall=reinstall, keep_going=keep_going,
                           constraints=tuple(constraints or ()), only_binary=only_binary)
         if script is not None:
-            requirements = await _with_script(session, script, requirements)
+            from .request import with_script
+
+            requirements = await with_script(session, script, requirements)
         plan, catalog = await session.resolve(requirements, options)
         await catalog.settle()
         if catalog.builds is not None:
@@ -111,7 +133,9 @@ async def explain(
     ``requirement`` is a project name or a PEP 508 requirement
     (``"msgpack>=1.2"``); ``print()`` the result for a table. Nothing is installed.
     """
+    from .errors import MicropkgError
     from .resolution.explain import explain_project
+    from .session import Options, Session
 
     session = Session.open(
         index_urls, credentials=credentials, allow_insecure_http=allow_insecure_http, cache=cache,
@@ -199,51 +223,93 @@ async def install(
     """
     if lock is not None and (requirements or requirements_file is not None or script is not None):
         raise TypeError("install(lock=...) installs exactly what the lock lists: pass no requirements with it")
+    # This call's turn is taken first, without yielding (see runtime.changes): calls change
+    # site-packages in the order they were made.
+    async with one_change_at_a_time():
+        return await _install_in_turn(
+            requirements, keep_going=keep_going, deps=deps, credentials=credentials, pre=pre, index_urls=index_urls,
+            constraints=constraints, reinstall=reinstall, verbose=verbose, allow_insecure_http=allow_insecure_http,
+            lock=lock, requirements_file=requirements_file, cache=cache, index_strategy=index_strategy,
+            pyodide_packages=pyodide_packages, reporter=reporter, timeout=timeout, time_budget=time_budget,
+            only_binary=only_binary, script=script,
+        )
+
+
+async def _install_in_turn(
+    requirements, *, keep_going, deps, credentials, pre, index_urls, constraints, reinstall, verbose,
+    allow_insecure_http, lock, requirements_file, cache, index_strategy, pyodide_packages, reporter, timeout,
+    time_budget, only_binary, script,
+) -> builtins.list[Installed]:
+    started = time.perf_counter()
+    # The requested pages leave first, before this call imports anything else.
+    early = send_first_pages(requirements, index_urls, cache=cache, credentials=credentials) \
+        if lock is None and requirements_file is None else {}
+    request_at = None
+    if early:
+        on_their_way = [request.on_its_way for request in early.values()]
+        await asyncio.wait(on_their_way, return_when=asyncio.FIRST_COMPLETED)
+        request_at = time.perf_counter() - started
+        # One module at a time, so the runtime writes the requests meanwhile (see load_machinery).
+        await load_machinery(on_their_way)
+    from .runtime import detect
+    from .session import Options, Session
+
     if reporter is None:
         from .ui.default import default_reporter
 
         reporter = default_reporter(verbose)
-    started = time.perf_counter()
+    from .reporter import call_started, mark
+
     clock = call_started.set(started)  # the phases' ``at`` counts from here
+    if request_at is not None:
+        reporter.phase("request", request_at)
     try:
         session = Session.open(
             index_urls, credentials=credentials, allow_insecure_http=allow_insecure_http, cache=cache,
             index_strategy=index_strategy, pyodide_packages=pyodide_packages,
-            timeout=timeout, time_budget=time_budget, on_retry=reporter.retrying,
+            timeout=timeout, time_budget=time_budget, on_retry=reporter.retrying, early=early,
         )
         options = Options(deps=deps, pre=pre, reinstall=reinstall, keep_going=keep_going,
                           constraints=tuple(constraints or ()), only_binary=only_binary)
-        async with one_change_at_a_time():
-            if lock is not None:
-                installed = await _install_lock(session, lock, reporter)
-            else:
-                if script is not None:
-                    requirements = await _with_script(session, script, requirements)
-                installed = await _install(
-                    session, options, requirements, requirements_file, reporter,
-                    indexes_given=index_urls is not None, credentials=credentials,
-                )
-            detect.invalidate_import_caches()
-            if installed:
-                from .runtime import native
+        if lock is not None:
+            installed = await _install_lock(session, lock, reporter)
+        else:
+            if script is not None:
+                from .request import with_script
 
-                native.mark_loaded({i.name: i.source for i in installed})
+                requirements = await with_script(session, script, requirements)
+            installed = await _install(
+                session, options, requirements, requirements_file, reporter,
+                indexes_given=index_urls is not None, credentials=credentials, sent_early=bool(early),
+            )
+        detect.invalidate_import_caches()
+        if installed:
+            from .runtime import native
+
+            native.mark_loaded({i.name: i.source for i in installed})
+        mark(reporter, "done")
     except BaseException as exc:
-        call_started.reset(clock)
         reporter.failed(exc)
         raise
-    mark(reporter, "done")
-    call_started.reset(clock)
+    finally:
+        call_started.reset(clock)
+        for sent in early.values():
+            sent.abort()  # those no index took (a refused requirement, a failed call)
     reporter.installed([(i.name, i.version) for i in installed], time.perf_counter() - started)
     return installed
 
 
 async def _install(
     session: Session, options: Options, requirements, requirements_file, reporter: Reporter, *, indexes_given: bool,
-    credentials: str | None = None,
+    credentials: str | None = None, sent_early: bool = False,
 ) -> builtins.list[Installed]:
+    from .reporter import announce, mark
+    from .session import shared_libraries_first
+
     if requirements_file is not None:
-        requirements, session, options = await _with_files(
+        from .request import with_files
+
+        requirements, session, options = await with_files(
             session, options, requirements_file, requirements, indexes_given=indexes_given,
         )
     reporter.resolving([requirements] if isinstance(requirements, str) else builtins.list(requirements))
@@ -263,7 +329,7 @@ async def _install(
 
     warm = WarmStart.open(session, requirements, options, credentials=credentials) if requirements_file is None else None
     try:
-        if on_their_way:
+        if on_their_way and not sent_early:  # else the first request was marked as it left
             await asyncio.wait(on_their_way, return_when=asyncio.FIRST_COMPLETED)
             mark(reporter, "request")
         # A warm page load: what the same request wrote last time, restored without resolving
@@ -308,36 +374,12 @@ async def _install(
             catalog.builds.close()
 
 
-async def _with_files(
-    session: Session, options: Options, files, requirements, *, indexes_given: bool,
-):
-    """The requirements, session and options once pip-style requirements files are added."""
-    import dataclasses
-
-    from .model.requirements_file import RequirementsFile, load_requirements_file
-
-    async def read_text(location: str) -> str:
-        return (await session.read(location)).decode("utf-8")
-
-    loaded = RequirementsFile()
-    for location in [files] if isinstance(files, str) else files:
-        await load_requirements_file(session.location(location), read_text, into=loaded)
-    for note in loaded.notes:
-        warnings.warn(note, stacklevel=4)
-    given = [requirements] if isinstance(requirements, str) else builtins.list(requirements)
-    if loaded.index_urls and not indexes_given:
-        session = session.with_indexes(loaded.index_urls)
-    options = dataclasses.replace(
-        options, constraints=(*options.constraints, *loaded.constraints), pre=options.pre or loaded.pre,
-    )
-    return [*given, *loaded.requirements], session, options
-
-
 # -- locks ---------------------------------------------------------------------------------
 
 
 async def _install_lock(session: Session, lock: str, reporter: Reporter) -> builtins.list[Installed]:
     from .installation.installer import install_lock
+    from .reporter import mark
     from .runtime import native
 
     mark(reporter, "parsing")
@@ -351,33 +393,3 @@ async def _install_lock(session: Session, lock: str, reporter: Reporter) -> buil
         )
     finally:
         builds.close()
-
-
-async def _with_script(session: Session, script: str, requirements) -> builtins.list[str]:
-    """The requirements once a PEP 723 script's dependencies are added (its Python checked first)."""
-    from packaging.version import Version
-
-    from .errors import ScriptError
-    from .model.script import check_python, read_script
-
-    # A script's text has lines; a path or URL is one line that does not start a comment.
-    if "\n" in script or script.lstrip().startswith("#"):
-        source, text = "<script>", script
-    else:
-        source = script
-        raw = await session.read(session.location(script))
-        try:
-            text = raw.decode("utf-8")  # PEP 723: a tool that reads no coding declaration reads UTF-8
-        except UnicodeDecodeError as error:
-            raise ScriptError(f"{script!r} is not UTF-8 text ({error}); save the script as UTF-8", script=script) from error
-    metadata = read_script(text, source)
-    if metadata is None:
-        raise ScriptError(
-            f"{source} has no '# /// script' block to install from; declare its dependencies "
-            "(PEP 723): '# /// script', '# dependencies = [\"rich\"]', '# ///'",
-            script=source,
-        )
-    target = session.target
-    check_python(metadata, Version(target.python_full_version), target.describe())
-    given = [requirements] if isinstance(requirements, str) else builtins.list(requirements)
-    return [*given, *metadata.dependencies]

@@ -20,13 +20,13 @@ import asyncio
 import dataclasses
 import functools
 import os
-import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import InstallError, LockError, NetworkError
+from .index import head_start
 from .index.client import Index, index_entries
 from .net.cache import CACHE_MODES, Cache
 from .net.retry import (
@@ -38,6 +38,7 @@ from .net.retry import (
 )
 from .net.transport import SecureTransport, require_secure_url
 from .runtime import detect, fetch, stores
+from .runtime.changes import one_change_at_a_time
 
 if TYPE_CHECKING:
 
@@ -53,22 +54,12 @@ __all__ = ["Options", "Session", "one_change_at_a_time", "set_default_indexes"]
 IndexEntries = tuple[tuple[str, dict[str, str]], ...]
 _default_indexes: IndexEntries | None = None
 
-# Installs, lock installs and uninstalls change site-packages one at a time per runtime,
-# in the order they were called: a second install waits, then resolves against what it left.
-_changing: asyncio.Lock | None = None
-
-
-def one_change_at_a_time() -> asyncio.Lock:
-    global _changing
-    if _changing is None:
-        _changing = asyncio.Lock()
-    return _changing
-
-
 def set_default_indexes(urls: object) -> None:
     """The indexes a session uses when a call names none (``set_index_urls``)."""
     global _default_indexes
     _default_indexes = index_entries(urls)  # type: ignore[arg-type]
+    # No index at all: an empty URL, which the head start never asks.
+    head_start.default_first = _default_indexes[0] if _default_indexes else ("", {})
 
 
 @dataclass(frozen=True)
@@ -109,12 +100,15 @@ class Session:
         timeout: float | None = DEFAULT_TIMEOUT,
         time_budget: float | None = DEFAULT_BUDGET,
         on_retry: RetryHook | None = None,
+        early: Mapping[str, object] | None = None,
     ) -> Session:
         """A session for one call; nothing is fetched yet. Checks every option first.
 
         ``timeout``: seconds without any bytes of an answer before a request is tried
         again (twice at most) or given up; ``time_budget``: seconds for all of this
         call's requests, counted from its first (``micropkg.net.retry`` says why these numbers).
+        ``early``: page requests already sent (``index.head_start.send_first_pages``), by URL;
+        the first index takes over those it asks for.
         """
         for name, value in (("timeout", timeout), ("time_budget", time_budget)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0):
@@ -132,7 +126,10 @@ class Session:
         )
         transport = SecureTransport(retrying, allow_insecure_http=allow_insecure_http)
         kept = _cache(cache)
-        indexes = tuple(Index(url, transport, headers=headers, cache=kept) for url, headers in entries)
+        indexes = tuple(
+            Index(url, transport, headers=headers, cache=kept, early=early if i == 0 else None)
+            for i, (url, headers) in enumerate(entries)
+        )
         return cls(transport, indexes, kept, index_strategy, allow_insecure_http, pyodide_packages or False)
 
     @functools.cached_property
@@ -149,6 +146,8 @@ class Session:
     def location(self, text: str) -> str:
         """A URL as given; a path in Pyodide's file system as an ``emfs:`` URL; in a
         page, anything else is relative to the page's URL (as fetch() would read it)."""
+        import urllib.parse  # not on an install's path to its first request (see net.urls)
+
         if urllib.parse.urlsplit(text).scheme:
             return text
         if text.startswith("/") or os.path.exists(text):
@@ -261,9 +260,12 @@ class Session:
                 constraints=cons, installed=installed, pre=options.pre, reinstall=options.reinstall,
                 deps=options.deps, keep_going=options.keep_going,
             )
-        except Exception:
-            # What was fetched is kept all the same: the next attempt need not fetch it again.
-            await catalog.settle()
+        except BaseException as exc:
+            # Nothing will be installed: the wheels downloaded on a guess stop now. What was
+            # fetched is kept all the same: the next attempt need not fetch it again.
+            catalog.downloads.cancel_speculative()
+            if isinstance(exc, Exception):
+                await catalog.settle()
             raise
         return plan, catalog
 
@@ -297,10 +299,7 @@ class Session:
 def _cache(mode: str) -> Cache | None:
     if mode not in CACHE_MODES:
         raise ValueError(f"cache must be one of {', '.join(map(repr, CACHE_MODES))}, got {mode!r}")
-    if mode == "off":
-        return None
-    # A browser would send a CORS preflight for If-None-Match; its HTTP cache revalidates instead.
-    return Cache(stores.cache_store(), mode=mode, conditional=not detect.in_browser())
+    return stores.page_cache(mode)
 
 
 @functools.lru_cache(maxsize=1)  # checked and indexed once per runtime, not once per call

@@ -9,21 +9,15 @@ type picks the parser, so one index may answer JSON and another HTML.
 from __future__ import annotations
 
 import asyncio
-import urllib.parse
 from collections.abc import Awaitable, Mapping, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from ..errors import FetchError, IndexFormatError
-from ..model.simple import (
-    HTML_CONTENT_TYPES,
-    JSON_CONTENT_TYPE,
-    DistFile,
-    ProjectPage,
-    normalized_name,
-    parse_json_page,
-)
+from ..model.simple import HTML_CONTENT_TYPES, JSON_CONTENT_TYPE, DistFile, ProjectPage, parse_json_page
 from ..net.cache import Cache
 from ..net.transport import Request, Response, Transport, split_credentials
+from ..net.urls import plain_parts
+from .head_start import ACCEPT, PYPI, page_url
 from .source import PackageSource
 
 if TYPE_CHECKING:
@@ -40,10 +34,7 @@ __all__ = [
     "parse_page",
 ]
 
-DEFAULT_INDEX_URLS = ("https://pypi.org/simple",)
-
-# PEP 691 content negotiation: JSON preferred, HTML accepted.
-ACCEPT = f"{JSON_CONTENT_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
+DEFAULT_INDEX_URLS = (PYPI,)
 
 # Hosts known to serve PEP 658 ``.metadata`` files even when the index page
 # does not advertise them (PyPI's file host does; the page here sometimes omits the key).
@@ -84,6 +75,7 @@ class Index(PackageSource):
         *,
         headers: Mapping[str, str] | None = None,
         cache: Cache | None = None,
+        early: Mapping[str, object] | None = None,
     ) -> None:
         # Security: credentials in the URL (https://user:pass@host/simple) become an
         # Authorization header, so the URL -- kept for messages and plans -- holds no secret.
@@ -99,6 +91,9 @@ class Index(PackageSource):
         # Pages asked for before anyone needed them (send_early), by URL: this
         # Index belongs to one install, so no other task shares them.
         self._early: dict[str, tuple[asyncio.Future[Response], asyncio.Future[None]]] = {}
+        # Pages sent before this Index existed (head_start.send_first_pages), by URL: the
+        # transport takes each over when the page is asked for.
+        self._sent_early: dict[str, object] = dict(early or {})
         self.range_requests = 0  # requests made to read METADATA out of wheels (see metadata_from_ranges)
         # Every page answer this index gave, by URL: what a plan depended on, for the installed-tree cache.
         self.pages_read: dict[str, Response] = {}
@@ -131,10 +126,7 @@ class Index(PackageSource):
         return f"Index({self.url!r})"
 
     def _page_url(self, project: str) -> str:
-        name = normalized_name(project)
-        if "{package_name}" in self.url:
-            return self.url.replace("{package_name}", name)
-        return self.url.rstrip("/") + "/" + name + "/"
+        return page_url(self.url, project)
 
     def _headers_for(self, url: str) -> dict[str, str]:
         return dict(self._headers) if _origin(url) == self._origin else {}
@@ -165,11 +157,14 @@ class Index(PackageSource):
             elif not answer.cancelled():
                 answer.exception()  # retrieved: no "exception was never retrieved" warning
         self._early.clear()
+        for sent in self._sent_early.values():
+            sent.abort()  # type: ignore[attr-defined]
+        self._sent_early.clear()
 
     async def _page_response(self, url: str, transport: Transport | None = None) -> Response:
         transport = transport or self._transport
         headers = {"Accept": ACCEPT, **self._headers_for(url)}
-        request = Request(url, headers)
+        request = Request(url, headers, early=self._sent_early.pop(url, None))
         response = await (self._cache.fetch_page(transport, request) if self._cache else transport.fetch(request))
         self.pages_read[url] = response
         return response
@@ -204,7 +199,7 @@ class Index(PackageSource):
     async def metadata(self, file: DistFile) -> bytes | None:
         """PEP 658 metadata of ``file``, or None when the index has none for it."""
         advertised = file.core_metadata is not None
-        served_anyway = urllib.parse.urlsplit(file.url).hostname in _METADATA_HOSTS
+        served_anyway = _origin(file.url)[1] in _METADATA_HOSTS
         if not (advertised or served_anyway):
             return None
         url = file.metadata_url
@@ -320,6 +315,11 @@ class _Announcing(Transport):
 
 
 def _origin(url: str) -> tuple[str, str | None, int | None]:
+    plain = plain_parts(url)
+    if plain is not None:
+        return plain
+    import urllib.parse  # not on the first request's path (see net.urls)
+
     parts = urllib.parse.urlsplit(url)
     return (parts.scheme, parts.hostname, parts.port)
 

@@ -101,6 +101,20 @@ class Downloads:
         self.speculated.add(file.url)
         self.opened(candidate)
 
+    def cancel_speculative(self) -> int:
+        """Stop the speculative downloads still under way (the resolution failed: nothing will be
+        installed, and a refused install must not go on fetching, e.g. 19 MB of wheels); returns
+        how many were stopped. Inside Pyodide a cancelled fetch is aborted (runtime.fetch)."""
+        stopped = 0
+        for url in self.speculated:
+            for table in (self._opened, self._wheels):
+                task = table.get(url)
+                if task is not None and not task.done():
+                    task.cancel()
+                    stopped += 1
+                    del table[url]
+        return stopped
+
     def opened(self, candidate: Candidate) -> asyncio.Task:
         """The candidate's wheel, opened and verified (:meth:`Wheel.open`) as its bytes land.
 

@@ -2,55 +2,156 @@
 
 Pyodide compiles the standard library and ``packaging`` from source, so
 importing what a resolution needs (``packaging``'s parsers, resolvelib,
-micropkg's resolver and installer) takes ~150 ms in a fresh Pyodide 314 under
+micropkg's resolver and installer, and before them the session, the index
+client and the transports) takes ~150 ms in a fresh Pyodide 314 under
 Node -- longer than a round trip to the index. The pages of the requested
 projects are what the resolution reads first, and asking for them needs none
-of that: the requests are sent first and answered while the imports run.
+of that: inside Pyodide, :func:`send_first_pages` sends them as
+``install()`` begins, straight through the runtime's ``fetch``
+(:mod:`micropkg.runtime.early`), and the imports run while they are on their
+way. Elsewhere (CPython, tests with a mock transport) :func:`send_root_pages`
+asks the session's first index once it exists.
 
 Nothing here imports ``packaging``: requested names are read with a regular
 expression, and only when they are plain; anything else (a URL, a path, a
 wheel's file name, a marker) waits for the real parser. A guess that turns
-out unused is dropped by the index (:meth:`~micropkg.index.client.Index.drop_early`).
+out unused is dropped (:meth:`~micropkg.index.client.Index.drop_early`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib
+import os
 import re
 import sys
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from .client import Index
+    from ..runtime.early import EarlyRequest
 
-__all__ = ["load_machinery", "send_root_pages"]
+
+class _Index(Protocol):  # index.client.Index, which imports this module
+    def send_early(self, name: str) -> asyncio.Future[None]: ...
+
+
+__all__ = ["ACCEPT", "PYPI", "first_index", "load_machinery", "page_url", "send_first_pages", "send_root_pages"]
+
+PYPI = "https://pypi.org/simple"
+# PEP 691 content negotiation: JSON preferred, HTML accepted (the index client sends the same).
+ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 
 # A project name at the start of a requirement, followed by what may follow a name
 # (extras, a version, the end); a URL, a path or a marker is left to the parser.
 _PLAIN_NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\]\s*)?(?:[<>=!~(]|$)")
+_SEPARATORS = re.compile(r"[-_.]+")
+# An index URL the early requests may use: https, or http to this machine, no user
+# information (its credentials become a header the session works out), nothing unusual.
+_SECURE_INDEX = re.compile(r"(?:https://[A-Za-z0-9.-]+|http://(?:localhost|127(?:\.[0-9]{1,3}){3}))(?::[0-9]{1,5})?/[!-?A-Z\]-~]*")
 
 # What resolving and installing import, packaging first, in the order they import each other.
 _MACHINERY = (
+    "micropkg.net.transport", "micropkg.net.retry", "micropkg.model.simple", "micropkg.index.client",
+    "micropkg.runtime.fetch", "micropkg.session",
     "packaging.utils", "packaging.specifiers", "packaging.markers", "packaging.requirements",
     "micropkg.resolution.catalog", "micropkg.installation.environment", "resolvelib", "micropkg.resolution.resolver", "micropkg.installation.installer",
 )
 
+# The first of the indexes set with set_index_urls (micropkg.session keeps them all).
+default_first: tuple[str, dict[str, str]] | None = None
 
-def send_root_pages(indexes: Sequence[Index], requirements: str | Iterable[str]) -> list[asyncio.Future[None]]:
+
+def page_url(index_url: str, project: str) -> str:
+    """The URL of ``project``'s page on the index at ``index_url`` (a base or a template)."""
+    name = _SEPARATORS.sub("-", project).lower()  # PEP 503's normalized name
+    if "{package_name}" in index_url:
+        return index_url.replace("{package_name}", name)
+    return index_url.rstrip("/") + "/" + name + "/"
+
+
+def first_index(index_urls: object) -> tuple[str, dict[str, str]] | None:
+    """The first index of ``index_urls`` (as ``install`` takes them) and its headers, when
+    it is plainly given; None for anything the session must check first."""
+    if index_urls is None:
+        return default_first or (PYPI, {})
+    first: object
+    if isinstance(index_urls, str):
+        first = index_urls
+    elif isinstance(index_urls, Mapping):
+        first = next(iter(index_urls.items()), None)
+    elif isinstance(index_urls, (list, tuple)) and index_urls:
+        first = index_urls[0]
+    else:
+        return None
+    url, headers = (first, {}) if isinstance(first, str) else first if isinstance(first, (tuple, list)) and len(first) == 2 else (None, None)
+    if not isinstance(url, str) or not isinstance(headers, Mapping):
+        return None
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
+        return None
+    return url, dict(headers)
+
+
+def plain_names(requirements: str | Iterable[str]) -> list[str]:
+    """The project names of the plainly named ``requirements``, in order."""
+    names = []
+    for text in [requirements] if isinstance(requirements, str) else requirements:
+        match = _PLAIN_NAME.match(text) if isinstance(text, str) else None
+        if match is not None and not match.group(1).lower().endswith(".whl"):  # a wheel's file name
+            names.append(match.group(1))
+    return names
+
+
+def send_first_pages(
+    requirements: str | Iterable[str], index_urls: object, *, cache: str, credentials: str | None,
+) -> dict[str, EarlyRequest]:
+    """Inside Pyodide, start asking the first index for the pages of the plainly named
+    ``requirements`` not installed yet; by page URL. Empty elsewhere, or when the index
+    or the cache mode needs the session's checks first (which then send them)."""
+    if sys.platform != "emscripten" or cache not in ("default", "off"):
+        return {}
+    index = first_index(index_urls)
+    if index is None or not _SECURE_INDEX.fullmatch(index[0]):
+        return {}
+    present = _installed()
+    names = [name for name in plain_names(requirements) if _SEPARATORS.sub("-", name).lower() not in present]
+    if not names:
+        return {}
+    from ..runtime import early, stores
+
+    kept = stores.page_cache(cache)
+    url, headers = index
+    sent: dict[str, EarlyRequest] = {}
+    for name in names:
+        page = page_url(url, name)
+        if page not in sent:
+            sent[page] = early.send_page(page, {"Accept": ACCEPT, **headers}, kept, credentials)
+    return sent
+
+
+def _installed() -> set[str]:
+    """The normalized names with a ``.dist-info`` here: such a request may need no request at
+    all, and the session decides that (installation.satisfied)."""
+    from ..runtime import detect
+
+    try:
+        entries = os.listdir(detect.site_packages())
+    except OSError:
+        return set()
+    return {
+        _SEPARATORS.sub("-", entry[: -len(".dist-info")].rpartition("-")[0]).lower()
+        for entry in entries if entry.endswith(".dist-info")
+    }
+
+
+def send_root_pages(indexes: Sequence[_Index], requirements: str | Iterable[str]) -> list[asyncio.Future[None]]:
     """Ask the first index for the pages of the plainly named ``requirements``.
 
     Returns a future per request, done once it is on its way.
     """
-    on_their_way: list[asyncio.Future[None]] = []
     if not indexes:
-        return on_their_way
-    for text in [requirements] if isinstance(requirements, str) else requirements:
-        match = _PLAIN_NAME.match(text) if isinstance(text, str) else None
-        if match is not None and not match.group(1).lower().endswith(".whl"):  # a wheel's file name
-            on_their_way.append(indexes[0].send_early(match.group(1)))
-    return on_their_way
+        return []
+    return [indexes[0].send_early(name) for name in plain_names(requirements)]
 
 
 async def load_machinery(on_their_way: Sequence[asyncio.Future[None]] = ()) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -173,6 +172,8 @@ _PLAIN_ABSOLUTE = re.compile(r"https?://[^\s\x00-\x1f\[\]?#;/]+/[^\s\x00-\x1f\[\
 def check_url(url: str, page_url: str) -> str:
     if _PLAIN_ABSOLUTE.fullmatch(url):
         return url
+    import urllib.parse  # compiled by a fresh Pyodide: not before an install's first request
+
     try:
         absolute = urllib.parse.urljoin(page_url, url)
         scheme = urllib.parse.urlsplit(absolute).scheme.lower()

@@ -26,19 +26,19 @@ see ``_runtime``), the browser's Cache API (``_runtime``), or memory (tests).
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
+import dataclasses
 import os
 import tempfile
 import time
 import warnings
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from ..errors import NetworkError
-from .transport import Request, Response, Transport
+if TYPE_CHECKING:
+    from ..errors import NetworkError
+    from .transport import Request, Response, Transport
 
 __all__ = ["CACHE_MODES", "KINDS", "Cache", "DirectoryStore", "MemoryStore", "Store", "max_age"]
 
@@ -135,6 +135,17 @@ class DirectoryStore(Store):
             directory.rmdir()
 
 
+def _sha256(data: bytes):
+    # hashlib is compiled by a fresh Pyodide (~8 ms) and, there, takes its sha256 from the
+    # built-in _sha2 anyway: a page's cache key, read before an install's first request,
+    # need not wait for it.
+    try:
+        from _sha2 import sha256  # type: ignore[import-not-found]
+    except ImportError:  # CPython before 3.12, or one whose hashlib uses OpenSSL's
+        from hashlib import sha256
+    return sha256(data)
+
+
 def max_age(cache_control: str | None) -> float:
     """Seconds a response may be used without asking again (0: always revalidate)."""
     if not cache_control:
@@ -155,7 +166,9 @@ def _pack(header: dict, body: bytes, sha256: str | None = None, *, crc32: bool =
     if crc32:
         header = {**header, "crc32": zlib.crc32(body)}
     else:
-        header = {**header, "sha256": sha256 or hashlib.sha256(body).hexdigest()}
+        header = {**header, "sha256": sha256 or _sha256(body).hexdigest()}
+    import json  # not before an install's first request, where only a miss may be read (see _unpack)
+
     return _MAGIC + json.dumps(header, sort_keys=True).encode() + b"\n" + body
 
 
@@ -166,6 +179,8 @@ def _unpack(entry: bytes) -> tuple[dict, bytes] | None:
     head, newline, body = entry[len(_MAGIC) :].partition(b"\n")
     if not newline:
         return None
+    import json  # Pyodide 0.27 does not load it at start: a fresh cache needs it only here
+
     try:
         header = json.loads(head)
     except ValueError:  # json's decode errors: a damaged header
@@ -173,7 +188,7 @@ def _unpack(entry: bytes) -> tuple[dict, bytes] | None:
     if not isinstance(header, dict):
         return None
     if "sha256" in header:
-        intact = header["sha256"] == hashlib.sha256(body).hexdigest()
+        intact = header["sha256"] == _sha256(body).hexdigest()
     else:
         intact = "crc32" in header and header["crc32"] == zlib.crc32(body)
     return (header, body) if intact else None
@@ -298,6 +313,8 @@ class Cache:
         self._put(f"meta/{source_sha256.lower()}", {"kind": "metadata"}, data)
 
     def offline_miss(self, url: str, what: str) -> NetworkError:
+        from ..errors import NetworkError  # the one use: not loaded before an install's first request
+
         return NetworkError(
             f"{what} ({url}) is not in micropkg's cache, and cache='offline' allows no network. "
             "Install once with the network (cache='default') to fill the cache.",
@@ -312,28 +329,42 @@ class Cache:
 
     # -- index pages -------------------------------------------------------------------------
 
-    async def fetch_page(self, transport: Transport, request: Request) -> Response:
-        """The page for ``request``: kept and fresh, revalidated, or fetched and kept."""
-        key = "page/" + hashlib.sha256(
-            f"{request.url}\n{request.headers.get('Accept', '')}".encode()
-        ).hexdigest()
-        kept = await self._read(key)
-        now = self._clock()
-        if kept is not None:
-            header, body = kept
-            fresh = now - header["stored"] < header["max_age"]
-            if fresh or self.mode == "offline":
-                self.hits += 1
-                return Response(header["url"], 200, header["headers"], body)
-        elif self.mode == "offline":
-            self.misses += 1
-            raise self.offline_miss(request.url, "The index page")
-        self.misses += 1
-        headers = dict(request.headers)
+    @staticmethod
+    def _page_key(url: str, headers: Mapping[str, str]) -> str:
+        return "page/" + _sha256(f"{url}\n{headers.get('Accept', '')}".encode()).hexdigest()
+
+    async def page_headers(self, url: str, headers: Mapping[str, str]) -> dict[str, str] | None:
+        """The headers :meth:`fetch_page` will send for this page (``If-None-Match`` added when
+        a kept page may be revalidated), or None when it needs no request (kept and fresh).
+        Read before an install's first request (``runtime.early``), so it loads nothing."""
+        kept = await self._read(self._page_key(url, headers))
+        return None if kept is not None and self._fresh(kept) else self._asking(headers, kept)
+
+    def _fresh(self, kept: tuple[dict, bytes]) -> bool:
+        return self._clock() - kept[0]["stored"] < kept[0]["max_age"] or self.mode == "offline"
+
+    def _asking(self, headers: Mapping[str, str], kept: tuple[dict, bytes] | None) -> dict[str, str]:
+        asking = dict(headers)
         etag = kept[0]["headers"].get("etag") if kept is not None else None
         if etag and self.conditional:
-            headers["If-None-Match"] = etag
-        response = await self.fetching(transport.fetch(Request(request.url, headers)))
+            asking["If-None-Match"] = etag
+        return asking
+
+    async def fetch_page(self, transport: Transport, request: Request) -> Response:
+        """The page for ``request``: kept and fresh, revalidated, or fetched and kept."""
+        from .transport import Response
+
+        key = self._page_key(request.url, request.headers)
+        kept = await self._read(key)
+        if kept is not None and self._fresh(kept):
+            self.hits += 1
+            header, body = kept
+            return Response(header["url"], 200, header["headers"], body)
+        self.misses += 1
+        if kept is None and self.mode == "offline":
+            raise self.offline_miss(request.url, "The index page")
+        asking = dataclasses.replace(request, headers=self._asking(request.headers, kept))
+        response = await self.fetching(transport.fetch(asking))
         if response.status == 304 and kept is not None:
             self.revalidated += 1
             header, body = kept

@@ -2,7 +2,7 @@
 
 Everything that reaches the network goes through a :class:`Transport`: the
 index client, metadata and wheel downloads. Inside Pyodide the transport is
-``pyodide.http.pyfetch`` (see ``_runtime``); on the host it is urllib; in
+the runtime's ``fetch`` (``micropkg.runtime.fetch``); on the host it is urllib; in
 tests it is a :class:`MockTransport` built from a plain function, so a fake
 network is a few lines and needs no monkeypatching::
 
@@ -18,11 +18,18 @@ import asyncio
 import base64
 import inspect
 import re
-import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..errors import HTTPStatusError, InsecureURL, NetworkError
+from .urls import plain_parts
+
+if TYPE_CHECKING:
+    import urllib.parse
+
+# urllib.parse is imported where a URL is not plain (see .urls): compiling it and ipaddress
+# costs a fresh Pyodide ~150 ms, which an install's first request must not wait for.
 
 __all__ = [
     "Request",
@@ -44,6 +51,10 @@ def _netloc_without_userinfo(parts: urllib.parse.SplitResult) -> str:
 
 def redact_url(url: str) -> str:
     """``url`` without the ``user:password@`` part, for messages and records."""
+    if plain_parts(url) is not None:  # no "@" at all
+        return url
+    import urllib.parse
+
     try:
         parts = urllib.parse.urlsplit(url)
     except ValueError:  # e.g. an unbalanced "[" in the host: show nothing that may hold a secret
@@ -59,6 +70,10 @@ def split_credentials(url: str) -> tuple[str, dict[str, str]]:
     A browser's fetch() refuses URLs that carry credentials, and a URL is
     easily logged, so credentials travel as an HTTP Basic header instead.
     """
+    if "@" not in url:  # no user information, whatever else the URL holds
+        return url, {}
+    import urllib.parse
+
     try:
         parts = urllib.parse.urlsplit(url)
     except ValueError:  # left for the caller's own URL checks to name
@@ -105,6 +120,10 @@ class Request:
     # as pip's and uv's read timeouts; ``budget`` the seconds left for the whole answer.
     timeout: float | None = None
     budget: float | None = None
+    # A request already sent for this URL before the transports existed (inside Pyodide, a
+    # runtime.early.EarlyRequest): the runtime's transport takes it over, once, if its
+    # headers are these; any other transport ignores it and sends its own.
+    early: object = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -182,12 +201,19 @@ def require_secure_url(url: str, *, allow_insecure_http: bool = False, what: str
     can name any file and hash. Loopback never leaves the machine.
     """
     shown = redact_url(url)
-    try:
-        parts = urllib.parse.urlsplit(url)
-        host = parts.hostname
-    except ValueError as exc:
-        raise InsecureURL(f"{what} {shown!r} is not a valid URL: {exc}", url=shown) from exc
-    scheme = parts.scheme.lower()
+    plain = plain_parts(url)
+    host: str | None
+    if plain is not None:
+        scheme, host, _ = plain
+    else:
+        import urllib.parse
+
+        try:
+            parts = urllib.parse.urlsplit(url)
+            host = parts.hostname
+        except ValueError as exc:
+            raise InsecureURL(f"{what} {shown!r} is not a valid URL: {exc}", url=shown) from exc
+        scheme = parts.scheme.lower()
     if scheme == "https":
         return
     if scheme != "http":
@@ -224,6 +250,8 @@ class SecureTransport(Transport):
         response = await self.transport.fetch(request)
         if response.url == request.url:
             return response
+        import urllib.parse  # a redirect: rare, and the answer has arrived
+
         downgraded = (
             urllib.parse.urlsplit(request.url).scheme.lower() == "https"
             and urllib.parse.urlsplit(response.url).scheme.lower() != "https"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import site
 import sys
-import sysconfig
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -53,6 +52,8 @@ def abi_version() -> str | None:
     version = getattr(pyodide_js._api, "abiVersion", None)
     if version:
         return str(version)
+    import sysconfig  # ~20 ms of compiling in a fresh runtime, on 0.27 only
+
     return sysconfig.get_config_var("PYEMSCRIPTEN_PLATFORM_VERSION") or sysconfig.get_config_var("PYODIDE_ABI_VERSION")
 
 

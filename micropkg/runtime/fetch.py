@@ -1,4 +1,4 @@
-"""HTTP inside Pyodide: ``pyfetch``, and reading ``emfs:`` and ``file:`` locations."""
+"""HTTP inside Pyodide: the runtime's ``fetch``, and reading ``emfs:`` and ``file:`` locations."""
 
 from __future__ import annotations
 
@@ -10,13 +10,19 @@ from ..errors import NetworkError
 from ..net.retry import timed_out
 from ..net.transport import Request, Response, Transport, redact_url, split_credentials
 from .detect import in_browser
+from .early import EarlyRequest, stacked_fetch, start_fetch
 from .js import JsException
 
 __all__ = ["PyfetchTransport", "fetch_failure", "read_local_url", "stacked_fetch"]
 
 
 class PyfetchTransport(Transport):
-    """HTTP through ``pyodide.http.pyfetch`` (the browser's or Node's ``fetch``).
+    """HTTP through the browser's or Node's ``fetch``, called directly.
+
+    Not through ``pyodide.http.pyfetch``: a fresh Pyodide 314 compiles
+    ``pyodide.http`` (~65 ms under Node) before its first call, and an
+    install's first request must not wait for that. What pyfetch added -- an
+    error for a failed fetch, the headers as a dict -- is a few lines here.
 
     ``credentials`` is fetch()'s credentials mode ("omit", "same-origin",
     "include"), as in micropip.
@@ -32,68 +38,53 @@ class PyfetchTransport(Transport):
         self._credentials = credentials
 
     async def fetch(self, request: Request) -> Response:
-        from pyodide.http import pyfetch
+        import js
 
-        kwargs: dict = {"headers": dict(request.headers)}
-        if self._credentials:
-            kwargs["credentials"] = self._credentials
+        taken = request.early.take(request.url, request.headers) if isinstance(request.early, EarlyRequest) else None
+        controller = js.AbortController.new() if taken is None else taken[1]
         watchdog = None
         if request.timeout is not None or request.budget is not None:
-            watchdog = _Watchdog(request.timeout, request.budget)
-            kwargs["signal"] = watchdog.signal
-        fetcher = stacked_fetch()
-        if fetcher is not None:
-            kwargs["fetcher"] = fetcher
-        response = None
+            # For a request sent early, the idle time counts from here: it has been on
+            # its way while the machinery loaded, and is at most that much late.
+            watchdog = _Watchdog(request.timeout, request.budget, controller)
+        status = None
         done = False
         try:
-            response = await pyfetch(request.url, **kwargs)
+            if taken is None:
+                promise = start_fetch(request.url, request.headers, self._credentials, controller.signal)
+            else:
+                promise = taken[0]
+            js_response = await promise
+            status = js_response.status
             if watchdog is None:
-                body = await response.bytes()
+                body = (await js_response.arrayBuffer()).to_bytes()
             else:
                 watchdog.progress()
-                body = await _read_body(response.js_response, watchdog)
+                body = await _read_body(js_response, watchdog)
             done = True
         except Exception as exc:  # noqa: BLE001 - see fetch_failure
             if watchdog is not None and watchdog.fired is not None:  # our deadline, not the network
                 raise timed_out(request.url, watchdog.fired) from exc
-            raise fetch_failure(request.url, exc, None if response is None else response.status) from exc
+            raise fetch_failure(request.url, exc, status) from exc
         finally:
             if watchdog is not None:
                 watchdog.stop(abort=not done)  # cancelled midway: the request must not go on
-        headers = {k.lower(): v for k, v in response.headers.items()}
-        return Response(response.url or request.url, response.status, headers, body)
+            elif not done:
+                controller.abort()
+        headers = {str(k).lower(): str(v) for k, v in _header_pairs()(js_response.headers).to_py()}
+        return Response(str(js_response.url or "") or request.url, status, headers, body)
 
 
-_stacked_fetch: object = None
+_pairs: Any = None
 
 
-def stacked_fetch():
-    """``fetch`` for ``pyfetch(fetcher=...)``, rejecting only with errors that have a stack;
-    None where ``pyfetch`` takes no fetcher (Pyodide 0.27).
-
-    WebKit's ``fetch()`` rejects with a ``TypeError`` that has no ``stack``, and
-    awaiting a JS error without one in Pyodide 314 never ends (in every engine).
-    So such an error is thrown again as a fresh one of the same name and message.
-    """
-    global _stacked_fetch
-    if _stacked_fetch is None:
+def _header_pairs():
+    global _pairs
+    if _pairs is None:
         from pyodide.code import run_js
-        from pyodide.http import pyfetch
 
-        # Read off the code object: inspect costs a fresh runtime tens of milliseconds of
-        # compiling, on the first request's critical path.
-        code = getattr(pyfetch, "__code__", None)
-        if code is None or "fetcher" not in code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]:
-            _stacked_fetch = False
-        else:
-            _stacked_fetch = run_js(
-                "(request, init) => fetch(request, init).catch((error) => {"
-                " if (error instanceof Error && !error.stack) {"
-                " const copy = new Error(error.message); copy.name = error.name; throw copy; }"
-                " throw error; })"
-            )
-    return _stacked_fetch or None
+        _pairs = run_js("(headers) => Array.from(headers)")
+    return _pairs
 
 
 def fetch_failure(url: str, exc: BaseException, status: int | None = None) -> NetworkError:
@@ -122,13 +113,13 @@ def fetch_failure(url: str, exc: BaseException, status: int | None = None) -> Ne
 def _failure(exc: BaseException) -> str:
     """What the runtime said went wrong: fetch()'s error and, under Node, its cause.
 
-    pyfetch re-raises fetch()'s JavaScript error as an OSError carrying only its
-    message ("fetch failed"), ``from None``; the error itself stays the context,
-    and its ``cause`` says what happened ("connect ECONNREFUSED 127.0.0.1:8000",
+    Awaiting fetch()'s promise raises its JavaScript error as a ``JsException``
+    (a wrapper such as pyfetch's OSError keeps it as the cause or context), and
+    its ``cause`` says what happened ("connect ECONNREFUSED 127.0.0.1:8000",
     "getaddrinfo ENOTFOUND host", "other side closed"). "" when neither is there.
     """
     error: BaseException | None = exc
-    for _ in range(4):  # pyfetch's wrapping is one or two levels deep
+    for _ in range(4):  # a wrapping is one or two levels deep
         if error is None or isinstance(error, JsException):
             break
         error = error.__cause__ or error.__context__
@@ -155,13 +146,12 @@ class _Watchdog:
     is unreferenced under Node: a finished install must not keep Node running.
     """
 
-    def __init__(self, idle: float | None, budget: float | None) -> None:
+    def __init__(self, idle: float | None, budget: float | None, controller: Any) -> None:
         import js
         from pyodide.ffi import create_proxy
 
         self._js = js
-        self._controller = js.AbortController.new()
-        self.signal = self._controller.signal
+        self._controller = controller
         self._idle = idle
         now = time.monotonic()
         self._last = now

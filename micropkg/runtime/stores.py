@@ -5,11 +5,11 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from ..net.cache import KINDS, DirectoryStore, MemoryStore, Store
+from ..net.cache import KINDS, Cache, DirectoryStore, MemoryStore, Store
 from .detect import in_browser, in_pyodide
 from .js import JsException
 
-__all__ = ["CacheApiStore", "FallbackStore", "NodeFsStore", "cache_store", "runtime_identity"]
+__all__ = ["CacheApiStore", "FallbackStore", "NodeFsStore", "cache_store", "page_cache", "runtime_identity"]
 
 _store: Store | None = None
 
@@ -27,6 +27,14 @@ def cache_store() -> Store:
     if _store is None:
         _store = _make_store()
     return _store
+
+def page_cache(mode: str) -> Cache | None:
+    """The cache of one call in ``mode`` (one of ``CACHE_MODES``; "off": None)."""
+    if mode == "off":
+        return None
+    # A browser would send a CORS preflight for If-None-Match; its HTTP cache revalidates instead.
+    return Cache(cache_store(), mode=mode, conditional=not in_browser())
+
 
 def runtime_identity(*, distribution: bool) -> dict[str, str | None]:
     """What files installed here depend on, besides Python's version: for the installed-tree
@@ -99,8 +107,11 @@ class NodeFsStore(Store):
         self._fs = _node_fs().promises
         # readFile resolves to a Node Buffer, a typed array Pyodide refuses to proxy;
         # a Uint8Array view on the same memory crosses over (without a copy).
+        # A missing entry is undefined (None), not a rejection: turning a JS error into a Python one costs
+        # milliseconds, and a fresh cache misses on every install's first page.
         self._read = run_js(
-            "(fs) => async (path) => { const b = await fs.readFile(path);"
+            "(fs) => async (path) => { let b; try { b = await fs.readFile(path); }"
+            " catch (error) { if (error && error.code === 'ENOENT') return undefined; throw error; }"
             " return new Uint8Array(b.buffer, b.byteOffset, b.byteLength); }"
         )(self._fs)
 
@@ -114,10 +125,8 @@ class NodeFsStore(Store):
         try:
             data = await self._read(path)
         except JsException as exc:  # Node's error code
-            if "ENOENT" in str(exc):
-                return None
             raise OSError(f"reading {path} failed: {exc}") from exc
-        return data.to_bytes()
+        return None if data is None else data.to_bytes()
 
     async def put(self, key: str, data: bytes) -> None:
         import os

@@ -459,3 +459,33 @@ def test_settle_returns_when_finished_writes_are_still_listed():
         return cache._writes
 
     assert run(settle_with_a_finished_write()) == set()
+
+
+def test_a_failed_resolution_stops_its_speculative_downloads():
+    # A refused install must not go on downloading the wheels it guessed (litellm's 19 MB):
+    # Session.resolve stops them when the resolution fails (Downloads.cancel_speculative).
+    from micropkg.errors import ResolutionError
+
+    from .memory_index import memory_transport
+
+    inner = memory_transport({"app": {"1.0": {"requires": ["lib>=1", "gone>=9"]}}, "lib": {"1.0": {}}, "gone": {"1.0": {}}})
+
+    async def scenario():
+        never = asyncio.Event()
+
+        async def handler(request):
+            if request.url.endswith(".whl"):
+                await never.wait()  # a wheel that takes its time
+            return inner._handler(request)
+
+        catalog = Catalog([Index("https://memory.example/simple", MockTransport(handler))], speculative=True)
+        with pytest.raises(ResolutionError):
+            await resolve(parse_requirements(["app"]), catalog, TARGET)
+        pending = [t for t in (*catalog.downloads._wheels.values(), *catalog.downloads._opened.values()) if not t.done()]
+        assert pending, "the walk's picks were being downloaded"
+        assert catalog.downloads.cancel_speculative() == len(pending)
+        await asyncio.wait(pending, timeout=5)
+        assert all(t.cancelled() for t in pending)
+        assert catalog.downloads.cancel_speculative() == 0  # once is enough
+
+    run(scenario())

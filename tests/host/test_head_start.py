@@ -72,3 +72,59 @@ def test_the_public_api_imports_nothing_the_first_request_does_not_need() -> Non
     assert out.strip() == "[]", out
     control = "import sys, micropkg.api, micropkg.resolution.resolver; print('resolvelib' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", control], capture_output=True, text=True, check=True).stdout.strip() == "True"
+
+
+# Run in a fresh interpreter posing as Pyodide: the cache store and the runtime's fetch are
+# stand-ins (they need JavaScript), which record what had been imported when a page was sent.
+_FIRST_REQUEST = """
+import asyncio, json, sys, types
+before = set(sys.modules)
+sys.platform = "emscripten"
+sent = []
+class Sent:
+    def __init__(self, url):
+        self.url = url
+        self.on_its_way = asyncio.get_running_loop().create_future()
+        self.on_its_way.set_result(None)
+    def abort(self):
+        pass
+def send_page(url, headers, cache, credentials=None):
+    sent.append((url, headers, sorted(set(sys.modules) - before)))
+    raise SystemExit(json.dumps(sent))
+early = types.ModuleType("micropkg.runtime.early")
+early.send_page = send_page
+stores = types.ModuleType("micropkg.runtime.stores")
+stores.page_cache = lambda mode: None
+sys.modules.update({"micropkg.runtime.early": early, "micropkg.runtime.stores": stores})
+import micropkg
+asyncio.run(micropkg.install("Surely_Not.Installed>=1", index_urls=["https://index.example/simple/"]))
+"""
+
+
+def test_an_install_sends_its_first_page_with_only_the_head_start_imported() -> None:
+    # The same check inside Pyodide, with the real cache store and fetch:
+    # tests/runtime/test_head_start.py::test_the_first_request_leaves_with_only_the_head_start_imported.
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _FIRST_REQUEST], capture_output=True, text=True)
+    [(url, headers, imported)] = json.loads(done.stderr.strip().splitlines()[-1])
+    assert url == "https://index.example/simple/surely-not-installed/"
+    assert headers["Accept"].startswith("application/vnd.pypi.simple.v1+json")
+    micropkg_modules = {m for m in imported if m.startswith("micropkg")}
+    assert micropkg_modules == {
+        "micropkg", "micropkg.api", "micropkg.index", "micropkg.index.head_start",
+        "micropkg.runtime", "micropkg.runtime.changes", "micropkg.runtime.detect", "micropkg.runtime.early",
+        "micropkg.runtime.stores",
+    }, sorted(micropkg_modules)
+    heavy = {"urllib.parse", "ipaddress", "hashlib", "sysconfig", "packaging", "resolvelib"}
+    assert not [m for m in imported if m in heavy or m.split(".")[0] in heavy], imported
+
+
+def test_the_apis_default_waits_are_net_retrys():
+    # api.py repeats them as literals so that importing it does not import net.retry.
+    from micropkg import api
+    from micropkg.net import retry
+
+    assert (api.DEFAULT_TIMEOUT, api.DEFAULT_BUDGET) == (retry.DEFAULT_TIMEOUT, retry.DEFAULT_BUDGET)

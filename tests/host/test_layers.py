@@ -30,7 +30,7 @@ LAYERS: list[set[str]] = [
     {"build"},
     {"lock"},
     {"ui"},
-    {"session", "api", "packages", "warm"},
+    {"session", "api", "packages", "request", "warm"},
     {"commands"},
     {"__init__", "__main__"},
 ]

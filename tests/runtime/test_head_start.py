@@ -17,32 +17,56 @@ from pytest_pyodide import run_in_pyodide
 async def _install_recording(selenium, requirements, index_url):
     import sys
 
+    from pyodide.code import run_js
+    from pyodide.ffi import create_proxy
+
+    before = set(sys.modules)
     import micropkg
-    from micropkg.runtime import fetch as runtime_fetch
 
     sent = []
-    fetch = runtime_fetch.PyfetchTransport.fetch
 
-    async def recording(self, request):
-        sent.append((request.url.rsplit("/", 2)[-2], "micropkg.resolution.resolver" in sys.modules, "packaging.utils" in sys.modules))
-        return await fetch(self, request)
+    def record(url):
+        new = set(sys.modules) - before
+        sent.append((
+            url.rsplit("/", 2)[-2], "micropkg.resolution.resolver" in sys.modules, "packaging.utils" in sys.modules,
+            sorted(new),
+        ))
 
-    runtime_fetch.PyfetchTransport.fetch = recording
+    # Recorded where the request leaves: the runtime's own fetch, whoever calls it.
+    hook = create_proxy(record)
+    restore = run_js(
+        "(hook) => { const real = globalThis.fetch;"
+        " globalThis.fetch = (request, init) => { hook(String(request.url ?? request)); return real(request, init); };"
+        " return () => { globalThis.fetch = real; }; }"
+    )(hook)
     try:
         installed = await micropkg.install(requirements, index_urls=[index_url], pyodide_packages=False)
         outcome = sorted(i.name for i in installed)
     except micropkg.MicropkgError as exc:
         outcome = type(exc).__name__
     finally:
-        runtime_fetch.PyfetchTransport.fetch = fetch
-    return sent, outcome
+        restore()
+        hook.destroy()
+    return [entry[:3] for entry in sent], outcome, sent[0][3] if sent else None
+
+
+# Everything a fresh runtime imports from ``import micropkg`` to an install's first request.
+# The allowed set: micropkg's public module and the head start (index.head_start, runtime.early),
+# the cache lookup before the request (net.cache, runtime.stores and what they need), the
+# runtime's js module and the built-in sha256. Not urllib.parse, pyodide.http, packaging,
+# resolvelib, the session or the transports: those load while the requests are on their way.
+ALLOWED_BEFORE_FIRST_REQUEST = {
+    "micropkg", "micropkg.api", "micropkg.index", "micropkg.index.head_start",
+    "micropkg.runtime", "micropkg.runtime.changes", "micropkg.runtime.detect", "micropkg.runtime.early", "micropkg.runtime.js",
+    "micropkg.runtime.stores", "micropkg.net", "micropkg.net.cache", "js", "_sha2",
+}
 
 
 def test_the_requested_pages_go_out_before_the_resolver_loads(selenium_standalone, index_server, make_wheel):
     index_server.add(make_wheel("rt-early", "1.0", requires_dist=["rt-early-dep"]))
     index_server.add(make_wheel("rt-early-dep", "1.0"))
     index_server.add(make_wheel("rt-early-two", "1.0"))
-    sent, outcome = _install_recording(selenium_standalone, ["rt-early[extra]>=1", "rt_early.two"], index_server.simple_url)
+    sent, outcome, imported = _install_recording(selenium_standalone, ["rt-early[extra]>=1", "rt_early.two"], index_server.simple_url)
     assert outcome == ["rt-early", "rt-early-dep", "rt-early-two"]
     first_two = sorted(sent[:2])
     # Both requested pages (names as PEP 503 spells them), neither resolver nor packaging loaded yet.
@@ -53,12 +77,24 @@ def test_the_requested_pages_go_out_before_the_resolver_loads(selenium_standalon
     assert sorted(pages) == sorted(set(pages)) and len(pages) == 3, pages  # no page twice
 
 
+def test_the_first_request_leaves_with_only_the_head_start_imported(selenium_standalone, index_server, make_wheel):
+    index_server.add(make_wheel("rt-first", "1.0"))
+    sent, outcome, imported = _install_recording(selenium_standalone, "rt-first", index_server.simple_url)
+    assert outcome == ["rt-first"]
+    assert sent[0][0] == "rt-first", sent
+    # pytest-pyodide has imported some of the standard library already: what is new must be
+    # within the allowed set, and micropkg's own modules exactly those of the head start.
+    assert set(imported) <= ALLOWED_BEFORE_FIRST_REQUEST, sorted(set(imported) - ALLOWED_BEFORE_FIRST_REQUEST)
+    micropkg_modules = {m for m in ALLOWED_BEFORE_FIRST_REQUEST if m.startswith("micropkg")}
+    assert {m for m in imported if m.startswith("micropkg")} == micropkg_modules, imported
+
+
 def test_what_is_not_a_plain_name_waits_for_the_parser(selenium_standalone, index_server, make_wheel):
     built = make_wheel("rt-direct", "1.0")
     index_server.add(built)
     index_server.add(make_wheel("rt-marked", "1.0"))
     direct = index_server.file_url(built.filename)
-    sent, outcome = _install_recording(
+    sent, outcome, _ = _install_recording(
         selenium_standalone, [direct, 'rt-marked; sys_platform == "emscripten"'], index_server.simple_url
     )
     assert outcome == ["rt-direct", "rt-marked"]
@@ -70,6 +106,6 @@ def test_what_is_not_a_plain_name_waits_for_the_parser(selenium_standalone, inde
 def test_an_early_page_nobody_asks_for_is_dropped_quietly(selenium_standalone, index_server, make_wheel):
     # "rt-gone" looks like a name but the requirement is invalid: the parser refuses it,
     # and the early request for its page must not leave an unretrieved error behind.
-    sent, outcome = _install_recording(selenium_standalone, ["rt-gone >= ="], index_server.simple_url)
+    sent, outcome, _ = _install_recording(selenium_standalone, ["rt-gone >= ="], index_server.simple_url)
     assert outcome == "InvalidRequirement"
     assert [page for page, _, _ in sent] == ["rt-gone"]

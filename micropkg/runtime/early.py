@@ -1,0 +1,136 @@
+"""Requests sent before the session exists: an install's root pages, straight through ``fetch``.
+
+A fresh Pyodide compiles what it imports. The session, the index client, the
+transports and their dataclasses are dozens of modules: ~100 ms before a
+request could leave through them. The page of a plainly named project needs
+none of that: its URL, its ``Accept`` header, the cache entry it may already
+have. :func:`send_page` looks the page up in the persistent cache and, unless
+it is kept and fresh, starts the runtime's ``fetch`` for it at once, with the
+headers the index client would send (``If-None-Match`` included). Nothing
+here reads the answer: the transport takes the started request over when
+the index asks for that page (:meth:`EarlyRequest.take`), and from there
+it is an ordinary request (timeouts, retries, the redirect check, the cache).
+
+It imports nothing of micropkg: the cache it is handed is the only other
+module on the way (see ``tests/host/test_head_start.py`` for the whole list).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..net.cache import Cache
+
+__all__ = ["EarlyRequest", "send_page", "stacked_fetch"]
+
+_stacked_fetch: Any = None
+
+
+def stacked_fetch():
+    """``fetch``, rejecting only with errors that have a stack.
+
+    WebKit's ``fetch()`` rejects with a ``TypeError`` that has no ``stack``, and
+    awaiting a JS error without one in Pyodide 314 never ends (in every engine).
+    So such an error is thrown again as a fresh one of the same name and message.
+    """
+    global _stacked_fetch
+    if _stacked_fetch is None:
+        from pyodide.code import run_js
+
+        _stacked_fetch = run_js(
+            "(request, init) => fetch(request, init).catch((error) => {"
+            " if (error instanceof Error && !error.stack) {"
+            " const copy = new Error(error.message); copy.name = error.name; throw copy; }"
+            " throw error; })"
+        )
+    return _stacked_fetch
+
+
+def start_fetch(url: str, headers: Mapping[str, str], credentials: str | None, signal: Any) -> Any:
+    """The runtime's ``fetch(url, init)``: its promise of a response."""
+    import js
+    from pyodide.ffi import to_js
+
+    init: dict = {"headers": to_js(dict(headers), dict_converter=js.Object.fromEntries), "signal": signal}
+    if credentials:
+        init["credentials"] = credentials
+    return stacked_fetch()(url, to_js(init, dict_converter=js.Object.fromEntries))
+
+
+class EarlyRequest:
+    """One page asked for before the session: ``on_its_way`` is done once it was sent, or
+    needed no request (the cache holds it, fresh), or failed before it could be sent."""
+
+    def __init__(self, url: str, headers: Mapping[str, str], cache: Cache | None, credentials: str | None) -> None:
+        self.url = url
+        self.headers = dict(headers)  # as the index client sends them, without If-None-Match
+        self.sent_headers: dict[str, str] | None = None  # with it, once sent
+        self.promise: Any = None  # fetch()'s promise of the response, once sent
+        self.controller: Any = None  # its AbortController
+        self._taken = False
+        self.failed: Exception | None = None  # why it could not be sent (then the index sends it)
+        self.on_its_way = asyncio.ensure_future(self._send(cache, credentials))
+
+    async def _send(self, cache: Cache | None, credentials: str | None) -> None:
+        headers = self.headers
+        if cache is not None:
+            asking = await cache.page_headers(self.url, self.headers)
+            if asking is None:
+                return  # kept and fresh: the index reads it from the cache, no request
+            headers = asking
+        if self._taken:
+            return  # dropped while the cache was read
+        import js
+
+        try:
+            controller = js.AbortController.new()
+            promise = start_fetch(self.url, headers, credentials, controller.signal)
+            _handled()(promise)  # rejected after an abort nobody awaits: not an unhandled rejection
+        except Exception as exc:  # noqa: BLE001 - the index sends this request again, and reports its failure
+            self.failed = exc
+            return
+        self.controller, self.promise, self.sent_headers = controller, promise, headers
+
+    def take(self, url: str, headers: Mapping[str, str]) -> tuple[Any, Any] | None:
+        """The started request's ``(promise, AbortController)`` if it is this one (same URL and
+        headers) and nobody took it yet; else None, and it is stopped: the caller sends its own."""
+        if self._taken:
+            return None
+        self._taken = True
+        if self.promise is None or url != self.url or dict(headers) != self.sent_headers:
+            self._stop()
+            return None
+        return self.promise, self.controller
+
+    def abort(self) -> None:
+        """Nobody will read the answer: stop the request (and its body) unless it was taken."""
+        if not self._taken:
+            self._taken = True
+            self._stop()
+
+    def _stop(self) -> None:
+        if not self.on_its_way.done():
+            self.on_its_way.cancel()
+        if self.controller is not None:
+            self.controller.abort()
+        self.controller = self.promise = None
+
+
+_handled_js: Any = None
+
+
+def _handled():
+    global _handled_js
+    if _handled_js is None:
+        from pyodide.code import run_js
+
+        _handled_js = run_js("(promise) => { promise.catch(() => {}); }")
+    return _handled_js
+
+
+def send_page(url: str, headers: Mapping[str, str], cache: Cache | None, credentials: str | None = None) -> EarlyRequest:
+    """Start asking for the page at ``url`` now (see the module docstring)."""
+    return EarlyRequest(url, headers, cache, credentials)
