@@ -22,6 +22,8 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from micropkg.commands.cli import main, read_location
+from micropkg.commands.node_build import node_builder
+from micropkg.errors import BuildRuntimeError
 from micropkg.installation.installer import install_lock
 from micropkg.lock.pylock import dumps as dumps_pylock
 from micropkg.lock.pyodide_lock import parse_lock
@@ -211,3 +213,25 @@ def test_build_of_an_extension_module_is_refused_naming_the_project_and_nothing_
     assert "Cannot install ms-ext 1.0 from its sdist ms_ext-1.0.tar.gz" in error and "C extension" in error
     assert sorted(p.name for p in out.iterdir()) == ["index.html"]  # the folder is as it was
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".mirror-")]
+
+
+def test_build_without_node_says_so(server, tmp_path):
+    lock = parse_lock(write_lock(server, tmp_path / "pylock.toml", {"ms-flit": "ms_flit-1.0.tar.gz"}).read_text(),
+                      source="pylock.toml")
+    with pytest.raises(BuildRuntimeError, match="'no-such-node' is not on PATH. Install Node.js") as caught:
+        node_builder(lock, tmp_path, None, node="no-such-node")
+    assert caught.value.what == "no-such-node"
+
+
+@needs_node_and_pyodide
+def test_a_build_that_dies_in_node_quotes_its_last_lines_and_writes_nothing(server, tmp_path, capsys):
+    broken = tmp_path / "broken-pyodide"
+    broken.mkdir()
+    shutil.copy(PYODIDE_314 / "pyodide-lock.json", broken)  # the lock's runtime, as far as the check can tell
+    (broken / "pyodide.mjs").write_text('console.error("pyodide says: out of memory");\nprocess.exit(7);\n')
+    lock = write_lock(server, tmp_path / "pylock.toml", {"ms-flit": "ms_flit-1.0.tar.gz"})
+    assert main(["mirror", str(lock), "-o", str(tmp_path / "mirror"), "--build", "--pyodide-dir", str(broken)]) == 1
+    error = capsys.readouterr().err
+    assert "node exited with status 7 before the builds of ms-flit 1.0 finished" in error
+    assert "    pyodide says: out of memory" in error
+    assert not (tmp_path / "mirror").exists()

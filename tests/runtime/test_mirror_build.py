@@ -77,3 +77,39 @@ def test_mirror_build_then_install_from_the_mirror_builds_nothing(selenium, inde
     # The lock, then each built wheel once: no sdist, no index page, no build requirement.
     assert sorted(e.path for e in index_server.log) == sorted(
         ["/mirror-build/pylock.toml", *(f"/mirror-build/files/{w}" for w in wheels)])
+
+
+@run_in_pyodide(packages=["micropkg"])
+async def _install_from_index(selenium, name, index_urls):
+    import micropkg
+
+    class Listening(micropkg.Reporter):
+        def __init__(self):
+            self.built = []
+
+        def building(self, project, version):
+            self.built.append([project, version])
+
+    reporter = Listening()
+    installed = await micropkg.install(name, index_urls=index_urls, reporter=reporter, pyodide_packages=False)
+    return [[i.name, i.filename] for i in installed], reporter.built
+
+
+def test_a_mirrored_sdist_without_build_is_built_by_an_index_install_from_the_mirror(
+        selenium, index_server, pyodide_info, tmp_path):
+    for wheel in backend_wheels():
+        index_server.add(wheel)
+    target = target_for_pyodide(pyodide_info["version"])
+    listed = index_server.add(make_sdist("mb-index", backend="flit"))
+    sdist = LockedWheel(filename=listed.filename, url=index_server.file_url(listed.filename), path=None,
+                        hashes={"sha256": listed.sha256}, size=len(listed.data))
+    package = LockedPackage(canonicalize_name("mb-index"), Version("1.0"), (), other_source="sdist", sdist=sdist)
+    (tmp_path / "pylock.toml").write_text(dumps(Lock((package,), source="pylock.toml", target=target)))
+    with pytest.warns(UserWarning, match="left out"):  # pyodide-lock.json lists wheels only
+        assert main(["mirror", str(tmp_path / "pylock.toml"), "-o", str(tmp_path / "mirror")]) == 0
+    base = index_server.mount("mirror-sdist", tmp_path / "mirror")
+    index_server.log.reset()
+    # The mirror first; the build requirement (flit-core) is on the other index only.
+    installed, built = _install_from_index(selenium, "mb-index", [base + "simple/", index_server.simple_url])
+    assert installed == [["mb-index", "mb_index-1.0.tar.gz"]] and built == [["mb-index", "1.0"]]
+    assert "/mirror-sdist/files/mb_index-1.0.tar.gz" in [e.path for e in index_server.log]
