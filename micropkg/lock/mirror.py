@@ -46,7 +46,7 @@ from pathlib import Path
 
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
-from ..errors import BuildError, FetchError
+from ..errors import BuildError, FetchError, MicropkgError
 from ..model.hashes import check_hashes
 from ..model.lock import Lock, LockedPackage, LockedWheel, wheel_location
 from ..model.metadata import parse_metadata
@@ -192,15 +192,18 @@ def _mirrored_lock(lock: Lock, built: dict[str, LockedWheel], *, keep_url: bool)
 
 def _built_wheel(sdist: LockedSdist, filename: str, data: bytes) -> LockedWheel:
     """The lock's description of the wheel built from ``sdist`` (checked to be its project's)."""
+    # The build ran the sdist's code: its file name and its METADATA must both say what the lock does.
     try:
         name, version, _, _ = parse_wheel_filename(filename)
-        fits = name == canonicalize_name(sdist.project) and str(version) == sdist.version
-    except InvalidWheelFilename:
-        fits = False
+        meta = parse_metadata(read_wheel_metadata(filename, data), source=filename)
+        said = f"says {meta.name} {meta.version}"
+        fits = {name, meta.name} == {canonicalize_name(sdist.project)} and {str(version), str(meta.version)} == {sdist.version}
+    except (InvalidWheelFilename, MicropkgError) as exc:
+        said, fits = f"cannot be read ({exc})", False
     if not fits:
         raise BuildError(
-            f"Building {sdist.project} {sdist.version} from {sdist.filename} gave {filename!r}, which is not a"
-            f" wheel of {sdist.project} {sdist.version}. Nothing was written.",
+            f"Building {sdist.project} {sdist.version} from {sdist.filename} gave {filename!r}, whose METADATA"
+            f" {said}: not a wheel of {sdist.project} {sdist.version}. Nothing was written.",
             project=sdist.project, version=sdist.version, filename=sdist.filename,
         )
     sha256 = hashlib.sha256(data).hexdigest()
@@ -261,9 +264,13 @@ async def _build_into(lock: Lock, out: Path, read: Callable[[str], Awaitable[byt
     built: dict[str, LockedWheel] = {}
     sdists = [LockedSdist(p.name, str(p.version), w.filename, data)
               for (p, w), data in zip(pairs, blobs) if p.sdist is w]
-    if build is not None and sdists:
-        wheels = await build(sdists)
-        for sdist, (filename, data) in zip(sdists, wheels, strict=True):
+    # Built: the sdists an install would build -- entries locked to no wheel (model.lock.select).
+    # An entry with wheels as well (other tools lock both) installs a wheel; its sdist is only copied.
+    unbuilt = {p.sdist.filename for p in lock.packages if p.sdist is not None and not p.wheels}
+    to_build = [s for s in sdists if s.filename in unbuilt]
+    if build is not None and to_build:
+        wheels = await build(to_build)
+        for sdist, (filename, data) in zip(to_build, wheels, strict=True):
             package = next(p for p in lock.packages if p.sdist is not None and p.sdist.filename == sdist.filename)
             built[sdist.filename] = _built_wheel(sdist, filename, data)
             stored.append(_store(out, package, built[sdist.filename], data))

@@ -9,6 +9,7 @@ are skipped when either is missing.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -23,8 +24,9 @@ from packaging.version import Version
 
 from micropkg.commands.cli import main, read_location
 from micropkg.commands.node_build import node_builder
-from micropkg.errors import BuildRuntimeError
+from micropkg.errors import BuildError, BuildRuntimeError
 from micropkg.installation.installer import install_lock
+from micropkg.lock.mirror import build_mirror
 from micropkg.lock.pylock import dumps as dumps_pylock
 from micropkg.lock.pyodide_lock import parse_lock
 from micropkg.model.lock import Lock, LockedPackage, LockedWheel, environment_marker
@@ -234,4 +236,27 @@ def test_a_build_that_dies_in_node_quotes_its_last_lines_and_writes_nothing(serv
     error = capsys.readouterr().err
     assert "node exited with status 7 before the builds of ms-flit 1.0 finished" in error
     assert "    pyodide says: out of memory" in error
+    assert not (tmp_path / "mirror").exists()
+
+
+def test_build_builds_only_the_sdists_locked_without_a_wheel(server, tmp_path):
+    """Other tools lock an sdist beside the wheels: an install takes a wheel then, so nothing is built for it."""
+    path = write_lock(server, tmp_path / "pylock.toml", {"ms-flit": "ms_flit-1.0.tar.gz"})
+    lock = parse_lock(path.read_text(), source=str(path))
+    both = LockedPackage(canonicalize_name("ms-setuptools"), Version("1.0"),
+                         (_file(server, "ms_wheel-2.0-py3-none-any.whl"),), sdist=_file(server, "ms_setuptools-1.0.tar.gz"))
+    lock = dataclasses.replace(lock, packages=(*lock.packages, both))
+    asked: list[str] = []
+
+    async def build(sdists):  # records what build_mirror asks for; the real builds: the tests above
+        asked.extend(s.filename for s in sdists)
+        return [(s.filename.replace(".tar.gz", "-py3-none-any.whl"), server.file("ms_wheel-2.0-py3-none-any.whl").data)
+                for s in sdists]
+
+    transport = UrllibTransport()
+    # The "built" wheel is ms-wheel's bytes under ms-flit's name: the mirror reads its METADATA and refuses it.
+    with pytest.raises(BuildError, match=r"gave 'ms_flit-1.0-py3-none-any.whl', whose METADATA cannot be read \(Wheel"
+                       r" ms_flit-1.0-py3-none-any.whl has 0 matching .dist-info/METADATA.*not a wheel of ms-flit 1.0"):
+        asyncio.run(build_mirror(lock, tmp_path / "mirror", lambda url: read_location(url, transport), build=build))
+    assert asked == ["ms_flit-1.0.tar.gz"]  # not ms-setuptools: it is locked with a wheel too
     assert not (tmp_path / "mirror").exists()
