@@ -51,13 +51,19 @@ SETUP_PY_EXT = (
 @pytest.fixture(scope="module")
 def server():
     with IndexServer() as server:
-        for wheel in backend_wheels():
-            server.add(wheel)
         server.add(make_sdist("ms-flit", backend="flit"))
         server.add(make_sdist("ms-setuptools", backend="setuptools"))
         server.add(make_sdist("ms-ext", backend="setup.py", setup_py=SETUP_PY_EXT, extra={"ms_ext/_speed.c": b"int x;\n"}))
         server.add(make_wheel("ms-wheel", "2.0"))
         yield server
+
+
+@pytest.fixture(scope="module")
+def backends(server):
+    """The build backends' wheels (PyPI's, fetched once into .cache/pypi-wheels), for the tests that build."""
+    for wheel in backend_wheels():
+        server.add(wheel)
+    return server
 
 
 @pytest.fixture(autouse=True)
@@ -151,7 +157,8 @@ def _wheel_of(path: Path) -> dict[str, str]:
 
 
 @needs_node_and_pyodide
-def test_build_makes_wheels_in_pyodide_that_the_mirrored_lock_installs_without_building(server, tmp_path, capsys):
+def test_build_makes_wheels_in_pyodide_that_the_mirrored_lock_installs_without_building(server, backends, tmp_path,
+                                                                                        capsys):
     sdists = {"ms-flit": "ms_flit-1.0.tar.gz", "ms-setuptools": "ms_setuptools-1.0.tar.gz"}
     lock = write_lock(server, tmp_path / "pylock.toml", sdists)
     out = tmp_path / "mirror"
@@ -204,12 +211,14 @@ def test_build_makes_wheels_in_pyodide_that_the_mirrored_lock_installs_without_b
 
 
 @needs_node_and_pyodide
-def test_build_of_an_extension_module_is_refused_naming_the_project_and_nothing_is_written(server, tmp_path, capsys):
+def test_build_of_an_extension_module_is_refused_naming_the_project_and_nothing_is_written(server, backends, tmp_path,
+                                                                                          capsys, monkeypatch):
     lock = write_lock(server, tmp_path / "pylock.toml", {"ms-flit": "ms_flit-1.0.tar.gz", "ms-ext": "ms_ext-1.0.tar.gz"})
     out = tmp_path / "mirror"
     out.mkdir()
     (out / "index.html").write_text("the site's own page")
-    args = ["mirror", str(lock), "-o", str(out), "--build", "--pyodide-dir", str(PYODIDE_314), "-i", server.simple_url]
+    monkeypatch.setenv("PYODIDE_DIR", str(PYODIDE_314))  # --pyodide-dir's default
+    args = ["mirror", str(lock), "-o", str(out), "--build", "-i", server.simple_url]
     assert main(args) == 1
     error = capsys.readouterr().err
     assert "Cannot install ms-ext 1.0 from its sdist ms_ext-1.0.tar.gz" in error and "C extension" in error
