@@ -178,7 +178,8 @@ def _run(work: Path, sdists: Sequence[LockedSdist], folder: Path, index_urls: li
     error = result.get("error")
     if error is not None:
         cls = _ERRORS.get(str(error.get("type")), BuildError)
-        raise cls(str(error.get("message")), project=str(error.get("project")), version=str(error.get("version")),
+        raise cls(f"mirror --build stopped: {error.get('message')} Nothing was written to the mirror.",
+                  project=str(error.get("project")), version=str(error.get("version")),
                   filename=str(error.get("filename")))
     built = []
     for sdist, entry in zip(sdists, result["built"], strict=True):

@@ -47,6 +47,8 @@ SETUP_PY_EXT = (
     "setup(name='ms-ext', version='1.0', ext_modules=[Extension('ms_ext._speed', ['ms_ext/_speed.c'])])\n"
 )
 
+SETUP_PY_BROKEN = "print('ms-broken: the VERSION file is missing')\nraise SystemExit('cannot read VERSION')\n"
+
 
 @pytest.fixture(scope="module")
 def server():
@@ -54,6 +56,7 @@ def server():
         server.add(make_sdist("ms-flit", backend="flit"))
         server.add(make_sdist("ms-setuptools", backend="setuptools"))
         server.add(make_sdist("ms-ext", backend="setup.py", setup_py=SETUP_PY_EXT, extra={"ms_ext/_speed.c": b"int x;\n"}))
+        server.add(make_sdist("ms-broken", backend="setup.py", setup_py=SETUP_PY_BROKEN))
         server.add(make_wheel("ms-wheel", "2.0"))
         yield server
 
@@ -268,4 +271,17 @@ def test_build_builds_only_the_sdists_locked_without_a_wheel(server, tmp_path):
                        r" ms_flit-1.0-py3-none-any.whl has 0 matching .dist-info/METADATA.*not a wheel of ms-flit 1.0"):
         asyncio.run(build_mirror(lock, tmp_path / "mirror", lambda url: read_location(url, transport), build=build))
     assert asked == ["ms_flit-1.0.tar.gz"]  # not ms-setuptools: it is locked with a wheel too
+    assert not (tmp_path / "mirror").exists()
+
+
+@needs_node_and_pyodide
+def test_a_failing_build_quotes_the_backends_last_lines(server, backends, tmp_path, capsys):
+    lock = write_lock(server, tmp_path / "pylock.toml", {"ms-broken": "ms_broken-1.0.tar.gz"})
+    args = ["mirror", str(lock), "-o", str(tmp_path / "mirror"), "--build", "--pyodide-dir", str(PYODIDE_314),
+            "-i", server.simple_url]
+    assert main(args) == 1
+    error = capsys.readouterr().err
+    assert "Building ms-broken 1.0 from its sdist ms_broken-1.0.tar.gz failed" in error
+    assert "SystemExit: cannot read VERSION" in error
+    assert "Its last output:\n    ms-broken: the VERSION file is missing" in error
     assert not (tmp_path / "mirror").exists()
