@@ -18,9 +18,16 @@ runtime, then for each call writes a work folder::
 and runs ``node WORK/build.mjs PYODIDE_DIR WORK``. The script loads Pyodide,
 mounts WORK with NODEFS, puts ``WORK/lib`` first on ``sys.path`` and awaits
 :func:`run_job` inside Pyodide, which writes ``WORK/wheels/<wheel>`` and
-``WORK/result.json``. The host trusts nothing it reads back beyond JSON and
-bytes: an error comes back as its class name and fields (never pickled, as the
-build ran an sdist's code), and the mirror checks each wheel's name.
+``WORK/result.json``.
+
+The build runs the sdists' code, and Pyodide under Node reaches the host
+through JavaScript (``run_js``, Node's modules). So node runs under its
+permission model (Node 20+: ``--experimental-permission``, later
+``--permission``): it reads only the Pyodide folder and WORK, writes only WORK
+and starts no process; the network and environment variables stay open, as
+they are to pip's builds. The host trusts nothing it reads back beyond JSON
+and bytes: an error comes back as its class name and fields (never pickled),
+and the mirror checks each wheel's file name and METADATA against the lock.
 """
 
 from __future__ import annotations
@@ -49,9 +56,16 @@ _ERRORS: dict[str, type[BuildError]] = {c.__name__: c for c in (BuildError, Inva
 
 _SCRIPT = """\
 // micropkg mirror --build: node build.mjs PYODIDE_DIR WORK (see micropkg/commands/node_build.py)
+import { constants as fsConstants } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 
+// Under Node's permission model process.binding is refused; Emscripten's NODEFS asks it only
+// for the file system's constants, which node:fs states too.
+process.binding = (name) => {
+  if (name === "constants") return { fs: fsConstants };
+  throw new Error(`process.binding(${JSON.stringify(name)}) is not available during mirror --build`);
+};
 const [pyodideDir, work] = process.argv.slice(2).map((p) => path.resolve(p));
 const { loadPyodide } = await import(pathToFileURL(path.join(pyodideDir, "pyodide.mjs")).href);
 // Python's output goes to stderr: the host shows its last lines if the build dies.
@@ -166,7 +180,8 @@ def _run(work: Path, sdists: Sequence[LockedSdist], folder: Path, index_urls: li
     names = ", ".join(f"{s.project} {s.version}" for s in sdists)
     started = time.perf_counter()
     try:
-        finished = subprocess.run([node, str(work / "build.mjs"), str(folder), str(work)],
+        command = [node, *_permissions(node, folder, work), str(work / "build.mjs"), str(folder), str(work)]
+        finished = subprocess.run(command,
                                   capture_output=True, text=True, timeout=TIMEOUT, check=False)
     except subprocess.TimeoutExpired as exc:
         raise _failed(sdists, f"the builds of {names} took more than {TIMEOUT:.0f} s in Pyodide under Node", "") from exc
@@ -191,6 +206,19 @@ def _run(work: Path, sdists: Sequence[LockedSdist], folder: Path, index_urls: li
     print(f"Pyodide under Node ran the builds in {time.perf_counter() - started:.2f} s (start-up included)",
           file=sys.stderr)
     return built
+
+
+def _permissions(node: str, folder: Path, work: Path) -> list[str]:
+    """Node's permission model for the build: it runs the sdists' code, and Pyodide under Node
+    reaches the host through JavaScript. Reads only the Pyodide folder and the work folder, writes
+    only the work folder, starts no process (network and environment variables stay open)."""
+    listed = subprocess.run([node, "--help"], capture_output=True, text=True, check=False).stdout
+    flag = next((f for f in ("--permission", "--experimental-permission") if f"  {f} " in listed), None)
+    if flag is None:  # Node 18 has none: the build runs with the user's rights, as pip's builds do
+        print(f"note: {node} has no permission model (Node 20 or newer has): the builds run with your"
+              " rights on this machine", file=sys.stderr)
+        return []
+    return [flag, f"--allow-fs-read={folder}", f"--allow-fs-read={work}", f"--allow-fs-write={work}"]
 
 
 def _failed(sdists: Sequence[LockedSdist], problem: str, output: str) -> BuildError:

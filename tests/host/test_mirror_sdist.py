@@ -22,6 +22,7 @@ from packaging.markers import Marker
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from micropkg.commands import node_build
 from micropkg.commands.cli import main, read_location
 from micropkg.commands.node_build import node_builder
 from micropkg.errors import BuildError, BuildRuntimeError
@@ -285,3 +286,24 @@ def test_a_failing_build_quotes_the_backends_last_lines(server, backends, tmp_pa
     assert "SystemExit: cannot read VERSION" in error
     assert "Its last output:\n    ms-broken: the VERSION file is missing" in error
     assert not (tmp_path / "mirror").exists()
+
+
+@needs_node_and_pyodide
+def test_a_build_cannot_write_outside_its_work_folder(server, backends, tmp_path, capsys, monkeypatch):
+    """Pyodide under Node reaches the host through JavaScript; Node's permission model stops it there."""
+    escaped = tmp_path / "escaped.txt"
+    script = f"process.getBuiltinModule('fs').writeFileSync({json.dumps(str(escaped))}, 'out')"
+    setup_py = f"from pyodide.code import run_js\nrun_js({script!r})\n"
+    server.add(make_sdist("ms-escape", backend="setup.py", setup_py=setup_py))
+    lock = write_lock(server, tmp_path / "pylock.toml", {"ms-escape": "ms_escape-1.0.tar.gz"})
+    args = ["mirror", str(lock), "-o", str(tmp_path / "mirror"), "--build", "--pyodide-dir", str(PYODIDE_314),
+            "-i", server.simple_url]
+    assert main(args) == 1
+    error = capsys.readouterr().err
+    assert "Building ms-escape 1.0 from its sdist ms_escape-1.0.tar.gz failed" in error
+    assert "JsException: Error: Access to this API has been restricted" in error, error
+    assert not escaped.exists()
+    # The control: without Node's permission flags the same build does write there.
+    monkeypatch.setattr(node_build, "_permissions", lambda node, folder, work: [])
+    main(args)
+    assert escaped.read_text() == "out"
