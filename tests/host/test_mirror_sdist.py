@@ -97,6 +97,8 @@ def write_lock(server, path: Path, sdists: dict[str, str], *, pyodide: str = "31
 def test_mirror_copies_checks_and_lists_the_sdists(server, tmp_path):
     lock = write_lock(server, tmp_path / "pylock.toml", {"ms-flit": "ms_flit-1.0.tar.gz"})
     out = tmp_path / "mirror"
+    out.mkdir()
+    (out / "index.html").write_text("the site's own page")  # a page's folder: the mirror is added beside it
     with pytest.warns(UserWarning, match="ms-flit 1.0, built from an sdist by micropkg, is left out"):
         assert main(["mirror", str(lock), "-o", str(out)]) == 0  # pyodide-lock.json lists wheels only
     sdist = server.file("ms_flit-1.0.tar.gz")
@@ -118,6 +120,8 @@ def test_mirror_copies_checks_and_lists_the_sdists(server, tmp_path):
     assert "wheels" not in mirrored["ms-flit"]  # nothing built without --build
     assert mirrored["ms-wheel"]["wheels"][0]["path"] == "files/ms_wheel-2.0-py3-none-any.whl"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".mirror-")]  # the staging folder is gone
+    assert sorted(p.name for p in out.iterdir()) == ["files", "index.html", "pylock.toml", "pyodide-lock.json", "simple"]
+    assert (out / "index.html").read_text() == "the site's own page"
 
 
 def test_an_sdist_whose_hash_differs_from_the_lock_is_refused_and_nothing_is_written(server, tmp_path, capsys):
