@@ -160,6 +160,8 @@ async def _mirror_command(args: argparse.Namespace) -> int:
     text = (await read_location(location, transport)).decode("utf-8")
     lock = parse_lock(text, source=args.lock, base_url=location)
     build = None
+    if not args.build and (args.pyodide_dir or args.index_url):
+        print("note: --pyodide-dir and -i/--index-url are for --build; without it they are ignored", file=sys.stderr)
     if args.build:
         from .node_build import node_builder, pyodide_folder
 
