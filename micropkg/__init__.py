@@ -53,6 +53,7 @@ __all__ = [
     "BuildError",
     "InvalidSdist",
     "CannotBuild",
+    "BuildRuntimeError",
     "InstallError",
     "UninstallError",
 ]

@@ -23,6 +23,7 @@ Every error micropkg raises on purpose derives from :class:`MicropkgError`, so
     ├── BuildError                an sdist that could not be built into a wheel here
     │   ├── InvalidSdist          an sdist archive that is malformed or hostile
     │   └── CannotBuild           an sdist that needs a compiler (C, Cython, Rust) or builds an impure wheel
+    ├── BuildRuntimeError         node or the Pyodide a host-side build (mirror --build) needs: missing or mismatched
     ├── InstallError              writing or loading failed (the transaction was rolled back)
     └── UninstallError            a distribution could not be removed
 
@@ -53,6 +54,7 @@ __all__ = [
     "BuildError",
     "InvalidSdist",
     "CannotBuild",
+    "BuildRuntimeError",
     "InstallError",
     "UninstallError",
 ]
@@ -237,6 +239,15 @@ class InvalidSdist(BuildError):
 
 class CannotBuild(BuildError):
     """An sdist that cannot be built in the browser: extension modules, a compiler, an impure wheel."""
+
+
+class BuildRuntimeError(MicropkgError):
+    """``mirror --build`` cannot run: ``node`` is missing, or the Pyodide folder is missing or is
+    not the lock's runtime (``what`` names the program or folder)."""
+
+    def __init__(self, message: str, *, what: str) -> None:
+        self.what = what
+        super().__init__(message)
 
 
 class InstallError(MicropkgError):

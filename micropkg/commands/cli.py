@@ -7,6 +7,7 @@
     python -m micropkg lock msgpack --pyodide 0.29 --format pyodide-lock -o pyodide-lock.json
     python -m micropkg lock --script app.py -o pylock.toml       # what its PEP 723 block declares
     python -m micropkg mirror pylock.toml -o site/packages
+    python -m micropkg mirror pylock.toml -o site/packages --build --pyodide-dir node_modules/pyodide
 
 ``lock`` resolves on plain CPython with the resolver micropkg runs inside
 Pyodide, for the target runtime's wheel tags and markers
@@ -197,9 +198,18 @@ async def _mirror_command(args: argparse.Namespace) -> int:
     location = _absolute(args.lock)
     text = (await read_location(location, transport)).decode("utf-8")
     lock = parse_lock(text, source=args.lock, base_url=location)
-    mirror = await build_mirror(lock, Path(args.output), lambda url: read_location(url, transport))
-    print(f"Mirrored {len(mirror.wheels)} wheels of {len(mirror.projects)} projects ({mirror.bytes} bytes)"
-          f" into {mirror.root}", file=sys.stderr)
+    build = None
+    if not args.build and (args.pyodide_dir or args.index_url):
+        print("note: --pyodide-dir and -i/--index-url are for --build; without it they are ignored", file=sys.stderr)
+    if args.build:
+        from .node_build import node_builder, pyodide_folder
+
+        build = node_builder(lock, pyodide_folder(args.pyodide_dir), args.index_url)
+    mirror = await build_mirror(lock, Path(args.output), lambda url: read_location(url, transport), build=build)
+    sdists = f", {len(mirror.sdists)} sdists" if mirror.sdists else ""
+    built = f" ({len(mirror.built)} wheels built from them)" if mirror.built else ""
+    print(f"Mirrored {len(mirror.wheels)} wheels{sdists}{built} of {len(mirror.projects)} projects"
+          f" ({mirror.bytes} bytes) into {mirror.root}", file=sys.stderr)
     return 0
 
 
@@ -229,9 +239,16 @@ def _parser() -> argparse.ArgumentParser:
                       help="never lock a project to its sdist (pip's --only-binary :all:)")
     lock.add_argument("--format", choices=("pylock", "pyodide-lock"), default="pylock")
     lock.add_argument("-o", "--output", metavar="FILE", help="where to write ('-' for standard output)")
-    mirror = commands.add_parser("mirror", help="write a static index holding a lock's wheels")
+    mirror = commands.add_parser("mirror", help="write a static index holding a lock's wheels and sdists")
     mirror.add_argument("lock", help="a pylock.toml or pyodide-lock.json (path or URL)")
     mirror.add_argument("-o", "--output", required=True, metavar="DIR", help="the folder to write")
+    mirror.add_argument("--build", action="store_true",
+                        help="build each locked sdist into a wheel in Pyodide under Node, so pages never build")
+    mirror.add_argument("--pyodide-dir", metavar="DIR",
+                        help="with --build: an npm pyodide folder holding pyodide.mjs, of the lock's runtime"
+                             " (default $PYODIDE_DIR; npm install pyodide@314.0.7)")
+    mirror.add_argument("-i", "--index-url", action="append", metavar="URL",
+                        help="with --build: where build requirements come from (repeatable; default PyPI)")
     return parser
 
 
