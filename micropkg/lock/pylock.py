@@ -34,7 +34,9 @@ What micropkg writes::
 
 An entry micropkg built from an sdist has a ``[packages.sdist]`` table (the
 sdist's url and hashes) and no wheels: ``install(lock=...)`` builds it, or
-takes the wheel built before from the cache (``micropkg.build``).
+takes the wheel built before from the cache (``micropkg.build``). A mirror
+made with ``--build`` lists the wheel it built beside the sdist, with its hash:
+that wheel is installed and nothing is built.
 
 ``[tool.micropkg]`` names the runtime the lock was made for (PEP 751 keeps
 tool data informational: micropkg installs by ``environments`` and the wheel
