@@ -21,13 +21,12 @@ import asyncio
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from .js import js_function
+
 if TYPE_CHECKING:
     from ..net.cache import Cache
 
 __all__ = ["EarlyRequest", "send_page", "stacked_fetch"]
-
-_stacked_fetch: Any = None
-
 
 def stacked_fetch():
     """``fetch``, rejecting only with errors that have a stack.
@@ -36,17 +35,12 @@ def stacked_fetch():
     awaiting a JS error without one in Pyodide 314 never ends (in every engine).
     So such an error is thrown again as a fresh one of the same name and message.
     """
-    global _stacked_fetch
-    if _stacked_fetch is None:
-        from pyodide.code import run_js
-
-        _stacked_fetch = run_js(
-            "(request, init) => fetch(request, init).catch((error) => {"
-            " if (error instanceof Error && !error.stack) {"
-            " const copy = new Error(error.message); copy.name = error.name; throw copy; }"
-            " throw error; })"
-        )
-    return _stacked_fetch
+    return js_function(
+        "(request, init) => fetch(request, init).catch((error) => {"
+        " if (error instanceof Error && !error.stack) {"
+        " const copy = new Error(error.message); copy.name = error.name; throw copy; }"
+        " throw error; })"
+    )
 
 
 def start_fetch(url: str, headers: Mapping[str, str], credentials: str | None, signal: Any) -> Any:
@@ -119,16 +113,8 @@ class EarlyRequest:
         self.controller = self.promise = None
 
 
-_handled_js: Any = None
-
-
 def _handled():
-    global _handled_js
-    if _handled_js is None:
-        from pyodide.code import run_js
-
-        _handled_js = run_js("(promise) => { promise.catch(() => {}); }")
-    return _handled_js
+    return js_function("(promise) => { promise.catch(() => {}); }")
 
 
 def send_page(url: str, headers: Mapping[str, str], cache: Cache | None, credentials: str | None = None) -> EarlyRequest:

@@ -11,7 +11,7 @@ from ..net.retry import timed_out
 from ..net.transport import Request, Response, Transport, redact_url, split_credentials
 from .detect import in_browser
 from .early import EarlyRequest, stacked_fetch, start_fetch
-from .js import JsException
+from .js import JsException, js_function
 
 __all__ = ["PyfetchTransport", "fetch_failure", "read_local_url", "stacked_fetch"]
 
@@ -75,16 +75,8 @@ class PyfetchTransport(Transport):
         return Response(str(js_response.url or "") or request.url, status, headers, body)
 
 
-_pairs: Any = None
-
-
 def _header_pairs():
-    global _pairs
-    if _pairs is None:
-        from pyodide.code import run_js
-
-        _pairs = run_js("(headers) => Array.from(headers)")
-    return _pairs
+    return js_function("(headers) => Array.from(headers)")
 
 
 def fetch_failure(url: str, exc: BaseException, status: int | None = None) -> NetworkError:

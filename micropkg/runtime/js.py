@@ -18,7 +18,20 @@ except ImportError:  # CPython, or a Pyodide without pyodide.ffi
         """Stand-in outside Pyodide: never raised."""
 
 
-__all__ = ["JsException", "blocking_runner", "event_sender"]
+__all__ = ["JsException", "blocking_runner", "event_sender", "js_function"]
+
+# JavaScript helpers made once per runtime: run_js compiles its source each time.
+_functions: dict[str, Any] = {}
+
+
+def js_function(source: str) -> Any:
+    """The JavaScript function ``source`` evaluates to, made on first use."""
+    function = _functions.get(source)
+    if function is None:
+        from pyodide.code import run_js
+
+        function = _functions[source] = run_js(source)
+    return function
 
 
 def event_sender(callback: Callable[[dict], object]) -> Callable[[dict], None]:
