@@ -321,7 +321,7 @@ async def _install(
 
         satisfied = already_satisfied(requirements, session.site_packages, lambda: session.target, deps=options.deps)
         if satisfied is not None:
-            announce(reporter, satisfied.ignored, (), stacklevel=3)
+            announce(reporter, satisfied.ignored, (), stacklevel=4)  # _install, _install_in_turn, install, the caller
             reporter.resolved([], time.perf_counter() - resolving)
             return []
     on_their_way = send_root_pages(session.indexes, requirements)
@@ -343,7 +343,7 @@ async def _install(
         session.drop_early()
     for name, at in plan.stats.phases if plan.stats else ():  # the resolver has no reporter: its marks, told now
         reporter.phase(name, at)
-    announce(reporter, plan.ignored, plan.walked_back, stacklevel=3)
+    announce(reporter, plan.ignored, plan.walked_back, stacklevel=4)
     reporter.resolved([(pin.name, str(pin.version)) for pin in plan.to_install], time.perf_counter() - resolving)
     from packaging.utils import canonicalize_name
 

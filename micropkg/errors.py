@@ -238,7 +238,15 @@ class InvalidSdist(BuildError):
 
 
 class CannotBuild(BuildError):
-    """An sdist that cannot be built in the browser: extension modules, a compiler, an impure wheel."""
+    """An sdist that cannot be built in the browser: extension modules, a compiler, an impure wheel.
+
+    ``reason`` is the why alone ("has Rust extension modules (maturin)"), for the resolver's
+    account of a dependency none of whose releases can be installed here.
+    """
+
+    def __init__(self, message: str, *, reason: str = "", **where: str | None) -> None:
+        self.reason = reason
+        super().__init__(message, **where)  # type: ignore[arg-type]
 
 
 class BuildRuntimeError(MicropkgError):

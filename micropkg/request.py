@@ -30,7 +30,7 @@ async def with_files(
     for location in [files] if isinstance(files, str) else files:
         await load_requirements_file(session.location(location), read_text, into=loaded)
     for note in loaded.notes:
-        warnings.warn(note, stacklevel=4)
+        warnings.warn(note, stacklevel=5)  # with_files, _install, _install_in_turn, install, the caller
     given = [requirements] if isinstance(requirements, str) else builtins.list(requirements)
     if loaded.index_urls and not indexes_given:
         session = session.with_indexes(loaded.index_urls)

@@ -202,7 +202,7 @@ class Builder:
                     f"Cannot install {name.project} {name.version} from its sdist {name.filename}: it {reason};"
                     " they cannot be compiled in the browser. Nothing was installed. Use a release or a"
                     " project with a wheel for this runtime (or a pure-Python py3-none-any wheel).",
-                    project=name.project, version=name.version, filename=name.filename,
+                    project=name.project, version=name.version, filename=name.filename, reason=reason,
                 )
             tree = _Tree(name, directory, root, system, directory / "env", record)
             await self._install(system.requires, tree.environment, record)
@@ -288,6 +288,7 @@ class Builder:
                     " a compiler, most likely, which the browser does not have. Nothing was installed; use a"
                     " release or a project with a wheel for this runtime.",
                     project=tree.sdist.project, version=tree.sdist.version, filename=tree.sdist.filename,
+                    reason="starts a process in its build (a compiler)",
                 ) from exc
             raise self._failed(tree, hook, f"{type(exc).__name__}: {exc}", output.getvalue()) from exc
 
@@ -349,5 +350,5 @@ def _check_pure(sdist: SdistName, filename: str, data: bytes) -> None:
         raise CannotBuild(
             f"Cannot install {sdist.project} {sdist.version} from its sdist {sdist.filename}: the wheel it built"
             f" ({filename}) is not pure Python ({why}); its native code cannot be compiled in the browser."
-            " Nothing was installed.", **refuse,
+            " Nothing was installed.", reason="builds a wheel that is not pure Python", **refuse,
         )

@@ -24,11 +24,11 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 
 from packaging.utils import NormalizedName, canonicalize_name, parse_wheel_filename
 
-from ..errors import IndexFormatError
+from ..errors import CannotBuild, IndexFormatError
 from ..index.client import Index
 from ..index.distribution import Distribution
 from ..index.downloads import Downloads
-from ..index.fetches import Fetches, result_if_done
+from ..index.fetches import Failure, Fetches, result_if_done
 from ..index.policy import INDEX_STRATEGIES, SourcePolicy
 from ..index.source import PackageSource
 from ..model.builds import SdistBuilds
@@ -153,6 +153,17 @@ class Catalog:
         if task is None or not task.done():
             raise Missing(files=[candidate])
         return result_if_done(task)
+
+    def unbuildable(self, candidate: Candidate) -> CannotBuild | None:
+        """Why ``candidate``'s sdist cannot be built here, once its build was refused (extension
+        modules, a compiler): such a release has no usable file, as if it published none."""
+        if candidate.file is None or candidate.file.is_wheel:
+            return None
+        task = self._metadata.get(candidate.file.url)
+        if task is None or not task.done():
+            return None
+        value = task.result()
+        return value.error if isinstance(value, Failure) and isinstance(value.error, CannotBuild) else None
 
     def has_metadata(self, candidate: Candidate) -> bool:
         if candidate.file is None:

@@ -145,7 +145,10 @@ class Provider(resolvelib.AbstractProvider):
         if url is not None:
             candidates = [self._direct_candidate(name, url)]
         else:
-            candidates = self._without_dead_ends(name, self._index_candidates(name, reqs))
+            # An sdist whose build was refused (it needs a compiler) is no candidate: the
+            # release is as unavailable here as one with no file at all.
+            buildable = [c for c in self._index_candidates(name, reqs) if self.catalog.unbuildable(c) is None]
+            candidates = self._without_dead_ends(name, buildable)
         return [c.with_extras(extras) for c in candidates if c.version not in bad]
 
     def _without_dead_ends(self, name: NormalizedName, candidates: list[Candidate]) -> list[Candidate]:
@@ -206,7 +209,12 @@ class Provider(resolvelib.AbstractProvider):
             self._matching[key] = self.releases(req.name).select(
                 [req.specifier], pinned=req.pinned, pre=self.pre, source=source.source,
             )
-        matches = self._matching[key]
+        matches = [c for c in self._matching[key] if self.catalog.unbuildable(c) is None]
+        if not matches and self._matching[key]:
+            refused = self.catalog.unbuildable(self._matching[key][0])
+            why = f"its sdist {refused.filename} {refused.reason}" if refused else "its sdists cannot be built"
+            return DeadEnd(parent, str(req), req.name,
+                           f"{req.name} offers no wheel for this runtime, and {why}, which cannot be built in the browser")
         if not matches:
             if not self._released(req):
                 # No release of it fits at all, on any platform: a version conflict for

@@ -169,3 +169,61 @@ def test_reporters_say_a_build_starts():
     ConsoleReporter(file=out).building("jsmin", "3.0.1")
     assert out.getvalue() == "Building jsmin 3.0.1 from its sdist\n"
     assert Reporter().building("jsmin", "3.0.1") is None  # the base hook does nothing
+
+
+class RefusingBuilds(SnapshotBuilds):
+    """As SnapshotBuilds, but the sdists of ``refused`` projects need a compiler (CannotBuild)."""
+
+    def __init__(self, snapshot: dict, refused: set[str]) -> None:
+        super().__init__(snapshot)
+        self.refused = refused
+
+    async def metadata(self, candidate, sdist: bytes) -> bytes:
+        if candidate.name in self.refused:
+            self.asked.append(f"{candidate.name} {candidate.version}")
+            raise errors.CannotBuild(
+                f"Cannot install {candidate.name} {candidate.version}: it has Rust extension modules (maturin)",
+                project=candidate.name, version=str(candidate.version), filename=candidate.file.filename,
+                reason="has Rust extension modules (maturin)",
+            )
+        return await super().metadata(candidate, sdist)
+
+
+# The long tail with sdists built: `rusty` publishes wheels for other platforms and an sdist that
+# needs a compiler, as fastuuid does for litellm.
+RUSTY = {
+    "app": {
+        "1.0": {"requires": ["helper"]},
+        "1.1": {"requires": ["rusty>=0.5", "helper"]},
+        "1.2": {"requires": ["rusty>=0.5", "helper"]},
+        **{f"2.{i}": {"requires": ["rusty>=0.5", "helper"]} for i in range(10)},
+    },
+    "helper": {"1.0": {}},
+    "rusty": {
+        "0.5": {"tags": ["cp314-cp314-manylinux_2_17_x86_64"], "sdist": True},
+        "0.6": {"tags": ["cp314-cp314-manylinux_2_17_x86_64"], "sdist": True},
+    },
+}
+
+
+def _resolve_refusing(snapshot: dict, request: list[str], refused: set[str]):
+    builds = RefusingBuilds(snapshot, refused)
+    catalog = Catalog([Index(INDEX_URL, memory_transport(snapshot))], builds=builds)
+    return asyncio.run(resolve(parse_requirements(request), catalog, TARGET)), builds
+
+
+def test_an_sdist_that_needs_a_compiler_is_no_candidate_and_the_parent_walks_back():
+    plan, builds = _resolve_refusing(RUSTY, ["app<2"], {"rusty"})
+    assert {p.name: str(p.version) for p in plan} == {"app": "1.0", "helper": "1.0"}
+    assert set(builds.asked) == {"rusty 0.6", "rusty 0.5"}  # each refused once, never installed
+    (notice,) = plan.walked_back
+    assert "rusty" in notice.reason, notice.reason
+
+
+def test_a_pin_on_a_release_that_needs_it_names_the_unbuildable_dependency():
+    with pytest.raises(errors.UnavailableDependency) as info:
+        _resolve_refusing(RUSTY, ["app>=2"], {"rusty"})
+    message = str(info.value)
+    assert "rusty" in message and "has Rust extension modules (maturin)" in message, message
+    assert "rusty offers no wheel for this runtime, and its sdist rusty-0.6.tar.gz has Rust extension modules" \
+        " (maturin), which cannot be built in the browser" in message, message
