@@ -250,7 +250,10 @@ async def _install_in_turn(
         await asyncio.wait(on_their_way, return_when=asyncio.FIRST_COMPLETED)
         request_at = time.perf_counter() - started
         # One module at a time, so the runtime writes the requests meanwhile (see load_machinery).
-        await load_machinery(on_their_way)
+        # The session's modules only: the resolver loads in _install once the installed-tree
+        # cache missed -- loading it here made every warm page load import packaging and
+        # resolvelib (and the installer, which opens wheels) for nothing.
+        await load_machinery(on_their_way, resolver=False)
     from .runtime import detect
     from .session import Options, Session
 

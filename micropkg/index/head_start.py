@@ -9,7 +9,8 @@ projects are what the resolution reads first, and asking for them needs none
 of that: inside Pyodide, :func:`send_first_pages` sends them as
 ``install()`` begins, straight through the runtime's ``fetch``
 (:mod:`micropkg.runtime.early`), and the imports run while they are on their
-way. Elsewhere (CPython, tests with a mock transport) :func:`send_root_pages`
+way (the session's first; the resolver's once the installed-tree cache has
+missed, see :func:`load_machinery`). Elsewhere (CPython, tests with a mock transport) :func:`send_root_pages`
 asks the session's first index once it exists.
 
 Nothing here imports ``packaging``: requested names are read with a regular
@@ -50,10 +51,13 @@ _SEPARATORS = re.compile(r"[-_.]+")
 # information (its credentials become a header the session works out), nothing unusual.
 _SECURE_INDEX = re.compile(r"(?:https://[A-Za-z0-9.-]+|http://(?:localhost|127(?:\.[0-9]{1,3}){3}))(?::[0-9]{1,5})?/[!-?A-Z\]-~]*")
 
-# What resolving and installing import, packaging first, in the order they import each other.
-_MACHINERY = (
+# What opening a session imports, in the order the modules import each other.
+_SESSION = (
     "micropkg.net.transport", "micropkg.net.retry", "micropkg.model.simple", "micropkg.index.client",
     "micropkg.runtime.fetch", "micropkg.session",
+)
+# What resolving and installing import besides, packaging first.
+_RESOLVER = (
     "packaging.utils", "packaging.specifiers", "packaging.markers", "packaging.requirements",
     "micropkg.resolution.catalog", "micropkg.installation.environment", "resolvelib", "micropkg.resolution.resolver", "micropkg.installation.installer",
 )
@@ -154,8 +158,13 @@ def send_root_pages(indexes: Sequence[_Index], requirements: str | Iterable[str]
     return [indexes[0].send_early(name) for name in plain_names(requirements)]
 
 
-async def load_machinery(on_their_way: Sequence[asyncio.Future[None]] = ()) -> None:
-    """Import the resolver and installer once the early requests are on their way.
+async def load_machinery(on_their_way: Sequence[asyncio.Future[None]] = (), *, resolver: bool = True) -> None:
+    """Import the session and, with ``resolver``, the resolver and installer, once the
+    early requests are on their way.
+
+    ``install()`` loads the session first and the resolver only once the
+    installed-tree cache (:mod:`micropkg.warm`) missed: a warm page load that
+    restores its files must not import ``packaging`` or the resolver at all.
 
     Before a page request goes out its cache entry is looked up (a few ms in
     a browser's Cache API): the imports wait for that, not for the answers,
@@ -167,7 +176,7 @@ async def load_machinery(on_their_way: Sequence[asyncio.Future[None]] = ()) -> N
     if on_their_way:
         await asyncio.wait(on_their_way)
         await asyncio.sleep(0)  # the connection opens, the request is written
-    for name in _MACHINERY:
+    for name in _SESSION + _RESOLVER if resolver else _SESSION:
         if name not in sys.modules:
             importlib.import_module(name)
             await asyncio.sleep(0)
