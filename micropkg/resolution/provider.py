@@ -147,7 +147,7 @@ class Provider(resolvelib.AbstractProvider):
         else:
             # An sdist whose build was refused (it needs a compiler) is no candidate: the
             # release is as unavailable here as one with no file at all.
-            buildable = [c for c in self._index_candidates(name, reqs) if self.catalog.unbuildable(c) is None]
+            buildable = [c for c in self.index_candidates(name, reqs) if self.catalog.unbuildable(c) is None]
             candidates = self._without_dead_ends(name, buildable)
         return [c.with_extras(extras) for c in candidates if c.version not in bad]
 
@@ -256,7 +256,8 @@ class Provider(resolvelib.AbstractProvider):
         hashes = {algorithm.lower(): digest.lower()} if algorithm and digest else {}
         return Candidate(name, version, DistFile(filename=filename, url=url, hashes=hashes), DirectSource(url))
 
-    def _index_candidates(self, name: NormalizedName, reqs: Sequence[Req]) -> list[Candidate]:
+    def index_candidates(self, name: NormalizedName, reqs: Sequence[Req]) -> list[Candidate]:
+        """What the sources offer for ``reqs`` (or the installed copy), before dead ends and refused builds."""
         specs = [r.specifier for r in reqs] + [c.specifier for c in self.constraints.get(name, ())]
         pinned = any(r.pinned for r in reqs) or any(c.pinned for c in self.constraints.get(name, ()))
         installed = self.installed.get(name)

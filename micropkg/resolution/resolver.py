@@ -38,7 +38,7 @@ from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from ..errors import MicropkgError, ResolutionError, ResolutionTooLong, UnavailableDependency
+from ..errors import CannotBuild, MicropkgError, ResolutionError, ResolutionTooLong, UnavailableDependency
 from ..model.candidates import Candidate
 from ..model.plan import Kept, Pin, Plan, ResolutionStats, WalkBack
 from ..model.target import Target
@@ -70,7 +70,7 @@ async def _prefetch(catalog: Catalog, provider: Provider, roots: Sequence[Req]) 
         else:
             await catalog.fetch_page(req.name)
             try:
-                matches = provider._index_candidates(req.name, [req])
+                matches = provider.index_candidates(req.name, [req])
             except MicropkgError:
                 return  # recorded in the catalog; the resolver reports it with context
             if not matches:
@@ -198,7 +198,8 @@ async def resolve(
             phases.append(("waiting", since_call()))
             await _fetch_missing(catalog, provider, missing)
         except resolvelib.ResolutionImpossible as exc:
-            error = _unavailable(provider, exc.causes) or explain(exc.causes, catalog, target, provider.log)
+            error = (_unavailable(provider, exc.causes) or _unbuildable(provider, exc.causes)
+                     or explain(exc.causes, catalog, target, provider.log))
             raise _with_others(error, roots, provider) if keep_going else error from None
         except resolvelib.ResolutionTooDeep:
             raise _too_long(provider, reporter, f"{max_rounds} rounds of backtracking") from None
@@ -214,6 +215,24 @@ async def resolve(
         received=catalog.received, phases=(*phases, ("resolved", since_call())),
     )
     return plan
+
+
+def _unbuildable(provider: Provider, causes) -> CannotBuild | None:
+    """The build's own refusal, when a requirement failed because every release in its reach is
+    an sdist that cannot be built here (it needs a compiler): it says why, which "no version
+    satisfies" would not."""
+    for info in causes:
+        req = info.requirement
+        if not isinstance(req, Req):
+            continue
+        try:
+            candidates = provider.index_candidates(req.name, [req])
+        except (Missing, MicropkgError):
+            continue
+        refusals = [provider.catalog.unbuildable(c) for c in candidates]
+        if candidates and all(refusals):
+            return refusals[0]
+    return None
 
 
 def _unavailable(provider: Provider, causes) -> UnavailableDependency | None:
@@ -283,7 +302,7 @@ def _walked_back(plan: Plan, provider: Provider, roots: Sequence[Req]) -> list[W
         if root.url is not None or root.name not in chosen or root.name in provider.installed:
             continue
         try:
-            newest = provider._index_candidates(root.name, [root])
+            newest = provider.index_candidates(root.name, [root])
         except (Missing, MicropkgError):
             continue
         # Releases with a wheel come first, sdist-only ones after (prefer-binary): the newest is the max.
@@ -314,7 +333,7 @@ def _with_others(first: MicropkgError, roots: Sequence[Req], provider: Provider)
         if root.url is not None:
             continue
         try:
-            if not provider._index_candidates(root.name, [root]):
+            if not provider.index_candidates(root.name, [root]):
                 raise explain([_Info(root, None)], provider.catalog, provider.target, provider.log)
         except (MicropkgError, Missing) as exc:
             if isinstance(exc, MicropkgError) and str(exc) not in {str(e) for e in errors}:

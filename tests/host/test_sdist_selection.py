@@ -227,3 +227,8 @@ def test_a_pin_on_a_release_that_needs_it_names_the_unbuildable_dependency():
     assert "rusty" in message and "has Rust extension modules (maturin)" in message, message
     assert "rusty offers no wheel for this runtime, and its sdist rusty-0.6.tar.gz has Rust extension modules" \
         " (maturin), which cannot be built in the browser" in message, message
+
+
+def test_a_requested_project_whose_sdist_needs_a_compiler_gets_the_builds_own_refusal():
+    with pytest.raises(errors.CannotBuild, match=r"rusty 0\.6: it has Rust extension modules"):
+        _resolve_refusing(RUSTY, ["rusty"], {"rusty"})
