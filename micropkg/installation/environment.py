@@ -47,9 +47,12 @@ SOURCE_FILE = "micropkg_source.json"
 
 
 def source_files(*, url: str, sha256: str, size: int, upload_time: str | None,
-                 index: str | None, hashes: Mapping[str, str]) -> dict[str, bytes]:
-    """The ``.dist-info`` files micropkg writes to remember where a wheel came from."""
+                 index: str | None, hashes: Mapping[str, str], built: Mapping[str, str] | None = None) -> dict[str, bytes]:
+    """The ``.dist-info`` files micropkg writes to remember where a wheel came from (``built``:
+    the wheel micropkg built from the sdist at ``url``, its name and sha256)."""
     entry: dict[str, object] = {"url": url, "hashes": {**hashes, "sha256": sha256}, "size": size}
+    if built:
+        entry["built-wheel"] = dict(built)
     if upload_time:
         entry["upload-time"] = upload_time
     if index:

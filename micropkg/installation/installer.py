@@ -154,6 +154,10 @@ async def _source_files(pin: Pin, downloads: Downloads) -> dict[str, bytes]:
     """Where the wheel came from, for freeze() (the dist-info files: see _environment.source_files)."""
     file = pin.file
     data = await downloads.wheel(pin.candidate)  # memoised: downloaded once, by download_and_verify
+    built = None
+    if not file.is_wheel and downloads.builds is not None:  # the sdist's build (memoised too)
+        name, wheel = await downloads.builds.wheel(pin.candidate, data)
+        built = {"name": name, "sha256": hashlib.sha256(wheel).hexdigest()}
     return source_files(
         url=file.url,
         # A stated sha256 was checked against these bytes on download; only direct URLs lack one.
@@ -162,6 +166,7 @@ async def _source_files(pin: Pin, downloads: Downloads) -> dict[str, bytes]:
         upload_time=file.upload_time,
         index=pin.source.index_url,
         hashes=file.hashes,
+        built=built,
     )
 
 

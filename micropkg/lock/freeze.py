@@ -97,6 +97,18 @@ def _recorded(dist: InstalledDistribution) -> LockedWheel | None:
     return LockedWheel(filename_of(url), url, None, hashes, size, upload_time)
 
 
+def _built_wheel(dist: InstalledDistribution) -> dict[str, str] | None:
+    """The wheel micropkg built from ``dist``'s sdist (name, sha256), as the install recorded it."""
+    try:
+        entry = json.loads(_read(dist, SOURCE_FILE) or "{}")
+    except json.JSONDecodeError:
+        return None
+    built = entry.get("built-wheel") if isinstance(entry, dict) else None
+    if not isinstance(built, dict) or not all(isinstance(built.get(k), str) for k in ("name", "sha256")):
+        return None
+    return {"name": built["name"], "sha256": built["sha256"]}
+
+
 def _index_of(dist: InstalledDistribution) -> str | None:
     recorded = _read(dist, SOURCE_FILE)
     try:
@@ -160,6 +172,7 @@ def installed_lock(
                 version=dist.version,
                 wheels=() if built else (wheel,),
                 sdist=wheel if built else None,
+                built_wheel=_built_wheel(dist) if built else None,
                 index=_index_of(dist),
                 dependencies=tuple(_depends(dist, target, present)),
                 pyodide={"imports": _imports(dist)},

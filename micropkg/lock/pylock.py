@@ -34,7 +34,9 @@ What micropkg writes::
 
 An entry micropkg built from an sdist has a ``[packages.sdist]`` table (the
 sdist's url and hashes) and no wheels: ``install(lock=...)`` builds it, or
-takes the wheel built before from the cache (``micropkg.build``). A mirror
+takes the wheel built before from the cache (``micropkg.build``); ``freeze()``
+adds ``[packages.tool.micropkg] built-wheel`` (the name and sha256 of the
+wheel built here, informational: builds are not reproducible). A mirror
 made with ``--build`` lists the wheel it built beside the sdist, with its hash:
 that wheel is installed and nothing is built.
 
@@ -214,6 +216,8 @@ def dumps(lock: Lock) -> str:
             entry["dependencies"] = [{"name": name} for name in package.dependencies]
         if package.sdist is not None:  # built by micropkg in the runtime (micropkg.build)
             entry["sdist"] = _wheel_table(package.sdist)
+        if package.built_wheel:
+            entry["tool"] = Table(micropkg=Table({"built-wheel": Table(dict(package.built_wheel))}))
         if package.wheels or package.sdist is None:
             entry["wheels"] = TableArray(_wheel_table(w) for w in sorted(package.wheels, key=lambda w: w.filename))
         packages.append(entry)
@@ -340,7 +344,17 @@ def _package(raw: object, reader: _Reader, position: int) -> LockedPackage:
         dependencies=tuple(dependencies),
         other_source=other,
         sdist=sdist,
+        built_wheel=_built_wheel(raw),
     )
+
+
+def _built_wheel(raw: dict) -> dict[str, str] | None:
+    # [packages.tool.micropkg] built-wheel: informational, so a malformed one is ignored, not refused.
+    tool = raw.get("tool")
+    built = tool.get("micropkg", {}).get("built-wheel") if isinstance(tool, dict) and isinstance(tool.get("micropkg"), dict) else None
+    if not isinstance(built, dict) or not all(isinstance(built.get(k), str) for k in ("name", "sha256")):
+        return None
+    return {"name": built["name"], "sha256": built["sha256"]}
 
 
 def loads(text: str, *, source: str = "<text>", base_url: str | None = None) -> Lock:

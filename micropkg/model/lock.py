@@ -83,6 +83,10 @@ class LockedPackage:
     # PEP 751's [packages.sdist]: micropkg builds it in the runtime when no wheel is locked
     # (a build it made before is taken from its cache, keyed by this file's sha256).
     sdist: LockedWheel | None = None
+    # For an sdist entry: the wheel micropkg built from it where the lock was made ({"name",
+    # "sha256"}, [packages.tool.micropkg] built-wheel). Informational: builds are not
+    # byte-for-byte reproducible, so the sdist's hash is what pins the code.
+    built_wheel: Mapping[str, str] | None = None
     # The rest of a pyodide-lock.json entry (package_type, imports, install_dir...), kept
     # so that a runtime's own lockfile entries are written back unchanged.
     pyodide: Mapping[str, object] = field(default_factory=dict)

@@ -148,11 +148,14 @@ def test_pylock_round_trips_an_sdist_entry_and_plans_it_as_a_pin():
 
     sdist = LockedWheel("jsmin-3.0.1.tar.gz", "https://files.example/jsmin-3.0.1.tar.gz", None,
                         {"sha256": "ab" * 32}, 14000, None)
-    lock = Lock(packages=(LockedPackage(NormalizedName("jsmin"), Version("3.0.1"), (), sdist=sdist),), source="<t>")
+    built = {"name": "jsmin-3.0.1-py3-none-any.whl", "sha256": "cd" * 32}
+    lock = Lock(packages=(LockedPackage(NormalizedName("jsmin"), Version("3.0.1"), (), sdist=sdist, built_wheel=built),),
+                source="<t>")
     text = dumps(lock)
     assert "[packages.sdist]" in text and "[[packages.wheels]]" not in text
+    assert "[packages.tool.micropkg.built-wheel]" in text
     (package,) = loads(text).packages
-    assert package.sdist == sdist and package.wheels == ()
+    assert package.sdist == sdist and package.wheels == () and package.built_wheel == built
     plan, files = plan_from_lock(loads(text), TARGET, {})
     (pin,) = plan.to_install
     assert pin.file.filename == "jsmin-3.0.1.tar.gz" and not pin.file.is_wheel

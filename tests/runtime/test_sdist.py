@@ -266,6 +266,9 @@ def test_a_built_sdist_is_locked_as_its_sdist_and_installs_from_the_lock(seleniu
     # PEP 751: the entry's file is the sdist (with its hash), and it lists no wheel.
     assert "wheels" not in entry and entry["sdist"]["hashes"] == {"sha256": sdist.sha256}
     assert entry["sdist"]["url"].endswith("/sd_locked-1.0.tar.gz")
+    # ... and the wheel micropkg built from it here, by name and hash (informational: PEP 751 tool data).
+    built = entry["tool"]["micropkg"]["built-wheel"]
+    assert built["name"] == "sd_locked-1.0-py3-none-any.whl" and len(built["sha256"]) == 64, built
     # Next page load, same cache: the lock installs the cached build. Nothing is built and no
     # build requirement is fetched; the sdist is (a lock install reads its files, hash-pinned).
     _fresh_runtime(selenium)
