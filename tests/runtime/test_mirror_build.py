@@ -28,7 +28,8 @@ pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="mirror --b
 
 
 @run_in_pyodide(packages=["micropkg"])
-async def _install_lock(selenium, lock_url):
+async def _install(selenium, arguments, modules=()):
+    """install(**arguments); what was installed, what was built, and each module's BACKEND."""
     import importlib
 
     import micropkg
@@ -41,8 +42,8 @@ async def _install_lock(selenium, lock_url):
             self.built.append([project, version])
 
     reporter = Listening()
-    installed = await micropkg.install(lock=lock_url, reporter=reporter)
-    backends = [importlib.import_module(m).BACKEND for m in ("mb_flit", "mb_setuptools")]
+    installed = await micropkg.install(**arguments, reporter=reporter)
+    backends = [importlib.import_module(m).BACKEND for m in modules]
     return [[i.name, i.filename] for i in installed], reporter.built, backends
 
 
@@ -70,29 +71,13 @@ def test_mirror_build_then_install_from_the_mirror_builds_nothing(selenium, inde
 
     base = index_server.mount("mirror-build", out)
     index_server.log.reset()
-    installed, built, backends = _install_lock(selenium, base + "pylock.toml")
+    installed, built, backends = _install(selenium, {"lock": base + "pylock.toml"}, ["mb_flit", "mb_setuptools"])
     assert sorted(installed) == [["mb-flit", wheels[0]], ["mb-setuptools", wheels[1]]]
     assert built == []  # the reporter's building hook was never called
     assert backends == ["flit", "setuptools"]
     # The lock, then each built wheel once: no sdist, no index page, no build requirement.
     assert sorted(e.path for e in index_server.log) == sorted(
         ["/mirror-build/pylock.toml", *(f"/mirror-build/files/{w}" for w in wheels)])
-
-
-@run_in_pyodide(packages=["micropkg"])
-async def _install_from_index(selenium, name, index_urls):
-    import micropkg
-
-    class Listening(micropkg.Reporter):
-        def __init__(self):
-            self.built = []
-
-        def building(self, project, version):
-            self.built.append([project, version])
-
-    reporter = Listening()
-    installed = await micropkg.install(name, index_urls=index_urls, reporter=reporter, pyodide_packages=False)
-    return [[i.name, i.filename] for i in installed], reporter.built
 
 
 def test_a_mirrored_sdist_without_build_is_built_by_an_index_install_from_the_mirror(
@@ -110,6 +95,7 @@ def test_a_mirrored_sdist_without_build_is_built_by_an_index_install_from_the_mi
     base = index_server.mount("mirror-sdist", tmp_path / "mirror")
     index_server.log.reset()
     # The mirror first; the build requirement (flit-core) is on the other index only.
-    installed, built = _install_from_index(selenium, "mb-index", [base + "simple/", index_server.simple_url])
+    installed, built, _ = _install(selenium, {"requirements": "mb-index", "pyodide_packages": False,
+                                              "index_urls": [base + "simple/", index_server.simple_url]})
     assert installed == [["mb-index", "mb_index-1.0.tar.gz"]] and built == [["mb-index", "1.0"]]
     assert "/mirror-sdist/files/mb_index-1.0.tar.gz" in [e.path for e in index_server.log]
