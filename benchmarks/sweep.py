@@ -267,7 +267,8 @@ def main(argv: list[str] | None = None) -> int:
         Sweep(projects, args).run()
     table = args.output.read_text()
     if args.readme:
-        update_readme(args.readme, table)
+        saved = json.loads(args.output.with_suffix(".json").read_text())
+        update_readme(args.readme, render(saved["meta"], saved["rows"], times=False))
     print(table)
     return 0
 

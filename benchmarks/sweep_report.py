@@ -92,10 +92,10 @@ def _seconds(run: dict) -> float | None:
     return (run["import_ms"] + run["install_ms"]) / 1000
 
 
-def _outcome(run: dict) -> str:
+def _outcome(run: dict, times: bool) -> str:
     if run["outcome"] == "timeout":
         return "**timeout**"
-    seconds = _seconds(run)
+    seconds = _seconds(run) if times else None
     text = run["outcome"] if run["outcome"] == "installed" else f"**{run['outcome']}**"
     if seconds is not None:
         text += f" {seconds:.1f} s"
@@ -123,8 +123,9 @@ def _errors(row: dict) -> str:
     return "<br>".join(parts)
 
 
-def render(meta: dict, rows: list[dict]) -> str:
-    """The Markdown: a heading line, the summary, the table, what the columns mean."""
+def render(meta: dict, rows: list[dict], *, times: bool = True) -> str:
+    """The Markdown: a heading line, the summary, the table, what the columns mean. Without
+    ``times``, outcomes only: the README's copy, since a sweep is no fair race for speed."""
     same = {True: "yes", False: "**no**", None: "–"}
     status = "" if meta.get("complete", True) else " (incomplete: still running or interrupted)"
     lines = [
@@ -143,8 +144,8 @@ def render(meta: dict, rows: list[dict]) -> str:
         lines.append("| " + " | ".join(_cell(c) for c in (
             str(i),
             row["project"],
-            _outcome(row["micropkg"]),
-            _outcome(row["micropip"]),
+            _outcome(row["micropkg"], times),
+            _outcome(row["micropip"], times),
             same[row["same_versions"]],
             "; ".join(_difference(d) for d in row["differences"]),
             _errors(row),
@@ -152,14 +153,17 @@ def render(meta: dict, rows: list[dict]) -> str:
     lines += [
         "",
         ("Each cell: the outcome (installed, refused: `install` raised, timeout: the Node process was killed, "
-        "crash: the runtime died) and the time inside Pyodide from just before `import <installer>` to "
-        "`install` returning (the JSON has the two apart, and the whole Node process's time), with (+n) the "
-        "distributions it added. micropkg's wheel carries CPython 3.14 bytecode, micropip's (from PyPI) does "
-        "not, so micropip's import includes compiling it (about 0.6 s on a quiet machine). Same versions: "
+        "crash: the runtime died)" + (
+            " and the time inside Pyodide from just before `import <installer>` to `install` returning (the JSON "
+            "has the two apart, and the whole Node process's time)" if times else
+            " (the times are in `benchmarks/results/sweep.md`; they are no speed comparison (live PyPI, a shared "
+            "machine, one run each): the fair race is under Benchmarks)"
+        ) + ", with (+n) the distributions it added. Same versions: "
         "whether every distribution either install added is present at the same version after both; (pre) "
         "marks one that was already in that runtime (micropkg's runtime starts with micropkg, packaging and "
-        "resolvelib; micropip's with micropip). Errors: the exception's type and first line. Live PyPI: times"
-        " vary with the network and the load on the machine. Regenerate with `python3 -m benchmarks.sweep`."),
+        "resolvelib; micropip's with micropip). Errors: the exception's type and first line."
+        + (" Live PyPI: times vary with the network and the load on the machine." if times else "")
+        + " Regenerate with `python3 -m benchmarks.sweep`."),
         "",
     ]
     return "\n".join(lines)
