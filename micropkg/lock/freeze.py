@@ -36,7 +36,7 @@ from packaging.version import InvalidVersion, Version
 from ..errors import IndexFormatError
 from ..installation.environment import SOURCE_FILE, InstalledDistribution, distributions
 from ..model.location import filename_of, join_location
-from ..model.lock import Lock, LockedPackage, LockedWheel, environment_marker
+from ..model.lock import Lock, LockedPackage, LockedWheel, built_wheel, environment_marker
 from ..model.metadata import parse_metadata
 from ..model.target import Target
 
@@ -103,10 +103,7 @@ def _built_wheel(dist: InstalledDistribution) -> dict[str, str] | None:
         entry = json.loads(_read(dist, SOURCE_FILE) or "{}")
     except json.JSONDecodeError:
         return None
-    built = entry.get("built-wheel") if isinstance(entry, dict) else None
-    if not isinstance(built, dict) or not all(isinstance(built.get(k), str) for k in ("name", "sha256")):
-        return None
-    return {"name": built["name"], "sha256": built["sha256"]}
+    return built_wheel(entry.get("built-wheel") if isinstance(entry, dict) else None)
 
 
 def _index_of(dist: InstalledDistribution) -> str | None:

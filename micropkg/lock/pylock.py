@@ -65,7 +65,7 @@ from packaging.version import InvalidVersion, Version
 
 from ..errors import LockError
 from ..model.location import filename_of
-from ..model.lock import Lock, LockedPackage, LockedWheel, check_wheel_hashes
+from ..model.lock import Lock, LockedPackage, LockedWheel, built_wheel, check_wheel_hashes
 from .pylock_tool import runtime_target, tool_table
 
 __all__ = ["LOCK_VERSION", "Table", "TableArray", "dumps", "dumps_toml", "loads"]
@@ -349,12 +349,10 @@ def _package(raw: object, reader: _Reader, position: int) -> LockedPackage:
 
 
 def _built_wheel(raw: dict) -> dict[str, str] | None:
-    # [packages.tool.micropkg] built-wheel: informational, so a malformed one is ignored, not refused.
+    # [packages.tool.micropkg] built-wheel
     tool = raw.get("tool")
-    built = tool.get("micropkg", {}).get("built-wheel") if isinstance(tool, dict) and isinstance(tool.get("micropkg"), dict) else None
-    if not isinstance(built, dict) or not all(isinstance(built.get(k), str) for k in ("name", "sha256")):
-        return None
-    return {"name": built["name"], "sha256": built["sha256"]}
+    micropkg = tool.get("micropkg") if isinstance(tool, dict) else None
+    return built_wheel(micropkg.get("built-wheel") if isinstance(micropkg, dict) else None)
 
 
 def loads(text: str, *, source: str = "<text>", base_url: str | None = None) -> Lock:

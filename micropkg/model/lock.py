@@ -41,6 +41,7 @@ __all__ = [
     "LockedPackage",
     "LockedWheel",
     "best_wheel",
+    "built_wheel",
     "check_wheel_hashes",
     "environment_marker",
     "plan_from_lock",
@@ -90,6 +91,14 @@ class LockedPackage:
     # The rest of a pyodide-lock.json entry (package_type, imports, install_dir...), kept
     # so that a runtime's own lockfile entries are written back unchanged.
     pyodide: Mapping[str, object] = field(default_factory=dict)
+
+
+def built_wheel(value: object) -> dict[str, str] | None:
+    """A recorded built wheel ({"name", "sha256"}, both strings), or None for anything else:
+    the record is informational, so a malformed one is ignored, not refused."""
+    if not isinstance(value, Mapping) or not all(isinstance(value.get(k), str) for k in ("name", "sha256")):
+        return None
+    return {"name": value["name"], "sha256": value["sha256"]}
 
 
 @dataclass(frozen=True)
