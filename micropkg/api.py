@@ -242,11 +242,12 @@ async def _install_in_turn(
 ) -> builtins.list[Installed]:
     started = time.perf_counter()
     # The requested pages leave first, before this call imports anything else.
-    early = send_first_pages(requirements, index_urls, cache=cache, credentials=credentials) \
-        if lock is None and requirements_file is None else {}
+    early = send_first_pages(
+        requirements, index_urls, cache=cache, credentials=credentials, follow=not (pre or constraints),
+    ) if lock is None and requirements_file is None else None
     request_at = None
     if early:
-        on_their_way = [request.on_its_way for request in early.values()]
+        on_their_way = early.on_their_way()
         await asyncio.wait(on_their_way, return_when=asyncio.FIRST_COMPLETED)
         request_at = time.perf_counter() - started
         # One module at a time, so the runtime writes the requests meanwhile (see load_machinery).
@@ -296,8 +297,8 @@ async def _install_in_turn(
         raise
     finally:
         call_started.reset(clock)
-        for sent in early.values():
-            sent.abort()  # those no index took (a refused requirement, a failed call)
+        if early is not None:
+            early.abort()  # those no index took (a refused requirement, a failed call, a guess not confirmed)
     reporter.installed([(i.name, i.version) for i in installed], time.perf_counter() - started)
     return installed
 

@@ -20,7 +20,7 @@ import asyncio
 import dataclasses
 import functools
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from .model.target import Target
     from .reporter import Reporter
     from .resolution.catalog import Catalog
+    from .runtime.early import EarlyRequests
 
 __all__ = ["Options", "Session", "one_change_at_a_time", "set_default_indexes"]
 
@@ -100,15 +101,15 @@ class Session:
         timeout: float | None = DEFAULT_TIMEOUT,
         time_budget: float | None = DEFAULT_BUDGET,
         on_retry: RetryHook | None = None,
-        early: Mapping[str, object] | None = None,
+        early: EarlyRequests | None = None,
     ) -> Session:
         """A session for one call; nothing is fetched yet. Checks every option first.
 
         ``timeout``: seconds without any bytes of an answer before a request is tried
         again (twice at most) or given up; ``time_budget``: seconds for all of this
         call's requests, counted from its first (``micropkg.net.retry`` says why these numbers).
-        ``early``: page requests already sent (``index.head_start.send_first_pages``), by URL;
-        the first index takes over those it asks for.
+        ``early``: requests already sent (``index.head_start.send_first_pages``); the first
+        index takes over those it asks for.
         """
         for name, value in (("timeout", timeout), ("time_budget", time_budget)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0):

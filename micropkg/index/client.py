@@ -22,6 +22,7 @@ from .source import PackageSource
 
 if TYPE_CHECKING:
     from ..model.sources import IndexSource
+    from ..runtime.early import EarlyRequest, EarlyRequests
 
 T = TypeVar("T")
 
@@ -42,12 +43,7 @@ _METADATA_HOSTS = frozenset({"files.pythonhosted.org"})
 
 
 async def fetch_verified(
-    transport: Transport,
-    request: Request,
-    hashes: Mapping[str, str],
-    *,
-    what: str,
-    size: int | None = None,
+    transport: Transport, request: Request, hashes: Mapping[str, str], *, what: str, size: int | None = None,
 ) -> bytes:
     """Fetch ``request`` and check its bytes against ``hashes`` (and ``size`` when known)."""
     url = request.url
@@ -75,7 +71,7 @@ class Index(PackageSource):
         *,
         headers: Mapping[str, str] | None = None,
         cache: Cache | None = None,
-        early: Mapping[str, object] | None = None,
+        early: EarlyRequests | None = None,
     ) -> None:
         # Security: credentials in the URL (https://user:pass@host/simple) become an
         # Authorization header, so the URL -- kept for messages and plans -- holds no secret.
@@ -91,9 +87,9 @@ class Index(PackageSource):
         # Pages asked for before anyone needed them (send_early), by URL: this
         # Index belongs to one install, so no other task shares them.
         self._early: dict[str, tuple[asyncio.Future[Response], asyncio.Future[None]]] = {}
-        # Pages sent before this Index existed (head_start.send_first_pages), by URL: the
-        # transport takes each over when the page is asked for.
-        self._sent_early: dict[str, object] = dict(early or {})
+        # Requests sent before this Index existed (head_start.send_first_pages: root pages and
+        # the chain's): the transport takes each over when this index asks for its URL.
+        self._sent_early = early
         self.range_requests = 0  # requests made to read METADATA out of wheels (see metadata_from_ranges)
         # Every page answer this index gave, by URL: what a plan depended on, for the installed-tree cache.
         self.pages_read: dict[str, Response] = {}
@@ -157,14 +153,16 @@ class Index(PackageSource):
             elif not answer.cancelled():
                 answer.exception()  # retrieved: no "exception was never retrieved" warning
         self._early.clear()
-        for sent in self._sent_early.values():
-            sent.abort()  # type: ignore[attr-defined]
-        self._sent_early.clear()
+        if self._sent_early is not None:
+            self._sent_early.abort()
+
+    def _taken_early(self, url: str) -> EarlyRequest | None:
+        return None if self._sent_early is None else self._sent_early.pop(url)
 
     async def _page_response(self, url: str, transport: Transport | None = None) -> Response:
         transport = transport or self._transport
         headers = {"Accept": ACCEPT, **self._headers_for(url)}
-        request = Request(url, headers, early=self._sent_early.pop(url, None))
+        request = Request(url, headers, early=self._taken_early(url))
         response = await (self._cache.fetch_page(transport, request) if self._cache else transport.fetch(request))
         self.pages_read[url] = response
         return response
@@ -214,7 +212,8 @@ class Index(PackageSource):
                 if not advertised:
                     return None  # as if none were served: the metadata is read from the (kept) wheel
                 raise cache.offline_miss(url, f"Metadata of {file.filename}")
-        response = await self._sent(self._transport.fetch(Request(url, self._headers_for(url))))
+        request = Request(url, self._headers_for(url), early=self._taken_early(url))
+        response = await self._sent(self._transport.fetch(request))
         if response.status == 404 and not advertised:
             return None
         response.raise_for_status(f"Metadata of {file.filename}")
@@ -276,7 +275,7 @@ class Index(PackageSource):
                 return kept
             if cache.mode == "offline":
                 raise cache.offline_miss(file.url, f"The wheel {file.filename}")
-        request = Request(file.url, self._headers_for(file.url))
+        request = Request(file.url, self._headers_for(file.url), early=self._taken_early(file.url))
         data = await self._sent(fetch_verified(
             self._transport, request, file.hashes, what=f"Download of {file.filename}", size=file.size
         ))

@@ -30,14 +30,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from ..runtime.early import EarlyRequest
+    from ..runtime.early import EarlyRequest, EarlyRequests
 
 
 class _Index(Protocol):  # index.client.Index, which imports this module
     def send_early(self, name: str) -> asyncio.Future[None]: ...
 
 
-__all__ = ["ACCEPT", "PYPI", "first_index", "load_machinery", "page_url", "send_first_pages", "send_root_pages"]
+__all__ = ["ACCEPT", "PYPI", "bare_names", "first_index", "load_machinery", "page_url", "send_first_pages", "send_root_pages"]
 
 PYPI = "https://pypi.org/simple"
 # PEP 691 content negotiation: JSON preferred, HTML accepted (the index client sends the same).
@@ -46,6 +46,7 @@ ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+ht
 # A project name at the start of a requirement, followed by what may follow a name
 # (extras, a version, the end); a URL, a path or a marker is left to the parser.
 _PLAIN_NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\]\s*)?(?:[<>=!~(]|$)")
+_BARE_NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\]\s*)?")
 _SEPARATORS = re.compile(r"[-_.]+")
 # An index URL the early requests may use: https, or http to this machine, no user
 # information (its credentials become a header the session works out), nothing unusual.
@@ -96,6 +97,15 @@ def first_index(index_urls: object) -> tuple[str, dict[str, str]] | None:
     return url, dict(headers)
 
 
+def bare_names(requirements: str | Iterable[str]) -> list[str]:
+    """The names of ``requirements`` that are a name alone (extras allowed): any release may do."""
+    return [
+        match.group(1) for text in ([requirements] if isinstance(requirements, str) else requirements)
+        if isinstance(text, str) and (match := _BARE_NAME.fullmatch(text)) is not None
+        and not match.group(1).lower().endswith(".whl")
+    ]
+
+
 def plain_names(requirements: str | Iterable[str]) -> list[str]:
     """The project names of the plainly named ``requirements``, in order."""
     names = []
@@ -107,30 +117,43 @@ def plain_names(requirements: str | Iterable[str]) -> list[str]:
 
 
 def send_first_pages(
-    requirements: str | Iterable[str], index_urls: object, *, cache: str, credentials: str | None,
-) -> dict[str, EarlyRequest]:
+    requirements: str | Iterable[str], index_urls: object, *, cache: str, credentials: str | None, follow: bool = True,
+) -> EarlyRequests | None:
     """Inside Pyodide, start asking the first index for the pages of the plainly named
-    ``requirements`` not installed yet; by page URL. Empty elsewhere, or when the index
-    or the cache mode needs the session's checks first (which then send them)."""
+    ``requirements`` not installed yet. None elsewhere, or when the index or the cache
+    mode needs the session's checks first (which then send them).
+
+    With ``follow``, the answers of the pages of projects named bare (no version, no
+    marker) are followed in JavaScript (:mod:`micropkg.runtime.chain`): their likely
+    picks' metadata and wheels, and their dependencies' pages, are asked for meanwhile.
+    """
     if sys.platform != "emscripten" or cache not in ("default", "off"):
-        return {}
+        return None
     index = first_index(index_urls)
     if index is None or not _SECURE_INDEX.fullmatch(index[0]):
-        return {}
+        return None
     present = _installed()
     names = [name for name in plain_names(requirements) if _SEPARATORS.sub("-", name).lower() not in present]
     if not names:
-        return {}
+        return None
     from ..runtime import early, stores
 
     kept = stores.page_cache(cache)
     url, headers = index
+    bare = {page_url(url, name) for name in bare_names(requirements)} if follow else set()
+    chain = None
+    if bare:
+        from ..runtime.chain import Chain
+
+        chain = Chain(url, headers, accept=ACCEPT, credentials=credentials, installed=present)
     sent: dict[str, EarlyRequest] = {}
     for name in names:
         page = page_url(url, name)
         if page not in sent:
-            sent[page] = early.send_page(page, {"Accept": ACCEPT, **headers}, kept, credentials)
-    return sent
+            sent[page] = early.send_page(
+                page, {"Accept": ACCEPT, **headers}, kept, credentials, chain if page in bare else None,
+            )
+    return early.EarlyRequests(sent, chain)
 
 
 def _installed() -> set[str]:

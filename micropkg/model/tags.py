@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from packaging.tags import Tag, compatible_tags, cpython_tags
+if TYPE_CHECKING:  # packaging loads with wheel_tags: the chain (runtime.chain) needs only the platforms
+    from packaging.tags import Tag
 
 __all__ = [
     "PlatformInfo",
@@ -71,6 +73,8 @@ def wheel_tags(info: PlatformInfo) -> list[Tag]:
     explicitly because it does not know Emscripten (and the packaging that
     older Pyodides ship knows it even less).
     """
+    from packaging.tags import compatible_tags, cpython_tags
+
     platforms = emscripten_platforms(info)
     interpreter = "cp{}{}".format(*info.python_version)
     # The ABI and interpreter are the target's, never the host's: left to

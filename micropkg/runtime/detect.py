@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # the target needs packaging, which an install imports after 
     from ..model.target import Target
 
 
-__all__ = ["abi_version", "current_target", "in_browser", "in_pyodide", "invalidate_import_caches", "page_url", "site_packages"]
+__all__ = ["abi_version", "current_target", "known_abi_version", "in_browser", "in_pyodide", "invalidate_import_caches", "page_url", "site_packages"]
 
 
 def in_pyodide() -> bool:
@@ -45,16 +45,25 @@ def abi_version() -> str | None:
     """The runtime's PyEmscripten platform version (``2026_0``), None outside Pyodide."""
     if not in_pyodide():
         return None
-    import pyodide_js
-
     # Pyodide 0.28 and later state it in their JS API; 0.27 only in sysconfig,
     # under its pre-PEP 783 name.
-    version = getattr(pyodide_js._api, "abiVersion", None)
+    version = known_abi_version()
     if version:
-        return str(version)
+        return version
     import sysconfig  # ~20 ms of compiling in a fresh runtime, on 0.27 only
 
     return sysconfig.get_config_var("PYEMSCRIPTEN_PLATFORM_VERSION") or sysconfig.get_config_var("PYODIDE_ABI_VERSION")
+
+
+def known_abi_version() -> str | None:
+    """The ABI version if the runtime's JS API states it (Pyodide 0.28 and later), without
+    :func:`abi_version`'s fallback to ``sysconfig``, which a fresh runtime compiles."""
+    if not in_pyodide():
+        return None
+    import pyodide_js
+
+    version = getattr(pyodide_js._api, "abiVersion", None)
+    return str(version) if version else None
 
 
 def current_target() -> Target:

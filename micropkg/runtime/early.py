@@ -19,14 +19,24 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .js import js_function
 
 if TYPE_CHECKING:
     from ..net.cache import Cache
 
-__all__ = ["EarlyRequest", "send_page", "stacked_fetch"]
+
+class Chain(Protocol):
+    """What follows a cold page's answer (:class:`micropkg.runtime.chain.Chain`, which imports this module)."""
+
+    def fetch_page(self, url: str, init: Any) -> Any: ...
+
+    def pop(self, url: str) -> EarlyRequest | None: ...
+
+    def close(self) -> None: ...
+
+__all__ = ["EarlyRequest", "EarlyRequests", "send_page", "stacked_fetch"]
 
 def stacked_fetch():
     """``fetch``, rejecting only with errors that have a stack.
@@ -43,22 +53,22 @@ def stacked_fetch():
     )
 
 
-def start_fetch(url: str, headers: Mapping[str, str], credentials: str | None, signal: Any) -> Any:
-    """The runtime's ``fetch(url, init)``: its promise of a response."""
+def start_fetch(url: str, headers: Mapping[str, str], credentials: str | None, signal: Any, fetch: Any = None) -> Any:
+    """The runtime's ``fetch(url, init)`` (or ``fetch``'s): its promise of a response."""
     import js
     from pyodide.ffi import to_js
 
     init: dict = {"headers": to_js(dict(headers), dict_converter=js.Object.fromEntries), "signal": signal}
     if credentials:
         init["credentials"] = credentials
-    return stacked_fetch()(url, to_js(init, dict_converter=js.Object.fromEntries))
+    return (fetch or stacked_fetch())(url, to_js(init, dict_converter=js.Object.fromEntries))
 
 
 class EarlyRequest:
-    """One page asked for before the session: ``on_its_way`` is done once it was sent, or
+    """One request asked for before the session: ``on_its_way`` is done once it was sent, or
     needed no request (the cache holds it, fresh), or failed before it could be sent."""
 
-    def __init__(self, url: str, headers: Mapping[str, str], cache: Cache | None, credentials: str | None) -> None:
+    def __init__(self, url: str, headers: Mapping[str, str]) -> None:
         self.url = url
         self.headers = dict(headers)  # as the index client sends them, without If-None-Match
         self.sent_headers: dict[str, str] | None = None  # with it, once sent
@@ -66,9 +76,17 @@ class EarlyRequest:
         self.controller: Any = None  # its AbortController
         self._taken = False
         self.failed: Exception | None = None  # why it could not be sent (then the index sends it)
-        self.on_its_way = asyncio.ensure_future(self._send(cache, credentials))
+        self.on_its_way: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
-    async def _send(self, cache: Cache | None, credentials: str | None) -> None:
+    @classmethod
+    def sent(cls, url: str, headers: Mapping[str, str], promise: Any, controller: Any) -> EarlyRequest:
+        """A request already on its way (the chain's, :mod:`micropkg.runtime.chain`)."""
+        request = cls(url, headers)
+        request.controller, request.promise, request.sent_headers = controller, promise, dict(headers)
+        request.on_its_way.set_result(None)
+        return request
+
+    async def _send(self, cache: Cache | None, credentials: str | None, chain: Chain | None) -> None:
         headers = self.headers
         if cache is not None:
             asking = await cache.page_headers(self.url, self.headers)
@@ -81,7 +99,12 @@ class EarlyRequest:
 
         try:
             controller = js.AbortController.new()
-            promise = start_fetch(self.url, headers, credentials, controller.signal)
+            # Nothing kept for this page (no validators to send): a cold install, whose likely
+            # next requests the chain sends as the answer arrives.
+            follow = chain is not None and headers == self.headers
+            promise = start_fetch(
+                self.url, headers, credentials, controller.signal, chain.fetch_page if follow else None,  # type: ignore[union-attr]
+            )
             _handled()(promise)  # rejected after an abort nobody awaits: not an unhandled rejection
         except Exception as exc:  # noqa: BLE001 - the index sends this request again, and reports its failure
             self.failed = exc
@@ -117,6 +140,42 @@ def _handled():
     return js_function("(promise) => { promise.catch(() => {}); }")
 
 
-def send_page(url: str, headers: Mapping[str, str], cache: Cache | None, credentials: str | None = None) -> EarlyRequest:
-    """Start asking for the page at ``url`` now (see the module docstring)."""
-    return EarlyRequest(url, headers, cache, credentials)
+def send_page(
+    url: str, headers: Mapping[str, str], cache: Cache | None, credentials: str | None = None, chain: Chain | None = None,
+) -> EarlyRequest:
+    """Start asking for the page at ``url`` now (see the module docstring); with ``chain``,
+    its answer is followed (:mod:`micropkg.runtime.chain`) if nothing of it was kept."""
+    request = EarlyRequest(url, headers)
+    request.on_its_way = asyncio.ensure_future(request._send(cache, credentials, chain))
+    return request
+
+
+class EarlyRequests:
+    """Every request an install sent before its session: the root pages, by URL, and what the
+    chain sent from their answers. The first index takes each over when it asks for it."""
+
+    def __init__(self, pages: Mapping[str, EarlyRequest], chain: Chain | None = None) -> None:
+        self.pages = dict(pages)
+        self.chain = chain
+
+    def __bool__(self) -> bool:
+        return bool(self.pages)
+
+    def on_their_way(self) -> list[asyncio.Future[None]]:
+        return [request.on_its_way for request in self.pages.values()]
+
+    def pop(self, url: str) -> EarlyRequest | None:
+        """The request sent for ``url``, handed over once; None if there is none."""
+        request = self.pages.pop(url, None)
+        if request is None and self.chain is not None:
+            request = self.chain.pop(url)
+        return request
+
+    def abort(self) -> None:
+        """Stop every request nobody took (a refused requirement, a failed call, a guess the
+        resolver did not confirm), and send no more."""
+        for request in self.pages.values():
+            request.abort()
+        self.pages.clear()
+        if self.chain is not None:
+            self.chain.close()

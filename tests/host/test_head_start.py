@@ -88,7 +88,7 @@ class Sent:
         self.on_its_way.set_result(None)
     def abort(self):
         pass
-def send_page(url, headers, cache, credentials=None):
+def send_page(url, headers, cache, credentials=None, chain=None):
     sent.append((url, headers, sorted(set(sys.modules) - before)))
     raise SystemExit(json.dumps(sent))
 early = types.ModuleType("micropkg.runtime.early")

@@ -1,0 +1,254 @@
+"""The chain of a cold install, followed in JavaScript while Python imports.
+
+A fresh Pyodide spends longer importing the resolver (``packaging``,
+resolvelib, micropkg's own) than a round trip to the index takes, and until
+it has, the answer to the first page waits. Yet what the resolver does next
+is nearly always predictable: it takes the newest final release with a wheel
+for this runtime, reads its metadata, asks for its dependencies' pages, and
+downloads the wheel. :class:`Chain` does that guess in JavaScript, as each
+answer arrives: from a root page's JSON (PEP 691) to its likely pick's
+``.metadata`` (PEP 658) and wheel, from that metadata's unconditional
+``Requires-Dist`` names to their pages, and on, a few levels deep.
+
+Nothing here decides anything. The resolver still reads every page,
+metadata and wheel through the index client; when one of its requests is
+one the chain already sent (same URL, same headers), the transport takes
+that request over (:meth:`Chain.pop`), so the bytes are on their way or
+here. A guess the resolver does not confirm costs only its bytes, and is
+aborted when the install ends (:meth:`Chain.close`). Hence the limits:
+a wheel is fetched ahead only up to :data:`WHEEL_BOUND` bytes, and the chain
+sends at most :data:`MAX_REQUESTS` requests and :data:`BYTES_BOUND` bytes of
+wheels; it follows only pages micropkg had no cache entry for (a warm or
+revalidated install reads its cache instead), and only projects named
+plainly (a version constraint may rule the newest release out).
+
+The guess reads wheel tags and ``Requires-Python`` with a few rules instead
+of ``packaging`` (not imported yet: that is the point); a mistake there is a
+wasted request, never a wrong install.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .early import EarlyRequest
+from .js import js_function
+
+__all__ = ["BYTES_BOUND", "Chain", "MAX_REQUESTS", "WHEEL_BOUND"]
+
+WHEEL_BOUND = 8 * 1024 * 1024  # pydantic-core's PyEmscripten wheel (~2 MB) with room to spare
+BYTES_BOUND = 32 * 1024 * 1024  # all wheels fetched ahead, together
+MAX_REQUESTS = 64  # a browser queues past ~6 per origin; Node's fetch fails under hundreds
+DEPTH = 4  # dependency levels followed below a requested project
+
+# One install's chain: ``facts`` say what the Python side knows (the index, its headers, the
+# runtime's tags); the object returned keeps the requests sent, by URL, until Python takes one.
+_CHAIN = r"""
+(facts) => {
+  const sent = new Map();
+  const state = { closed: false, requests: 0, bytes: 0 };
+  const normalize = (name) => name.toLowerCase().replace(/[-_.]+/g, "-");
+  const pageUrl = (name) => facts.index.includes("{package_name}")
+    ? facts.index.replaceAll("{package_name}", normalize(name))
+    : facts.index.replace(/\/+$/, "") + "/" + normalize(name) + "/";
+  const origin = (url) => { try { return new URL(url).origin; } catch { return null; } };
+  const indexOrigin = typeof URL === "function" ? origin(pageUrl("x")) : null;
+  // The index's headers go to its own origin only, as the index client sends them.
+  const headersFor = (url, extra) => Object.assign({}, extra, origin(url) === indexOrigin ? facts.headers : {});
+  // As the transports' rule: https, or http to this machine (an index may list any URL).
+  const secure = (url) => /^(https:\/\/|http:\/\/(localhost|127\.[0-9.]+)(:[0-9]+)?\/)/.test(url);
+  const sendAhead = (url, headers) => {  // named so: a test tells its requests by their stack
+    if (state.closed || !secure(url) || sent.has(url) || state.requests >= facts.maxRequests) return null;
+    state.requests += 1;
+    const controller = new AbortController();
+    const init = { headers, signal: controller.signal };
+    if (facts.credentials) init.credentials = facts.credentials;
+    const promise = facts.fetch(url, init);
+    promise.catch(() => {});  // aborted or failed, and nobody took it: not an unhandled rejection
+    const entry = { promise, controller, headers };
+    sent.set(url, entry);
+    return entry;
+  };
+  const release = (version) => {  // a final or post release: [epoch, [numbers], post]; else null
+    const m = /^(?:(\d+)!)?(\d+(?:\.\d+)*)(?:[._-]?post[._-]?(\d*)|-(\d+))?$/i.exec(version);
+    if (!m) return null;
+    const post = m[3] !== undefined ? Number(m[3] || 0) : m[4] !== undefined ? Number(m[4]) : -1;
+    return [Number(m[1] || 0), m[2].split(".").map(Number), post];
+  };
+  const compareNumbers = (a, b) => {
+    for (let i = 0; i < Math.max(a.length, b.length); i++) {
+      const d = (a[i] || 0) - (b[i] || 0);
+      if (d) return d;
+    }
+    return 0;
+  };
+  const newer = (a, b) => a[0] - b[0] || compareNumbers(a[1], b[1]) || a[2] - b[2];
+  const pythonFits = (spec) => (spec || "").split(",").every((clause) => {
+    if (!clause.trim()) return true;
+    const m = /^\s*(~=|==|!=|<=|>=|<|>)\s*(\d+(?:\.\d+)*)(\.\*)?\s*$/.exec(clause);
+    if (!m) return false;  // anything unusual: no guess
+    const wanted = m[2].split(".").map(Number);
+    const prefix = (n) => compareNumbers(facts.python.slice(0, n), wanted.slice(0, n)) === 0;
+    if (m[3]) return (m[1] === "==") === prefix(wanted.length) && (m[1] === "==" || m[1] === "!=");
+    const c = compareNumbers(facts.python, wanted);
+    return { "==": c === 0, "!=": c !== 0, "<=": c <= 0, ">=": c >= 0, "<": c < 0, ">": c > 0,
+             "~=": c >= 0 && prefix(wanted.length - 1) }[m[1]];
+  });
+  const [major, minor] = facts.python;
+  const interpreterFits = (py, abi) => {
+    const m = /^(py|cp)(\d)(\d*)$/.exec(py);
+    if (!m || Number(m[2]) !== major) return false;
+    const at = m[3] === "" ? null : Number(m[3]);
+    if (m[1] === "py") return abi === "none" && (at === null || at <= minor);
+    if (abi === "abi3") return at !== null && at <= minor;
+    return at === minor && (abi === "none" || abi === "cp" + major + minor);
+  };
+  // 2: a wheel for this platform, 1: a pure one, 0: none of this runtime's tags.
+  const fit = (py, abi, platform) => {
+    const platforms = platform.split(".").map((p) => p === "any" ? 1 : facts.platforms.includes(p) ? 2 : 0);
+    let best = 0;
+    for (const p of py.split(".")) for (const a of abi.split(".")) {
+      if (interpreterFits(p, a)) best = Math.max(best, ...platforms);
+    }
+    return best;
+  };
+  const choose = (project, files) => {
+    let best = null;
+    for (const file of files || []) {
+      const name = file.filename || "";
+      if (!name.endsWith(".whl") || file.yanked || !pythonFits(file["requires-python"])) continue;
+      const parts = name.slice(0, -4).split("-");
+      if ((parts.length !== 5 && parts.length !== 6) || normalize(parts[0]) !== project) continue;
+      const version = release(parts[1]);
+      const score = version && fit(...parts.slice(-3));
+      if (!score) continue;
+      if (!best || newer(version, best.version) > 0 || (newer(version, best.version) === 0 && score > best.score)) {
+        best = { file, version, score };
+      }
+    }
+    return best && best.file;
+  };
+  const requires = (metadata) => {
+    const names = [];
+    for (const line of metadata.split(/\r?\n\r?\n/)[0].split(/\r?\n/)) {
+      const m = /^Requires-Dist:\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\])?[^;]*$/i.exec(line);
+      if (m && !facts.installed.includes(normalize(m[1]))) names.push(m[1]);
+    }
+    return names;
+  };
+  const follow = (response, depth) => {
+    if (typeof URL !== "function") return;  // a sandbox without it (a vm context): no guesses
+    const type = response.headers.get("content-type") || "";
+    if (!response.ok || !type.startsWith("application/vnd.pypi.simple.v1+json")) return;
+    response.json().then((page) => {
+      const file = choose(normalize(page.name || ""), page.files);
+      if (!file || typeof file.url !== "string") return;
+      const url = new URL(file.url, response.url).href.split("#")[0];
+      const size = Number(file.size);
+      if (size > 0 && size <= facts.wheelBound && state.bytes + size <= facts.bytesBound) {
+        state.bytes += size;
+        sendAhead(url, headersFor(url, {}));
+      }
+      if (!file["core-metadata"] && !file["dist-info-metadata"]) return;
+      const metadata = sendAhead(url + ".metadata", headersFor(url, {}));
+      if (metadata && depth < facts.depth) {
+        metadata.promise.then((answer) => {
+          if (!answer.ok) return;
+          answer.clone().text().then((text) => { for (const name of requires(text)) askPage(name, depth + 1); }).catch(() => {});
+        }).catch(() => {});
+      }
+    }).catch(() => {});
+  };
+  const askPage = (name, depth) => {
+    const url = pageUrl(name);
+    const entry = sendAhead(url, headersFor(url, { Accept: facts.accept }));
+    if (entry) entry.promise.then((response) => follow(response.clone(), depth)).catch(() => {});
+  };
+  return {
+    // fetch() for a root page, whose answer is followed (cloned before anyone reads its body:
+    // this reaction is the promise's first). Python gets the promise itself: a JS promise
+    // becomes a Python future on its way there, which JavaScript must not hold.
+    fetchPage: (url, init) => {
+      const promise = facts.fetch(url, init);
+      promise.then((response) => { if (!state.closed) follow(response.clone(), 0); }).catch(() => {});
+      return promise;
+    },
+    setPlatforms: (platforms) => { facts.platforms = platforms; },
+    take: (url) => { const entry = sent.get(url); sent.delete(url); return entry; },
+    close: () => {
+      state.closed = true;
+      for (const entry of sent.values()) entry.controller.abort();
+      sent.clear();
+    },
+    requests: () => state.requests,
+  };
+}
+"""
+
+
+class Chain:
+    """The requests a cold install's first answers led to (see the module docstring).
+
+    Its JavaScript side is made as the first page is sent; the platform tags, which need
+    ``model.tags``, are told just after (:meth:`fetch_page`): nothing else comes before the request.
+    """
+
+    def __init__(
+        self, index_url: str, headers: Mapping[str, str], *, accept: str, credentials: str | None,
+        installed: Iterable[str],
+    ) -> None:
+        self._facts = {
+            "index": index_url, "headers": dict(headers), "accept": accept, "credentials": credentials or "",
+            "installed": sorted(installed),
+            "wheelBound": WHEEL_BOUND, "bytesBound": BYTES_BOUND, "maxRequests": MAX_REQUESTS, "depth": DEPTH,
+        }
+        self._js: Any = None
+        self._platforms_told = False
+
+    def _started(self) -> Any:
+        if self._js is None:
+            import js
+            from pyodide.ffi import to_js
+
+            from .early import stacked_fetch
+
+            facts = {**self._facts, "python": list(sys.version_info[:3]), "platforms": [], "fetch": stacked_fetch()}
+            self._js = js_function(_CHAIN)(to_js(facts, dict_converter=js.Object.fromEntries))
+        return self._js
+
+    def fetch_page(self, url: str, init: Any) -> Any:
+        """``fetch(url, init)`` for a root page, whose answer the chain follows as it arrives."""
+        chain = self._started()
+        promise = chain.fetchPage(url, init)
+        if not self._platforms_told:
+            # Told once the request is out (no answer is read before Python yields): the
+            # platform tags need model.tags and the runtime's ABI, which the request does not.
+            from pyodide.ffi import to_js
+
+            from ..model.tags import emscripten_platforms, runtime_platforms
+            from .detect import known_abi_version
+
+            chain.setPlatforms(to_js(emscripten_platforms(runtime_platforms(known_abi_version()))))
+            self._platforms_told = True
+        return promise
+
+    def pop(self, url: str) -> EarlyRequest | None:
+        """The request the chain sent for ``url``, handed over once; None if it sent none."""
+        if self._js is None:
+            return None
+        entry = self._js.take(url)
+        if entry is None:
+            return None
+        return EarlyRequest.sent(url, entry.headers.to_py(), entry.promise, entry.controller)
+
+    @property
+    def requests(self) -> int:
+        """How many requests the chain sent."""
+        return int(self._js.requests()) if self._js is not None else 0
+
+    def close(self) -> None:
+        """Send no more, and abort what nobody took."""
+        if self._js is not None:
+            self._js.close()

@@ -1,0 +1,128 @@
+"""A cold install follows its first answers in JavaScript while the resolver loads.
+
+``micropkg.runtime.chain``: from a requested project's page, the likely pick's
+metadata and wheel, then its dependencies' pages, are asked for before the
+resolver (which imports for longer than a round trip takes) needs them; the
+resolver's own requests take those over. Each test runs in a fresh runtime and
+records, at the runtime's ``fetch``, who sent each request: the chain's requests
+are told by their JavaScript stack (its sending function is ``sendAhead``).
+The index's log shows whether anything was asked for twice.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+
+from pytest_pyodide import run_in_pyodide
+
+
+@run_in_pyodide(packages=["micropkg"])
+async def _install_watching(selenium, requirements, index_urls, options):
+    from pyodide.code import run_js
+    from pyodide.ffi import create_proxy
+
+    import micropkg
+
+    sent = []
+    hook = create_proxy(lambda url, ahead, auth: sent.append((url.split("/", 3)[-1], ahead, auth)))
+    restore = run_js(
+        "(hook) => { const real = globalThis.fetch;"
+        " globalThis.fetch = (request, init) => {"
+        "  const headers = (init && init.headers) || {};"
+        "  hook(String(request.url ?? request), (() => { const limit = Error.stackTraceLimit; Error.stackTraceLimit = 50; const stack = new Error().stack; Error.stackTraceLimit = limit; return stack; })().includes('sendAhead'), headers.Authorization ?? '');"
+        "  return real(request, init); };"
+        " return () => { globalThis.fetch = real; }; }"
+    )(hook)
+    try:
+        installed = await micropkg.install(requirements, index_urls=index_urls, pyodide_packages=False, **options)
+        outcome = sorted([i.name, i.version] for i in installed)
+    except micropkg.MicropkgError as exc:
+        outcome = f"{type(exc).__name__}: {exc}"
+    finally:
+        restore()
+        hook.destroy()
+    return sent, outcome
+
+
+def _paths(index_server) -> collections.Counter[str]:
+    # GETs only: a browser sends a CORS preflight (OPTIONS) before a request with Authorization.
+    return collections.Counter(entry.path for entry in index_server.log if entry.method == "GET")
+
+
+def test_the_likely_pick_and_its_dependencies_are_asked_for_ahead_and_taken_over(selenium_standalone, index_server, make_wheel):
+    index_server.add(make_wheel("rt-chain", "1.0"))
+    index_server.add(make_wheel("rt-chain", "2.0", requires_dist=["rt-chain-dep>=1", 'rt-chain-extra; extra == "x"']))
+    # Not the guess: a pre-release, a yanked release, one for a later Python.
+    index_server.add(make_wheel("rt-chain", "3.0a1"))
+    index_server.add(make_wheel("rt-chain", "2.1"), yanked="broken")
+    index_server.add(make_wheel("rt-chain", "2.2", requires_python=">=3.99"))
+    index_server.add(make_wheel("rt-chain-dep", "1.0"))
+    index_server.add(make_wheel("rt-chain-extra", "1.0"))
+    sent, outcome = _install_watching(selenium_standalone, "rt-chain", [index_server.simple_url], {})
+    assert outcome == [["rt-chain", "2.0"], ["rt-chain-dep", "1.0"]]
+    ahead = sorted(url for url, by_chain, _ in sent if by_chain)
+    assert ahead == [
+        "files/rt_chain-2.0-py3-none-any.whl", "files/rt_chain-2.0-py3-none-any.whl.metadata",
+        "files/rt_chain_dep-1.0-py3-none-any.whl", "files/rt_chain_dep-1.0-py3-none-any.whl.metadata",
+        "simple/rt-chain-dep/",
+    ], sent
+    # The resolver and installer read every one of them, through the chain's request.
+    assert all(count == 1 for count in _paths(index_server).values()), _paths(index_server)
+    assert sum(_paths(index_server).values()) == 6, [e.path for e in index_server.log]
+
+
+def test_a_guess_the_resolver_does_not_confirm_costs_only_its_requests(selenium_standalone, index_server, make_wheel):
+    index_server.add(make_wheel("rt-guess", "1.0"))
+    index_server.add(make_wheel("rt-guess", "2.0", requires_dist=["rt-base<1"]))  # no rt-base below 1
+    index_server.add(make_wheel("rt-base", "1.0"))
+    sent, outcome = _install_watching(selenium_standalone, "rt-guess", [index_server.simple_url], {})
+    assert outcome == [["rt-guess", "1.0"]]  # the resolver backtracked past the guess
+    assert "files/rt_guess-2.0-py3-none-any.whl" in [url for url, by_chain, _ in sent if by_chain]
+    paths = _paths(index_server)
+    assert paths["/files/rt_guess-1.0-py3-none-any.whl"] == 1
+    assert all(count == 1 for count in paths.values()), paths
+
+
+def test_a_constrained_request_is_not_guessed(selenium_standalone, index_server, make_wheel):
+    index_server.add(make_wheel("rt-pinned", "1.0"))
+    index_server.add(make_wheel("rt-pinned", "2.0"))
+    sent, outcome = _install_watching(selenium_standalone, ["rt-pinned<2"], [index_server.simple_url], {})
+    assert outcome == [["rt-pinned", "1.0"]]
+    assert not [url for url, by_chain, _ in sent if by_chain], sent
+    sent, outcome = _install_watching(
+        selenium_standalone, ["rt-pinned"], [index_server.simple_url], {"constraints": ["rt-pinned<2"], "reinstall": True},
+    )
+    assert outcome == [["rt-pinned", "1.0"]]
+    assert not [url for url, by_chain, _ in sent if by_chain], sent
+
+
+def test_the_index_headers_go_with_the_chain_and_insecure_urls_are_not_followed(
+    selenium_standalone, index_server, make_wheel,
+):
+    built = make_wheel("rt-auth", "1.0")
+    index_server.add(built)
+    token = {"Authorization": "Bearer chain-test"}
+    sent, outcome = _install_watching(selenium_standalone, "rt-auth", [[index_server.simple_url, token]], {})
+    assert outcome == [["rt-auth", "1.0"]]
+    ahead = [(url, auth) for url, by_chain, auth in sent if by_chain]
+    # The same headers as the index client's, so its requests could take these over.
+    assert sorted(ahead) == [
+        ("files/rt_auth-1.0-py3-none-any.whl", "Bearer chain-test"),
+        ("files/rt_auth-1.0-py3-none-any.whl.metadata", "Bearer chain-test"),
+    ], sent
+    assert all(count == 1 for count in _paths(index_server).values()), _paths(index_server)
+
+    # A page pointing its file at plain http elsewhere: the chain does not go there.
+    page = {
+        "meta": {"api-version": "1.1"}, "name": "rt-plain", "versions": ["1.0"],
+        "files": [{
+            "filename": "rt_plain-1.0-py3-none-any.whl", "url": "http://192.0.2.1/rt_plain-1.0-py3-none-any.whl",
+            "hashes": {"sha256": built.sha256}, "size": len(built.data), "core-metadata": True,
+        }],
+    }
+    index_server.inject("/simple/rt-plain/", body=json.dumps(page).encode(), content_type="application/vnd.pypi.simple.v1+json")
+    sent, outcome = _install_watching(selenium_standalone, "rt-plain", [index_server.simple_url], {})
+    assert isinstance(outcome, str) and "192.0.2.1" in outcome, outcome  # the resolver refuses the URL, with a message
+    assert not [url for url, by_chain, _ in sent if by_chain], sent
+    assert not [url for url, _, _ in sent if "192.0.2.1" in url], sent
