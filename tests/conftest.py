@@ -117,8 +117,8 @@ def pytest_configure(config: pytest.Config) -> None:
     extra = [f for f in CHROME_FLAGS if f not in flags and f not in ("--headless", "--no-sandbox")]
     settings.set_flags("chrome", [*flags, *extra])
     # pytest-pyodide runs Node's Pyodide in a vm context holding a few chosen globals; real
-    # Node (like every browser) has these too, and micropkg.runtime.chain needs URL.
-    settings.add_node_extra_globals([g for g in ("URL", "Headers") if g not in settings.get_node_extra_globals()])
+    # Node (like every browser) has these too, and micropkg.runtime.chain needs URL and crypto.
+    settings.add_node_extra_globals([g for g in ("URL", "Headers", "crypto") if g not in settings.get_node_extra_globals()])
     dist_dir_given = Path(config.option.dist_dir) != Path("pyodide")  # pytest-pyodide's default
     if not dist_dir_given and _runtimes_requested(config):
         config.option.dist_dir = pyodide_dist.prepare(config.getoption("--pyodide-version"))

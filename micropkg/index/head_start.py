@@ -145,7 +145,10 @@ def send_first_pages(
     if bare:
         from ..runtime.chain import Chain
 
-        chain = Chain(url, headers, accept=ACCEPT, credentials=credentials, installed=present)
+        chain = Chain(
+            url, headers, accept=ACCEPT, credentials=credentials, installed=present,
+            store=kept.store if kept is not None else None,
+        )
     sent: dict[str, EarlyRequest] = {}
     for name in names:
         page = page_url(url, name)

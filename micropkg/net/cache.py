@@ -70,6 +70,11 @@ class Store:
     async def clear(self) -> None:
         raise NotImplementedError
 
+    def kept_probe(self) -> object:
+        """A JavaScript function ``(key) => Promise<boolean>``: whether an entry is kept, for code
+        that asks before Python can (``runtime.chain``); None where there is none (memory)."""
+        return None
+
 
 class MemoryStore(Store):
     """A dict: for tests, and for runtimes with no persistent storage."""

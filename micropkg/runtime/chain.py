@@ -31,10 +31,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .early import EarlyRequest
 from .js import js_function
+
+if TYPE_CHECKING:
+    from ..net.cache import Store
 
 __all__ = ["BYTES_BOUND", "Chain", "MAX_REQUESTS", "WHEEL_BOUND"]
 
@@ -97,20 +100,33 @@ _CHAIN = r"""
              "~=": c >= 0 && prefix(wanted.length - 1) }[m[1]];
   });
   const [major, minor] = facts.python;
-  const interpreterFits = (py, abi) => {
+  // How well a wheel's tags fit, in packaging's order of the runtime's tags (0: not at all):
+  // a platform wheel for this interpreter's ABI, then abi3, then none; then pure wheels,
+  // cpXY-none-any before py3-none-any.
+  const interpreterFit = (py, abi, platform) => {
     const m = /^(py|cp)(\d)(\d*)$/.exec(py);
-    if (!m || Number(m[2]) !== major) return false;
+    if (!m || Number(m[2]) !== major) return 0;
     const at = m[3] === "" ? null : Number(m[3]);
-    if (m[1] === "py") return abi === "none" && (at === null || at <= minor);
-    if (abi === "abi3") return at !== null && at <= minor;
-    return at === minor && (abi === "none" || abi === "cp" + major + minor);
+    if (platform === "any") {
+      if (abi !== "none") return 0;
+      if (m[1] === "cp") return at === minor ? 2 : 0;
+      return at === null || at <= minor ? 1 : 0;
+    }
+    if (m[1] === "py") return abi === "none" && (at === null || at <= minor) ? 3 : 0;
+    if (abi === "abi3") return at !== null && at <= minor ? 4 : 0;
+    if (at !== minor) return 0;
+    return abi === "cp" + major + minor ? 5 : abi === "none" ? 3 : 0;
   };
-  // 2: a wheel for this platform, 1: a pure one, 0: none of this runtime's tags.
+  // Within one kind, the runtime's platform tags in its order (pyemscripten, pyodide, emscripten).
   const fit = (py, abi, platform) => {
-    const platforms = platform.split(".").map((p) => p === "any" ? 1 : facts.platforms.includes(p) ? 2 : 0);
     let best = 0;
-    for (const p of py.split(".")) for (const a of abi.split(".")) {
-      if (interpreterFits(p, a)) best = Math.max(best, ...platforms);
+    for (const p of platform.split(".")) {
+      const at = p === "any" ? 0 : facts.platforms.indexOf(p);
+      if (at < 0) continue;
+      for (const i of py.split(".")) for (const a of abi.split(".")) {
+        const kind = interpreterFit(i, a, p);
+        if (kind) best = Math.max(best, kind * 10 + 9 - at);
+      }
     }
     return best;
   };
@@ -138,20 +154,35 @@ _CHAIN = r"""
     }
     return names;
   };
+  // Whether micropkg's cache holds an entry (keys as net.cache's): what it holds is not fetched
+  // again, as the index client reads it from there.
+  const kept = (key) => facts.kept ? facts.kept(key).catch(() => false) : Promise.resolve(false);
+  const pageKept = async (url) => {
+    const subtle = globalThis.crypto && globalThis.crypto.subtle;  // not in an insecure context
+    if (!subtle || !facts.kept) return false;
+    const digest = await subtle.digest("SHA-256", new TextEncoder().encode(url + "\n" + facts.accept));
+    return kept("page/" + Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join(""));
+  };
   const follow = (response, depth) => {
     if (typeof URL !== "function") return;  // a sandbox without it (a vm context): no guesses
     const type = response.headers.get("content-type") || "";
     if (!response.ok || !type.startsWith("application/vnd.pypi.simple.v1+json")) return;
-    response.json().then((page) => {
+    response.json().then(async (page) => {
       const file = choose(normalize(page.name || ""), page.files);
-      if (!file || typeof file.url !== "string") return;
+      const sha = file && file.hashes && typeof file.hashes.sha256 === "string" && file.hashes.sha256.toLowerCase();
+      if (!sha || typeof file.url !== "string") return;  // without a sha256, micropkg refuses the file anyway
       const url = new URL(file.url, response.url).href.split("#")[0];
+      const advertised = file["core-metadata"] || file["dist-info-metadata"];
+      const ownSha = advertised && typeof advertised.sha256 === "string" ? advertised.sha256.toLowerCase() : null;
+      const [wheelKept, metadataKept] = await Promise.all([
+        kept("blob/" + sha), advertised ? kept(ownSha ? "blob/" + ownSha : "meta/" + sha) : true,
+      ]);
       const size = Number(file.size);
-      if (size > 0 && size <= facts.wheelBound && state.bytes + size <= facts.bytesBound) {
+      if (!wheelKept && size > 0 && size <= facts.wheelBound && state.bytes + size <= facts.bytesBound) {
         state.bytes += size;
         sendAhead(url, headersFor(url, {}));
       }
-      if (!file["core-metadata"] && !file["dist-info-metadata"]) return;
+      if (metadataKept) return;  // (its dependencies are then the resolver's to ask for)
       const metadata = sendAhead(url + ".metadata", headersFor(url, {}));
       if (metadata && depth < facts.depth) {
         metadata.promise.then((answer) => {
@@ -163,8 +194,10 @@ _CHAIN = r"""
   };
   const askPage = (name, depth) => {
     const url = pageUrl(name);
-    const entry = sendAhead(url, headersFor(url, { Accept: facts.accept }));
-    if (entry) entry.promise.then((response) => follow(response.clone(), depth)).catch(() => {});
+    pageKept(url).then((isKept) => {
+      const entry = isKept ? null : sendAhead(url, headersFor(url, { Accept: facts.accept }));
+      if (entry) entry.promise.then((response) => follow(response.clone(), depth)).catch(() => {});
+    }).catch(() => {});
   };
   return {
     // fetch() for a root page, whose answer is followed (cloned before anyone reads its body:
@@ -175,7 +208,9 @@ _CHAIN = r"""
       promise.then((response) => { if (!state.closed) follow(response.clone(), 0); }).catch(() => {});
       return promise;
     },
-    setPlatforms: (platforms) => { facts.platforms = platforms; },
+    learn: (platforms, probe) => { facts.platforms = platforms; facts.kept = probe; },
+    // The file the chain would fetch for a page's JSON (tests/host/test_chain_guess.py).
+    guess: (page) => { const file = choose(normalize(page.name || ""), page.files); return file ? file.filename : null; },
     take: (url) => { const entry = sent.get(url); sent.delete(url); return entry; },
     close: () => {
       state.closed = true;
@@ -197,8 +232,9 @@ class Chain:
 
     def __init__(
         self, index_url: str, headers: Mapping[str, str], *, accept: str, credentials: str | None,
-        installed: Iterable[str],
+        installed: Iterable[str], store: Store | None,
     ) -> None:
+        self._store = store  # its kept_probe() tells the chain what micropkg's cache holds
         self._facts = {
             "index": index_url, "headers": dict(headers), "accept": accept, "credentials": credentials or "",
             "installed": sorted(installed),
@@ -214,7 +250,9 @@ class Chain:
 
             from .early import stacked_fetch
 
-            facts = {**self._facts, "python": list(sys.version_info[:3]), "platforms": [], "fetch": stacked_fetch()}
+            facts = {
+                **self._facts, "python": list(sys.version_info[:3]), "platforms": [], "kept": None, "fetch": stacked_fetch(),
+            }
             self._js = js_function(_CHAIN)(to_js(facts, dict_converter=js.Object.fromEntries))
         return self._js
 
@@ -224,13 +262,14 @@ class Chain:
         promise = chain.fetchPage(url, init)
         if not self._platforms_told:
             # Told once the request is out (no answer is read before Python yields): the
-            # platform tags need model.tags and the runtime's ABI, which the request does not.
+            # platform tags need model.tags and the runtime's ABI, the cache probe its store.
             from pyodide.ffi import to_js
 
             from ..model.tags import emscripten_platforms, runtime_platforms
             from .detect import known_abi_version
 
-            chain.setPlatforms(to_js(emscripten_platforms(runtime_platforms(known_abi_version()))))
+            probe = self._store.kept_probe() if self._store is not None else None
+            chain.learn(to_js(emscripten_platforms(runtime_platforms(known_abi_version()))), probe)
             self._platforms_told = True
         return promise
 

@@ -99,12 +99,9 @@ class EarlyRequest:
 
         try:
             controller = js.AbortController.new()
-            # Nothing kept for this page (no validators to send): a cold install, whose likely
-            # next requests the chain sends as the answer arrives.
-            follow = chain is not None and headers == self.headers
-            promise = start_fetch(
-                self.url, headers, credentials, controller.signal, chain.fetch_page if follow else None,  # type: ignore[union-attr]
-            )
+            # With a chain, its likely next requests are sent as the answer arrives (a 304 has nothing to follow).
+            fetch = chain.fetch_page if chain is not None else None
+            promise = start_fetch(self.url, headers, credentials, controller.signal, fetch)
             _handled()(promise)  # rejected after an abort nobody awaits: not an unhandled rejection
         except Exception as exc:  # noqa: BLE001 - the index sends this request again, and reports its failure
             self.failed = exc

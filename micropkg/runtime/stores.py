@@ -115,6 +115,15 @@ class NodeFsStore(Store):
             " return new Uint8Array(b.buffer, b.byteOffset, b.byteLength); }"
         )(self._fs)
 
+    def kept_probe(self) -> object:
+        from .js import js_function
+
+        return js_function(
+            "(fs, root) => (key) => { const at = key.indexOf('/'), name = key.slice(at + 1);"
+            " return fs.access(root + '/' + key.slice(0, at) + '/' + name.slice(0, 2) + '/' + name)"
+            ".then(() => true, () => false); }"
+        )(self._fs, self.root)
+
     def _path(self, key: str) -> tuple[str, str]:
         kind, _, name = key.partition("/")
         folder = f"{self.root}/{kind}/{name[:2]}"
@@ -184,6 +193,14 @@ class CacheApiStore(Store):
     def _url(key: str) -> str:
         return "https://micropkg.invalid/" + key
 
+    def kept_probe(self) -> object:
+        from .js import js_function
+
+        return js_function(
+            "(name) => (key) => caches.open(name).then((c) => c.match('https://micropkg.invalid/' + key))"
+            ".then((found) => !!found, () => false)"
+        )(self.name)
+
     async def get(self, key: str) -> bytes | None:
         try:
             response = await (await self._open()).match(self._url(key))
@@ -246,6 +263,9 @@ class FallbackStore(Store):
                 f"micropkg's cache: {reason}; until this page is closed, what it downloads is kept in memory only",
                 stacklevel=3,
             )
+
+    def kept_probe(self) -> object:
+        return self._read_from.kept_probe() if self._read_from is not None else None
 
     async def get(self, key: str) -> bytes | None:
         found = await self._memory.get(key)

@@ -126,3 +126,26 @@ def test_the_index_headers_go_with_the_chain_and_insecure_urls_are_not_followed(
     assert isinstance(outcome, str) and "192.0.2.1" in outcome, outcome  # the resolver refuses the URL, with a message
     assert not [url for url, by_chain, _ in sent if by_chain], sent
     assert not [url for url, _, _ in sent if "192.0.2.1" in url], sent
+
+
+def test_what_the_cache_holds_is_not_asked_for_ahead(selenium_standalone, index_server, make_wheel):
+    index_server.add(make_wheel("rt-warm", "1.0", requires_dist=["rt-warm-dep"]))
+    index_server.add(make_wheel("rt-warm-dep", "1.0"))
+    sent, outcome = _install_watching(selenium_standalone, "rt-warm", [index_server.simple_url], {})
+    assert outcome == [["rt-warm", "1.0"], ["rt-warm-dep", "1.0"]]
+    assert len([url for url, by_chain, _ in sent if by_chain]) == 5, sent
+    _uninstall(selenium_standalone, ["rt-warm", "rt-warm-dep"])
+    index_server.log.reset()
+    # The test index sends no Cache-Control: the requested page is asked for again, and its
+    # answer followed; the files it leads to, and the dependency's page, are in the cache.
+    sent, outcome = _install_watching(selenium_standalone, "rt-warm", [index_server.simple_url], {})
+    assert outcome == [["rt-warm", "1.0"], ["rt-warm-dep", "1.0"]]
+    assert not [url for url, by_chain, _ in sent if by_chain], sent
+    assert not [e.path for e in index_server.log if e.kind in ("file", "metadata")], list(index_server.log)
+
+
+@run_in_pyodide(packages=["micropkg"])
+async def _uninstall(selenium, names):
+    import micropkg
+
+    await micropkg.uninstall(names)

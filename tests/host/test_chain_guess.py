@@ -1,0 +1,103 @@
+"""The chain's guess (JavaScript, micropkg.runtime.chain) against packaging, as an oracle.
+
+The chain guesses an install's likely pick without ``packaging`` (not imported
+yet, on purpose). A wrong guess costs only a request, but a guess that is often
+wrong would cost the whole point: here it is run under Node over thousands of
+random project pages and compared with what packaging says the runtime takes --
+the newest final release, not yanked, whose Requires-Python admits the runtime,
+with a wheel for it; of that release, a file whose tags rank best
+(``Target.tag_rank``: cpXY platform wheels, then abi3, then pure ones).
+
+The tags drawn are what projects publish. The guess does not tell apart tags
+packaging orders within one kind (``py313-none-any`` after ``py3-none-any``,
+``cp313-abi3`` after ``cp312-abi3``, ``cp314-none-<platform>`` before
+``cp313-abi3-<platform>``): no release offers both of such a pair, so TAGS holds one of each.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import subprocess
+
+import pytest
+from packaging.specifiers import SpecifierSet
+from packaging.utils import parse_wheel_filename
+from packaging.version import Version
+
+from micropkg.model.tags import PlatformInfo, emscripten_platforms
+from micropkg.model.target import Target
+from micropkg.runtime.chain import _CHAIN
+
+PYTHON = "3.14.2"
+INFO = PlatformInfo(python_version=(3, 14), abi_version="2026_0", emscripten_version=(4, 0, 9))
+PLATFORM = "pyemscripten_2026_0_wasm32"
+
+TAGS = [
+    "py3-none-any", "py2.py3-none-any", "cp314-none-any", f"cp314-cp314-{PLATFORM}", f"cp312-abi3-{PLATFORM}",
+    f"py3-none-{PLATFORM}", "cp314-cp314-pyodide_2026_0_wasm32", "cp314-cp314-emscripten_4_0_9_wasm32",
+    # none of these fit
+    f"cp313-cp313-{PLATFORM}", "cp314-cp314-manylinux_2_17_x86_64", "cp314-cp314-pyemscripten_2025_0_wasm32",
+    f"cp315-abi3-{PLATFORM}", "py2-none-any", "cp314-cp314t-" + PLATFORM,
+]
+VERSIONS = ["1.0", "1.2", "1.10", "2.0", "10.0", "1.0.post1", "2.0.post2", "2.0rc1", "3.0a1", "3.0.dev1", "1!0.5", "2.0.0"]
+REQUIRES = [None, ">=3.8", ">=3.15", "<3.14", ">=3.14,<3.15", "==3.*", "!=3.14.*", "~=3.10", " >= 3.9 ", ">3.14.2", "==3.14.2"]
+
+_RUN = """
+const { source, python, platforms, pages } = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const chain = eval(source)({ index: "https://index.example/simple/", headers: {}, accept: "", credentials: "",
+  installed: [], wheelBound: 0, bytesBound: 0, maxRequests: 0, depth: 0, python, platforms, fetch: null });
+console.log(JSON.stringify(pages.map((page) => chain.guess(page))));
+"""
+
+
+def _page(rng: random.Random, n: int) -> dict:
+    files = []
+    for version in rng.sample(VERSIONS, rng.randint(1, 6)):
+        for tags in rng.sample(TAGS, rng.randint(1, 3)):
+            files.append({
+                "filename": f"proj_{n}-{version}-{tags}.whl", "url": f"proj_{n}-{version}-{tags}.whl",
+                "requires-python": rng.choice(REQUIRES), "yanked": rng.random() < 0.15, "size": 1000,
+                "hashes": {"sha256": "0" * 64},
+            })
+    return {"name": f"Proj.{n}", "files": files}
+
+
+def _packaging_pick(page: dict, target: Target) -> tuple[Version, int] | None:
+    best: tuple[Version, int] | None = None
+    for file in page["files"]:
+        _, version, _, tags = parse_wheel_filename(file["filename"])
+        rank = target.tag_rank(frozenset(tags))
+        if file["yanked"] or version.is_prerelease or rank is None:
+            continue
+        if file["requires-python"] is not None and not SpecifierSet(file["requires-python"]).contains(PYTHON):
+            continue
+        if best is None or version > best[0] or (version == best[0] and rank < best[1]):
+            best = (version, rank)
+    return best
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs Node")
+def test_the_guess_is_what_packaging_would_take() -> None:
+    rng = random.Random(783)
+    pages = [_page(rng, n) for n in range(3000)]
+    done = subprocess.run(
+        ["node", "-e", _RUN],
+        input=json.dumps({"source": _CHAIN, "python": [3, 14, 2], "platforms": emscripten_platforms(INFO), "pages": pages}), capture_output=True, text=True, check=True, timeout=120,
+    )
+    guesses = json.loads(done.stdout)
+    target = Target.for_platform(INFO, PYTHON)
+    wrong = []
+    for page, guess in zip(pages, guesses, strict=True):
+        expected = _packaging_pick(page, target)
+        if guess is None:
+            got = None
+        else:
+            _, version, _, tags = parse_wheel_filename(guess)
+            got = (version, target.tag_rank(frozenset(tags)))
+        if got != expected:
+            wrong.append((page["name"], expected, guess))
+    assert not wrong, f"{len(wrong)} of {len(pages)} guesses differ from packaging's pick: {wrong[:5]}"
+    # Not a vacuous comparison: most pages have a pick, and some have none.
+    assert 2000 < sum(g is not None for g in guesses) < 3000
