@@ -154,20 +154,18 @@ def _stripped(release: tuple[int, ...]) -> tuple[int, ...]:
 def lock_specifier(text: str) -> SimpleSpecifierSet | SpecifierSet:
     """The specifier set ``text``: a :class:`SimpleSpecifierSet` when every clause is simple, else
     packaging's (which raises ``InvalidSpecifier`` for a malformed one)."""
-    clauses: list[tuple[str, tuple[int, ...], bool, str]] | None = []
+    clauses: list[tuple[str, tuple[int, ...], bool, str]] = []
     for part in text.split(","):
         match = _CLAUSE.fullmatch(part)
         if match is None or (match.group(3) and match.group(1) not in ("==", "!=")) \
                 or (match.group(1) == "~=" and "." not in match.group(2)):
-            clauses = None
+            clauses = []  # not simple: packaging's
             break
-        assert clauses is not None
         operator, release, wildcard = match.group(1), match.group(2), bool(match.group(3))
         clauses.append((operator, tuple(int(p) for p in release.split(".")), wildcard,
                         operator + release + (".*" if wildcard else "")))
     # Clauses packaging counts as one (>=3.14 and >=3.14.0) are written as one there: left to it.
-    keys = {(op, _stripped(release), wild)
-            for op, release, wild, _ in clauses or ()}
+    keys = {(op, _stripped(release), wild) for op, release, wild, _ in clauses}
     if clauses and len(keys) == len(clauses):
         return SimpleSpecifierSet(text, tuple(clauses))
     from packaging.specifiers import SpecifierSet
