@@ -388,7 +388,7 @@ async def _install_lock(session: Session, lock: str, reporter: Reporter) -> buil
 
     mark(reporter, "parsing")
     parsed = await session.load_lock(lock)
-    builds = session.builder(reporter)  # for entries locked to an sdist (built once, then cached)
+    builds = session.builder(reporter) if any(not p.wheels and p.sdist for p in parsed.packages) else None  # sdists only
     try:
         return await install_lock(
             parsed, session.target, session.site_packages, session.read,
@@ -396,4 +396,5 @@ async def _install_lock(session: Session, lock: str, reporter: Reporter) -> buil
             reporter=reporter, builds=builds,
         )
     finally:
-        builds.close()
+        if builds is not None:
+            builds.close()

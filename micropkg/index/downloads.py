@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from ..errors import FetchError
 from ..model.builds import SdistBuilds
@@ -22,7 +23,9 @@ from ..model.hashes import check_hashes
 from ..model.simple import DistFile
 from ..model.wheel import Wheel
 from .fetches import Failure, Fetches, unwrapped
-from .policy import SourcePolicy
+
+if TYPE_CHECKING:  # a lock install reads through read_url only: no index policy to load
+    from .policy import SourcePolicy
 
 __all__ = ["Downloads"]
 

@@ -28,7 +28,6 @@ from packaging.utils import canonicalize_name
 
 from ..errors import IndexFormatError, InstallError, InvalidWheel
 from ..index.downloads import Downloads
-from ..model.metadata import CoreMetadata, parse_metadata
 from ..model.plan import Pin, Plan
 from ..model.sources import DirectSource
 from ..model.target import Target
@@ -45,6 +44,7 @@ from .writer import install as write_wheels
 if TYPE_CHECKING:  # locks load only for install(lock=...)
     from ..model.builds import SdistBuilds
     from ..model.lock import Lock
+    from ..model.metadata import CoreMetadata
 
 __all__ = [
     "Installed", "check_metadata_agrees", "check_tags_fit", "download_and_verify", "forget_modules", "install_lock", "install_plan",
@@ -119,6 +119,10 @@ def check_metadata_agrees(wheel: Wheel, used: CoreMetadata, source: str) -> None
     own METADATA differs (another dependency, another Requires-Python) would
     install something nobody resolved. PEP 658 requires the two to be the same.
     """
+    # Here, not with the module: a lock's wheels have no resolver's metadata to agree with,
+    # and the parser brings packaging's requirements, markers and specifiers.
+    from ..model.metadata import parse_metadata
+
     member = f"{wheel.dist_info}/METADATA"
     try:
         own = parse_metadata(wheel.metadata, source=f"{wheel.filename} ({member})")

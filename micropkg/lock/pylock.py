@@ -54,8 +54,6 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from packaging.markers import InvalidMarker, Marker
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import (
     InvalidWheelFilename,
     canonicalize_name,
@@ -66,6 +64,7 @@ from packaging.version import InvalidVersion, Version
 from ..errors import LockError
 from ..model.location import filename_of
 from ..model.lock import Lock, LockedPackage, LockedWheel, built_wheel, check_wheel_hashes
+from ..model.lock_conditions import lock_marker, lock_specifier
 from .pylock_tool import runtime_target, tool_table
 
 __all__ = ["LOCK_VERSION", "Table", "TableArray", "dumps", "dumps_toml", "loads"]
@@ -256,16 +255,24 @@ class _Reader:
         if unknown:
             warnings.warn(f"{self.source}: {where}: unknown keys {unknown} were ignored", stacklevel=4)
 
-    def marker(self, text: str, where: str) -> Marker:
+    # Simple forms are read without packaging's parsers (model.lock_conditions), which
+    # load for another form: only such a form can be invalid.
+    def marker(self, text: str, where: str):
         try:
-            return Marker(text)
-        except InvalidMarker as exc:
+            return lock_marker(text)
+        except Exception as exc:
+            from packaging.markers import InvalidMarker
+            if not isinstance(exc, InvalidMarker):
+                raise
             raise self.fail(where, f"invalid marker {text!r}: {exc}") from exc
 
-    def specifier(self, text: str, where: str) -> SpecifierSet:
+    def specifier(self, text: str, where: str):
         try:
-            return SpecifierSet(text)
-        except InvalidSpecifier as exc:
+            return lock_specifier(text)
+        except Exception as exc:
+            from packaging.specifiers import InvalidSpecifier
+            if not isinstance(exc, InvalidSpecifier):
+                raise
             raise self.fail(where, f"invalid requires-python {text!r}: {exc}") from exc
 
 

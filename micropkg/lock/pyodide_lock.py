@@ -25,7 +25,6 @@ import urllib.parse
 import warnings
 from collections.abc import Collection, Mapping
 
-from packaging.markers import Marker
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
@@ -39,9 +38,9 @@ from ..model.lock import (
     check_wheel_hashes,
     environment_marker,
 )
+from ..model.lock_conditions import lock_marker
 from ..model.tags import PlatformInfo
 from ..model.target import Target
-from . import pylock as _pylock
 
 __all__ = ["dumps", "info_for", "loads", "parse_lock", "target_of"]
 
@@ -188,7 +187,8 @@ def loads(text: str, *, source: str = "<text>", base_url: str | None = None) -> 
         packages=packages,
         source=source,
         base_url=base_url,
-        environments=(Marker(environment_marker(target)),),
+        # Simple (model.lock_conditions): checked without packaging's marker parser.
+        environments=(lock_marker(environment_marker(target)),),
         created_by="pyodide-lock.json",
         target=target,
     )
@@ -198,4 +198,6 @@ def parse_lock(text: str, *, source: str = "<text>", base_url: str | None = None
     """A lock in either format: JSON is ``pyodide-lock.json``, anything else ``pylock.toml``."""
     if text.lstrip().startswith("{"):
         return loads(text, source=source, base_url=base_url)
+    from . import pylock as _pylock  # tomllib, compiled on first import: not for a JSON lock
+
     return _pylock.loads(text, source=source, base_url=base_url)

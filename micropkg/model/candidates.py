@@ -21,9 +21,8 @@ import bisect
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.tags import Tag
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -36,6 +35,10 @@ from packaging.version import InvalidVersion, Version
 from .simple import DistFile, ProjectPage
 from .sources import Source
 from .target import Target
+
+if TYPE_CHECKING:  # specifiers load with the first requires-python judged, not with Candidate (a lock's)
+    from packaging.specifiers import SpecifierSet
+    from packaging.tags import Tag
 
 __all__ = [
     "SDIST_RANK",
@@ -110,6 +113,8 @@ def judge_file(file: DistFile, name: NormalizedName, target: Target, *, sdists: 
         if rank is None:
             return Verdict(file, version, tags, None, f"tags {_tag_text(tags)} do not fit {target.describe()}")
         if file.requires_python:
+            from packaging.specifiers import InvalidSpecifier  # loaded by python_ok in any case
+
             try:
                 python_ok = target.python_ok(file.requires_python)
             except InvalidSpecifier:
@@ -132,6 +137,8 @@ def judge_file(file: DistFile, name: NormalizedName, target: Target, *, sdists: 
     if not file.filename.lower().endswith(SDIST_SUFFIXES):
         return Verdict(file, sdist_version, frozenset(), None, "an sdist in an archive format micropkg does not unpack")
     if file.requires_python:
+        from packaging.specifiers import InvalidSpecifier
+
         try:
             if not target.python_ok(file.requires_python):
                 return Verdict(

@@ -20,9 +20,8 @@ from __future__ import annotations
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from packaging.markers import Marker
-from packaging.specifiers import SpecifierSet
 from packaging.utils import InvalidWheelFilename, NormalizedName, parse_wheel_filename
 from packaging.version import Version
 
@@ -34,6 +33,12 @@ from .plan import Kept, Pin, Plan
 from .simple import DistFile
 from .sources import INSTALLED, LockSource
 from .target import Target
+
+if TYPE_CHECKING:  # a lock's conditions are read without them when simple (model.lock_conditions)
+    from packaging.markers import Marker
+    from packaging.specifiers import SpecifierSet
+
+    from .lock_conditions import SimpleMarker, SimpleSpecifierSet
 
 __all__ = [
     "SECURE_HASHES",
@@ -75,8 +80,8 @@ class LockedPackage:
     name: NormalizedName
     version: Version
     wheels: tuple[LockedWheel, ...]
-    marker: Marker | None = None
-    requires_python: SpecifierSet | None = None
+    marker: Marker | SimpleMarker | None = None
+    requires_python: SpecifierSet | SimpleSpecifierSet | None = None
     index: str | None = None  # the Simple API base the files were found on
     dependencies: tuple[str, ...] = ()  # informational only (PEP 751 forbids installing by it)
     # Why the entry has no wheels ("sdist", "vcs", "directory", "archive"), if it has none.
@@ -106,8 +111,8 @@ class Lock:
     packages: tuple[LockedPackage, ...]
     source: str  # where the lock was read from, for messages: a URL, a path, or "<text>"
     base_url: str | None = None  # relative wheel paths resolve against this (the lock's location)
-    environments: tuple[Marker, ...] = ()
-    requires_python: SpecifierSet | None = None
+    environments: tuple[Marker | SimpleMarker, ...] = ()
+    requires_python: SpecifierSet | SimpleSpecifierSet | None = None
     created_by: str = "micropkg"
     target: Target | None = None  # the runtime it was made for, when the lock says
     tool: Mapping[str, object] = field(default_factory=dict)  # [tool.micropkg], informational

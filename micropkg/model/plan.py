@@ -11,15 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from packaging.requirements import Requirement
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from .candidates import Candidate
-from .metadata import CoreMetadata
 from .simple import DistFile
 from .sources import Source
+
+if TYPE_CHECKING:  # a lock's plan has neither: its install imports no requirement parser
+    from packaging.requirements import Requirement
+
+    from .metadata import CoreMetadata
 
 __all__ = ["Kept", "Pin", "Plan", "ResolutionStats", "WalkBack"]
 

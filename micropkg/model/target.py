@@ -14,16 +14,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from packaging.markers import Marker, UndefinedComparison, UndefinedEnvironmentName
-from packaging.specifiers import SpecifierSet
-from packaging.tags import Tag
-from packaging.version import Version
-
 from ..errors import InvalidRequirement, ResolutionError
 from .tags import PlatformInfo, describe, wheel_tags
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # packaging's markers and specifiers load when a condition needs them
+    from packaging.markers import Marker
     from packaging.requirements import Requirement
+    from packaging.specifiers import SpecifierSet
+    from packaging.tags import Tag
+
+    from .lock_conditions import SimpleMarker, SimpleSpecifierSet
 
 __all__ = ["Target", "UnevaluableMarker"]
 
@@ -37,7 +37,7 @@ class UnevaluableMarker(Exception):
     Like the resolver's ``Missing``, it is not meant to reach users as such.
     """
 
-    def __init__(self, marker: Marker, cause: str) -> None:
+    def __init__(self, marker: Marker | SimpleMarker, cause: str) -> None:
         self.marker = str(marker)
         self.cause = cause.rstrip(".")
         super().__init__(f"the marker {self.marker!r} cannot be evaluated on this runtime ({cause})")
@@ -131,21 +131,27 @@ class Target:
         ranks = [self._rank[t] for t in tags if t in self._rank]
         return min(ranks) if ranks else None
 
-    def python_ok(self, requires_python: SpecifierSet | str | None) -> bool:
+    def python_ok(self, requires_python: SpecifierSet | SimpleSpecifierSet | str | None) -> bool:
         if requires_python is None:
             return True
-        if isinstance(requires_python, SpecifierSet):
-            return requires_python.contains(Version(self.python_full_version), prereleases=True)
-        return _python_fits(requires_python, self.python_full_version)
+        if isinstance(requires_python, str):
+            return _python_fits(requires_python, self.python_full_version)
+        # A SpecifierSet, or a lock's SimpleSpecifierSet (which needs no packaging for this)
+        return requires_python.contains(self.python_full_version, prereleases=True)
 
-    def marker_ok(self, marker: Marker | None, extra: str = "") -> bool:
+    def marker_ok(self, marker: Marker | SimpleMarker | None, extra: str = "") -> bool:
         """Whether ``marker`` holds on this runtime, ``extra`` requested; raises
         :class:`UnevaluableMarker` for a marker packaging parses but cannot evaluate."""
         if marker is None:
             return True
         try:
             return marker.evaluate({**self.markers, "extra": extra})
-        except (UndefinedComparison, UndefinedEnvironmentName) as exc:
+        except Exception as exc:
+            # Imported only here: a lock's simple markers are evaluated without packaging.
+            from packaging.markers import UndefinedComparison, UndefinedEnvironmentName
+
+            if not isinstance(exc, (UndefinedComparison, UndefinedEnvironmentName)):
+                raise
             raise UnevaluableMarker(marker, str(exc)) from exc
 
     def applies(self, requirement: Requirement) -> bool:
@@ -165,4 +171,7 @@ class Target:
 def _python_fits(requires_python: str, python_full_version: str) -> bool:
     # A page repeats a handful of Requires-Python strings over hundreds of files;
     # parsing each again was a tenth of a 23-package resolution in Pyodide.
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+
     return SpecifierSet(requires_python).contains(Version(python_full_version), prereleases=True)

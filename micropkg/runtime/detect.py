@@ -15,7 +15,10 @@ if TYPE_CHECKING:  # the target needs packaging, which an install imports after 
     from ..model.target import Target
 
 
-__all__ = ["abi_version", "current_target", "known_abi_version", "in_browser", "in_pyodide", "invalidate_import_caches", "page_url", "site_packages"]
+__all__ = [
+    "abi_version", "current_target", "in_browser", "in_pyodide", "invalidate_import_caches", "known_abi_version",
+    "marker_environment", "page_url", "site_packages",
+]
 
 
 def in_pyodide() -> bool:
@@ -66,17 +69,40 @@ def known_abi_version() -> str | None:
     return str(version) if version else None
 
 
-def current_target() -> Target:
-    """The running interpreter as a target (inside Pyodide: the browser's or Node's runtime)."""
+def marker_environment() -> dict[str, str]:
+    """The running interpreter's PEP 508 marker values: ``packaging.markers.default_environment()``
+    without importing packaging's marker parser (and its specifiers), which a lock install
+    need not load. ``tests/host/test_lock_conditions.py`` compares the two."""
+    import os
     import platform  # a module a fresh runtime compiles: not before an install's first request
 
-    from packaging.markers import default_environment
+    info = sys.implementation.version
+    implementation_version = f"{info.major}.{info.minor}.{info.micro}"
+    if info.releaselevel != "final":
+        implementation_version += info.releaselevel[0] + str(info.serial)
+    return {
+        "implementation_name": sys.implementation.name,
+        "implementation_version": implementation_version,
+        "os_name": os.name,
+        "platform_machine": platform.machine(),
+        "platform_release": platform.release(),
+        "platform_system": platform.system(),
+        "platform_version": platform.version(),
+        "python_full_version": platform.python_version(),
+        "platform_python_implementation": platform.python_implementation(),
+        "python_version": ".".join(platform.python_version_tuple()[:2]),
+        "sys_platform": sys.platform,
+    }
+
+
+def current_target() -> Target:
+    """The running interpreter as a target (inside Pyodide: the browser's or Node's runtime)."""
+    import platform
 
     from ..model.tags import runtime_platforms
     from ..model.target import Target
 
-    markers = {key: str(value) for key, value in default_environment().items()}
-    return Target.build(runtime_platforms(abi_version()), platform.python_version(), markers)
+    return Target.build(runtime_platforms(abi_version()), platform.python_version(), marker_environment())
 
 
 def invalidate_import_caches() -> None:

@@ -256,3 +256,75 @@ def test_a_lock_install_imports_no_resolver(selenium_standalone, index_server, m
     assert any(m.startswith("micropkg.installation") for m in imported), imported  # the control
     assert not [m for m in imported if m.startswith(("micropkg.resolution", "resolvelib"))], imported
     assert index_server.log.counts().get("page", 0) == 0, index_server.log.counts()
+
+
+# What a lock install must not load (issue 17): the resolver, and packaging's requirement and
+# specifier parsers while the lock's conditions have the simple forms (model.lock_conditions).
+NOT_FOR_A_LOCK = ("resolvelib", "micropkg.resolution", "packaging.specifiers", "packaging.requirements",
+                  "packaging.markers", "micropkg.build", "micropkg.model.metadata")
+
+
+@run_in_pyodide(packages=["micropkg"])
+async def _lock_install_modules(selenium, lock, other_lock, forbidden):
+    """In a fresh runtime: install(lock=lock), then install(lock=other_lock); the forbidden
+    modules loaded before, after the first and after the second, and the environment check."""
+    import sys
+
+    import micropkg
+
+    def loaded():
+        return sorted(m for m in sys.modules if m.startswith(tuple(forbidden)))
+
+    before = loaded()
+    first = [i.name for i in await micropkg.install(lock=lock)]
+    after_first = loaded()
+    installer_loaded = "micropkg.installation.installer" in sys.modules  # the control: the install ran here
+    second = [i.name for i in await micropkg.install(lock=other_lock)]
+    after_second = loaded()
+    from packaging.markers import default_environment
+
+    from micropkg.runtime.detect import marker_environment
+
+    same = marker_environment() == default_environment()  # the oracle, in Pyodide itself
+    return before, first, after_first, installer_loaded, second, after_second, same
+
+
+def _lock_pair(index_server, pyodide_info, make_wheel, stem):
+    """A lock of ``stem`` as micropkg writes it, and one of ``stem-other`` whose entry has a marker
+    only packaging evaluates (the positive control: its install does import packaging.markers)."""
+    from micropkg.lock.pyodide_lock import dumps as dumps_pyodide_lock
+
+    index_server.add(make_wheel(stem, "1.0", requires_dist=[f"{stem}-dep"]))
+    index_server.add(make_wheel(f"{stem}-dep", "1.0"))
+    index_server.add(make_wheel(f"{stem}-other", "1.0"))
+    target = target_for_pyodide(pyodide_info["version"])
+    lock = asyncio.run(lock_requirements([stem], target, index_urls=[index_server.simple_url]))
+    other = dumps(asyncio.run(lock_requirements([f"{stem}-other"], target, index_urls=[index_server.simple_url])))
+    other = other.replace('\nversion = "1.0"\n', "\nversion = \"1.0\"\nmarker = \"python_version >= '3.0'\"\n", 1)
+    assert "marker = " in other
+    return lock, dumps_pyodide_lock(lock, target), dumps(lock), other
+
+
+def test_a_pyodide_lock_install_loads_no_resolver_nor_specifier_parser(
+    selenium_standalone, index_server, make_wheel, pyodide_info,
+):
+    _, json_text, _, other = _lock_pair(index_server, pyodide_info, make_wheel, "rt-speed-json")
+    before, first, after_first, installer_loaded, second, after_second, same = _lock_install_modules(
+        selenium_standalone, json_text, other, NOT_FOR_A_LOCK)
+    assert before == [] and installer_loaded and sorted(first) == ["rt-speed-json", "rt-speed-json-dep"]
+    assert after_first == [], after_first
+    assert second == ["rt-speed-json-other"] and "packaging.markers" in after_second, after_second  # the control
+    assert same
+
+
+def test_a_pylock_install_loads_no_resolver_nor_specifier_parser(
+    selenium_standalone, index_server, make_wheel, pyodide_info,
+):
+    _, _, toml_text, other = _lock_pair(index_server, pyodide_info, make_wheel, "rt-speed-toml")
+    assert "environments = " in toml_text and "requires-python = " in toml_text  # conditions, in simple forms
+    before, first, after_first, installer_loaded, second, after_second, same = _lock_install_modules(
+        selenium_standalone, toml_text, other, NOT_FOR_A_LOCK)
+    assert before == [] and installer_loaded and sorted(first) == ["rt-speed-toml", "rt-speed-toml-dep"]
+    assert after_first == [], after_first
+    assert second == ["rt-speed-toml-other"] and "packaging.markers" in after_second, after_second
+    assert same
