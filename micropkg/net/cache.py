@@ -70,6 +70,11 @@ class Store:
     async def clear(self) -> None:
         raise NotImplementedError
 
+    def surely_missing(self, key: str) -> bool:
+        """True when the store can tell at once, without waiting, that it holds no ``key``;
+        False when it holds it or can only tell by reading (then :meth:`get` decides)."""
+        return False
+
 
 class MemoryStore(Store):
     """A dict: for tests, and for runtimes with no persistent storage."""
@@ -88,6 +93,9 @@ class MemoryStore(Store):
 
     async def clear(self) -> None:
         self.entries.clear()
+
+    def surely_missing(self, key: str) -> bool:
+        return key not in self.entries
 
 
 class DirectoryStore(Store):
@@ -121,6 +129,9 @@ class DirectoryStore(Store):
 
     async def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+    def surely_missing(self, key: str) -> bool:
+        return not self._path(key).exists()
 
     async def clear(self) -> None:
         for kind in KINDS:
@@ -339,6 +350,15 @@ class Cache:
         Read before an install's first request (``runtime.early``), so it loads nothing."""
         kept = await self._read(self._page_key(url, headers))
         return None if kept is not None and self._fresh(kept) else self._asking(headers, kept)
+
+    def missing_page_headers(self, url: str, headers: Mapping[str, str]) -> dict[str, str] | None:
+        """The headers of :meth:`page_headers` when the store tells at once that it keeps no
+        entry for this page (a fresh cache: every install's first page); else None, and
+        :meth:`page_headers` reads the entry. Synchronous: an await on the way costs the
+        first request a turn of the event loop and an asynchronous read (~3 ms under Node)."""
+        if not self.store.surely_missing(self._page_key(url, headers)):
+            return None
+        return self._asking(headers, None)
 
     def _fresh(self, kept: tuple[dict, bytes]) -> bool:
         return self._clock() - kept[0]["stored"] < kept[0]["max_age"] or self.mode == "offline"

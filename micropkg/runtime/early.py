@@ -18,6 +18,7 @@ module on the way (see ``tests/host/test_head_start.py`` for the whole list).
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,72 @@ def start_fetch(url: str, headers: Mapping[str, str], credentials: str | None, s
     return stacked_fetch()(url, to_js(init, dict_converter=js.Object.fromEntries))
 
 
+# Under Node, fetch() is undici, which Node 20 loads on the first call: ~29 ms of compiling
+# (Pyodide 314, this machine) before that call returns, longer than all of micropkg's work
+# before it. Node's own http/https modules send the same request in ~7 ms; the answer is
+# made a fetch() Response (undici loads then, while the next imports run), with the body
+# decoded as fetch would. A redirect is left to fetch() (it follows them), and so is
+# everything when the context has no Response global (pytest-pyodide's Node vm context).
+_NODE_REQUEST = """(url, headers, signal) => {
+  const fetchIt = () => fetch(url, { headers, signal });
+  if (!("Response" in globalThis) || typeof process?.getBuiltinModule !== "function") return fetchIt();
+  const client = process.getBuiltinModule(url.startsWith("https:") ? "node:https" : "node:http");
+  const sent = { "accept-encoding": "gzip, deflate, br", "accept-language": "*", "sec-fetch-mode": "cors", "user-agent": "node" };
+  for (const [name, value] of Object.entries(headers)) sent[name.toLowerCase()] = value;
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) { reject(signal.reason); return; }
+    let answer = null;
+    const request = client.request(url, { headers: sent });
+    const abort = () => { reject(signal.reason); if (answer !== null) answer.destroy(signal.reason); request.destroy(); };
+    signal.addEventListener("abort", abort, { once: true });
+    request.on("error", (error) => reject(new TypeError("fetch failed", { cause: error })));
+    request.on("response", (response) => {
+      const status = response.statusCode;
+      if ((status >= 300 && status < 400 && response.headers.location) || status < 200 || status > 599) {
+        signal.removeEventListener("abort", abort);
+        response.resume();
+        resolve(fetchIt());
+        return;
+      }
+      answer = response;
+      response.on("close", () => signal.removeEventListener("abort", abort));
+      const headerPairs = [];
+      for (let i = 0; i < response.rawHeaders.length; i += 2) headerPairs.push([response.rawHeaders[i], response.rawHeaders[i + 1]]);
+      let body = null;
+      if (![204, 205, 304].includes(status)) {
+        const { pipeline, Readable } = process.getBuiltinModule("node:stream");
+        const coding = String(response.headers["content-encoding"] ?? "").trim().toLowerCase();
+        const zlib = coding ? process.getBuiltinModule("node:zlib") : null;
+        const flush = zlib && { flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH };
+        const decoder = coding === "gzip" || coding === "x-gzip" ? zlib.createGunzip(flush)
+          : coding === "deflate" ? zlib.createInflate(flush)
+          : coding === "br" ? zlib.createBrotliDecompress() : null;
+        body = Readable.toWeb(decoder === null ? response : pipeline(response, decoder, () => {}));
+      }
+      try {
+        resolve(new Response(body, { status, statusText: response.statusMessage, headers: headerPairs }));
+      } catch (error) {
+        response.destroy();
+        reject(error);
+      }
+    });
+    request.end();
+  });
+}"""
+
+
+def start_first(url: str, headers: Mapping[str, str], credentials: str | None, signal: Any) -> Any:
+    """:func:`start_fetch` for an install's first requests: under Node, through Node's http
+    modules (see ``_NODE_REQUEST``), so the request leaves before undici has loaded."""
+    info = getattr(sys, "_emscripten_info", None)
+    if info is None or not str(info.runtime).startswith("Node"):
+        return start_fetch(url, headers, credentials, signal)
+    import js
+    from pyodide.ffi import to_js
+
+    return js_function(_NODE_REQUEST)(url, to_js(dict(headers), dict_converter=js.Object.fromEntries), signal)
+
+
 class EarlyRequest:
     """One page asked for before the session: ``on_its_way`` is done once it was sent, or
     needed no request (the cache holds it, fresh), or failed before it could be sent."""
@@ -71,7 +138,10 @@ class EarlyRequest:
     async def _send(self, cache: Cache | None, credentials: str | None) -> None:
         headers = self.headers
         if cache is not None:
-            asking = await cache.page_headers(self.url, self.headers)
+            # Missing (a fresh cache) is known at once; anything kept is read first.
+            asking = cache.missing_page_headers(self.url, self.headers)
+            if asking is None:
+                asking = await cache.page_headers(self.url, self.headers)
             if asking is None:
                 return  # kept and fresh: the index reads it from the cache, no request
             headers = asking
@@ -81,7 +151,7 @@ class EarlyRequest:
 
         try:
             controller = js.AbortController.new()
-            promise = start_fetch(self.url, headers, credentials, controller.signal)
+            promise = start_first(self.url, headers, credentials, controller.signal)
             _handled()(promise)  # rejected after an abort nobody awaits: not an unhandled rejection
         except Exception as exc:  # noqa: BLE001 - the index sends this request again, and reports its failure
             self.failed = exc
