@@ -8,8 +8,9 @@ import pytest
 
 from micropkg.errors import IntegrityError, NetworkError
 from micropkg.index.client import Index
+from micropkg.index.head_start import ACCEPT
 from micropkg.model.requirements import parse_requirements
-from micropkg.net.cache import Cache, DirectoryStore, MemoryStore, max_age
+from micropkg.net.cache import Cache, DirectoryStore, MemoryStore, Store, max_age
 from micropkg.net.transport import MockTransport, Request, Response
 from micropkg.resolution.catalog import Catalog
 from micropkg.resolution.resolver import resolve
@@ -123,6 +124,30 @@ def test_a_changed_page_replaces_the_kept_one():
     clock.now += 1
     kept = project(server, Cache(store, clock=clock))
     assert kept.files[0].core_metadata is None and len(server.transport.requests) == 2
+
+
+@pytest.mark.parametrize("make_store", [MemoryStore, DirectoryStore], ids=["memory", "directory"])
+def test_a_missing_page_is_known_at_once_and_a_kept_one_is_read(make_store, tmp_path):
+    # An install's first request (runtime.early) asks without awaiting when nothing is kept;
+    # once a page is kept, its entry decides (If-None-Match, or no request at all).
+    store = make_store(tmp_path) if make_store is DirectoryStore else make_store()
+    server, clock, accept = Server(max_age="max-age=0"), Clock(), {"Accept": ACCEPT}
+    url = INDEX + "demo/"
+    assert Cache(store, clock=clock).missing_page_headers(url, accept) == accept
+    project(server, Cache(store, clock=clock))
+    cache = Cache(store, clock=clock)
+    assert cache.missing_page_headers(url, accept) is None
+    assert run(cache.page_headers(url, accept)) == {**accept, "If-None-Match": '"v1"'}
+    # Another page, or the same page asked for in another format, is still missing.
+    assert cache.missing_page_headers(INDEX + "other/", accept) == accept
+    assert cache.missing_page_headers(url, {"Accept": "text/html"}) == {"Accept": "text/html"}
+
+
+def test_a_store_that_cannot_tell_at_once_is_read():
+    class Unsure(MemoryStore):
+        surely_missing = Store.surely_missing
+
+    assert Cache(Unsure()).missing_page_headers(INDEX + "demo/", {"Accept": "x"}) is None
 
 
 def test_without_conditional_requests_a_stale_page_is_fetched_plainly():
