@@ -70,9 +70,7 @@ class Store:
     async def clear(self) -> None:
         raise NotImplementedError
 
-    def surely_missing(self, key: str) -> bool:
-        """True when the store can tell at once, without waiting, that it holds no ``key``;
-        False when it holds it or can only tell by reading (then :meth:`get` decides)."""
+    def surely_missing(self, key: str) -> bool:  # without waiting (False: only get() can tell)
         return False
 
 
@@ -129,9 +127,6 @@ class DirectoryStore(Store):
 
     async def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
-
-    def surely_missing(self, key: str) -> bool:
-        return not self._path(key).exists()
 
     async def clear(self) -> None:
         for kind in KINDS:
@@ -346,19 +341,11 @@ class Cache:
 
     async def page_headers(self, url: str, headers: Mapping[str, str]) -> dict[str, str] | None:
         """The headers :meth:`fetch_page` will send for this page (``If-None-Match`` added when
-        a kept page may be revalidated), or None when it needs no request (kept and fresh).
-        Read before an install's first request (``runtime.early``), so it loads nothing."""
-        kept = await self._read(self._page_key(url, headers))
+        a kept page may be revalidated), or None when it needs no request (kept and fresh). Read
+        before an install's first request (``runtime.early``): loads nothing, nor yields on a miss the store tells at once."""
+        key = self._page_key(url, headers)
+        kept = None if self.store.surely_missing(key) else await self._read(key)
         return None if kept is not None and self._fresh(kept) else self._asking(headers, kept)
-
-    def missing_page_headers(self, url: str, headers: Mapping[str, str]) -> dict[str, str] | None:
-        """The headers of :meth:`page_headers` when the store tells at once that it keeps no
-        entry for this page (a fresh cache: every install's first page); else None, and
-        :meth:`page_headers` reads the entry. Synchronous: an await on the way costs the
-        first request a turn of the event loop and an asynchronous read (~3 ms under Node)."""
-        if not self.store.surely_missing(self._page_key(url, headers)):
-            return None
-        return self._asking(headers, None)
 
     def _fresh(self, kept: tuple[dict, bytes]) -> bool:
         return self._clock() - kept[0]["stored"] < kept[0]["max_age"] or self.mode == "offline"

@@ -6,7 +6,9 @@ request could leave through them. The page of a plainly named project needs
 none of that: its URL, its ``Accept`` header, the cache entry it may already
 have. :func:`send_page` looks the page up in the persistent cache and, unless
 it is kept and fresh, starts the runtime's ``fetch`` for it at once, with the
-headers the index client would send (``If-None-Match`` included). Nothing
+headers the index client would send (``If-None-Match`` included); under Node,
+through Node's own http modules, as fetch() there loads for longer than the
+rest of the way to the request takes (see ``_NODE_REQUEST``). Nothing
 here reads the answer: the transport takes the started request over when
 the index asks for that page (:meth:`EarlyRequest.take`), and from there
 it is an ordinary request (timeouts, retries, the redirect check, the cache).
@@ -99,9 +101,9 @@ _NODE_REQUEST = """(url, headers, signal) => {
       }
       try {
         resolve(new Response(body, { status, statusText: response.statusMessage, headers: headerPairs }));
-      } catch (error) {
+      } catch {  // an answer fetch() would read but Response() refuses (an odd status text): fetch() asks again
         response.destroy();
-        reject(error);
+        resolve(fetchIt());
       }
     });
     request.end();
@@ -138,10 +140,7 @@ class EarlyRequest:
     async def _send(self, cache: Cache | None, credentials: str | None) -> None:
         headers = self.headers
         if cache is not None:
-            # Missing (a fresh cache) is known at once; anything kept is read first.
-            asking = cache.missing_page_headers(self.url, self.headers)
-            if asking is None:
-                asking = await cache.page_headers(self.url, self.headers)
+            asking = await cache.page_headers(self.url, self.headers)  # no turn of the loop on a miss
             if asking is None:
                 return  # kept and fresh: the index reads it from the cache, no request
             headers = asking

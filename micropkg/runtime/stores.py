@@ -132,7 +132,8 @@ class NodeFsStore(Store):
 
     def surely_missing(self, key: str) -> bool:
         # existsSync: a stat, ~20 µs, where get() waits for Node's thread pool and a turn of
-        # the event loop. False when it cannot tell (no permission...): get() then says why.
+        # the event loop. It answers false for an entry it cannot stat either (no permission):
+        # the request then goes without If-None-Match, as it would after get() failed.
         _, path = self._path(key)
         try:
             return not self._exists(path)

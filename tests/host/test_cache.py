@@ -126,28 +126,34 @@ def test_a_changed_page_replaces_the_kept_one():
     assert kept.files[0].core_metadata is None and len(server.transport.requests) == 2
 
 
-@pytest.mark.parametrize("make_store", [MemoryStore, DirectoryStore], ids=["memory", "directory"])
-def test_a_missing_page_is_known_at_once_and_a_kept_one_is_read(make_store, tmp_path):
-    # An install's first request (runtime.early) asks without awaiting when nothing is kept;
-    # once a page is kept, its entry decides (If-None-Match, or no request at all).
-    store = make_store(tmp_path) if make_store is DirectoryStore else make_store()
-    server, clock, accept = Server(max_age="max-age=0"), Clock(), {"Accept": ACCEPT}
+class Unreadable(MemoryStore):
+    """A store whose reads fail the test: what it holds must be known without them."""
+
+    async def get(self, key: str) -> bytes | None:
+        raise AssertionError(f"read {key!r}")
+
+
+def test_a_missing_page_is_known_without_a_read_and_a_kept_one_is_read():
+    # An install's first request (runtime.early) awaits page_headers: on a miss the store tells
+    # at once, no read and no turn of the event loop; a kept page's entry decides.
+    store, clock, accept = MemoryStore(), Clock(), {"Accept": ACCEPT}
     url = INDEX + "demo/"
-    assert Cache(store, clock=clock).missing_page_headers(url, accept) == accept
-    project(server, Cache(store, clock=clock))
-    cache = Cache(store, clock=clock)
-    assert cache.missing_page_headers(url, accept) is None
-    assert run(cache.page_headers(url, accept)) == {**accept, "If-None-Match": '"v1"'}
-    # Another page, or the same page asked for in another format, is still missing.
-    assert cache.missing_page_headers(INDEX + "other/", accept) == accept
-    assert cache.missing_page_headers(url, {"Accept": "text/html"}) == {"Accept": "text/html"}
+    unreadable = Unreadable()
+    assert run(Cache(unreadable, clock=clock).page_headers(url, accept)) == accept
+    project(Server(max_age="max-age=0"), Cache(store, clock=clock))
+    assert store.surely_missing(Cache._page_key(url, accept)) is False
+    assert run(Cache(store, clock=clock).page_headers(url, accept)) == {**accept, "If-None-Match": '"v1"'}
+    unreadable.entries.update(store.entries)
+    with pytest.raises(AssertionError, match="read 'page/"):
+        run(Cache(unreadable, clock=clock).page_headers(url, accept))
 
 
 def test_a_store_that_cannot_tell_at_once_is_read():
-    class Unsure(MemoryStore):
+    class Unsure(Unreadable):
         surely_missing = Store.surely_missing
 
-    assert Cache(Unsure()).missing_page_headers(INDEX + "demo/", {"Accept": "x"}) is None
+    with pytest.raises(AssertionError, match="read 'page/"):
+        run(Cache(Unsure()).page_headers(INDEX + "demo/", {"Accept": "x"}))
 
 
 def test_without_conditional_requests_a_stale_page_is_fetched_plainly():
@@ -316,7 +322,7 @@ def test_directory_store_survives_a_restart_and_clears(tmp_path):
 
 def test_a_store_that_fails_costs_speed_not_the_install():
     class Broken(MemoryStore):
-        async def get(self, key):
+        async def get(self, key: str) -> bytes | None:
             raise OSError("disk on fire")
 
         async def put(self, key, data):
