@@ -70,10 +70,11 @@ class Store:
     async def clear(self) -> None:
         raise NotImplementedError
 
-    def kept_probe(self) -> object:
-        """A JavaScript function ``(key) => Promise<boolean>``: whether an entry is kept, for code
-        that asks before Python can (``runtime.chain``); None where there is none (memory)."""
+    def kept_probe(self) -> object:  # JS (key) => Promise<boolean>, for runtime.chain; None: no such
         return None
+
+    def surely_missing(self, key: str) -> bool:  # without waiting (False: only get() can tell)
+        return False
 
 
 class MemoryStore(Store):
@@ -93,6 +94,9 @@ class MemoryStore(Store):
 
     async def clear(self) -> None:
         self.entries.clear()
+
+    def surely_missing(self, key: str) -> bool:
+        return key not in self.entries
 
 
 class DirectoryStore(Store):
@@ -340,9 +344,10 @@ class Cache:
 
     async def page_headers(self, url: str, headers: Mapping[str, str]) -> dict[str, str] | None:
         """The headers :meth:`fetch_page` will send for this page (``If-None-Match`` added when
-        a kept page may be revalidated), or None when it needs no request (kept and fresh).
-        Read before an install's first request (``runtime.early``), so it loads nothing."""
-        kept = await self._read(self._page_key(url, headers))
+        a kept page may be revalidated), or None when it needs no request (kept and fresh). Read
+        before an install's first request (``runtime.early``): loads nothing, nor yields on a miss the store tells at once."""
+        key = self._page_key(url, headers)
+        kept = None if self.store.surely_missing(key) else await self._read(key)
         return None if kept is not None and self._fresh(kept) else self._asking(headers, kept)
 
     def _fresh(self, kept: tuple[dict, bytes]) -> bool:

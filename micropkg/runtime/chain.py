@@ -163,7 +163,7 @@ _CHAIN = r"""
     const digest = await subtle.digest("SHA-256", new TextEncoder().encode(url + "\n" + facts.accept));
     return kept("page/" + Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join(""));
   };
-  const follow = (response, depth) => {
+  const follow = (response, depth, base) => {  // base: the page's URL (a Response made from node:http has none)
     if (typeof URL !== "function") return;  // a sandbox without it (a vm context): no guesses
     const type = response.headers.get("content-type") || "";
     if (!response.ok || !type.startsWith("application/vnd.pypi.simple.v1+json")) return;
@@ -171,7 +171,7 @@ _CHAIN = r"""
       const file = choose(normalize(page.name || ""), page.files);
       const sha = file && file.hashes && typeof file.hashes.sha256 === "string" && file.hashes.sha256.toLowerCase();
       if (!sha || typeof file.url !== "string") return;  // without a sha256, micropkg refuses the file anyway
-      const url = new URL(file.url, response.url).href.split("#")[0];
+      const url = new URL(file.url, response.url || base).href.split("#")[0];
       const advertised = file["core-metadata"] || file["dist-info-metadata"];
       const ownSha = advertised && typeof advertised.sha256 === "string" ? advertised.sha256.toLowerCase() : null;
       const [wheelKept, metadataKept] = await Promise.all([
@@ -196,7 +196,7 @@ _CHAIN = r"""
     const url = pageUrl(name);
     pageKept(url).then((isKept) => {
       const entry = isKept ? null : sendAhead(url, headersFor(url, { Accept: facts.accept }));
-      if (entry) entry.promise.then((response) => follow(response.clone(), depth)).catch(() => {});
+      if (entry) entry.promise.then((response) => follow(response.clone(), depth, url)).catch(() => {});
     }).catch(() => {});
   };
   return {
@@ -204,8 +204,8 @@ _CHAIN = r"""
     // this reaction is the promise's first). Python gets the promise itself: a JS promise
     // becomes a Python future on its way there, which JavaScript must not hold.
     fetchPage: (url, init) => {
-      const promise = facts.fetch(url, init);
-      promise.then((response) => { if (!state.closed) follow(response.clone(), 0); }).catch(() => {});
+      const promise = facts.first ? facts.first(url, init.headers, init.signal) : facts.fetch(url, init);
+      promise.then((response) => { if (!state.closed) follow(response.clone(), 0, url); }).catch(() => {});
       return promise;
     },
     learn: (platforms, probe) => { facts.platforms = platforms; facts.kept = probe; },
@@ -248,10 +248,11 @@ class Chain:
             import js
             from pyodide.ffi import to_js
 
-            from .early import stacked_fetch
+            from .early import node_request, stacked_fetch
 
             facts = {
-                **self._facts, "python": list(sys.version_info[:3]), "platforms": [], "kept": None, "fetch": stacked_fetch(),
+                **self._facts, "python": list(sys.version_info[:3]), "platforms": [], "kept": None,
+                "fetch": stacked_fetch(), "first": node_request(),  # the root pages' way under Node
             }
             self._js = js_function(_CHAIN)(to_js(facts, dict_converter=js.Object.fromEntries))
         return self._js

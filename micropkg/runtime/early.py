@@ -6,7 +6,9 @@ request could leave through them. The page of a plainly named project needs
 none of that: its URL, its ``Accept`` header, the cache entry it may already
 have. :func:`send_page` looks the page up in the persistent cache and, unless
 it is kept and fresh, starts the runtime's ``fetch`` for it at once, with the
-headers the index client would send (``If-None-Match`` included). Nothing
+headers the index client would send (``If-None-Match`` included); under Node,
+through Node's own http modules, as fetch() there loads for longer than the
+rest of the way to the request takes (see ``_NODE_REQUEST``). Nothing
 here reads the answer: the transport takes the started request over when
 the index asks for that page (:meth:`EarlyRequest.take`), and from there
 it is an ordinary request (timeouts, retries, the redirect check, the cache).
@@ -18,6 +20,7 @@ module on the way (see ``tests/host/test_head_start.py`` for the whole list).
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -64,6 +67,82 @@ def start_fetch(url: str, headers: Mapping[str, str], credentials: str | None, s
     return (fetch or stacked_fetch())(url, to_js(init, dict_converter=js.Object.fromEntries))
 
 
+# Under Node, fetch() is undici, which Node 20 loads on the first call: ~29 ms of compiling
+# (Pyodide 314, this machine) before that call returns, longer than all of micropkg's work
+# before it. Node's own http/https modules send the same request in ~7 ms; the answer is
+# made a fetch() Response (undici loads then, while the next imports run), with the body
+# decoded as fetch would. A redirect is left to fetch() (it follows them), and so is
+# everything when the context has no Response global (pytest-pyodide's Node vm context).
+_NODE_REQUEST = """(url, headers, signal) => {
+  const fetchIt = () => fetch(url, { headers, signal });
+  if (!("Response" in globalThis) || typeof process?.getBuiltinModule !== "function") return fetchIt();
+  const client = process.getBuiltinModule(url.startsWith("https:") ? "node:https" : "node:http");
+  const sent = { "accept-encoding": "gzip, deflate, br", "accept-language": "*", "sec-fetch-mode": "cors", "user-agent": "node" };
+  for (const [name, value] of Object.entries(headers)) sent[name.toLowerCase()] = value;
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) { reject(signal.reason); return; }
+    let answer = null;
+    const request = client.request(url, { headers: sent });
+    const abort = () => { reject(signal.reason); if (answer !== null) answer.destroy(signal.reason); request.destroy(); };
+    signal.addEventListener("abort", abort, { once: true });
+    request.on("error", (error) => reject(new TypeError("fetch failed", { cause: error })));
+    request.on("response", (response) => {
+      const status = response.statusCode;
+      if ((status >= 300 && status < 400 && response.headers.location) || status < 200 || status > 599) {
+        signal.removeEventListener("abort", abort);
+        response.resume();
+        resolve(fetchIt());
+        return;
+      }
+      answer = response;
+      response.on("close", () => signal.removeEventListener("abort", abort));
+      const headerPairs = [];
+      for (let i = 0; i < response.rawHeaders.length; i += 2) headerPairs.push([response.rawHeaders[i], response.rawHeaders[i + 1]]);
+      let body = null;
+      if (![204, 205, 304].includes(status)) {
+        const { pipeline, Readable } = process.getBuiltinModule("node:stream");
+        const coding = String(response.headers["content-encoding"] ?? "").trim().toLowerCase();
+        const zlib = coding ? process.getBuiltinModule("node:zlib") : null;
+        const flush = zlib && { flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH };
+        const decoder = coding === "gzip" || coding === "x-gzip" ? zlib.createGunzip(flush)
+          : coding === "deflate" ? zlib.createInflate(flush)
+          : coding === "br" ? zlib.createBrotliDecompress() : null;
+        body = Readable.toWeb(decoder === null ? response : pipeline(response, decoder, () => {}));
+      }
+      try {
+        resolve(new Response(body, { status, statusText: response.statusMessage, headers: headerPairs }));
+      } catch {  // an answer fetch() would read but Response() refuses (an odd status text): fetch() asks again
+        response.destroy();
+        resolve(fetchIt());
+      }
+    });
+    request.end();
+  });
+}"""
+
+
+def node_request() -> Any:
+    """Under Node, ``(url, headers, signal) => Promise<Response>`` through Node's http modules
+    (see ``_NODE_REQUEST``); None elsewhere."""
+    info = getattr(sys, "_emscripten_info", None)
+    if info is None or not str(info.runtime).startswith("Node"):
+        return None
+    return js_function(_NODE_REQUEST)
+
+
+def start_first(url: str, headers: Mapping[str, str], credentials: str | None, signal: Any, fetch: Any = None) -> Any:
+    """:func:`start_fetch` for an install's first requests: under Node, through Node's http
+    modules (see ``_NODE_REQUEST``), so the request leaves before undici has loaded. ``fetch``
+    (the chain's) sends it that way itself."""
+    first = node_request() if fetch is None else None
+    if first is None:
+        return start_fetch(url, headers, credentials, signal, fetch)
+    import js
+    from pyodide.ffi import to_js
+
+    return first(url, to_js(dict(headers), dict_converter=js.Object.fromEntries), signal)
+
+
 class EarlyRequest:
     """One request asked for before the session: ``on_its_way`` is done once it was sent, or
     needed no request (the cache holds it, fresh), or failed before it could be sent."""
@@ -89,7 +168,7 @@ class EarlyRequest:
     async def _send(self, cache: Cache | None, credentials: str | None, chain: Chain | None) -> None:
         headers = self.headers
         if cache is not None:
-            asking = await cache.page_headers(self.url, self.headers)
+            asking = await cache.page_headers(self.url, self.headers)  # no turn of the loop on a miss
             if asking is None:
                 return  # kept and fresh: the index reads it from the cache, no request
             headers = asking
@@ -101,7 +180,7 @@ class EarlyRequest:
             controller = js.AbortController.new()
             # With a chain, its likely next requests are sent as the answer arrives (a 304 has nothing to follow).
             fetch = chain.fetch_page if chain is not None else None
-            promise = start_fetch(self.url, headers, credentials, controller.signal, fetch)
+            promise = start_first(self.url, headers, credentials, controller.signal, fetch)
             _handled()(promise)  # rejected after an abort nobody awaits: not an unhandled rejection
         except Exception as exc:  # noqa: BLE001 - the index sends this request again, and reports its failure
             self.failed = exc

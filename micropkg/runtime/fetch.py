@@ -200,8 +200,12 @@ async def _read_body(js_response: Any, watchdog: _Watchdog) -> bytes:
     import js
     from pyodide.ffi import create_proxy, to_js
 
+    try:
+        from pyodide.ffi import jsnull
+    except ImportError:  # Pyodide before 0.28, where JavaScript's null is None
+        jsnull = None
     stream = js_response.body
-    if stream is None:  # a HEAD request, a 204
+    if stream is None or stream is jsnull:  # a HEAD request, a 204, a 304 (Pyodide 0.28+: jsnull)
         return b""
     transform_stream = getattr(js, "TransformStream", None)
     if transform_stream is None:  # a Node vm context without the web stream globals

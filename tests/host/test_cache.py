@@ -8,8 +8,9 @@ import pytest
 
 from micropkg.errors import IntegrityError, NetworkError
 from micropkg.index.client import Index
+from micropkg.index.head_start import ACCEPT
 from micropkg.model.requirements import parse_requirements
-from micropkg.net.cache import Cache, DirectoryStore, MemoryStore, max_age
+from micropkg.net.cache import Cache, DirectoryStore, MemoryStore, Store, max_age
 from micropkg.net.transport import MockTransport, Request, Response
 from micropkg.resolution.catalog import Catalog
 from micropkg.resolution.resolver import resolve
@@ -123,6 +124,36 @@ def test_a_changed_page_replaces_the_kept_one():
     clock.now += 1
     kept = project(server, Cache(store, clock=clock))
     assert kept.files[0].core_metadata is None and len(server.transport.requests) == 2
+
+
+class Unreadable(MemoryStore):
+    """A store whose reads fail the test: what it holds must be known without them."""
+
+    async def get(self, key: str) -> bytes | None:
+        raise AssertionError(f"read {key!r}")
+
+
+def test_a_missing_page_is_known_without_a_read_and_a_kept_one_is_read():
+    # An install's first request (runtime.early) awaits page_headers: on a miss the store tells
+    # at once, no read and no turn of the event loop; a kept page's entry decides.
+    store, clock, accept = MemoryStore(), Clock(), {"Accept": ACCEPT}
+    url = INDEX + "demo/"
+    unreadable = Unreadable()
+    assert run(Cache(unreadable, clock=clock).page_headers(url, accept)) == accept
+    project(Server(max_age="max-age=0"), Cache(store, clock=clock))
+    assert store.surely_missing(Cache._page_key(url, accept)) is False
+    assert run(Cache(store, clock=clock).page_headers(url, accept)) == {**accept, "If-None-Match": '"v1"'}
+    unreadable.entries.update(store.entries)
+    with pytest.raises(AssertionError, match="read 'page/"):
+        run(Cache(unreadable, clock=clock).page_headers(url, accept))
+
+
+def test_a_store_that_cannot_tell_at_once_is_read():
+    class Unsure(Unreadable):
+        surely_missing = Store.surely_missing
+
+    with pytest.raises(AssertionError, match="read 'page/"):
+        run(Cache(Unsure()).page_headers(INDEX + "demo/", {"Accept": "x"}))
 
 
 def test_without_conditional_requests_a_stale_page_is_fetched_plainly():
@@ -291,7 +322,7 @@ def test_directory_store_survives_a_restart_and_clears(tmp_path):
 
 def test_a_store_that_fails_costs_speed_not_the_install():
     class Broken(MemoryStore):
-        async def get(self, key):
+        async def get(self, key: str) -> bytes | None:
             raise OSError("disk on fire")
 
         async def put(self, key, data):
