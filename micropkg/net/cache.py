@@ -331,10 +331,8 @@ class Cache:
         )
 
     def _count(self, found) -> None:
-        if found is None:
-            self.misses += 1
-        else:
-            self.hits += 1
+        self.hits += found is not None
+        self.misses += found is None
 
     # -- index pages -------------------------------------------------------------------------
 
@@ -343,9 +341,8 @@ class Cache:
         return "page/" + _sha256(f"{url}\n{headers.get('Accept', '')}".encode()).hexdigest()
 
     async def page_headers(self, url: str, headers: Mapping[str, str]) -> dict[str, str] | None:
-        """The headers :meth:`fetch_page` will send for this page (``If-None-Match`` added when
-        a kept page may be revalidated), or None when it needs no request (kept and fresh). Read
-        before an install's first request (``runtime.early``): loads nothing, nor yields on a miss the store tells at once."""
+        """The headers :meth:`fetch_page` will send for this page (``If-None-Match`` added when a kept page may be
+        revalidated), or None: kept and fresh. Before the first request (runtime.early): no import, no wait on a sure miss."""
         key = self._page_key(url, headers)
         kept = None if self.store.surely_missing(key) else await self._read(key)
         return None if kept is not None and self._fresh(kept) else self._asking(headers, kept)
