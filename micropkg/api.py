@@ -250,10 +250,8 @@ async def _install_in_turn(
         on_their_way = early.on_their_way()
         await asyncio.wait(on_their_way, return_when=asyncio.FIRST_COMPLETED)
         request_at = time.perf_counter() - started
-        # One module at a time, so the runtime writes the requests meanwhile (see load_machinery).
-        # The session's modules only: the resolver loads in _install once the installed-tree
-        # cache missed -- loading it here made every warm page load import packaging and
-        # resolvelib (and the installer, which opens wheels) for nothing.
+        # One module at a time (see load_machinery); the session's only: the resolver loads in _install once
+        # the installed-tree cache missed, or every warm page load would import packaging and resolvelib.
         await load_machinery(on_their_way, resolver=False)
     from .runtime import detect
     from .session import Options, Session

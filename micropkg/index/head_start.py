@@ -30,7 +30,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from ..runtime.early import EarlyRequest, EarlyRequests
+    from ..runtime.chain import Chain
+    from ..runtime.early import Answers, EarlyRequests
 
 
 class _Index(Protocol):  # index.client.Index, which imports this module
@@ -141,22 +142,26 @@ def send_first_pages(
     kept = stores.page_cache(cache)
     url, headers = index
     bare = {page_url(url, name) for name in bare_names(requirements)} if follow else set()
-    chain = None
-    if bare:
+    requests = early.EarlyRequests()
+
+    def start_chain(answers: Answers) -> Chain:
         from ..runtime.chain import Chain
 
         chain = Chain(
             url, headers, accept=ACCEPT, credentials=credentials, installed=present,
             store=kept.store if kept is not None else None,
         )
-    sent: dict[str, EarlyRequest] = {}
+        chain.start(answers)
+        return chain
+
+    answers = requests.follow(start_chain) if bare else None
     for name in names:
         page = page_url(url, name)
-        if page not in sent:
-            sent[page] = early.send_page(
-                page, {"Accept": ACCEPT, **headers}, kept, credentials, chain if page in bare else None,
+        if page not in requests.pages:
+            requests.pages[page] = early.send_page(
+                page, {"Accept": ACCEPT, **headers}, kept, credentials, answers if page in bare else None,
             )
-    return early.EarlyRequests(sent, chain)
+    return requests
 
 
 def _installed() -> set[str]:

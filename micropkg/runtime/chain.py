@@ -33,7 +33,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .early import EarlyRequest
+from .early import Answers, EarlyRequest
 from .js import js_function
 
 if TYPE_CHECKING:
@@ -200,15 +200,12 @@ _CHAIN = r"""
     }).catch(() => {});
   };
   return {
-    // fetch() for a root page, whose answer is followed (cloned before anyone reads its body:
-    // this reaction is the promise's first). Python gets the promise itself: a JS promise
-    // becomes a Python future on its way there, which JavaScript must not hold.
-    fetchPage: (url, init) => {
-      const promise = facts.first ? facts.first(url, init.headers, init.signal) : facts.fetch(url, init);
-      promise.then((response) => { if (!state.closed) follow(response.clone(), 0, url); }).catch(() => {});
-      return promise;
+    // The root pages' answers (runtime.early.Answers): those copied already, and any later.
+    adopt: (answers) => {
+      answers.adopt = (entry) => entry.copy.then((copy) => { if (!state.closed) follow(copy, 0, entry.url); }).catch(() => {});
+      for (const entry of answers.entries) answers.adopt(entry);
+      answers.entries.length = 0;
     },
-    learn: (platforms, probe) => { facts.platforms = platforms; facts.kept = probe; },
     // The file the chain would fetch for a page's JSON (tests/host/test_chain_guess.py).
     guess: (page) => { const file = choose(normalize(page.name || ""), page.files); return file ? file.filename : null; },
     take: (url) => { const entry = sent.get(url); sent.delete(url); return entry; },
@@ -226,8 +223,9 @@ _CHAIN = r"""
 class Chain:
     """The requests a cold install's first answers led to (see the module docstring).
 
-    Its JavaScript side is made as the first page is sent; the platform tags, which need
-    ``model.tags``, are told just after (:meth:`fetch_page`): nothing else comes before the request.
+    Started (:meth:`start`) once the first requests are written: until then the root pages'
+    answers are copied as they arrive (:class:`~micropkg.runtime.early.Answers`), so the ~4 ms
+    of making it (this module, its JavaScript, the platform tags) come after the request.
     """
 
     def __init__(
@@ -241,38 +239,23 @@ class Chain:
             "wheelBound": WHEEL_BOUND, "bytesBound": BYTES_BOUND, "maxRequests": MAX_REQUESTS, "depth": DEPTH,
         }
         self._js: Any = None
-        self._platforms_told = False
 
-    def _started(self) -> Any:
-        if self._js is None:
-            import js
-            from pyodide.ffi import to_js
+    def start(self, answers: Answers) -> None:
+        """Follow the root pages' ``answers`` (as they arrive, or now for those already here)."""
+        import js
+        from pyodide.ffi import to_js
 
-            from .early import node_request, stacked_fetch
+        from ..model.tags import emscripten_platforms, runtime_platforms
+        from .detect import known_abi_version
+        from .early import stacked_fetch
 
-            facts = {
-                **self._facts, "python": list(sys.version_info[:3]), "platforms": [], "kept": None,
-                "fetch": stacked_fetch(), "first": node_request(),  # the root pages' way under Node
-            }
-            self._js = js_function(_CHAIN)(to_js(facts, dict_converter=js.Object.fromEntries))
-        return self._js
-
-    def fetch_page(self, url: str, init: Any) -> Any:
-        """``fetch(url, init)`` for a root page, whose answer the chain follows as it arrives."""
-        chain = self._started()
-        promise = chain.fetchPage(url, init)
-        if not self._platforms_told:
-            # Told once the request is out (no answer is read before Python yields): the
-            # platform tags need model.tags and the runtime's ABI, the cache probe its store.
-            from pyodide.ffi import to_js
-
-            from ..model.tags import emscripten_platforms, runtime_platforms
-            from .detect import known_abi_version
-
-            probe = self._store.kept_probe() if self._store is not None else None
-            chain.learn(to_js(emscripten_platforms(runtime_platforms(known_abi_version()))), probe)
-            self._platforms_told = True
-        return promise
+        facts = {
+            **self._facts, "python": list(sys.version_info[:3]), "fetch": stacked_fetch(),
+            "platforms": emscripten_platforms(runtime_platforms(known_abi_version())),
+            "kept": self._store.kept_probe() if self._store is not None else None,
+        }
+        self._js = js_function(_CHAIN)(to_js(facts, dict_converter=js.Object.fromEntries))
+        self._js.adopt(answers.js)
 
     def pop(self, url: str) -> EarlyRequest | None:
         """The request the chain sent for ``url``, handed over once; None if it sent none."""

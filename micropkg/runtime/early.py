@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .js import js_function
@@ -31,15 +31,12 @@ if TYPE_CHECKING:
 
 
 class Chain(Protocol):
-    """What follows a cold page's answer (:class:`micropkg.runtime.chain.Chain`, which imports this module)."""
-
-    def fetch_page(self, url: str, init: Any) -> Any: ...
+    """What follows the root pages' answers (:class:`micropkg.runtime.chain.Chain`, which imports this module)."""
 
     def pop(self, url: str) -> EarlyRequest | None: ...
 
     def close(self) -> None: ...
 
-__all__ = ["EarlyRequest", "EarlyRequests", "send_page", "stacked_fetch"]
 
 def stacked_fetch():
     """``fetch``, rejecting only with errors that have a stack.
@@ -143,6 +140,43 @@ def start_first(url: str, headers: Mapping[str, str], credentials: str | None, s
     return first(url, to_js(dict(headers), dict_converter=js.Object.fromEntries), signal)
 
 
+# fetch() for a root page whose answer the chain will follow: its first reaction copies the
+# answer (before anyone reads the body), for the chain to adopt once it has started.
+_RECORDING = """(first, fetch, answers) => (url, init) => {
+  const promise = first ? first(url, init.headers, init.signal) : fetch(url, init);
+  const entry = { url, copy: promise.then((response) => response.clone()) };
+  entry.copy.then(() => {  // the first answer is here: the request was long written, the chain starts
+    const start = answers.start;
+    answers.start = null;
+    if (start) start();
+  }).catch(() => {});
+  if (answers.adopt) answers.adopt(entry); else answers.entries.push(entry);
+  return promise;
+}"""
+
+
+class Answers:
+    """The root pages' answers, copied as they arrive, for the chain (:mod:`micropkg.runtime.chain`),
+    which ``start`` makes when the first of them arrives: nothing of it comes before the requests."""
+
+    def __init__(self, start: Callable[[], None]) -> None:
+        import js
+        from pyodide.ffi import create_proxy
+
+        self._start = create_proxy(start)
+        self.js = js.Object.new()  # {entries: [...] until adopt(entry) is set by the chain, start}
+        self.js.entries = js.Array.new()
+        self.js.adopt = None
+        self.js.start = self._start
+
+    def close(self) -> None:
+        self.js.start = None
+        self._start.destroy()
+
+    def fetch_page(self, url: str, init: Any) -> Any:
+        return js_function(_RECORDING)(node_request(), stacked_fetch(), self.js)(url, init)
+
+
 class EarlyRequest:
     """One request asked for before the session: ``on_its_way`` is done once it was sent, or
     needed no request (the cache holds it, fresh), or failed before it could be sent."""
@@ -165,7 +199,7 @@ class EarlyRequest:
         request.on_its_way.set_result(None)
         return request
 
-    async def _send(self, cache: Cache | None, credentials: str | None, chain: Chain | None) -> None:
+    async def _send(self, cache: Cache | None, credentials: str | None, answers: Answers | None) -> None:
         headers = self.headers
         if cache is not None:
             asking = await cache.page_headers(self.url, self.headers)  # no turn of the loop on a miss
@@ -178,8 +212,8 @@ class EarlyRequest:
 
         try:
             controller = js.AbortController.new()
-            # With a chain, its likely next requests are sent as the answer arrives (a 304 has nothing to follow).
-            fetch = chain.fetch_page if chain is not None else None
+            # Kept for the chain, which sends the likely next requests as the answer arrives.
+            fetch = answers.fetch_page if answers is not None else None
             promise = start_first(self.url, headers, credentials, controller.signal, fetch)
             _handled()(promise)  # rejected after an abort nobody awaits: not an unhandled rejection
         except Exception as exc:  # noqa: BLE001 - the index sends this request again, and reports its failure
@@ -217,12 +251,13 @@ def _handled():
 
 
 def send_page(
-    url: str, headers: Mapping[str, str], cache: Cache | None, credentials: str | None = None, chain: Chain | None = None,
+    url: str, headers: Mapping[str, str], cache: Cache | None, credentials: str | None = None,
+    answers: Answers | None = None,
 ) -> EarlyRequest:
-    """Start asking for the page at ``url`` now (see the module docstring); with ``chain``,
-    its answer is followed (:mod:`micropkg.runtime.chain`) if nothing of it was kept."""
+    """Start asking for the page at ``url`` now (see the module docstring); with ``answers``,
+    its answer is kept for the chain to follow (:mod:`micropkg.runtime.chain`)."""
     request = EarlyRequest(url, headers)
-    request.on_its_way = asyncio.ensure_future(request._send(cache, credentials, chain))
+    request.on_its_way = asyncio.ensure_future(request._send(cache, credentials, answers))
     return request
 
 
@@ -230,15 +265,27 @@ class EarlyRequests:
     """Every request an install sent before its session: the root pages, by URL, and what the
     chain sent from their answers. The first index takes each over when it asks for it."""
 
-    def __init__(self, pages: Mapping[str, EarlyRequest], chain: Chain | None = None) -> None:
-        self.pages = dict(pages)
-        self.chain = chain
+    def __init__(self) -> None:
+        self.pages: dict[str, EarlyRequest] = {}
+        self.answers: Answers | None = None
+        self.chain: Chain | None = None
 
     def __bool__(self) -> bool:
         return bool(self.pages)
 
     def on_their_way(self) -> list[asyncio.Future[None]]:
         return [request.on_its_way for request in self.pages.values()]
+
+    def follow(self, start_chain: Callable[[Answers], Chain]) -> Answers:
+        """The root pages' answers, for ``start_chain`` to follow once the first arrives (the
+        chain is ~4 ms of work: after the requests, not before them)."""
+
+        def start() -> None:
+            if self.answers is not None:
+                self.chain = start_chain(self.answers)
+
+        self.answers = Answers(start)
+        return self.answers
 
     def pop(self, url: str) -> EarlyRequest | None:
         """The request sent for ``url``, handed over once; None if there is none."""
@@ -253,5 +300,8 @@ class EarlyRequests:
         for request in self.pages.values():
             request.abort()
         self.pages.clear()
+        if self.answers is not None:
+            self.answers.close()
+            self.answers = None
         if self.chain is not None:
             self.chain.close()

@@ -91,8 +91,12 @@ class Sent:
 def send_page(url, headers, cache, credentials=None, chain=None):
     sent.append((url, headers, sorted(set(sys.modules) - before)))
     raise SystemExit(json.dumps(sent))
+class Requests:
+    def __init__(self):
+        self.pages = {}
 early = types.ModuleType("micropkg.runtime.early")
 early.send_page = send_page
+early.EarlyRequests = Requests
 stores = types.ModuleType("micropkg.runtime.stores")
 stores.page_cache = lambda mode: None
 sys.modules.update({"micropkg.runtime.early": early, "micropkg.runtime.stores": stores})

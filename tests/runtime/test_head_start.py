@@ -57,7 +57,7 @@ async def _install_recording(selenium, requirements, index_url):
 # resolvelib, the session or the transports: those load while the requests are on their way.
 ALLOWED_BEFORE_FIRST_REQUEST = {
     "micropkg", "micropkg.api", "micropkg.index", "micropkg.index.head_start",
-    "micropkg.runtime", "micropkg.runtime.chain", "micropkg.runtime.changes", "micropkg.runtime.detect", "micropkg.runtime.early",
+    "micropkg.runtime", "micropkg.runtime.changes", "micropkg.runtime.detect", "micropkg.runtime.early",
     "micropkg.runtime.js",
     "micropkg.runtime.stores", "micropkg.net", "micropkg.net.cache", "js", "_sha2",
 }
