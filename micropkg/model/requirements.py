@@ -9,7 +9,6 @@ project name from the wheel's filename (PEP 427).
 
 from __future__ import annotations
 
-import urllib.parse
 from collections.abc import Iterable
 
 from packaging.requirements import InvalidRequirement as _PackagingInvalidRequirement
@@ -17,7 +16,7 @@ from packaging.requirements import Requirement
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from ..errors import InvalidRequirement
-from .location import filename_of
+from .location import filename_of, scheme_of
 
 __all__ = ["parse_requirement", "parse_requirements"]
 
@@ -26,8 +25,7 @@ _URL_SCHEMES = ("http", "https", "emfs", "file")
 
 
 def _looks_like_url(text: str) -> bool:
-    scheme = urllib.parse.urlsplit(text).scheme.lower()
-    return scheme in _URL_SCHEMES or text.startswith("/")
+    return scheme_of(text) in _URL_SCHEMES or text.startswith("/")
 
 
 def parse_requirement(text: str) -> Requirement:
