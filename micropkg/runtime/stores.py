@@ -277,7 +277,16 @@ class FallbackStore(Store):
             )
 
     def kept_probe(self) -> object:
-        return self._read_from.kept_probe() if self._read_from is not None else None
+        # What memory holds (written since the Cache API failed) is kept too.
+        from pyodide.ffi import to_js
+
+        from .js import js_function
+
+        primary = self._read_from.kept_probe() if self._read_from is not None else None
+        return js_function(
+            "(kept, primary) => { const here = new Set(kept);"
+            " return (key) => here.has(key) ? Promise.resolve(true) : primary ? primary(key) : Promise.resolve(false); }"
+        )(to_js(list(self._memory.entries)), primary)
 
     def surely_missing(self, key: str) -> bool:
         if not self._memory.surely_missing(key):
