@@ -23,6 +23,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.harness.fetch_hook import RECORDING_FETCH
 from tests.runtime.node_runner import run_python
 
 _INSTALL = """
@@ -33,11 +34,7 @@ async def main(args):
 
     through_fetch = []
     hook = create_proxy(lambda url: through_fetch.append(url))
-    restore = run_js(
-        "(hook) => { const real = globalThis.fetch;"
-        " globalThis.fetch = (request, init) => { hook(String(request.url ?? request)); return real(request, init); };"
-        " return () => { globalThis.fetch = real; }; }"
-    )(hook)
+    restore = run_js(args["recording_fetch"])(hook)
     try:
         installed = await micropkg.install(args["requirement"], index_urls=[args["index"]], pyodide_packages=False)
     finally:
@@ -45,6 +42,10 @@ async def main(args):
         hook.destroy()
     return {"installed": [[i.name, i.version] for i in installed], "through_fetch": through_fetch}
 """
+
+
+def _args(requirement: str, index: str) -> dict[str, str]:
+    return {"requirement": requirement, "index": index, "recording_fetch": RECORDING_FETCH}
 
 
 class _Pages(http.server.BaseHTTPRequestHandler):
@@ -117,7 +118,7 @@ def test_the_first_page_leaves_without_fetch_and_its_coded_body_is_read(
 ):
     index, handler = pages
     monkeypatch.setenv("MICROPKG_CACHE_DIR", str(tmp_path / "cache"))
-    first = run_python(pyodide_dist_dir, _INSTALL, {"requirement": project, "index": index})
+    first = run_python(pyodide_dist_dir, _INSTALL, _args(project, index))
     assert first["installed"] == [[project, "1.0"]]
     page = f"/simple/{project}/"
     # Asked for once, through Node's http module, with fetch()'s codings; the wheel through fetch().
@@ -126,7 +127,7 @@ def test_the_first_page_leaves_without_fetch_and_its_coded_body_is_read(
     assert not [url for url in first["through_fetch"] if url.endswith(page)], first["through_fetch"]
     assert any(url.endswith(".whl") for url in first["through_fetch"]), first["through_fetch"]
     # A new runtime with the same cache revalidates the kept (stale) page: If-None-Match, a 304.
-    second = run_python(pyodide_dist_dir, _INSTALL, {"requirement": project, "index": index})
+    second = run_python(pyodide_dist_dir, _INSTALL, _args(project, index))
     assert second["installed"] == [[project, "1.0"]]
     assert handler.seen[1:] == [(page, '"v1"', "gzip, deflate, br")]
 
@@ -134,7 +135,7 @@ def test_the_first_page_leaves_without_fetch_and_its_coded_body_is_read(
 def test_a_redirected_first_page_is_followed_by_fetch(node_run, pyodide_dist_dir, pages, tmp_path, monkeypatch):
     index, handler = pages
     monkeypatch.setenv("MICROPKG_CACHE_DIR", str(tmp_path / "cache"))
-    done = run_python(pyodide_dist_dir, _INSTALL, {"requirement": "rt-node-moved", "index": index})
+    done = run_python(pyodide_dist_dir, _INSTALL, _args("rt-node-moved", index))
     assert done["installed"] == [["rt-node-moved", "1.0"]]
     # Node's http module asked first, and was told to go elsewhere; fetch() asked again and followed.
     assert [path for path, _, _ in handler.seen] == ["/simple/rt-node-moved/", "/simple/rt-node-moved/", "/elsewhere/rt-node-moved/"]

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from pytest_pyodide import run_in_pyodide
 
+from tests.harness.fetch_hook import RECORDING_FETCH
+
 
 @run_in_pyodide(packages=["micropkg"])
-async def _install_recording(selenium, requirements, index_url):
+async def _install_recording(selenium, requirements, index_url, recording_fetch):
     import sys
 
     from pyodide.code import run_js
@@ -34,11 +36,7 @@ async def _install_recording(selenium, requirements, index_url):
 
     # Recorded where the request leaves: the runtime's own fetch, whoever calls it.
     hook = create_proxy(record)
-    restore = run_js(
-        "(hook) => { const real = globalThis.fetch;"
-        " globalThis.fetch = (request, init) => { hook(String(request.url ?? request)); return real(request, init); };"
-        " return () => { globalThis.fetch = real; }; }"
-    )(hook)
+    restore = run_js(recording_fetch)(hook)
     try:
         installed = await micropkg.install(requirements, index_urls=[index_url], pyodide_packages=False)
         outcome = sorted(i.name for i in installed)
@@ -67,7 +65,7 @@ def test_the_requested_pages_go_out_before_the_resolver_loads(selenium_standalon
     index_server.add(make_wheel("rt-early", "1.0", requires_dist=["rt-early-dep"]))
     index_server.add(make_wheel("rt-early-dep", "1.0"))
     index_server.add(make_wheel("rt-early-two", "1.0"))
-    sent, outcome, imported = _install_recording(selenium_standalone, ["rt-early[extra]>=1", "rt_early.two"], index_server.simple_url)
+    sent, outcome, imported = _install_recording(selenium_standalone, ["rt-early[extra]>=1", "rt_early.two"], index_server.simple_url, RECORDING_FETCH)
     assert outcome == ["rt-early", "rt-early-dep", "rt-early-two"]
     first_two = sorted(sent[:2])
     # Both requested pages (names as PEP 503 spells them), neither resolver nor packaging loaded yet.
@@ -80,7 +78,7 @@ def test_the_requested_pages_go_out_before_the_resolver_loads(selenium_standalon
 
 def test_the_first_request_leaves_with_only_the_head_start_imported(selenium_standalone, index_server, make_wheel):
     index_server.add(make_wheel("rt-first", "1.0"))
-    sent, outcome, imported = _install_recording(selenium_standalone, "rt-first", index_server.simple_url)
+    sent, outcome, imported = _install_recording(selenium_standalone, "rt-first", index_server.simple_url, RECORDING_FETCH)
     assert outcome == ["rt-first"]
     assert sent[0][0] == "rt-first", sent
     # pytest-pyodide has imported some of the standard library already: what is new must be
@@ -96,7 +94,7 @@ def test_what_is_not_a_plain_name_waits_for_the_parser(selenium_standalone, inde
     index_server.add(make_wheel("rt-marked", "1.0"))
     direct = index_server.file_url(built.filename)
     sent, outcome, _ = _install_recording(
-        selenium_standalone, [direct, 'rt-marked; sys_platform == "emscripten"'], index_server.simple_url
+        selenium_standalone, [direct, 'rt-marked; sys_platform == "emscripten"'], index_server.simple_url, RECORDING_FETCH,
     )
     assert outcome == ["rt-direct", "rt-marked"]
     # Nothing was guessed: every request came from the resolver, after the imports.
@@ -107,6 +105,6 @@ def test_what_is_not_a_plain_name_waits_for_the_parser(selenium_standalone, inde
 def test_an_early_page_nobody_asks_for_is_dropped_quietly(selenium_standalone, index_server, make_wheel):
     # "rt-gone" looks like a name but the requirement is invalid: the parser refuses it,
     # and the early request for its page must not leave an unretrieved error behind.
-    sent, outcome, _ = _install_recording(selenium_standalone, ["rt-gone >= ="], index_server.simple_url)
+    sent, outcome, _ = _install_recording(selenium_standalone, ["rt-gone >= ="], index_server.simple_url, RECORDING_FETCH)
     assert outcome == "InvalidRequirement"
     assert [page for page, _, _ in sent] == ["rt-gone"]
