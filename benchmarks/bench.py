@@ -3,7 +3,8 @@
 ``benchmarks/run`` (or ``python -m benchmarks.bench``) prepares what it needs
 (the deployments of :mod:`benchmarks.fair`, the snapshot), starts the
 latency-injecting mirror (or, with ``--network pypi``, uses live PyPI from
-Node), and for each scenario runs micropkg and micropip alternately (A B A B)
+Node), and for each scenario runs micropkg and micropip alternately (A B B A ...: the second of
+a pair may find the CDN warmed by the first)
 in fresh runtimes with empty caches, ``--pairs`` times, then the scenario's
 local floor. Results go to ``benchmarks/results/<name>.{json,md}``.
 
@@ -280,7 +281,9 @@ class Bench:
                            if d.name == "bytecode" or scenario.name in self.args.source_scenarios]
             for pair in range(self.args.pairs):
                 for deployment in deployments:
-                    for tool in TOOLS:
+                    # A B, then B A: against live PyPI the first runner of a pair warms the CDN's
+                    # edge and the resolver's DNS cache for the second.
+                    for tool in TOOLS if pair % 2 == 0 else TOOLS[::-1]:
                         row = self.run_one(runtime, deployment, scenario, tool, pair, net)
                         if row is not None and row["upstream_fetches"]:
                             # The snapshot went to PyPI during the run: time it again, from disk.
