@@ -214,7 +214,6 @@ _CHAIN = r"""
       for (const entry of sent.values()) entry.controller.abort();
       sent.clear();
     },
-    requests: () => state.requests,
   };
 }
 """
@@ -265,11 +264,6 @@ class Chain:
         if entry is None:
             return None
         return EarlyRequest.sent(url, entry.headers.to_py(), entry.promise, entry.controller)
-
-    @property
-    def requests(self) -> int:
-        """How many requests the chain sent."""
-        return int(self._js.requests()) if self._js is not None else 0
 
     def close(self) -> None:
         """Send no more, and abort what nobody took."""

@@ -70,8 +70,9 @@ def start_fetch(url: str, headers: Mapping[str, str], credentials: str | None, s
 # made a fetch() Response (undici loads then, while the next imports run), with the body
 # decoded as fetch would. A redirect is left to fetch() (it follows them), and so is
 # everything when the context has no Response global (pytest-pyodide's Node vm context).
-_NODE_REQUEST = """(url, headers, signal) => {
-  const fetchIt = () => fetch(url, { headers, signal });
+_NODE_REQUEST = """(url, init) => {
+  const { headers, signal } = init;
+  const fetchIt = () => fetch(url, init);
   if (!("Response" in globalThis) || typeof process?.getBuiltinModule !== "function") return fetchIt();
   const client = process.getBuiltinModule(url.startsWith("https:") ? "node:https" : "node:http");
   const sent = { "accept-encoding": "gzip, deflate, br", "accept-language": "*", "sec-fetch-mode": "cors", "user-agent": "node" };
@@ -118,32 +119,19 @@ _NODE_REQUEST = """(url, headers, signal) => {
 }"""
 
 
-def node_request() -> Any:
-    """Under Node, ``(url, headers, signal) => Promise<Response>`` through Node's http modules
-    (see ``_NODE_REQUEST``); None elsewhere."""
+def first_fetch() -> Any:
+    """``fetch`` for an install's first requests: under Node, Node's http modules (see
+    ``_NODE_REQUEST``), so the request leaves before undici has loaded; elsewhere the runtime's."""
     info = getattr(sys, "_emscripten_info", None)
-    if info is None or not str(info.runtime).startswith("Node"):
-        return None
-    return js_function(_NODE_REQUEST)
-
-
-def start_first(url: str, headers: Mapping[str, str], credentials: str | None, signal: Any, fetch: Any = None) -> Any:
-    """:func:`start_fetch` for an install's first requests: under Node, through Node's http
-    modules (see ``_NODE_REQUEST``), so the request leaves before undici has loaded. ``fetch``
-    (the chain's) sends it that way itself."""
-    first = node_request() if fetch is None else None
-    if first is None:
-        return start_fetch(url, headers, credentials, signal, fetch)
-    import js
-    from pyodide.ffi import to_js
-
-    return first(url, to_js(dict(headers), dict_converter=js.Object.fromEntries), signal)
+    if info is not None and str(info.runtime).startswith("Node"):
+        return js_function(_NODE_REQUEST)
+    return stacked_fetch()
 
 
 # fetch() for a root page whose answer the chain will follow: its first reaction copies the
 # answer (before anyone reads the body), for the chain to adopt once it has started.
-_RECORDING = """(first, fetch, answers) => (url, init) => {
-  const promise = first ? first(url, init.headers, init.signal) : fetch(url, init);
+_RECORDING = """(send, answers) => (url, init) => {
+  const promise = send(url, init);
   const entry = { url, copy: promise.then((response) => response.clone()) };
   entry.copy.then(() => {  // the first answer is here: the request was long written, the chain starts
     const start = answers.start;
@@ -174,7 +162,7 @@ class Answers:
         self._start.destroy()
 
     def fetch_page(self, url: str, init: Any) -> Any:
-        return js_function(_RECORDING)(node_request(), stacked_fetch(), self.js)(url, init)
+        return js_function(_RECORDING)(first_fetch(), self.js)(url, init)
 
 
 class EarlyRequest:
@@ -213,8 +201,8 @@ class EarlyRequest:
         try:
             controller = js.AbortController.new()
             # Kept for the chain, which sends the likely next requests as the answer arrives.
-            fetch = answers.fetch_page if answers is not None else None
-            promise = start_first(self.url, headers, credentials, controller.signal, fetch)
+            fetch = answers.fetch_page if answers is not None else first_fetch()
+            promise = start_fetch(self.url, headers, credentials, controller.signal, fetch)
             _handled()(promise)  # rejected after an abort nobody awaits: not an unhandled rejection
         except Exception as exc:  # noqa: BLE001 - the index sends this request again, and reports its failure
             self.failed = exc
