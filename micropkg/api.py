@@ -386,7 +386,7 @@ async def _install_lock(session: Session, lock: str, reporter: Reporter) -> buil
 
     mark(reporter, "parsing")
     parsed = await session.load_lock(lock)
-    builds = session.builder(reporter) if any(not p.wheels and p.sdist for p in parsed.packages) else None  # sdists only
+    builds = session.builder(reporter) if any(p.sdist_to_build is not None for p in parsed.packages) else None
     try:
         return await install_lock(
             parsed, session.target, session.site_packages, session.read,

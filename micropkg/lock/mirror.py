@@ -266,7 +266,7 @@ async def _build_into(lock: Lock, out: Path, read: Callable[[str], Awaitable[byt
               for (p, w), data in zip(pairs, blobs) if p.sdist is w]
     # Built: the sdists an install would build -- entries locked to no wheel (model.lock.select).
     # An entry with wheels as well (other tools lock both) installs a wheel; its sdist is only copied.
-    unbuilt = {p.sdist.filename for p in lock.packages if p.sdist is not None and not p.wheels}
+    unbuilt = {locked.filename for p in lock.packages if (locked := p.sdist_to_build) is not None}
     to_build = [s for s in sdists if s.filename in unbuilt]
     if build is not None and to_build:
         wheels = await build(to_build)

@@ -101,7 +101,7 @@ def dumps(lock: Lock, target: Target | None = None, *, info: Mapping[str, str] |
             " (lock with --pyodide VERSION, or write the pylock format).",
             lock=lock.source,
         )
-    built = [f"{p.name} {p.version}" for p in lock.packages if not p.wheels and p.sdist is not None]
+    built = [f"{p.name} {p.version}" for p in lock.packages if p.sdist_to_build is not None]
     if built:
         warnings.warn(
             f"pyodide-lock.json lists wheels only: {', '.join(built)}, built from an sdist by micropkg, is left"

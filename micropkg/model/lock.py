@@ -97,6 +97,11 @@ class LockedPackage:
     # so that a runtime's own lockfile entries are written back unchanged.
     pyodide: Mapping[str, object] = field(default_factory=dict)
 
+    @property
+    def sdist_to_build(self) -> LockedWheel | None:
+        """The sdist an install builds: when no wheel is locked (an entry with both installs a wheel)."""
+        return None if self.wheels else self.sdist
+
 
 def built_wheel(value: object) -> dict[str, str] | None:
     """A recorded built wheel ({"name", "sha256"}, both strings), or None for anything else:
@@ -226,8 +231,8 @@ def select(lock: Lock, target: Target) -> list[tuple[LockedPackage, LockedWheel]
                 lock=lock.source,
                 project=package.name,
             )
-        if not package.wheels and package.sdist is not None:
-            chosen[package.name] = (package, package.sdist)  # built when installed (micropkg.build)
+        if (sdist := package.sdist_to_build) is not None:
+            chosen[package.name] = (package, sdist)  # built when installed (micropkg.build)
         else:
             chosen[package.name] = (package, best_wheel(lock, package, target))
     return list(chosen.values())
