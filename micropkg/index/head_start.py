@@ -46,8 +46,9 @@ ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+ht
 
 # A project name at the start of a requirement, followed by what may follow a name
 # (extras, a version, the end); a URL, a path or a marker is left to the parser.
-_PLAIN_NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\]\s*)?(?:[<>=!~(]|$)")
-_BARE_NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\]\s*)?")
+_NAME_AND_EXTRAS = r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\]\s*)?"
+_PLAIN_NAME = re.compile(_NAME_AND_EXTRAS + r"(?:[<>=!~(]|$)")
+_BARE_NAME = re.compile(_NAME_AND_EXTRAS + r"$")  # nothing after it: any release may do
 _SEPARATORS = re.compile(r"[-_.]+")
 # An index URL the early requests may use: https, or http to this machine, no user
 # information (its credentials become a header the session works out), nothing unusual.
@@ -100,18 +101,18 @@ def first_index(index_urls: object) -> tuple[str, dict[str, str]] | None:
 
 def bare_names(requirements: str | Iterable[str]) -> list[str]:
     """The names of ``requirements`` that are a name alone (extras allowed): any release may do."""
-    return [
-        match.group(1) for text in ([requirements] if isinstance(requirements, str) else requirements)
-        if isinstance(text, str) and (match := _BARE_NAME.fullmatch(text)) is not None
-        and not match.group(1).lower().endswith(".whl")
-    ]
+    return _names(requirements, _BARE_NAME)
 
 
 def plain_names(requirements: str | Iterable[str]) -> list[str]:
     """The project names of the plainly named ``requirements``, in order."""
+    return _names(requirements, _PLAIN_NAME)
+
+
+def _names(requirements: str | Iterable[str], pattern: re.Pattern[str]) -> list[str]:
     names = []
     for text in [requirements] if isinstance(requirements, str) else requirements:
-        match = _PLAIN_NAME.match(text) if isinstance(text, str) else None
+        match = pattern.match(text) if isinstance(text, str) else None
         if match is not None and not match.group(1).lower().endswith(".whl"):  # a wheel's file name
             names.append(match.group(1))
     return names

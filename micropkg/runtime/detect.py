@@ -97,12 +97,11 @@ def marker_environment() -> dict[str, str]:
 
 def current_target() -> Target:
     """The running interpreter as a target (inside Pyodide: the browser's or Node's runtime)."""
-    import platform
-
     from ..model.tags import runtime_platforms
     from ..model.target import Target
 
-    return Target.build(runtime_platforms(abi_version()), platform.python_version(), marker_environment())
+    markers = marker_environment()
+    return Target.build(runtime_platforms(abi_version()), markers["python_full_version"], markers)
 
 
 def invalidate_import_caches() -> None:
