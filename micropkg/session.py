@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING
 
 from .errors import InstallError, LockError, NetworkError
 from .index import head_start
-from .index.client import Index, index_entries
+from .index.client import Index
+from .index.entries import index_entries
 from .net.cache import CACHE_MODES, Cache
 from .net.retry import (
     DEFAULT_BUDGET,

@@ -28,7 +28,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import FetchError, MicropkgError
-from ..index.client import Index, index_list
+from ..index.client import Index
+from ..index.entries import index_list
 from ..lock.create import lock_plan
 from ..lock.mirror import build_mirror
 from ..lock.pylock import dumps as dumps_pylock

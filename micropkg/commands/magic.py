@@ -166,7 +166,7 @@ def parse(line: str) -> Command:
     if action == "install":
         index_urls = args.index_urls
         if args.extra_index_urls:
-            from ..index.client import DEFAULT_INDEX_URLS
+            from ..index.entries import DEFAULT_INDEX_URLS
 
             index_urls = [*(index_urls or DEFAULT_INDEX_URLS), *args.extra_index_urls]
         if args.lock is not None:

@@ -9,7 +9,7 @@ type picks the parser, so one index may answer JSON and another HTML.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, TypeVar
 
 from ..errors import FetchError, IndexFormatError
@@ -17,7 +17,7 @@ from ..model.simple import HTML_CONTENT_TYPES, JSON_CONTENT_TYPE, DistFile, Proj
 from ..net.cache import Cache
 from ..net.transport import Request, Response, Transport, split_credentials
 from ..net.urls import plain_parts
-from .head_start import ACCEPT, PYPI, page_url
+from .head_start import ACCEPT, METADATA_HOSTS, page_url
 from .source import PackageSource
 
 if TYPE_CHECKING:
@@ -26,21 +26,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-__all__ = [
-    "DEFAULT_INDEX_URLS",
-    "Index",
-    "fetch_verified",
-    "index_entries",
-    "index_list",
-    "parse_page",
-]
-
-DEFAULT_INDEX_URLS = (PYPI,)
-
-# Hosts known to serve PEP 658 ``.metadata`` files even when the index page
-# does not advertise them (PyPI's file host does; the page here sometimes omits the key).
-_METADATA_HOSTS = frozenset({"files.pythonhosted.org"})
-
+__all__ = ["Index", "fetch_verified", "parse_page"]
 
 async def fetch_verified(
     transport: Transport, request: Request, hashes: Mapping[str, str], *, what: str, size: int | None = None,
@@ -90,6 +76,7 @@ class Index(PackageSource):
         # Requests sent before this Index existed (head_start.send_first_pages: root pages and
         # the chain's): the transport takes each over when this index asks for its URL.
         self._sent_early = early
+        self._taken: set[str] = set()  # URLs whose request sent early this index took over
         self.range_requests = 0  # requests made to read METADATA out of wheels (see metadata_from_ranges)
         # Every page answer this index gave, by URL: what a plan depended on, for the installed-tree cache.
         self.pages_read: dict[str, Response] = {}
@@ -156,8 +143,21 @@ class Index(PackageSource):
         if self._sent_early is not None:
             self._sent_early.abort()
 
+    def sent_ahead(self, url: str) -> bool:
+        """Whether a request for ``url`` was sent before anyone asked (the chain's), taken over or not."""
+        return url in self._taken or (self._sent_early is not None and self._sent_early.holds(url))
+
+    async def keep_metadata(self, file: DistFile, metadata: bytes) -> None:
+        """Keep ``file``'s METADATA, read out of the whole wheel, as if the index had served it."""
+        sha = file.hashes.get("sha256")
+        if self._cache is not None and sha:
+            await self._cache.keep_derived(sha, metadata)
+
     def _taken_early(self, url: str) -> EarlyRequest | None:
-        return None if self._sent_early is None else self._sent_early.pop(url)
+        request = None if self._sent_early is None else self._sent_early.pop(url)
+        if request is not None:
+            self._taken.add(url)
+        return request
 
     async def _page_response(self, url: str, transport: Transport | None = None) -> Response:
         transport = transport or self._transport
@@ -197,7 +197,7 @@ class Index(PackageSource):
     async def metadata(self, file: DistFile) -> bytes | None:
         """PEP 658 metadata of ``file``, or None when the index has none for it."""
         advertised = file.core_metadata is not None
-        served_anyway = _origin(file.url)[1] in _METADATA_HOSTS
+        served_anyway = _origin(file.url)[1] in METADATA_HOSTS
         if not (advertised or served_anyway):
             return None
         url = file.metadata_url
@@ -346,52 +346,3 @@ def parse_page(response: Response, project: str) -> ProjectPage:
         f"(expected {JSON_CONTENT_TYPE} or text/html)",
         url=response.url,
     )
-
-
-IndexEntry = str | tuple[str, Mapping[str, str]]
-
-
-def index_entries(
-    urls: str | Mapping[str, Mapping[str, str]] | Sequence[IndexEntry] | None,
-) -> tuple[tuple[str, dict[str, str]], ...]:
-    """``index_urls`` as given by a user, as ``(url, headers)`` pairs, in order.
-
-    Accepted: one URL; a list whose entries are URLs or ``(url, headers)``
-    pairs; or a mapping ``{url: headers}``. ``headers`` (e.g.
-    ``{"Authorization": "Bearer ..."}``) are sent to that index's origin only.
-    """
-    if urls is None:
-        return tuple((url, {}) for url in DEFAULT_INDEX_URLS)
-    if isinstance(urls, str):
-        return ((urls, {}),)
-    if isinstance(urls, Mapping):
-        items = list(urls.items())
-    else:
-        # A pair may arrive as a list (from JSON or JavaScript): treat it as a tuple.
-        items = [(entry, {}) if isinstance(entry, str) else tuple(entry) if isinstance(entry, list) else entry
-                 for entry in urls]
-    entries = []
-    for item in items:
-        if not (
-            isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)
-            and isinstance(item[1], Mapping)
-            and all(isinstance(k, str) and isinstance(v, str) for k, v in item[1].items())
-        ):
-            raise TypeError(
-                "index_urls entries must be URLs or (url, {header: value}) pairs, "
-                f"got {type(item).__name__} {_redact(item)!r}"
-            )
-        entries.append((item[0], dict(item[1])))
-    return tuple(entries)
-
-
-def _redact(item: object) -> object:
-    """``item`` for an error message, header values hidden (they are often secrets)."""
-    if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], Mapping):
-        return (item[0], dict.fromkeys(item[1], "..."))
-    return item
-
-
-def index_list(urls: str | Mapping[str, Mapping[str, str]] | Sequence[IndexEntry] | None) -> tuple[str, ...]:
-    """The URLs of ``index_urls`` (see :func:`index_entries`), without their headers."""
-    return tuple(url for url, _ in index_entries(urls))

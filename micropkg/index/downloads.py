@@ -147,6 +147,10 @@ class Downloads:
         """The candidate's wheel, hash-checked and verified; opened once however often asked."""
         return await unwrapped(self.opened(candidate))
 
+    def started(self, file: DistFile) -> bool:
+        """Whether ``file``'s download has begun (or its bytes are here)."""
+        return file.url in self._wheels
+
     def downloaded(self, file: DistFile) -> bytes | None:
         """Bytes of a wheel already downloaded (to read its metadata), if any."""
         task = self._wheels.get(file.url)

@@ -38,11 +38,14 @@ class _Index(Protocol):  # index.client.Index, which imports this module
     def send_early(self, name: str) -> asyncio.Future[None]: ...
 
 
-__all__ = ["ACCEPT", "PYPI", "bare_names", "first_index", "load_machinery", "page_url", "send_first_pages", "send_root_pages"]
+__all__ = ["ACCEPT", "METADATA_HOSTS", "PYPI", "bare_names", "first_index", "load_machinery", "page_url", "send_first_pages", "send_root_pages"]
 
 PYPI = "https://pypi.org/simple"
 # PEP 691 content negotiation: JSON preferred, HTML accepted (the index client sends the same).
 ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
+# File hosts known to serve PEP 658 ``.metadata`` files even when the index page does not
+# advertise them (PyPI's does; PyPI's pages seen from some networks omit the key).
+METADATA_HOSTS = frozenset({"files.pythonhosted.org"})
 
 # A project name at the start of a requirement, followed by what may follow a name
 # (extras, a version, the end); a URL, a path or a marker is left to the parser.
@@ -149,7 +152,7 @@ def send_first_pages(
         from ..runtime.chain import Chain
 
         chain = Chain(
-            url, headers, accept=ACCEPT, credentials=credentials, installed=present,
+            url, headers, accept=ACCEPT, credentials=credentials, installed=present, metadata_hosts=METADATA_HOSTS,
             store=kept.store if kept is not None else None,
         )
         chain.start(answers)

@@ -36,6 +36,7 @@ from ..model.candidates import Candidate, Verdict
 from ..model.metadata import CoreMetadata, parse_metadata
 from ..model.simple import ProjectPage
 from ..model.sources import Source
+from ..model.zip_directory import TAIL_SIZE
 
 __all__ = ["INDEX_STRATEGIES", "Catalog", "Missing", "read_wheel_metadata"]
 
@@ -199,9 +200,20 @@ class Catalog:
                 # beside it: the download (hash-checked) goes to the builder.
                 built = await self.builds.metadata(candidate, await self.downloads.wheel(candidate))
                 return _matching(parse_metadata(built, source=f"{file.url} (built)"), candidate, file.url)
-            data = await self.fetches.limited(lambda: index.metadata(file)) if index is not None else None
+            # A whole wheel on its way already is where METADATA no index page advertises is
+            # read: not a guess at a .metadata file (a 404 from PyPI's file host took 265 ms
+            # here), nor range requests. The chain's (sent while Python imported, at most 8 MB)
+            # is mostly here by now; a download started beside this read is only if the range
+            # read would fetch the whole file anyway.
+            coming = isinstance(index, Index) and (
+                index.sent_ahead(file.url)
+                or (self.downloads.started(file) and file.size is not None and file.size <= TAIL_SIZE)
+            )
+            advertised = file.core_metadata is not None
+            ask = advertised or not coming
+            data = await self.fetches.limited(lambda: index.metadata(file)) if index is not None and ask else None
             source = file.metadata_url
-            if data is None and isinstance(index, Index) and file.is_wheel:
+            if data is None and isinstance(index, Index) and file.is_wheel and not coming:
                 # No PEP 658 file: read METADATA out of the wheel's zip directory with
                 # range requests (two small requests, not a 4-20 MB download per version).
                 ranged = await self.fetches.limited(lambda: index.metadata_from_ranges(file))
@@ -211,11 +223,13 @@ class Catalog:
                     if whole is not None:
                         self.downloads.prime(file, whole)
             if data is None:
-                # No PEP 658 file and no ranges: the whole wheel is needed. It is kept, so
-                # if this version is chosen the install does not download it again.
+                # No PEP 658 file, and no ranges (or the whole wheel coming): the whole wheel it
+                # is. It is kept, so if this version is chosen the install does not download it again.
                 # The download's own error, if any, not a zip error about it.
                 data = read_wheel_metadata(file.filename, await self.downloads.wheel(candidate))
                 source = file.url
+                if isinstance(index, Index):
+                    await index.keep_metadata(file, data)
             return _matching(parse_metadata(data, source=source), candidate, source)
 
         return self.fetches.task(self._metadata, file.url, load)

@@ -174,8 +174,10 @@ _CHAIN = r"""
       const url = new URL(file.url, response.url || base).href.split("#")[0];
       const advertised = file["core-metadata"] || file["dist-info-metadata"];
       const ownSha = advertised && typeof advertised.sha256 === "string" ? advertised.sha256.toLowerCase() : null;
+      // As the index client's rule: some file hosts serve .metadata the page does not advertise.
+      const servedAnyway = facts.metadataHosts.includes(new URL(url).hostname);
       const [wheelKept, metadataKept] = await Promise.all([
-        kept("blob/" + sha), advertised ? kept(ownSha ? "blob/" + ownSha : "meta/" + sha) : true,
+        kept("blob/" + sha), advertised || servedAnyway ? kept(ownSha ? "blob/" + ownSha : "meta/" + sha) : true,
       ]);
       const size = Number(file.size);
       if (!wheelKept && size > 0 && size <= facts.wheelBound && state.bytes + size <= facts.bytesBound) {
@@ -209,6 +211,7 @@ _CHAIN = r"""
     // The file the chain would fetch for a page's JSON (tests/host/test_chain_guess.py).
     guess: (page) => { const file = choose(normalize(page.name || ""), page.files); return file ? file.filename : null; },
     take: (url) => { const entry = sent.get(url); sent.delete(url); return entry; },
+    has: (url) => sent.has(url),
     close: () => {
       state.closed = true;
       for (const entry of sent.values()) entry.controller.abort();
@@ -229,12 +232,12 @@ class Chain:
 
     def __init__(
         self, index_url: str, headers: Mapping[str, str], *, accept: str, credentials: str | None,
-        installed: Iterable[str], store: Store | None,
+        installed: Iterable[str], metadata_hosts: Iterable[str], store: Store | None,
     ) -> None:
         self._store = store  # its kept_probe() tells the chain what micropkg's cache holds
         self._facts = {
             "index": index_url, "headers": dict(headers), "accept": accept, "credentials": credentials or "",
-            "installed": sorted(installed),
+            "installed": sorted(installed), "metadataHosts": sorted(metadata_hosts),
             "wheelBound": WHEEL_BOUND, "bytesBound": BYTES_BOUND, "maxRequests": MAX_REQUESTS, "depth": DEPTH,
         }
         self._js: Any = None
@@ -264,6 +267,10 @@ class Chain:
         if entry is None:
             return None
         return EarlyRequest.sent(url, entry.headers.to_py(), entry.promise, entry.controller)
+
+    def holds(self, url: str) -> bool:
+        """Whether the chain sent a request for ``url`` that nobody took yet."""
+        return self._js is not None and bool(self._js.has(url))
 
     def close(self) -> None:
         """Send no more, and abort what nobody took."""

@@ -35,6 +35,8 @@ class Chain(Protocol):
 
     def pop(self, url: str) -> EarlyRequest | None: ...
 
+    def holds(self, url: str) -> bool: ...
+
     def close(self) -> None: ...
 
 
@@ -281,6 +283,10 @@ class EarlyRequests:
         if request is None and self.chain is not None:
             request = self.chain.pop(url)
         return request
+
+    def holds(self, url: str) -> bool:
+        """Whether a request for ``url`` was sent and not yet taken over."""
+        return url in self.pages or (self.chain is not None and self.chain.holds(url))
 
     def abort(self) -> None:
         """Stop every request nobody took (a refused requirement, a failed call, a guess the

@@ -15,8 +15,9 @@ import pytest
 from packaging.utils import parse_wheel_filename
 
 from micropkg.errors import HTTPStatusError, IndexFormatError, IntegrityError, ProjectNotFound
-from micropkg.index.client import Index, index_entries, index_list
+from micropkg.index.client import Index
 from micropkg.index.distribution import Distribution
+from micropkg.index.entries import index_entries, index_list
 from micropkg.installation.installer import download_and_verify
 from micropkg.model.requirements import parse_requirements
 from micropkg.net.transport import MockTransport, Response

@@ -18,11 +18,15 @@ from pytest_pyodide import run_in_pyodide
 
 
 @run_in_pyodide(packages=["micropkg"])
-async def _install_watching(selenium, requirements, index_urls, options):
+async def _install_watching(selenium, requirements, index_urls, options, metadata_hosts=None):
     from pyodide.code import run_js
     from pyodide.ffi import create_proxy
 
     import micropkg
+    from micropkg.index import client, head_start
+
+    if metadata_hosts is not None:  # file hosts taken to serve .metadata the page does not advertise
+        head_start.METADATA_HOSTS = client.METADATA_HOSTS = frozenset(metadata_hosts)
 
     sent = []
     hook = create_proxy(lambda url, ahead, auth: sent.append((url.split("/", 3)[-1], ahead, auth)))
@@ -126,6 +130,43 @@ def test_the_index_headers_go_with_the_chain_and_insecure_urls_are_not_followed(
     assert isinstance(outcome, str) and "192.0.2.1" in outcome, outcome  # the resolver refuses the URL, with a message
     assert not [url for url, by_chain, _ in sent if by_chain], sent
     assert not [url for url, _, _ in sent if "192.0.2.1" in url], sent
+
+
+def test_without_advertised_metadata_the_wheel_sent_ahead_is_read_for_it(selenium_standalone, index_server, make_wheel):
+    # As PyPI's pages seen from some networks: no core-metadata key, and a file host not known to
+    # serve .metadata anyway. The chain fetches the likely pick's wheel; the resolver reads its
+    # METADATA out of that wheel, with no request of its own (no range requests, no second GET).
+    index_server.core_metadata = False
+    index_server.add(make_wheel("rt-bare", "1.0", requires_dist=["rt-bare-dep"]))
+    index_server.add(make_wheel("rt-bare-dep", "1.0"))
+    sent, outcome = _install_watching(selenium_standalone, "rt-bare", [index_server.simple_url], {})
+    assert outcome == [["rt-bare", "1.0"], ["rt-bare-dep", "1.0"]]
+    assert [url for url, by_chain, _ in sent if by_chain] == ["files/rt_bare-1.0-py3-none-any.whl"], sent
+    assert _paths(index_server) == {
+        "/simple/rt-bare/": 1, "/files/rt_bare-1.0-py3-none-any.whl": 1,
+        "/simple/rt-bare-dep/": 1, "/files/rt_bare_dep-1.0-py3-none-any.whl": 1,
+    }, [(e.method, e.path, e.headers.get("range")) for e in index_server.log]
+
+
+def test_a_host_known_to_serve_unadvertised_metadata_is_asked_for_it_ahead(selenium_standalone, index_server, make_wheel):
+    # PyPI's file host serves .metadata files its pages (seen from here) do not advertise: the
+    # chain asks for them as the index client would, follows their dependencies, and a 404
+    # (many older wheels have none) leaves the wheel sent ahead to be read instead.
+    index_server.core_metadata = False
+    index_server.add(make_wheel("rt-served", "1.0", requires_dist=["rt-unserved"]))
+    index_server.add(make_wheel("rt-unserved", "1.0"), metadata=None)
+    sent, outcome = _install_watching(
+        selenium_standalone, "rt-served", [index_server.simple_url], {}, metadata_hosts=["127.0.0.1"],
+    )
+    assert outcome == [["rt-served", "1.0"], ["rt-unserved", "1.0"]]
+    assert sorted(url for url, by_chain, _ in sent if by_chain) == [
+        "files/rt_served-1.0-py3-none-any.whl", "files/rt_served-1.0-py3-none-any.whl.metadata",
+        "files/rt_unserved-1.0-py3-none-any.whl", "files/rt_unserved-1.0-py3-none-any.whl.metadata",
+        "simple/rt-unserved/",
+    ], sent
+    # Everything the resolver and installer read came through the chain's requests, once.
+    assert all(count == 1 for count in _paths(index_server).values()), _paths(index_server)
+    assert sum(_paths(index_server).values()) == 6, [e.path for e in index_server.log]
 
 
 def test_what_the_cache_holds_is_not_asked_for_ahead(selenium_standalone, index_server, make_wheel):
