@@ -4,7 +4,7 @@ A fresh Pyodide spends longer importing the resolver (``packaging``,
 resolvelib, micropkg's own) than a round trip to the index takes, and until
 it has, the answer to the first page waits. Yet what the resolver does next
 is nearly always predictable: it takes the newest final release with a wheel
-for this runtime, reads its metadata, asks for its dependencies' pages, and
+for this runtime (a pre-release when no final one is usable: PEP 440), reads its metadata, asks for its dependencies' pages, and
 downloads the wheel. :class:`Chain` does that guess in JavaScript, as each
 answer arrives: from a root page's JSON (PEP 691) to its likely pick's
 ``.metadata`` (PEP 658) and wheel, from that metadata's unconditional
@@ -74,12 +74,22 @@ _CHAIN = r"""
     sent.set(url, entry);
     return entry;
   };
-  const release = (version) => {  // a final or post release: [epoch, [numbers], post]; else null
-    const m = /^(?:(\d+)!)?(\d+(?:\.\d+)*)(?:[._-]?post[._-]?(\d*)|-(\d+))?$/i.exec(version);
+  // A version as PEP 440 orders it: [epoch, [numbers], pre, post, dev], each part a number
+  // (packaging's _cmpkey: no pre sorts after any, a lone dev before any; no post before any
+  // post, no dev after any dev); null for what these forms do not cover (no guess then).
+  const PHASES = { a: 0, alpha: 0, b: 1, beta: 1, c: 2, rc: 2, pre: 2, preview: 2 };
+  const VERSION = new RegExp("^v?(?:(\\d+)!)?(\\d+(?:\\.\\d+)*)(?:[._-]?(a|alpha|b|beta|c|rc|pre|preview)[._-]?(\\d*))?"
+    + "(?:[._-]?(?:post|rev|r)[._-]?(\\d*)|-(\\d+))?(?:[._-]?dev[._-]?(\\d*))?$", "i");
+  const parseVersion = (text) => {
+    const m = VERSION.exec(text.trim());
     if (!m) return null;
-    const post = m[3] !== undefined ? Number(m[3] || 0) : m[4] !== undefined ? Number(m[4]) : -1;
-    return [Number(m[1] || 0), m[2].split(".").map(Number), post];
+    const post = m[5] !== undefined ? Number(m[5] || 0) : m[6] !== undefined ? Number(m[6]) : -1;
+    const dev = m[7] !== undefined ? Number(m[7] || 0) : Infinity;
+    const pre = m[3] !== undefined ? PHASES[m[3].toLowerCase()] * 1e9 + Number(m[4] || 0)
+      : post < 0 && dev !== Infinity ? -Infinity : Infinity;
+    return [Number(m[1] || 0), m[2].split(".").map(Number), pre, post, dev];
   };
+  const isPrerelease = (version) => version[2] !== Infinity || version[4] !== Infinity;
   const compareNumbers = (a, b) => {
     for (let i = 0; i < Math.max(a.length, b.length); i++) {
       const d = (a[i] || 0) - (b[i] || 0);
@@ -87,7 +97,8 @@ _CHAIN = r"""
     }
     return 0;
   };
-  const newer = (a, b) => a[0] - b[0] || compareNumbers(a[1], b[1]) || a[2] - b[2];
+  const order = (a, b) => (a < b ? -1 : a > b ? 1 : 0);  // Infinity - Infinity is NaN, not 0
+  const newer = (a, b) => order(a[0], b[0]) || compareNumbers(a[1], b[1]) || order(a[2], b[2]) || order(a[3], b[3]) || order(a[4], b[4]);
   const pythonFits = (spec) => (spec || "").split(",").every((clause) => {
     if (!clause.trim()) return true;
     const m = /^\s*(~=|==|!=|<=|>=|<|>)\s*(\d+(?:\.\d+)*)(\.\*)?\s*$/.exec(clause);
@@ -130,21 +141,37 @@ _CHAIN = r"""
     }
     return best;
   };
+  // The resolver's pick for a plain name: the newest release with a wheel for this runtime,
+  // best tags first; a pre-release only when no final release is usable at all (PEP 440), a
+  // final sdist counting as usable (the resolver would build it).
   const choose = (project, files) => {
     let best = null;
+    let bestPre = null;
+    let finalUsable = false;
     for (const file of files || []) {
       const name = file.filename || "";
-      if (!name.endsWith(".whl") || file.yanked || !pythonFits(file["requires-python"])) continue;
+      if (file.yanked || !pythonFits(file["requires-python"])) continue;
+      const sdist = /^(.+)-([^-]+)\.(?:tar\.gz|zip)$/.exec(name);
+      if (sdist) {
+        const version = parseVersion(sdist[2]);
+        if (version && !isPrerelease(version) && normalize(sdist[1]) === project) finalUsable = true;
+        continue;
+      }
+      if (!name.endsWith(".whl")) continue;
       const parts = name.slice(0, -4).split("-");
       if ((parts.length !== 5 && parts.length !== 6) || normalize(parts[0]) !== project) continue;
-      const version = release(parts[1]);
+      const version = parseVersion(parts[1]);
       const score = version && fit(...parts.slice(-3));
       if (!score) continue;
-      if (!best || newer(version, best.version) > 0 || (newer(version, best.version) === 0 && score > best.score)) {
-        best = { file, version, score };
+      const pre = isPrerelease(version);
+      finalUsable = finalUsable || !pre;
+      const current = pre ? bestPre : best;
+      if (!current || newer(version, current.version) > 0 || (newer(version, current.version) === 0 && score > current.score)) {
+        if (pre) bestPre = { file, version, score }; else best = { file, version, score };
       }
     }
-    return best && best.file;
+    const pick = finalUsable ? best : bestPre;
+    return pick && pick.file;
   };
   const requires = (metadata) => {
     const names = [];

@@ -5,7 +5,8 @@ yet, on purpose). A wrong guess costs only a request, but a guess that is often
 wrong would cost the whole point: here it is run under Node over thousands of
 random project pages and compared with what packaging says the runtime takes --
 the newest final release, not yanked, whose Requires-Python admits the runtime,
-with a wheel for it; of that release, a file whose tags rank best
+with a wheel for it (a pre-release when no final release has a usable file: such a wheel,
+or an sdist the resolver would build); of that release, a file whose tags rank best
 (``Target.tag_rank``: cpXY platform wheels, then abi3, then pure ones).
 
 The tags drawn are what projects publish. The guess does not tell apart tags
@@ -23,7 +24,7 @@ import subprocess
 
 import pytest
 from packaging.specifiers import SpecifierSet
-from packaging.utils import parse_wheel_filename
+from packaging.utils import parse_sdist_filename, parse_wheel_filename
 from packaging.version import Version
 
 from micropkg.model.tags import PlatformInfo, emscripten_platforms
@@ -42,6 +43,11 @@ TAGS = [
     f"cp315-abi3-{PLATFORM}", "py2-none-any", "cp314-cp314t-" + PLATFORM,
 ]
 VERSIONS = ["1.0", "1.2", "1.10", "2.0", "10.0", "1.0.post1", "2.0.post2", "2.0rc1", "3.0a1", "3.0.dev1", "1!0.5", "2.0.0"]
+# Pages of pre-releases only (a final release among them is the usual pick, tested above).
+PRE_VERSIONS = [
+    "0.1a0", "0.1a1", "0.1a10", "0.1b2", "0.1rc1", "0.1.dev3", "0.1a1.dev1", "0.1rc1.post1", "0.1.post1.dev2",
+    "0.2.0a1", "0.2.dev0", "0.1_alpha_2", "0.1.BETA3", "1!0.1a1", "0.1pre4", "0.1c3", "0.2a1.post2.dev3",
+]
 REQUIRES = [None, ">=3.8", ">=3.15", "<3.14", ">=3.14,<3.15", "==3.*", "!=3.14.*", "~=3.10", " >= 3.9 ", ">3.14.2", "==3.14.2"]
 
 _RUN = """
@@ -54,10 +60,16 @@ console.log(JSON.stringify(pages.map((page) => chain.guess(page))));
 
 def _page(rng: random.Random, n: int) -> dict:
     files = []
-    for version in rng.sample(VERSIONS, rng.randint(1, 6)):
-        for tags in rng.sample(TAGS, rng.randint(1, 3)):
+    pool = PRE_VERSIONS + rng.sample(VERSIONS, rng.randint(0, 1)) if rng.random() < 0.3 else VERSIONS
+    for version in rng.sample(pool, rng.randint(1, 6)):
+        if rng.random() < 0.1:
+            tag_sets = ["sdist"]
+        else:
+            tag_sets = rng.sample(TAGS, rng.randint(1, 3))
+        for tags in tag_sets:
+            filename = f"proj_{n}-{version}.tar.gz" if tags == "sdist" else f"proj_{n}-{version}-{tags}.whl"
             files.append({
-                "filename": f"proj_{n}-{version}-{tags}.whl", "url": f"proj_{n}-{version}-{tags}.whl",
+                "filename": filename, "url": filename,
                 "requires-python": rng.choice(REQUIRES), "yanked": rng.random() < 0.15, "size": 1000,
                 "hashes": {"sha256": "0" * 64},
             })
@@ -65,17 +77,25 @@ def _page(rng: random.Random, n: int) -> dict:
 
 
 def _packaging_pick(page: dict, target: Target) -> tuple[Version, int] | None:
-    best: tuple[Version, int] | None = None
+    wheels: list[tuple[Version, int]] = []
+    usable: list[Version] = []  # versions of every usable file, sdists too
     for file in page["files"]:
-        _, version, _, tags = parse_wheel_filename(file["filename"])
-        rank = target.tag_rank(frozenset(tags))
-        if file["yanked"] or version.is_prerelease or rank is None:
+        if file["yanked"]:
             continue
         if file["requires-python"] is not None and not SpecifierSet(file["requires-python"]).contains(PYTHON):
             continue
-        if best is None or version > best[0] or (version == best[0] and rank < best[1]):
-            best = (version, rank)
-    return best
+        if file["filename"].endswith(".tar.gz"):
+            usable.append(parse_sdist_filename(file["filename"])[1])
+            continue
+        _, version, _, tags = parse_wheel_filename(file["filename"])
+        rank = target.tag_rank(frozenset(tags))
+        if rank is not None:
+            wheels.append((version, rank))
+            usable.append(version)
+    # PEP 440: pre-releases only when no final release is usable.
+    if any(not v.is_prerelease for v in usable):
+        wheels = [(v, rank) for v, rank in wheels if not v.is_prerelease]
+    return max(wheels, key=lambda pick: (pick[0], -pick[1]), default=None)
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs Node")
@@ -101,3 +121,5 @@ def test_the_guess_is_what_packaging_would_take() -> None:
     assert not wrong, f"{len(wrong)} of {len(pages)} guesses differ from packaging's pick: {wrong[:5]}"
     # Not a vacuous comparison: most pages have a pick, and some have none.
     assert 2000 < sum(g is not None for g in guesses) < 3000
+    pre_picks = sum(g is not None and parse_wheel_filename(g)[1].is_prerelease for g in guesses)
+    assert 200 < pre_picks, pre_picks  # pages of pre-releases only (luau-wasm 0.1a0's kind)

@@ -88,6 +88,21 @@ def test_a_guess_the_resolver_does_not_confirm_costs_only_its_requests(selenium_
     assert all(count == 1 for count in paths.values()), paths
 
 
+def test_a_project_of_pre_releases_only_is_guessed_as_the_resolver_picks(selenium_standalone, index_server, make_wheel):
+    # luau-wasm's case: 0.1a0 is all there is, and PEP 440 lets the resolver take it.
+    index_server.add(make_wheel("rt-alpha", "0.1a0"))
+    index_server.add(make_wheel("rt-alpha", "0.1a1", requires_dist=["rt-alpha-dep"]))
+    index_server.add(make_wheel("rt-alpha-dep", "1.0"))
+    sent, outcome = _install_watching(selenium_standalone, "rt-alpha", [index_server.simple_url], {})
+    assert outcome == [["rt-alpha", "0.1a1"], ["rt-alpha-dep", "1.0"]]
+    assert sorted(url for url, by_chain, _ in sent if by_chain) == [
+        "files/rt_alpha-0.1a1-py3-none-any.whl", "files/rt_alpha-0.1a1-py3-none-any.whl.metadata",
+        "files/rt_alpha_dep-1.0-py3-none-any.whl", "files/rt_alpha_dep-1.0-py3-none-any.whl.metadata",
+        "simple/rt-alpha-dep/",
+    ], sent
+    assert all(count == 1 for count in _paths(index_server).values()), _paths(index_server)
+
+
 def test_a_constrained_request_is_not_guessed(selenium_standalone, index_server, make_wheel):
     index_server.add(make_wheel("rt-pinned", "1.0"))
     index_server.add(make_wheel("rt-pinned", "2.0"))
