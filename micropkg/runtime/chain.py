@@ -51,6 +51,7 @@ DEPTH = 4  # dependency levels followed below a requested project
 _CHAIN = r"""
 (facts) => {
   const sent = new Map();
+  const claimed = new Set();  // asked for by the index client itself: sending it too would fetch it twice
   const state = { closed: false, requests: 0, bytes: 0 };
   const normalize = (name) => name.toLowerCase().replace(/[-_.]+/g, "-");
   const pageUrl = (name) => facts.index.includes("{package_name}")
@@ -63,7 +64,7 @@ _CHAIN = r"""
   // As the transports' rule: https, or http to this machine (an index may list any URL).
   const secure = (url) => /^(https:\/\/|http:\/\/(localhost|127\.[0-9.]+)(:[0-9]+)?\/)/.test(url);
   const sendAhead = (url, headers) => {  // named so: a test tells its requests by their stack
-    if (state.closed || !secure(url) || sent.has(url) || state.requests >= facts.maxRequests) return null;
+    if (state.closed || !secure(url) || sent.has(url) || claimed.has(url) || state.requests >= facts.maxRequests) return null;
     state.requests += 1;
     const controller = new AbortController();
     const init = { headers, signal: controller.signal };
@@ -239,6 +240,7 @@ _CHAIN = r"""
     guess: (page) => { const file = choose(normalize(page.name || ""), page.files); return file ? file.filename : null; },
     take: (url) => { const entry = sent.get(url); sent.delete(url); return entry; },
     has: (url) => sent.has(url),
+    claim: (url) => { claimed.add(url); },
     close: () => {
       state.closed = true;
       for (const entry of sent.values()) entry.controller.abort();
@@ -298,6 +300,11 @@ class Chain:
     def holds(self, url: str) -> bool:
         """Whether the chain sent a request for ``url`` that nobody took yet."""
         return self._js is not None and bool(self._js.has(url))
+
+    def claim(self, url: str) -> None:
+        """``url`` is being fetched without the chain: the chain will not send it."""
+        if self._js is not None:
+            self._js.claim(url)
 
     def close(self) -> None:
         """Send no more, and abort what nobody took."""

@@ -37,6 +37,8 @@ class Chain(Protocol):
 
     def holds(self, url: str) -> bool: ...
 
+    def claim(self, url: str) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -259,6 +261,7 @@ class EarlyRequests:
         self.pages: dict[str, EarlyRequest] = {}
         self.answers: Answers | None = None
         self.chain: Chain | None = None
+        self._claimed: set[str] = set()  # URLs an index asked for itself: the chain must not send them
 
     def __bool__(self) -> bool:
         return bool(self.pages)
@@ -273,15 +276,22 @@ class EarlyRequests:
         def start() -> None:
             if self.answers is not None:
                 self.chain = start_chain(self.answers)
+                for url in self._claimed:
+                    self.chain.claim(url)
 
         self.answers = Answers(start)
         return self.answers
 
     def pop(self, url: str) -> EarlyRequest | None:
-        """The request sent for ``url``, handed over once; None if there is none."""
+        """The request sent for ``url``, handed over once; None if there is none, and then the
+        caller sends its own, and the chain will not send one too."""
         request = self.pages.pop(url, None)
         if request is None and self.chain is not None:
             request = self.chain.pop(url)
+        if request is None:
+            self._claimed.add(url)
+            if self.chain is not None:
+                self.chain.claim(url)
         return request
 
     def holds(self, url: str) -> bool:

@@ -92,16 +92,19 @@ def test_a_walk_back_through_a_hundred_releases_without_metadata_files(selenium,
     read = {e.path for e in libs}
     assert RELEASES - CHOSEN <= len(read) <= RELEASES and chosen in read
     whole = [e.path for e in libs if e.status == 200]
-    # The newest, the likely pick, arrives whole once: sent for ahead while Python imported
-    # (runtime.chain), and its METADATA is read out of it, not by a request of its own.
-    assert [e.status for e in libs if e.path == newest] == [200]
+    # The newest, the likely pick, arrives whole once, sent for ahead (runtime.chain) or by the
+    # speculative download; its METADATA is read out of that wheel when it was on its way
+    # before the resolver asked (the chain's, in a runtime still importing), else by a range.
+    newest_reads = sorted((e.status, "range" in e.headers) for e in libs if e.path == newest)
+    assert newest_reads in ([(200, False)], sorted([(200, False), (206 if ranges else 200, True)])), newest_reads
+    extra = len(newest_reads) - 1
     if ranges:
         # Every other release read by one range of its tail; the chosen one then downloaded whole.
-        assert sorted(whole) == sorted({chosen, newest}), whole
-        assert len(libs) == len(read) + 1 and all(e.status == 206 for e in libs if e.path not in whole)
+        assert sorted(set(whole)) == sorted({chosen, newest}), whole
+        assert len(libs) == len(read) + 1 + extra and all(e.status == 206 for e in libs if e.path not in whole)
     else:
         # Each wheel arrives whole once, the chosen one too, and is not downloaded again to install.
-        assert len(whole) == len(libs) == len(read)
+        assert len(whole) == len(libs) == len(read) + extra
     received = sum(e.size for e in libs)
     sizes = sum(index_server.file(p.rsplit("/", 1)[1]).size for p in whole)
     ranged = sum(e.size for e in libs if e.status == 206)
