@@ -64,7 +64,7 @@ from packaging.version import InvalidVersion, Version
 from ..errors import LockError
 from ..model.location import filename_of
 from ..model.lock import Lock, LockedPackage, LockedWheel, built_wheel, check_wheel_hashes
-from ..model.lock_conditions import lock_marker, lock_specifier
+from ..model.lock_conditions import InvalidCondition, lock_marker, lock_specifier
 from .pylock_tool import runtime_target, tool_table
 
 __all__ = ["LOCK_VERSION", "Table", "TableArray", "dumps", "dumps_toml", "loads"]
@@ -260,20 +260,14 @@ class _Reader:
     def marker(self, text: str, where: str):
         try:
             return lock_marker(text)
-        except Exception as exc:
-            from packaging.markers import InvalidMarker
-            if not isinstance(exc, InvalidMarker):
-                raise
-            raise self.fail(where, f"invalid marker {text!r}: {exc}") from exc
+        except InvalidCondition as exc:
+            raise self.fail(where, f"invalid marker {text!r}: {exc.reason}") from exc
 
     def specifier(self, text: str, where: str):
         try:
             return lock_specifier(text)
-        except Exception as exc:
-            from packaging.specifiers import InvalidSpecifier
-            if not isinstance(exc, InvalidSpecifier):
-                raise
-            raise self.fail(where, f"invalid requires-python {text!r}: {exc}") from exc
+        except InvalidCondition as exc:
+            raise self.fail(where, f"invalid requires-python {text!r}: {exc.reason}") from exc
 
 
 def _time_text(value: object, reader: _Reader, where: str) -> str | None:

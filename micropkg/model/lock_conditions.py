@@ -32,7 +32,17 @@ if TYPE_CHECKING:
     from packaging.markers import Marker
     from packaging.specifiers import SpecifierSet
 
-__all__ = ["SimpleMarker", "SimpleSpecifierSet", "lock_marker", "lock_specifier"]
+__all__ = ["InvalidCondition", "SimpleMarker", "SimpleSpecifierSet", "lock_marker", "lock_specifier"]
+
+
+class InvalidCondition(Exception):
+    """A marker or specifier set packaging refuses; ``reason`` is packaging's word. The lock
+    reader raises it again as a ``LockError`` naming the lock and the entry."""
+
+    def __init__(self, text: str, reason: str) -> None:
+        self.text = text
+        self.reason = reason
+        super().__init__(f"{text!r}: {reason}")
 
 # Marker names whose comparison is plain: ``extra`` is normalised by packaging, so not here.
 _NAMES = frozenset({
@@ -81,14 +91,17 @@ class SimpleMarker:
 
 def lock_marker(text: str) -> SimpleMarker | Marker:
     """The marker ``text``: a :class:`SimpleMarker` when it has the simple form, else packaging's
-    (which raises ``InvalidMarker`` for a malformed one)."""
+    (:class:`InvalidCondition` for a malformed one)."""
     parts = text.split(" and ")
     matches = [_COMPARISON.fullmatch(part) for part in parts]
     if all(m is not None and m.group(1) in _NAMES for m in matches):
         return SimpleMarker(text, tuple((m.group(1), m.group(2)) for m in matches if m is not None))
-    from packaging.markers import Marker
+    from packaging.markers import InvalidMarker, Marker
 
-    return Marker(text)
+    try:
+        return Marker(text)
+    except InvalidMarker as exc:
+        raise InvalidCondition(text, str(exc)) from exc
 
 
 def _padded(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -153,7 +166,7 @@ def _stripped(release: tuple[int, ...]) -> tuple[int, ...]:
 
 def lock_specifier(text: str) -> SimpleSpecifierSet | SpecifierSet:
     """The specifier set ``text``: a :class:`SimpleSpecifierSet` when every clause is simple, else
-    packaging's (which raises ``InvalidSpecifier`` for a malformed one)."""
+    packaging's (:class:`InvalidCondition` for a malformed one)."""
     clauses: list[tuple[str, tuple[int, ...], bool, str]] = []
     for part in text.split(","):
         match = _CLAUSE.fullmatch(part)
@@ -168,6 +181,9 @@ def lock_specifier(text: str) -> SimpleSpecifierSet | SpecifierSet:
     keys = {(op, _stripped(release), wild) for op, release, wild, _ in clauses}
     if clauses and len(keys) == len(clauses):
         return SimpleSpecifierSet(text, tuple(clauses))
-    from packaging.specifiers import SpecifierSet
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-    return SpecifierSet(text)
+    try:
+        return SpecifierSet(text)
+    except InvalidSpecifier as exc:
+        raise InvalidCondition(text, str(exc)) from exc

@@ -153,6 +153,11 @@ def test_malformed_files_name_where():
         loads(pylock(package().replace("hashes", 'size = "big"\nhashes')))
     with pytest.raises(LockError, match="not valid JSON"):
         parse_lock("{nope")
+    # A marker or requires-python packaging refuses: the lock, the entry and packaging's reason.
+    with pytest.raises(LockError, match=r"pylock.toml: package 'demo': invalid marker 'python_version >> \"3\"': Expected"):
+        loads(pylock(package(extra='marker = \'python_version >> "3"\'\n')), source="pylock.toml")
+    with pytest.raises(LockError, match=r"invalid requires-python '>=three': Invalid specifier"):
+        loads(pylock(package(extra='requires-python = ">=three"\n')), source="pylock.toml")
 
 
 def test_a_wheel_for_another_abi_is_refused_by_name():

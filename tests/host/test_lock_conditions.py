@@ -16,7 +16,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from micropkg.lock.pyodide_lock import target_of
 from micropkg.model.lock import environment_marker
-from micropkg.model.lock_conditions import SimpleMarker, SimpleSpecifierSet, lock_marker, lock_specifier
+from micropkg.model.lock_conditions import InvalidCondition, SimpleMarker, SimpleSpecifierSet, lock_marker, lock_specifier
 
 VERSIONS = ["0", "2", "3", "3.0", "3.8", "3.9", "3.9.0", "3.10", "3.12", "3.13", "3.13.1", "3.14", "3.14.0",
             "3.14.2", "3.14.2.0", "3.15", "4", "4.0", "10.1"]
@@ -60,12 +60,14 @@ def test_other_specifiers_are_packagings(text):
 
 
 def _is_packagings(ours_of, packagings, invalid, text):
-    # Either both refuse ``text``, or ours hands it to packaging and gives the same object.
+    # Either both refuse ``text`` (ours naming packaging's reason), or ours hands it to
+    # packaging and gives the same object.
     try:
         expected = packagings(text)
-    except invalid:
-        with pytest.raises(invalid):
+    except invalid as refused:
+        with pytest.raises(InvalidCondition) as ours_refused:
             ours_of(text)
+        assert ours_refused.value.reason == str(refused) and ours_refused.value.text == text
         return
     ours = ours_of(text)
     assert type(ours) is packagings and ours == expected
