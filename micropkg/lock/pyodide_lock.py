@@ -21,7 +21,6 @@ name before anything is fetched, as Pyodide itself refuses it.
 from __future__ import annotations
 
 import json
-import urllib.parse
 import warnings
 from collections.abc import Collection, Mapping
 
@@ -29,7 +28,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from ..errors import LockError
-from ..model.location import filename_of
+from ..model.location import filename_of, is_absolute
 from ..model.lock import (
     Lock,
     LockedPackage,
@@ -155,7 +154,7 @@ def _package(key: str, raw: object, source: str) -> LockedPackage:
         version = Version(raw["version"])
     except InvalidVersion as exc:
         raise LockError(f"{source}: {name} has an invalid version {raw['version']!r}", lock=source) from exc
-    absolute = bool(urllib.parse.urlsplit(file_name).scheme) or file_name.startswith("/")
+    absolute = is_absolute(file_name)
     wheel = LockedWheel(
         filename=filename,
         url=file_name if absolute else None,

@@ -20,6 +20,11 @@ __all__ = ["filename_of", "is_absolute", "join_location", "scheme_of"]
 # dropped, and tabs and line breaks anywhere.
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 _C0_OR_SPACE = "".join(map(chr, range(0x21)))
+# The forms locks and indexes write, which the fast paths below take without urllib.parse
+# (tests/host/test_location.py checks them against urljoin and urlsplit): an http(s) URL of
+# plain characters, a path of plain segments. Anything else goes to urllib.parse.
+_PLAIN_URL = re.compile(r"(https?://[A-Za-z0-9.:\[\]@_~-]*)(/[A-Za-z0-9._~!$&'()*+,=:@/-]*)?")
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9._~!$&'()*+,=@-][A-Za-z0-9._~!$&'()*+,=:@/-]*")
 
 
 def scheme_of(location: str) -> str:
@@ -39,6 +44,11 @@ def join_location(base: str, relative: str) -> str:
         return relative
     scheme = scheme_of(base)
     if scheme in ("http", "https", "file"):
+        plain_base = _PLAIN_URL.fullmatch(base.split("?", 1)[0].split("#", 1)[0])
+        if plain_base is not None and _PLAIN_PATH.fullmatch(relative) and not relative.startswith("//"):
+            # A relative path onto an http(s) URL, merged as urljoin merges it, without importing
+            # urllib.parse (~70 ms in a fresh Pyodide).
+            return plain_base.group(1) + _merged(plain_base.group(2) or "", relative)
         import urllib.parse
 
         return urllib.parse.urljoin(base, relative)
@@ -53,8 +63,31 @@ def is_absolute(location: str) -> bool:
     return bool(scheme_of(location)) or location.startswith("/")
 
 
+def _merged(base_path: str, relative: str) -> str:
+    """urljoin's path merge (RFC 3986 5.2, and its own rule that empty inner segments go)."""
+    base_parts = base_path.split("/")
+    if base_parts[-1] != "":
+        del base_parts[-1]  # the base's last segment is a file: not part of the directory
+    segments = base_parts + relative.split("/")
+    segments[1:-1] = [segment for segment in segments[1:-1] if segment]
+    resolved: list[str] = []
+    for segment in segments:
+        if segment == "..":
+            if resolved:
+                resolved.pop()  # never above the root
+        elif segment != ".":
+            resolved.append(segment)
+    if segments[-1] in (".", ".."):
+        resolved.append("")  # "a/.." is a directory: it keeps its slash
+    path = "/".join(resolved)
+    return path if path.startswith("/") else "/" + path
+
+
 def filename_of(url: str) -> str:
     """The last path segment of ``url``, percent-decoded (a wheel's filename)."""
+    plain = _PLAIN_URL.fullmatch(url.split("#", 1)[0].split("?", 1)[0])
+    if plain is not None:
+        return (plain.group(2) or "").rsplit("/", 1)[-1]  # nothing to decode: no "%" in it
     import urllib.parse
 
     path = urllib.parse.urlsplit(url).path

@@ -17,7 +17,6 @@ checks each file's hash and size against the lock.
 
 from __future__ import annotations
 
-import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -28,7 +27,7 @@ from packaging.version import Version
 from ..errors import FetchError, LockError
 from .candidates import Candidate
 from .hashes import check_hashes
-from .location import is_absolute, join_location
+from .location import is_absolute, join_location, scheme_of
 from .plan import Kept, Pin, Plan
 from .simple import DistFile
 from .sources import INSTALLED, LockSource
@@ -242,7 +241,7 @@ def wheel_location(lock: Lock, package: LockedPackage, wheel: LockedWheel) -> st
     """Where to fetch ``wheel``: its ``path`` when it can be resolved (PEP 751 prefers it), else its ``url``."""
     if wheel.path is not None:
         if is_absolute(wheel.path):
-            return wheel.path if urllib.parse.urlsplit(wheel.path).scheme else "emfs:" + wheel.path
+            return wheel.path if scheme_of(wheel.path) else "emfs:" + wheel.path
         if lock.base_url is not None:
             return join_location(lock.base_url, wheel.path)
     if wheel.url is not None:

@@ -51,7 +51,7 @@ def _netloc_without_userinfo(parts: urllib.parse.SplitResult) -> str:
 
 def redact_url(url: str) -> str:
     """``url`` without the ``user:password@`` part, for messages and records."""
-    if plain_parts(url) is not None:  # no "@" at all
+    if "@" not in url:  # no user information, whatever else the text holds (a lock's "lock <path>" too)
         return url
     import urllib.parse
 
