@@ -252,7 +252,7 @@ async def _install_in_turn(
         request_at = time.perf_counter() - started
         # One module at a time (see load_machinery); the session's only: the resolver loads in _install once
         # the installed-tree cache missed, or every warm page load would import packaging and resolvelib.
-        await load_machinery(on_their_way, resolver=False)
+        await load_machinery(on_their_way, resolver=False, first=early.start_chain)
     from .runtime import detect
     from .session import Options, Session
 

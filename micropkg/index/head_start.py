@@ -26,7 +26,7 @@ import importlib
 import os
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -193,7 +193,9 @@ def send_root_pages(indexes: Sequence[_Index], requirements: str | Iterable[str]
     return [indexes[0].send_early(name) for name in plain_names(requirements)]
 
 
-async def load_machinery(on_their_way: Sequence[asyncio.Future[None]] = (), *, resolver: bool = True) -> None:
+async def load_machinery(
+    on_their_way: Sequence[asyncio.Future[None]] = (), *, resolver: bool = True, first: Callable[[], None] | None = None,
+) -> None:
     """Import the session and, with ``resolver``, the resolver and installer, once the
     early requests are on their way.
 
@@ -207,10 +209,13 @@ async def load_machinery(on_their_way: Sequence[asyncio.Future[None]] = (), *, r
     requests are written and read on this same thread. No timeout: each
     future is done at the latest when its request ends, and the resolution
     would wait for that page anyway (a timer here would also keep Node alive).
+    ``first`` runs once the requests are written, before any import (the chain's making).
     """
     if on_their_way:
         await asyncio.wait(on_their_way)
         await asyncio.sleep(0)  # the connection opens, the request is written
+    if first is not None:
+        first()
     for name in _SESSION + _RESOLVER if resolver else _SESSION:
         if name not in sys.modules:
             importlib.import_module(name)

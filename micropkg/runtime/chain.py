@@ -51,7 +51,9 @@ DEPTH = 4  # dependency levels followed below a requested project
 _CHAIN = r"""
 (facts) => {
   const sent = new Map();
-  const claimed = new Set();  // asked for by the index client itself: sending it too would fetch it twice
+  // Sent by the chain (taken over or not), or asked for by the index client itself: sending
+  // it again would fetch it twice (two dependencies may share one).
+  const claimed = new Set();
   const state = { closed: false, requests: 0, bytes: 0 };
   const normalize = (name) => name.toLowerCase().replace(/[-_.]+/g, "-");
   const pageUrl = (name) => facts.index.includes("{package_name}")
@@ -64,7 +66,7 @@ _CHAIN = r"""
   // As the transports' rule: https, or http to this machine (an index may list any URL).
   const secure = (url) => /^(https:\/\/|http:\/\/(localhost|127\.[0-9.]+)(:[0-9]+)?\/)/.test(url);
   const sendAhead = (url, headers) => {  // named so: a test tells its requests by their stack
-    if (state.closed || !secure(url) || sent.has(url) || claimed.has(url) || state.requests >= facts.maxRequests) return null;
+    if (state.closed || !secure(url) || claimed.has(url) || state.requests >= facts.maxRequests) return null;
     state.requests += 1;
     const controller = new AbortController();
     const init = { headers, signal: controller.signal };
@@ -73,6 +75,7 @@ _CHAIN = r"""
     promise.catch(() => {});  // aborted or failed, and nobody took it: not an unhandled rejection
     const entry = { promise, controller, headers };
     sent.set(url, entry);
+    claimed.add(url);
     return entry;
   };
   // A version as PEP 440 orders it: [epoch, [numbers], pre, post, dev], each part a number
@@ -278,10 +281,10 @@ class Chain:
 
         from ..model.tags import emscripten_platforms, runtime_platforms
         from .detect import known_abi_version
-        from .early import stacked_fetch
+        from .early import first_fetch
 
         facts = {
-            **self._facts, "python": list(sys.version_info[:3]), "fetch": stacked_fetch(),
+            **self._facts, "python": list(sys.version_info[:3]), "fetch": first_fetch(),
             "platforms": emscripten_platforms(runtime_platforms(known_abi_version())),
             "kept": self._store.kept_probe() if self._store is not None else None,
         }

@@ -37,6 +37,8 @@ async def main(args):
     restore = run_js(args["recording_fetch"])(hook)
     try:
         installed = await micropkg.install(args["requirement"], index_urls=[args["index"]], pyodide_packages=False)
+    except micropkg.MicropkgError as exc:
+        return {"error": f"{type(exc).__name__}: {exc}", "through_fetch": through_fetch}
     finally:
         restore()
         hook.destroy()
@@ -74,10 +76,21 @@ class _Pages(http.server.BaseHTTPRequestHandler):
             return
         body = self.pages[project]
         coding = None
-        if project.endswith("-gzip"):
+        if project.endswith(("-gzip", "-cut")):
             body, coding = gzip.compress(body), "gzip"
         elif project.endswith("-deflate"):
             body, coding = zlib.compress(body), "deflate"
+        if project.endswith("-cut"):  # the connection drops halfway through the body
+            self.send_response(200)
+            self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
+            self.send_header("Content-Encoding", coding)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
         self.send_response(200)
         self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
         self.send_header("ETag", '"v1"')
@@ -95,7 +108,7 @@ class _Pages(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def pages(index_server, make_wheel) -> Iterator[tuple[str, type[_Pages]]]:
     handler = type("Handler", (_Pages,), {"pages": {}, "seen": []})
-    for project in ("rt-node-gzip", "rt-node-deflate", "rt-node-moved"):
+    for project in ("rt-node-gzip", "rt-node-deflate", "rt-node-moved", "rt-node-cut"):
         wheel = make_wheel(project, "1.0")
         index_server.add(wheel)
         handler.pages[project] = json.dumps({
@@ -140,3 +153,14 @@ def test_a_redirected_first_page_is_followed_by_fetch(node_run, pyodide_dist_dir
     # Node's http module asked first, and was told to go elsewhere; fetch() asked again and followed.
     assert [path for path, _, _ in handler.seen] == ["/simple/rt-node-moved/", "/simple/rt-node-moved/", "/elsewhere/rt-node-moved/"]
     assert [url for url in done["through_fetch"] if "rt-node-moved/" in url] == [index + "rt-node-moved/"]
+
+
+def test_a_first_page_cut_short_is_a_named_network_error(node_run, pyodide_dist_dir, pages, tmp_path, monkeypatch):
+    # The body gathered by Node's http module ends early: the install fails, naming the page,
+    # as fetch() would have it fail (after its own retries), and does not wait forever.
+    index, handler = pages
+    monkeypatch.setenv("MICROPKG_CACHE_DIR", str(tmp_path / "cache"))
+    done = run_python(pyodide_dist_dir, _INSTALL, _args("rt-node-cut", index))
+    assert "installed" not in done, done
+    assert done["error"].startswith("NetworkError") and index + "rt-node-cut/" in done["error"], done["error"]
+    assert handler.seen[0][0] == "/simple/rt-node-cut/"
