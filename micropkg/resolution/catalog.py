@@ -21,6 +21,7 @@ import asyncio
 import io
 import zipfile
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import TypeVar
 
 from packaging.utils import NormalizedName, canonicalize_name, parse_wheel_filename
 
@@ -34,11 +35,13 @@ from ..index.source import PackageSource
 from ..model.builds import SdistBuilds
 from ..model.candidates import Candidate, Verdict
 from ..model.metadata import CoreMetadata, parse_metadata
-from ..model.simple import ProjectPage
+from ..model.simple import DistFile, ProjectPage
 from ..model.sources import Source
 from ..model.zip_directory import TAIL_SIZE
 
 __all__ = ["INDEX_STRATEGIES", "Catalog", "Missing", "read_wheel_metadata"]
+
+T = TypeVar("T")
 
 
 class Missing(Exception):
@@ -188,6 +191,21 @@ class Catalog:
     async def wheel(self, candidate: Candidate) -> bytes:
         return await self.downloads.wheel(candidate)
 
+    async def _read_by_index(
+        self, index: PackageSource, file: DistFile, *, ranges: bool,
+    ) -> tuple[bytes, str, bytes | None] | None:
+        """``file``'s METADATA by the index's own ways: its PEP 658 file, else (with ``ranges``)
+        range requests into the wheel's zip directory (two small requests, not a 4-20 MB
+        download per version). ``(metadata, its source, the whole wheel if it came)``."""
+        data = await self.fetches.limited(lambda: index.metadata(file))
+        if data is not None:
+            return data, file.metadata_url, None
+        if ranges and isinstance(index, Index) and file.is_wheel:
+            ranged = await self.fetches.limited(lambda: index.metadata_from_ranges(file))
+            if ranged is not None:
+                return ranged[0], f"{file.url} (its METADATA, read by range requests)", ranged[1]
+        return None
+
     def fetch_metadata(self, candidate: Candidate) -> asyncio.Task:
         file = candidate.file
         if file is None:
@@ -203,29 +221,28 @@ class Catalog:
             # A whole wheel on its way already is where METADATA no index page advertises is
             # read: not a guess at a .metadata file (a 404 from PyPI's file host took 265 ms
             # here), nor range requests. The chain's (sent while Python imported, at most 8 MB)
-            # is mostly here by now; a download started beside this read is only if the range
-            # read would fetch the whole file anyway.
+            # is mostly here by now, and so is one the range read would fetch whole anyway.
+            # A bigger download under way races the index's own ways: the first answer counts.
+            advertised = file.core_metadata is not None
             coming = isinstance(index, Index) and (
                 index.sent_ahead(file.url)
                 or (self.downloads.started(file) and file.size is not None and file.size <= TAIL_SIZE)
             )
-            advertised = file.core_metadata is not None
-            ask = advertised or not coming
-            data = await self.fetches.limited(lambda: index.metadata(file)) if index is not None and ask else None
-            source = file.metadata_url
-            if data is None and isinstance(index, Index) and file.is_wheel and not coming:
-                # No PEP 658 file: read METADATA out of the wheel's zip directory with
-                # range requests (two small requests, not a 4-20 MB download per version).
-                ranged = await self.fetches.limited(lambda: index.metadata_from_ranges(file))
-                if ranged is not None:
-                    data, whole = ranged
-                    source = f"{file.url} (its METADATA, read by range requests)"
-                    if whole is not None:
-                        self.downloads.prime(file, whole)
-            if data is None:
-                # No PEP 658 file, and no ranges (or the whole wheel coming): the whole wheel it
-                # is. It is kept, so if this version is chosen the install does not download it again.
-                # The download's own error, if any, not a zip error about it.
+            read: tuple[bytes, str, bytes | None] | None = None
+            if index is not None and (advertised or not coming):
+                own = self._read_by_index(index, file, ranges=not coming)
+                if not advertised and self.downloads.started(file):
+                    read = await _first_of(own, self.downloads.fetch(candidate))
+                else:
+                    read = await own
+            if read is not None:
+                data, source, whole = read
+                if whole is not None:
+                    self.downloads.prime(file, whole)
+            else:
+                # No PEP 658 file, and no ranges (or the whole wheel came first): the whole wheel
+                # it is. It is kept, so if this version is chosen the install does not download it
+                # again. The download's own error, if any, not a zip error about it.
                 data = read_wheel_metadata(file.filename, await self.downloads.wheel(candidate))
                 source = file.url
                 if isinstance(index, Index):
@@ -233,6 +250,17 @@ class Catalog:
             return _matching(parse_metadata(data, source=source), candidate, source)
 
         return self.fetches.task(self._metadata, file.url, load)
+
+
+async def _first_of(own: Awaitable[T], download: asyncio.Future) -> T | None:
+    """``own``'s answer, unless the ``download`` under way ends first with the wheel (then None,
+    and ``own`` is stopped: its requests are aborted). A failed download leaves it to ``own``."""
+    reading = asyncio.ensure_future(own)
+    done, _ = await asyncio.wait({reading, download}, return_when=asyncio.FIRST_COMPLETED)
+    if reading in done or isinstance(download.result(), Failure):
+        return await reading
+    reading.cancel()
+    return None
 
 
 def _matching(meta: CoreMetadata, candidate: Candidate, source: str) -> CoreMetadata:

@@ -186,3 +186,32 @@ def test_a_walk_back_of_hundreds_of_releases_without_metadata_files(walk_back_se
     assert seconds < 20
     print(f"\n{'with' if ranges else 'without'} ranges: {len(read)} wheels read, {len(server.log)} requests,"
           f" {received / 1e6:.1f} MB in {seconds:.1f} s; {plan.stats}")
+
+
+# -- a metadata guess slower than the wheel's download -------------------------------------------
+
+
+def test_a_download_under_way_beats_a_slow_metadata_guess(monkeypatch):
+    # PyPI's file host, seen from here: pages advertise no .metadata, a guess at one may take
+    # a 404 long in coming, and the greedy pick's wheel is downloading already. Whichever
+    # answers first gives the METADATA: here the wheel, with no range request besides.
+    from micropkg.index import client
+
+    monkeypatch.setattr(client, "METADATA_HOSTS", frozenset({"127.0.0.1"}))
+    with IndexServer(core_metadata=False) as server:
+        wheel = make_wheel("race-lib", "1.0", files={"race_lib/blob.bin": random.Random(1).randbytes(200_000)})
+        assert len(wheel.data) > TAIL_SIZE  # not small enough to be read whole anyway
+        server.add(wheel, metadata=None)
+        server.inject(f"/files/{wheel.filename}.metadata", status=404, delay=3.0)
+        catalog = Catalog([Index(server.simple_url, UrllibTransport())], speculative=True)
+
+        async def timed():
+            started = time.perf_counter()
+            # (asyncio.run then waits for the guess's thread: urllib cannot be aborted)
+            return await resolve(parse_requirements(["race-lib"]), catalog, TARGET), time.perf_counter() - started
+
+        plan, seconds = asyncio.run(timed())
+        ranges = [e for e in server.log if e.kind == "file" and "range" in e.headers]
+    assert [p.name for p in plan] == ["race-lib"]
+    assert seconds < 2.5, seconds  # not the guess's 3 s
+    assert not ranges, ranges
