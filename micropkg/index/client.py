@@ -76,7 +76,6 @@ class Index(PackageSource):
         # Requests sent before this Index existed (head_start.send_first_pages: root pages and
         # the chain's): the transport takes each over when this index asks for its URL.
         self._sent_early = early
-        self._taken: set[str] = set()  # URLs whose request sent early this index took over
         self.range_requests = 0  # requests made to read METADATA out of wheels (see metadata_from_ranges)
         # Every page answer this index gave, by URL: what a plan depended on, for the installed-tree cache.
         self.pages_read: dict[str, Response] = {}
@@ -145,7 +144,7 @@ class Index(PackageSource):
 
     def sent_ahead(self, url: str) -> bool:
         """Whether a request for ``url`` was sent before anyone asked (the chain's), taken over or not."""
-        return url in self._taken or (self._sent_early is not None and self._sent_early.holds(url))
+        return self._sent_early is not None and self._sent_early.sent(url)
 
     async def keep_metadata(self, file: DistFile, metadata: bytes) -> None:
         """Keep ``file``'s METADATA, read out of the whole wheel, as if the index had served it."""
@@ -154,10 +153,7 @@ class Index(PackageSource):
             await self._cache.keep_derived(sha, metadata)
 
     def _taken_early(self, url: str) -> EarlyRequest | None:
-        request = None if self._sent_early is None else self._sent_early.pop(url)
-        if request is not None:
-            self._taken.add(url)
-        return request
+        return None if self._sent_early is None else self._sent_early.pop(url)
 
     async def _page_response(self, url: str, transport: Transport | None = None) -> Response:
         transport = transport or self._transport
@@ -251,10 +247,9 @@ class Index(PackageSource):
         self.range_requests += read.requests
         if read.metadata is None:
             return None
-        if cache is not None and sha:
-            await cache.keep_derived(sha, read.metadata)
-            if read.wheel is not None:
-                await cache.keep_file(sha, read.wheel)
+        await self.keep_metadata(file, read.metadata)
+        if cache is not None and sha and read.wheel is not None:
+            await cache.keep_file(sha, read.wheel)
         return read.metadata, read.wheel
 
     async def wheel(self, file: DistFile) -> bytes:

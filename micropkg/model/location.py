@@ -44,7 +44,7 @@ def join_location(base: str, relative: str) -> str:
         return relative
     scheme = scheme_of(base)
     if scheme in ("http", "https", "file"):
-        plain_base = _PLAIN_URL.fullmatch(base.split("?", 1)[0].split("#", 1)[0])
+        plain_base = _plain_url(base)
         if plain_base is not None and _PLAIN_PATH.fullmatch(relative) and not relative.startswith("//"):
             # A relative path onto an http(s) URL, merged as urljoin merges it, without importing
             # urllib.parse (~70 ms in a fresh Pyodide).
@@ -61,6 +61,11 @@ def join_location(base: str, relative: str) -> str:
 def is_absolute(location: str) -> bool:
     """Whether ``location`` needs no base: a URL with a scheme, or a path from ``/``."""
     return bool(scheme_of(location)) or location.startswith("/")
+
+
+def _plain_url(url: str) -> re.Match[str] | None:
+    """``url`` without its query and fragment, as (origin, path) groups, if it has the plain form."""
+    return _PLAIN_URL.fullmatch(url.split("#", 1)[0].split("?", 1)[0])
 
 
 def _merged(base_path: str, relative: str) -> str:
@@ -85,7 +90,7 @@ def _merged(base_path: str, relative: str) -> str:
 
 def filename_of(url: str) -> str:
     """The last path segment of ``url``, percent-decoded (a wheel's filename)."""
-    plain = _PLAIN_URL.fullmatch(url.split("#", 1)[0].split("?", 1)[0])
+    plain = _plain_url(url)
     if plain is not None:
         return (plain.group(2) or "").rsplit("/", 1)[-1]  # nothing to decode: no "%" in it
     import urllib.parse

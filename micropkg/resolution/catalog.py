@@ -224,14 +224,14 @@ class Catalog:
             # is mostly here by now, and so is one the range read would fetch whole anyway.
             # A bigger download under way races the index's own ways: the first answer counts.
             advertised = file.core_metadata is not None
+            downloading = self.downloads.started(file)
             coming = isinstance(index, Index) and (
-                index.sent_ahead(file.url)
-                or (self.downloads.started(file) and file.size is not None and file.size <= TAIL_SIZE)
+                index.sent_ahead(file.url) or (downloading and file.size is not None and file.size <= TAIL_SIZE)
             )
             read: tuple[bytes, str, bytes | None] | None = None
             if index is not None and (advertised or not coming):
                 own = self._read_by_index(index, file, ranges=not coming)
-                if not advertised and self.downloads.started(file):
+                if not advertised and downloading:
                     read = await _first_of(own, self.downloads.fetch(candidate))
                 else:
                     read = await own

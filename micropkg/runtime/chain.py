@@ -4,8 +4,8 @@ A fresh Pyodide spends longer importing the resolver (``packaging``,
 resolvelib, micropkg's own) than a round trip to the index takes, and until
 it has, the answer to the first page waits. Yet what the resolver does next
 is nearly always predictable: it takes the newest final release with a wheel
-for this runtime (a pre-release when no final one is usable: PEP 440), reads its metadata, asks for its dependencies' pages, and
-downloads the wheel. :class:`Chain` does that guess in JavaScript, as each
+for this runtime (a pre-release when no final one is usable: PEP 440), reads
+its metadata, asks for its dependencies' pages, and downloads the wheel. :class:`Chain` does that guess in JavaScript, as each
 answer arrives: from a root page's JSON (PEP 691) to its likely pick's
 ``.metadata`` (PEP 658) and wheel, from that metadata's unconditional
 ``Requires-Dist`` names to their pages, and on, a few levels deep.

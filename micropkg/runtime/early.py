@@ -283,6 +283,7 @@ class EarlyRequests:
         self.answers: Answers | None = None
         self.chain: Chain | None = None
         self._claimed: set[str] = set()  # URLs an index asked for itself: the chain must not send them
+        self._handed: set[str] = set()  # URLs whose early request an index took over
         self._start: Callable[[], None] | None = None  # makes the chain (follow), once
 
     def __bool__(self) -> bool:
@@ -322,11 +323,13 @@ class EarlyRequests:
             self._claimed.add(url)
             if self.chain is not None:
                 self.chain.claim(url)
+        else:
+            self._handed.add(url)
         return request
 
-    def holds(self, url: str) -> bool:
-        """Whether a request for ``url`` was sent and not yet taken over."""
-        return url in self.pages or (self.chain is not None and self.chain.holds(url))
+    def sent(self, url: str) -> bool:
+        """Whether a request for ``url`` was sent early (the chain's, a root page's), taken over or not."""
+        return url in self._handed or url in self.pages or (self.chain is not None and self.chain.holds(url))
 
     def abort(self) -> None:
         """Stop every request nobody took (a refused requirement, a failed call, a guess the
