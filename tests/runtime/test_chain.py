@@ -58,6 +58,15 @@ def _check_ahead(sent, surely, maybe) -> None:
     assert set(surely) <= ahead <= set(surely) | set(maybe), sent
 
 
+def _wheel_and_metadata(filename: str) -> list[str]:
+    """The chain's two requests for a guessed wheel, as ``sent`` records them."""
+    return [f"files/{filename}", f"files/{filename}.metadata"]
+
+
+def _assert_each_asked_once(index_server) -> None:
+    assert all(count == 1 for count in _paths(index_server).values()), _paths(index_server)
+
+
 def _paths(index_server) -> collections.Counter[str]:
     # GETs only: a browser sends a CORS preflight (OPTIONS) before a request with Authorization.
     return collections.Counter(entry.path for entry in index_server.log if entry.method == "GET")
@@ -75,11 +84,11 @@ def test_the_likely_pick_and_its_dependencies_are_asked_for_ahead_and_taken_over
     sent, outcome = _install_watching(selenium_standalone, "rt-chain", [index_server.simple_url], {})
     assert outcome == [["rt-chain", "2.0"], ["rt-chain-dep", "1.0"]]
     _check_ahead(
-        sent, ["files/rt_chain-2.0-py3-none-any.whl", "files/rt_chain-2.0-py3-none-any.whl.metadata"],
-        ["files/rt_chain_dep-1.0-py3-none-any.whl", "files/rt_chain_dep-1.0-py3-none-any.whl.metadata", "simple/rt-chain-dep/"],
+        sent, _wheel_and_metadata("rt_chain-2.0-py3-none-any.whl"),
+        [*_wheel_and_metadata("rt_chain_dep-1.0-py3-none-any.whl"), "simple/rt-chain-dep/"],
     )
     # The resolver and installer read every one of them, through the chain's request.
-    assert all(count == 1 for count in _paths(index_server).values()), _paths(index_server)
+    _assert_each_asked_once(index_server)
     assert sum(_paths(index_server).values()) == 6, [e.path for e in index_server.log]
 
 
@@ -103,10 +112,10 @@ def test_a_project_of_pre_releases_only_is_guessed_as_the_resolver_picks(seleniu
     sent, outcome = _install_watching(selenium_standalone, "rt-alpha", [index_server.simple_url], {})
     assert outcome == [["rt-alpha", "0.1a1"], ["rt-alpha-dep", "1.0"]]
     _check_ahead(
-        sent, ["files/rt_alpha-0.1a1-py3-none-any.whl", "files/rt_alpha-0.1a1-py3-none-any.whl.metadata"],
-        ["files/rt_alpha_dep-1.0-py3-none-any.whl", "files/rt_alpha_dep-1.0-py3-none-any.whl.metadata", "simple/rt-alpha-dep/"],
+        sent, _wheel_and_metadata("rt_alpha-0.1a1-py3-none-any.whl"),
+        [*_wheel_and_metadata("rt_alpha_dep-1.0-py3-none-any.whl"), "simple/rt-alpha-dep/"],
     )
-    assert all(count == 1 for count in _paths(index_server).values()), _paths(index_server)
+    _assert_each_asked_once(index_server)
 
 
 def test_a_constrained_request_is_not_guessed(selenium_standalone, index_server, make_wheel):
@@ -136,7 +145,7 @@ def test_the_index_headers_go_with_the_chain_and_insecure_urls_are_not_followed(
         ("files/rt_auth-1.0-py3-none-any.whl", "Bearer chain-test"),
         ("files/rt_auth-1.0-py3-none-any.whl.metadata", "Bearer chain-test"),
     ], sent
-    assert all(count == 1 for count in _paths(index_server).values()), _paths(index_server)
+    _assert_each_asked_once(index_server)
 
     # A page pointing its file at plain http elsewhere: the chain does not go there.
     page = {
@@ -181,11 +190,11 @@ def test_a_host_known_to_serve_unadvertised_metadata_is_asked_for_it_ahead(selen
     )
     assert outcome == [["rt-served", "1.0"], ["rt-unserved", "1.0"]]
     _check_ahead(
-        sent, ["files/rt_served-1.0-py3-none-any.whl", "files/rt_served-1.0-py3-none-any.whl.metadata"],
-        ["files/rt_unserved-1.0-py3-none-any.whl", "files/rt_unserved-1.0-py3-none-any.whl.metadata", "simple/rt-unserved/"],
+        sent, _wheel_and_metadata("rt_served-1.0-py3-none-any.whl"),
+        [*_wheel_and_metadata("rt_unserved-1.0-py3-none-any.whl"), "simple/rt-unserved/"],
     )
     # Everything the resolver and installer read came through the chain's requests, once.
-    assert all(count == 1 for count in _paths(index_server).values()), _paths(index_server)
+    _assert_each_asked_once(index_server)
     assert sum(_paths(index_server).values()) == 6, [e.path for e in index_server.log]
 
 
@@ -195,8 +204,8 @@ def test_what_the_cache_holds_is_not_asked_for_ahead(selenium_standalone, index_
     sent, outcome = _install_watching(selenium_standalone, "rt-warm", [index_server.simple_url], {})
     assert outcome == [["rt-warm", "1.0"], ["rt-warm-dep", "1.0"]]
     _check_ahead(
-        sent, ["files/rt_warm-1.0-py3-none-any.whl", "files/rt_warm-1.0-py3-none-any.whl.metadata"],
-        ["files/rt_warm_dep-1.0-py3-none-any.whl", "files/rt_warm_dep-1.0-py3-none-any.whl.metadata", "simple/rt-warm-dep/"],
+        sent, _wheel_and_metadata("rt_warm-1.0-py3-none-any.whl"),
+        [*_wheel_and_metadata("rt_warm_dep-1.0-py3-none-any.whl"), "simple/rt-warm-dep/"],
     )
     _uninstall(selenium_standalone, ["rt-warm", "rt-warm-dep"])
     index_server.log.reset()
