@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from .index.head_start import load_machinery, send_first_pages, send_root_pages
+from .index.head_start import defer_unused_modules, load_machinery, send_first_pages, send_root_pages
 from .runtime.changes import one_change_at_a_time
 
 # Only what an install needs before its first request is imported with this module (see
@@ -380,6 +380,7 @@ async def _install(
 
 
 async def _install_lock(session: Session, lock: str, reporter: Reporter) -> builtins.list[Installed]:
+    defer_unused_modules()  # before the installer imports packaging
     from .installation.installer import install_lock
     from .reporter import mark
     from .runtime import native

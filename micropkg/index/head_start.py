@@ -26,6 +26,7 @@ import importlib
 import os
 import re
 import sys
+import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
@@ -38,7 +39,10 @@ class _Index(Protocol):  # index.client.Index, which imports this module
     def send_early(self, name: str) -> asyncio.Future[None]: ...
 
 
-__all__ = ["ACCEPT", "METADATA_HOSTS", "PYPI", "bare_names", "first_index", "load_machinery", "page_url", "send_first_pages", "send_root_pages"]
+__all__ = [
+    "ACCEPT", "METADATA_HOSTS", "PYPI", "bare_names", "defer_unused_modules", "first_index", "load_machinery", "page_url",
+    "send_first_pages", "send_root_pages",
+]
 
 PYPI = "https://pypi.org/simple"
 # PEP 691 content negotiation: JSON preferred, HTML accepted (the index client sends the same).
@@ -57,16 +61,32 @@ _SEPARATORS = re.compile(r"[-_.]+")
 # information (its credentials become a header the session works out), nothing unusual.
 _SECURE_INDEX = re.compile(r"(?:https://[A-Za-z0-9.-]+|http://(?:localhost|127(?:\.[0-9]{1,3}){3}))(?::[0-9]{1,5})?/[!-?A-Z\]-~]*")
 
-# What opening a session imports, in the order the modules import each other.
+# What opening a session imports, leaf modules first: each is one step of load_machinery, and
+# none takes much longer than ~15 ms in a fresh Pyodide 314 (its standard library has no
+# bytecode), so an answer that arrives meanwhile waits no longer than that for its turn
+# (the chain's next request goes out from that turn). The last ones are what install()
+# reads before resolving: the installed-tree cache and "already satisfied".
 _SESSION = (
-    "micropkg.net.transport", "micropkg.net.retry", "micropkg.model.simple", "micropkg.index.client",
-    "micropkg.runtime.fetch", "micropkg.session",
+    "micropkg.net.transport", "micropkg.net.retry", "micropkg.model.simple", "micropkg.model.sources",
+    "micropkg.index.client", "micropkg.runtime.fetch", "micropkg.session",
+    "hashlib", "micropkg.model.records", "micropkg.installation.tree_cache", "micropkg.warm",
+    "micropkg.installation.satisfied",
 )
-# What resolving and installing import besides, packaging first.
+# What resolving and installing import besides, packaging first (its private modules are the
+# largest parts of ``packaging.utils``).
 _RESOLVER = (
-    "packaging.utils", "packaging.specifiers", "packaging.markers", "packaging.requirements",
-    "micropkg.resolution.catalog", "micropkg.installation.environment", "resolvelib", "micropkg.resolution.resolver", "micropkg.installation.installer",
+    "packaging._manylinux", "packaging.tags", "packaging.version", "packaging.utils",
+    "packaging.specifiers", "packaging._tokenizer", "packaging._parser", "packaging.markers", "packaging.requirements",
+    "micropkg.model.target", "micropkg.model.candidates", "micropkg.model.headers", "micropkg.model.wheel",
+    "micropkg.index.downloads", "micropkg.resolution.catalog", "micropkg.installation.environment",
+    "resolvelib.resolvers.abstract", "resolvelib", "micropkg.model.plan", "micropkg.resolution.provider",
+    "micropkg.resolution.resolver", "micropkg.installation.installer",
 )
+# Standard modules packaging imports at its top, for functions micropkg does not call inside
+# Pyodide (the running machine's tags, ``default_environment()``: micropkg builds the
+# runtime's own). Pyodide 314's standard library has no bytecode, so importing them compiles
+# them (~40 ms); deferred (importlib.util.LazyLoader), that happens only if one is used.
+_DEFERRED = ("platform", "sysconfig")
 
 # The first of the indexes set with set_index_urls (micropkg.session keeps them all).
 default_first: tuple[str, dict[str, str]] | None = None
@@ -216,7 +236,52 @@ async def load_machinery(
         await asyncio.sleep(0)  # the connection opens, the request is written
     if first is not None:
         first()
+    defer_unused_modules()
     for name in _SESSION + _RESOLVER if resolver else _SESSION:
         if name not in sys.modules:
-            importlib.import_module(name)
+            _load(name)
             await asyncio.sleep(0)
+
+
+def defer_unused_modules() -> None:
+    """Make the :data:`_DEFERRED` modules not imported yet run on their first use."""
+    import importlib.util
+
+    for name in _DEFERRED:
+        if name in sys.modules:
+            continue
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None:
+            continue
+        module = importlib.util.module_from_spec(spec)
+        module.__class__ = _Deferred
+        sys.modules[name] = module
+
+
+class _Deferred(types.ModuleType):
+    """A module whose code runs when something it defines is first read.
+
+    Not importlib.util.LazyLoader: its modules load on any attribute read, and an
+    ``import`` statement reads ``__spec__`` of a module already in ``sys.modules``.
+    """
+
+    def __getattr__(self, attr: str) -> object:  # only what the module does not have yet
+        self.__class__ = types.ModuleType  # type: ignore[assignment]  # first: its own code may read it while it runs
+        spec = self.__spec__
+        assert spec is not None and spec.loader is not None  # as defer_unused_modules made it
+        try:
+            spec.loader.exec_module(self)
+        except BaseException:
+            del sys.modules[self.__name__]  # as a failed import leaves it: not there
+            raise
+        return getattr(self, attr)
+
+
+def _load(name: str) -> None:
+    try:
+        importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        # packaging's and resolvelib's inner modules differ between their releases: one that
+        # is not there is one step less, and whatever needs it fails on its own import.
+        if exc.name != name:
+            raise

@@ -93,6 +93,9 @@ def filename_of(url: str) -> str:
     plain = _plain_url(url)
     if plain is not None:
         return (plain.group(2) or "").rsplit("/", 1)[-1]  # nothing to decode: no "%" in it
+    if not scheme_of(url) and _PLAIN_PATH.fullmatch(url):
+        # A relative name, as Pyodide's lockfile gives each file: its path is itself.
+        return url.rsplit("/", 1)[-1]
     import urllib.parse
 
     path = urllib.parse.urlsplit(url).path

@@ -6,6 +6,7 @@ Pyodide"), so callers need not guard it.
 
 from __future__ import annotations
 
+import re
 import site
 import sys
 from pathlib import Path
@@ -19,6 +20,9 @@ __all__ = [
     "abi_version", "current_target", "in_browser", "in_pyodide", "invalidate_import_caches", "known_abi_version",
     "marker_environment", "page_url", "site_packages",
 ]
+
+# The version at the start of sys.version, as platform.python_version() reads it.
+_VERSION_AT_START = re.compile(r"[\w.+]+")
 
 
 def in_pyodide() -> bool:
@@ -74,16 +78,37 @@ def marker_environment() -> dict[str, str]:
     without importing packaging's marker parser (and its specifiers), which a lock install
     need not load. ``tests/host/test_lock_conditions.py`` compares the two."""
     import os
-    import platform  # a module a fresh runtime compiles: not before an install's first request
 
     info = sys.implementation.version
     implementation_version = f"{info.major}.{info.minor}.{info.micro}"
     if info.releaselevel != "final":
         implementation_version += info.releaselevel[0] + str(info.serial)
-    return {
+    environment = {
         "implementation_name": sys.implementation.name,
         "implementation_version": implementation_version,
         "os_name": os.name,
+        "sys_platform": sys.platform,
+    }
+    if sys.platform == "emscripten" and sys.implementation.name == "cpython":
+        # What ``platform`` answers there, read where it reads it: a fresh runtime compiles
+        # ``platform`` (~20 ms), and Pyodide's CPython has none of the systems it special-cases
+        # (Windows, Android, iOS, OpenVMS); like it, an "unknown" value reads as "".
+        uname = [value if value != "unknown" else "" for value in os.uname()]
+        full_version = _VERSION_AT_START.match(sys.version)
+        return {
+            **environment,
+            "platform_machine": uname[4],
+            "platform_release": uname[2],
+            "platform_system": uname[0],
+            "platform_version": uname[3],
+            "python_full_version": full_version.group(0) if full_version is not None else "",
+            "platform_python_implementation": "CPython",
+            "python_version": f"{sys.version_info[0]}.{sys.version_info[1]}",
+        }
+    import platform
+
+    return {
+        **environment,
         "platform_machine": platform.machine(),
         "platform_release": platform.release(),
         "platform_system": platform.system(),
@@ -91,7 +116,6 @@ def marker_environment() -> dict[str, str]:
         "python_full_version": platform.python_version(),
         "platform_python_implementation": platform.python_implementation(),
         "python_version": ".".join(platform.python_version_tuple()[:2]),
-        "sys_platform": sys.platform,
     }
 
 

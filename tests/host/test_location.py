@@ -54,3 +54,8 @@ def test_filenames_are_urlsplits_last_segment_unquoted() -> None:
         expected = urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1])
         assert filename_of(url) == expected, url
     assert sum(bool(_PLAIN_URL.fullmatch(u.split("#", 1)[0].split("?", 1)[0])) for u in urls) > 500
+    # ... and the relative names (a Pyodide lockfile's file_name) take the other fast path.
+    urls += ["markdown_it_py-4.0.0-py3-none-any.whl", "sub/dir/x-1.0-cp314-cp314-pyemscripten_2026_0_wasm32.whl"]
+    assert sum(not scheme_of(u) and bool(_PLAIN_PATH.fullmatch(u)) for u in urls) > 500
+    for url in urls[-2:]:
+        assert filename_of(url) == urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1]

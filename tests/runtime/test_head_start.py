@@ -108,3 +108,39 @@ def test_an_early_page_nobody_asks_for_is_dropped_quietly(selenium_standalone, i
     sent, outcome, _ = _install_recording(selenium_standalone, ["rt-gone >= ="], index_server.simple_url, RECORDING_FETCH)
     assert outcome == "InvalidRequirement"
     assert [page for page, _, _ in sent] == ["rt-gone"]
+
+
+@run_in_pyodide(packages=["micropkg"])
+async def _install_and_look_at_deferred(selenium, index_url):
+    import sys
+    import types
+
+    already = sorted(name for name in ("platform", "sysconfig") if name in sys.modules)
+    import micropkg
+
+    installed = await micropkg.install("rt-deferred", index_urls=[index_url], pyodide_packages=False)
+    # A module LazyLoader still holds has another class until something reads an attribute.
+    lazy = sorted(
+        name for name in ("platform", "sysconfig")
+        if object.__getattribute__(sys.modules[name], "__class__") is not types.ModuleType
+    )
+    import platform
+    import sysconfig
+
+    from packaging.markers import default_environment
+
+    from micropkg.runtime.detect import marker_environment
+
+    # Loaded on first use, whole: what packaging and micropkg read from them is the same.
+    usable = bool(platform.machine() or True) and sysconfig.get_config_var("EXT_SUFFIX") is not None
+    return already, [i.name for i in installed], lazy, usable, marker_environment() == default_environment()
+
+
+def test_what_packaging_imports_but_never_calls_here_is_not_compiled(selenium_standalone, index_server, make_wheel):
+    # platform and sysconfig (~40 ms of compiling in a fresh Pyodide 314) are imported by
+    # packaging's tags and markers for functions micropkg does not call inside Pyodide.
+    index_server.add(make_wheel("rt-deferred", "1.0"))
+    already, installed, lazy, usable, same = _install_and_look_at_deferred(selenium_standalone, index_server.simple_url)
+    assert installed == ["rt-deferred"]
+    assert lazy == sorted({"platform", "sysconfig"} - set(already)), (already, lazy)
+    assert usable and same
