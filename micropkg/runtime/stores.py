@@ -208,9 +208,15 @@ class CacheApiStore(Store):
     def kept_probe(self) -> object:
         from .js import js_function
 
+        # The cache's keys listed once, as the chain starts (the listing is here before the
+        # first page answers), not a lookup per guess: each is a trip to the browser's storage
+        # process on the chain's way to its next request. What is kept after the listing reads
+        # as not kept: a request more, never another install (the index client reads the cache).
         return js_function(
-            "(name) => (key) => caches.open(name).then((c) => c.match('https://micropkg.invalid/' + key))"
-            ".then((found) => !!found, () => false)"
+            "(name) => { const keys = caches.open(name).then((c) => c.keys())"
+            ".then((requests) => new Set(requests.map((r) => r.url)), () => null);"
+            " return (key) => keys.then((urls) => urls !== null ? urls.has('https://micropkg.invalid/' + key)"
+            " : caches.open(name).then((c) => c.match('https://micropkg.invalid/' + key)).then((found) => !!found, () => false)); }"
         )(self.name)
 
     async def get(self, key: str) -> bytes | None:
