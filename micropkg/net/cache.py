@@ -237,7 +237,7 @@ class Cache:
 
     async def _get(self, key: str) -> bytes | None:
         try:
-            return await self.store.get(key)
+            return None if self.store.surely_missing(key) else await self.store.get(key)
         except OSError as exc:
             warnings.warn(f"micropkg's cache could not read {key!r} ({exc}); fetching it instead", stacklevel=2)
             return None

@@ -192,7 +192,19 @@ class CacheApiStore(Store):
     """
 
     def __init__(self, name: str = "micropkg-v1") -> None:
+        from .js import js_function
+
         self.name = name
+        # The keys held, listed once in the background when the store is made, then kept up
+        # to date by this store's own writes; until the listing is here only get() can tell.
+        self._listing = js_function(
+            "(name) => { const listing = { urls: null, pending: [] };"
+            " listing.change = (op, url) => { if (listing.urls === null) listing.pending.push([op, url]); else listing.urls[op](url); };"
+            " listing.missing = (url) => listing.urls !== null && !listing.urls.has(url);"
+            " listing.ready = (async () => new Set((await (await caches.open(name)).keys()).map((r) => r.url)))()"
+            ".then((urls) => { for (const [op, url] of listing.pending) urls[op](url); listing.urls = urls; return urls; }, () => null);"
+            " return listing; }"
+        )(name)
 
     async def _open(self):
         import js
@@ -208,16 +220,18 @@ class CacheApiStore(Store):
     def kept_probe(self) -> object:
         from .js import js_function
 
-        # The cache's keys listed once, as the chain starts (the listing is here before the
-        # first page answers), not a lookup per guess: each is a trip to the browser's storage
-        # process on the chain's way to its next request. What is kept after the listing reads
-        # as not kept: a request more, never another install (the index client reads the cache).
+        # The listing (made with the store, before the first page answers), not a lookup per
+        # guess: each is a trip to the browser's storage process on the chain's way to its next
+        # request. Another tab's writes are not in it: a request more, never another install.
         return js_function(
-            "(name) => { const keys = caches.open(name).then((c) => c.keys())"
-            ".then((requests) => new Set(requests.map((r) => r.url)), () => null);"
-            " return (key) => keys.then((urls) => urls !== null ? urls.has('https://micropkg.invalid/' + key)"
-            " : caches.open(name).then((c) => c.match('https://micropkg.invalid/' + key)).then((found) => !!found, () => false)); }"
-        )(self.name)
+            "(listing, name) => (key) => listing.ready.then((urls) => urls !== null ? urls.has('https://micropkg.invalid/' + key)"
+            " : caches.open(name).then((c) => c.match('https://micropkg.invalid/' + key)).then((found) => !!found, () => false))"
+        )(self._listing, self.name)
+
+    def surely_missing(self, key: str) -> bool:
+        # Not in the listing: a Cache API lookup (a trip to the storage process) would say
+        # None. Another tab's writes are not in it: a fetch more.
+        return bool(self._listing.missing(self._url(key)))
 
     async def get(self, key: str) -> bytes | None:
         try:
@@ -232,6 +246,7 @@ class CacheApiStore(Store):
         import js
         from pyodide.ffi import to_js
 
+        self._listing.change("add", self._url(key))  # before: a reader meanwhile asks the Cache API
         try:
             await (await self._open()).put(self._url(key), js.Response.new(to_js(data)))
         except JsException as exc:  # e.g. QuotaExceededError
@@ -240,6 +255,7 @@ class CacheApiStore(Store):
     async def delete(self, key: str) -> None:
         try:
             await (await self._open()).delete(self._url(key))
+            self._listing.change("delete", self._url(key))
         except JsException as exc:
             raise OSError(f"Cache API delete of {key!r} failed: {exc}") from exc
 
@@ -248,6 +264,7 @@ class CacheApiStore(Store):
 
         try:
             await js.caches.delete(self.name)
+            self._listing.change("clear", "")
         except JsException as exc:
             raise OSError(f"Cache API: deleting the cache {self.name!r} failed: {exc}") from exc
 
