@@ -225,8 +225,9 @@ async def load_machinery(
 
     Before a page request goes out its cache entry is looked up (a few ms in
     a browser's Cache API): the imports wait for that, not for the answers,
-    and let the event loop run between modules, because under Node the
-    requests are written and read on this same thread. No timeout: each
+    and let what waits in the event loop run between modules
+    (:func:`~micropkg.runtime.js.give_way`): the answers are read on this same
+    thread, and the chain's next requests leave from there. No timeout: each
     future is done at the latest when its request ends, and the resolution
     would wait for that page anyway (a timer here would also keep Node alive).
     ``first`` runs once the requests are written, before any import (the chain's making).
@@ -237,10 +238,12 @@ async def load_machinery(
     if first is not None:
         first()
     defer_unused_modules()
+    from ..runtime.js import give_way
+
     for name in _SESSION + _RESOLVER if resolver else _SESSION:
         if name not in sys.modules:
             _load(name)
-            await asyncio.sleep(0)
+            await give_way()
 
 
 def defer_unused_modules() -> None:

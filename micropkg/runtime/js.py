@@ -7,6 +7,8 @@ catches instead of catching everything.
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -18,7 +20,7 @@ except ImportError:  # CPython, or a Pyodide without pyodide.ffi
         """Stand-in outside Pyodide: never raised."""
 
 
-__all__ = ["JsException", "blocking_runner", "event_sender", "js_function"]
+__all__ = ["JsException", "blocking_runner", "event_sender", "give_way", "js_function"]
 
 # JavaScript helpers made once per runtime: run_js compiles its source each time.
 _functions: dict[str, Any] = {}
@@ -67,3 +69,33 @@ def blocking_runner() -> Callable[[Awaitable[Any]], Any] | None:
     except ImportError:  # Pyodide < 0.27, or not Pyodide at all
         return None
     return run_sync if can_run_sync() else None
+
+
+async def give_way() -> None:
+    """Let what waits in the runtime's event loop (answers arriving) run before more Python work.
+
+    ``asyncio.sleep(0)`` is a task of normal priority (Pyodide posts a message), and in
+    Chromium the network's tasks wait behind a run of them: while the resolver imported,
+    an answer's body was read 100-300 ms after it arrived (2026-12-04), and the chain's
+    next request waited for that. A ``scheduler.postTask`` task of "background" priority
+    runs once nothing else waits. Node polls for I/O between immediates, and an engine
+    without ``scheduler`` has no such priority: there, sleep(0).
+    """
+    post = _background_task()
+    if post is None:
+        await asyncio.sleep(0)
+    else:
+        await post()
+
+
+_BACKGROUND_TASK = "() => scheduler.postTask(() => {}, { priority: 'background' })"
+
+
+def _background_task() -> Any:
+    if sys.platform != "emscripten":
+        return None
+    import js
+
+    if getattr(js, "process", None) is not None or getattr(js, "scheduler", None) is None:
+        return None  # Node, or an engine without the Prioritized Task Scheduling API
+    return js_function(_BACKGROUND_TASK)

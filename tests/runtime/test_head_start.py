@@ -144,3 +144,30 @@ def test_what_packaging_imports_but_never_calls_here_is_not_compiled(selenium_st
     assert installed == ["rt-deferred"]
     assert lazy == sorted({"platform", "sysconfig"} - set(already)), (already, lazy)
     assert usable and same
+
+
+@run_in_pyodide(packages=["micropkg"])
+async def _order_around_give_way(selenium):
+    from pyodide.code import run_js
+
+    from micropkg.runtime.js import _background_task, give_way
+
+    run_js(
+        "globalThis.__order = [];"
+        " if (globalThis.scheduler) scheduler.postTask(() => __order.push('waiting'), { priority: 'user-visible' });"
+        " else setTimeout(() => __order.push('waiting'), 0);"
+    )
+    await give_way()
+    run_js("__order.push('after')")
+    return _background_task() is not None, list(run_js("__order").to_py())
+
+
+def test_between_imports_what_waits_in_a_browser_goes_first(selenium_standalone):
+    # In a browser the import steps yield at "background" priority, so an answer waiting in
+    # the event loop is read before the next module (under Node: the I/O poll between immediates).
+    background, order = _order_around_give_way(selenium_standalone)
+    assert background == (selenium_standalone.browser in ("chrome", "firefox"))
+    if background:
+        assert order == ["waiting", "after"], order
+    else:
+        assert "after" in order, order
