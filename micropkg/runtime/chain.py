@@ -188,11 +188,17 @@ _CHAIN = r"""
   // Whether micropkg's cache holds an entry (keys as net.cache's): what it holds is not fetched
   // again, as the index client reads it from there.
   const kept = (key) => facts.kept ? facts.kept(key).catch(() => false) : Promise.resolve(false);
+  // Node hashes at once (node:crypto); WebCrypto answers a turn of the event loop later.
+  const nodeCrypto = typeof process === "object" && typeof process.getBuiltinModule === "function"
+    ? process.getBuiltinModule("node:crypto") : null;
   const pageKept = async (url) => {
     const subtle = globalThis.crypto && globalThis.crypto.subtle;  // not in an insecure context
-    if (!subtle || !facts.kept) return false;
-    const digest = await subtle.digest("SHA-256", new TextEncoder().encode(url + "\n" + facts.accept));
-    return kept("page/" + Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join(""));
+    if ((!subtle && !nodeCrypto) || !facts.kept) return false;
+    const text = url + "\n" + facts.accept;
+    const hex = nodeCrypto ? nodeCrypto.createHash("sha256").update(text).digest("hex")
+      : Array.from(new Uint8Array(await subtle.digest("SHA-256", new TextEncoder().encode(text))),
+                   (b) => b.toString(16).padStart(2, "0")).join("");
+    return kept("page/" + hex);
   };
   const follow = (response, depth, base) => {  // base: the page's URL (a Response made from node:http has none)
     if (typeof URL !== "function") return;  // a sandbox without it (a vm context): no guesses

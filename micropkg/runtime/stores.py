@@ -120,11 +120,13 @@ class NodeFsStore(Store):
     def kept_probe(self) -> object:
         from .js import js_function
 
+        # existsSync, not fs.access: a stat (~20 µs) answers now, where a promise from Node's
+        # thread pool waits for the next turn of an event loop that Python's imports share.
         return js_function(
-            "(fs, root) => (key) => { const at = key.indexOf('/'), name = key.slice(at + 1);"
-            " return fs.access(root + '/' + key.slice(0, at) + '/' + name.slice(0, 2) + '/' + name)"
-            ".then(() => true, () => false); }"
-        )(self._fs, self.root)
+            "(exists, root) => (key) => { const at = key.indexOf('/'), name = key.slice(at + 1);"
+            " try { return Promise.resolve(exists(root + '/' + key.slice(0, at) + '/' + name.slice(0, 2) + '/' + name)); }"
+            " catch { return Promise.resolve(false); } }"
+        )(self._exists, self.root)
 
     def _path(self, key: str) -> tuple[str, str]:
         kind, _, name = key.partition("/")
