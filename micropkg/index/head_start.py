@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import importlib.machinery
 import os
 import re
 import sys
@@ -248,17 +249,30 @@ async def load_machinery(
 
 def defer_unused_modules() -> None:
     """Make the :data:`_DEFERRED` modules not imported yet run on their first use."""
-    import importlib.util
+    if _DeferredFinder not in sys.meta_path:
+        sys.meta_path.insert(0, _DeferredFinder)
 
-    for name in _DEFERRED:
-        if name in sys.modules:
-            continue
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.loader is None:
-            continue
-        module = importlib.util.module_from_spec(spec)
-        module.__class__ = _Deferred
-        sys.modules[name] = module
+
+class _DeferredFinder:
+    """Finds the :data:`_DEFERRED` modules, as :class:`_Deferred` ones: their code waits.
+
+    Not a spec from the path: finding a module in Pyodide's standard library zip
+    (zipimport) compiles it, for its file name; that is the cost avoided.
+    """
+
+    @staticmethod
+    def find_spec(name: str, path: object = None, target: object = None) -> importlib.machinery.ModuleSpec | None:
+        if name not in _DEFERRED or path is not None:
+            return None
+        return importlib.machinery.ModuleSpec(name, _DeferredFinder)  # type: ignore[arg-type]  # a loader by its methods
+
+    @staticmethod
+    def create_module(spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
+        return _Deferred(spec.name)
+
+    @staticmethod
+    def exec_module(module: types.ModuleType) -> None:
+        """Nothing yet (see _Deferred)."""
 
 
 class _Deferred(types.ModuleType):
@@ -269,13 +283,20 @@ class _Deferred(types.ModuleType):
     """
 
     def __getattr__(self, attr: str) -> object:  # only what the module does not have yet
+        if attr == "__path__":  # the import system asks whether it is a package: neither one is
+            raise AttributeError(attr)
+        name = self.__name__
+        spec = importlib.machinery.PathFinder.find_spec(name)  # where an import would find it
+        if spec is None or spec.loader is None:
+            raise AttributeError(f"module {name!r} has no attribute {attr!r}: the module itself is not on sys.path")
         self.__class__ = types.ModuleType  # type: ignore[assignment]  # first: its own code may read it while it runs
-        spec = self.__spec__
-        assert spec is not None and spec.loader is not None  # as defer_unused_modules made it
+        self.__spec__, self.__loader__, self.__package__ = spec, spec.loader, spec.parent
+        if spec.has_location:
+            self.__file__ = spec.origin
         try:
             spec.loader.exec_module(self)
         except BaseException:
-            del sys.modules[self.__name__]  # as a failed import leaves it: not there
+            del sys.modules[name]  # as a failed import leaves it: not there
             raise
         return getattr(self, attr)
 
