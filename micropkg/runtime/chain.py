@@ -154,6 +154,11 @@ _CHAIN = r"""
     let finalUsable = false;
     for (const file of files || []) {
       const name = file.filename || "";
+      const wheel = name.endsWith(".whl");
+      // A wheel's platform first, by string search: most of a large page's wheels are for
+      // other systems (pydantic-core lists ~15,000 files), and fit() would turn them down last.
+      const platform = wheel ? name.slice(name.lastIndexOf("-") + 1, -4) : "";
+      if (wheel && !platform.split(".").some((p) => p === "any" || facts.platforms.includes(p))) continue;
       if (file.yanked || !pythonFits(file["requires-python"])) continue;
       const sdist = /^(.+)-([^-]+)\.(?:tar\.gz|zip)$/.exec(name);
       if (sdist) {
@@ -161,7 +166,7 @@ _CHAIN = r"""
         if (version && !isPrerelease(version) && normalize(sdist[1]) === project) finalUsable = true;
         continue;
       }
-      if (!name.endsWith(".whl")) continue;
+      if (!wheel) continue;
       const parts = name.slice(0, -4).split("-");
       if ((parts.length !== 5 && parts.length !== 6) || normalize(parts[0]) !== project) continue;
       const version = parseVersion(parts[1]);
