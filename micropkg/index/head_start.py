@@ -41,7 +41,7 @@ class _Index(Protocol):  # index.client.Index, which imports this module
 
 
 __all__ = [
-    "ACCEPT", "METADATA_HOSTS", "PYPI", "bare_names", "defer_unused_modules", "first_index", "load_machinery", "page_url",
+    "ACCEPT", "METADATA_HOSTS", "PYPI", "bare_extras", "bare_names", "defer_unused_modules", "first_index", "load_machinery", "page_url",
     "send_first_pages", "send_root_pages",
 ]
 
@@ -54,7 +54,7 @@ METADATA_HOSTS = frozenset({"files.pythonhosted.org"})
 
 # A project name at the start of a requirement, followed by what may follow a name
 # (extras, a version, the end); a URL, a path or a marker is left to the parser.
-_NAME_AND_EXTRAS = r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\]\s*)?"
+_NAME_AND_EXTRAS = r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[(?P<extras>[^\]]*)\]\s*)?"
 _PLAIN_NAME = re.compile(_NAME_AND_EXTRAS + r"(?:[<>=!~(]|$)")
 _BARE_NAME = re.compile(_NAME_AND_EXTRAS + r"$")  # nothing after it: any release may do
 _SEPARATORS = re.compile(r"[-_.]+")
@@ -128,6 +128,18 @@ def bare_names(requirements: str | Iterable[str]) -> list[str]:
     return _names(requirements, _BARE_NAME)
 
 
+def bare_extras(requirements: str | Iterable[str]) -> dict[str, list[str]]:
+    """The extras asked for of each project named bare (PEP 503 and PEP 685 normalized)."""
+    extras: dict[str, list[str]] = {}
+    for text in [requirements] if isinstance(requirements, str) else requirements:
+        match = _BARE_NAME.match(text) if isinstance(text, str) else None
+        if match is not None and match.group("extras"):
+            names = {_SEPARATORS.sub("-", e.strip()).lower() for e in match.group("extras").split(",") if e.strip()}
+            project = _SEPARATORS.sub("-", match.group(1)).lower()
+            extras[project] = sorted(names | set(extras.get(project, ())))
+    return extras
+
+
 def plain_names(requirements: str | Iterable[str]) -> list[str]:
     """The project names of the plainly named ``requirements``, in order."""
     return _names(requirements, _PLAIN_NAME)
@@ -167,6 +179,7 @@ def send_first_pages(
     kept = stores.page_cache(cache)
     url, headers = index
     bare = {page_url(url, name) for name in bare_names(requirements)} if follow else set()
+    extras = bare_extras(requirements)
     requests = early.EarlyRequests()
 
     def start_chain(answers: Answers) -> Chain:
@@ -174,7 +187,7 @@ def send_first_pages(
 
         chain = Chain(
             url, headers, accept=ACCEPT, credentials=credentials, installed=present, metadata_hosts=METADATA_HOSTS,
-            store=kept.store if kept is not None else None,
+            store=kept.store if kept is not None else None, extras=extras,
         )
         chain.start(answers)
         return chain

@@ -182,11 +182,14 @@ _CHAIN = r"""
     const pick = finalUsable ? best : bestPre;
     return pick && pick.file;
   };
-  const requires = (metadata) => {
+  // The names a metadata file's Requires-Dist lines need: those without a marker, and those
+  // whose marker is only `extra == "..."` for one of ``extras`` (PEP 685 names).
+  const requires = (metadata, extras) => {
     const names = [];
     for (const line of metadata.split(/\r?\n\r?\n/)[0].split(/\r?\n/)) {
-      const m = /^Requires-Dist:\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\])?[^;]*$/i.exec(line);
-      if (m && !facts.installed.includes(normalize(m[1]))) names.push(m[1]);
+      const m = /^Requires-Dist:\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\])?[^;]*(?:;\s*extra\s*==\s*(["'])([^"']*)\2\s*)?$/i.exec(line);
+      if (!m || (m[3] !== undefined && !extras.includes(normalize(m[3])))) continue;
+      if (!facts.installed.includes(normalize(m[1]))) names.push(m[1]);
     }
     return names;
   };
@@ -231,7 +234,10 @@ _CHAIN = r"""
       if (metadata && depth < facts.depth) {
         metadata.promise.then((answer) => {
           if (!answer.ok) return;
-          answer.clone().text().then((text) => { for (const name of requires(text)) askPage(name, depth + 1); }).catch(() => {});
+          answer.clone().text().then((text) => {
+            const extras = depth === 0 ? facts.extras[normalize(page.name || "")] || [] : [];
+            for (const name of requires(text, extras)) askPage(name, depth + 1);
+          }).catch(() => {});
         }).catch(() => {});
       }
     }).catch(() => {});
@@ -252,6 +258,8 @@ _CHAIN = r"""
     },
     // The file the chain would fetch for a page's JSON (tests/host/test_chain_guess.py).
     guess: (page) => { const file = choose(normalize(page.name || ""), page.files); return file ? file.filename : null; },
+    // The dependencies it follows from a metadata file (tests/host/test_chain_guess.py).
+    requires: (metadata, extras) => requires(metadata, extras),
     take: (url) => { const entry = sent.get(url); sent.delete(url); return entry; },
     has: (url) => sent.has(url),
     claim: (url) => { claimed.add(url); },
@@ -276,11 +284,15 @@ class Chain:
     def __init__(
         self, index_url: str, headers: Mapping[str, str], *, accept: str, credentials: str | None,
         installed: Iterable[str], metadata_hosts: Iterable[str], store: Store | None,
+        extras: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         self._store = store  # its kept_probe() tells the chain what micropkg's cache holds
         self._facts = {
             "index": index_url, "headers": dict(headers), "accept": accept, "credentials": credentials or "",
             "installed": sorted(installed), "metadataHosts": sorted(metadata_hosts),
+            # The extras asked for of each requested project (normalized): their dependencies are
+            # followed too, from that project's own metadata.
+            "extras": {name: sorted(wanted) for name, wanted in (extras or {}).items()},
             "wheelBound": WHEEL_BOUND, "bytesBound": BYTES_BOUND, "maxRequests": MAX_REQUESTS, "depth": DEPTH,
         }
         self._js: Any = None

@@ -123,3 +123,56 @@ def test_the_guess_is_what_packaging_would_take() -> None:
     assert 2000 < sum(g is not None for g in guesses) < 3000
     pre_picks = sum(g is not None and parse_wheel_filename(g)[1].is_prerelease for g in guesses)
     assert 200 < pre_picks, pre_picks  # pages of pre-releases only (luau-wasm 0.1a0's kind)
+
+
+_REQUIRES_RUN = """
+const { source, cases } = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const chain = eval(source)({ index: "https://index.example/simple/", headers: {}, accept: "", credentials: "",
+  installed: ["already-here"], wheelBound: 0, bytesBound: 0, maxRequests: 0, depth: 0, python: [3, 14, 2],
+  platforms: [], fetch: null, extras: {} });
+console.log(JSON.stringify(cases.map(([metadata, extras]) => chain.requires(metadata, extras))));
+"""
+
+NAMES = ["dep-a", "Dep_B", "dep.c[x]", "already-here"]
+SPECS = ["", ">=1", " (>=1.0,<2)", "~=2.1"]
+MARKERS = [
+    None, 'extra == "feat"', "extra=='feat'", 'extra == "Feat.Two"', 'extra == "other"', 'python_version >= "3.8"',
+    'extra == "feat" and python_version >= "3.8"', 'sys_platform == "emscripten"',
+]
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs Node")
+def test_the_chain_follows_what_the_requested_extras_need_and_no_more() -> None:
+    # Against packaging's marker evaluation: the chain follows a Requires-Dist line when it has
+    # no marker, or only `extra == "..."` for an extra asked for; every other marker is left
+    # to the resolver (never followed: a guess must not send what may not be needed).
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    rng = random.Random(685)
+    cases = []
+    for _ in range(2000):
+        lines = []
+        for _ in range(rng.randint(0, 5)):
+            marker = rng.choice(MARKERS)
+            lines.append(f"Requires-Dist: {rng.choice(NAMES)}{rng.choice(SPECS)}" + (f"; {marker}" if marker else ""))
+        extras = rng.sample(["feat", "feat-two", "other"], rng.randint(0, 2))
+        cases.append(("Metadata-Version: 2.1\nName: x\n" + "\n".join(lines) + "\n\nbody: Requires-Dist: nope\n", extras))
+    done = subprocess.run(["node", "-e", _REQUIRES_RUN], input=json.dumps({"source": _CHAIN, "cases": cases}),
+                          capture_output=True, text=True, check=True, timeout=120)
+    followed = json.loads(done.stdout)
+    for (metadata, extras), names in zip(cases, followed, strict=True):
+        expected = []
+        for line in metadata.split("\n\n")[0].splitlines():
+            if not line.startswith("Requires-Dist: "):
+                continue
+            requirement = Requirement(line[len("Requires-Dist: "):])
+            marker = str(requirement.marker) if requirement.marker else None
+            only_extra = marker is not None and marker.startswith("extra == ") and " and " not in marker
+            wanted = marker is None or (only_extra and any(requirement.marker.evaluate({"extra": e}) for e in extras))
+            if wanted and canonicalize_name(requirement.name) != "already-here":
+                expected.append(canonicalize_name(requirement.name))
+        assert [canonicalize_name(n) for n in names] == expected, (metadata, extras, names)
+    # Not vacuous: extras were followed, and lines with other markers were not.
+    assert sum(len(n) for n in followed) > 1000
+    assert any('extra == "Feat.Two"' in m and "feat-two" in e and n for (m, e), n in zip(cases, followed))

@@ -132,3 +132,13 @@ def test_the_apis_default_waits_are_net_retrys():
     from micropkg.net import retry
 
     assert (api.DEFAULT_TIMEOUT, api.DEFAULT_BUDGET) == (retry.DEFAULT_TIMEOUT, retry.DEFAULT_BUDGET)
+
+
+def test_the_extras_of_bare_requests_are_named_as_pep_685_names_them() -> None:
+    from micropkg.index.head_start import bare_extras
+
+    assert bare_extras(["httpx[http2]", "Rich [Jupyter, Extra_One ]", "rich[extra.one]", "click", "six[x]>=1"]) == {
+        "httpx": ["http2"], "rich": ["extra-one", "jupyter"],
+    }
+    assert bare_extras("Foo.Bar[a,,b]") == {"foo-bar": ["a", "b"]}
+    assert bare_extras(["pkg[]", "pkg @ https://x/pkg.whl"]) == {}

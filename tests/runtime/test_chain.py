@@ -222,3 +222,17 @@ async def _uninstall(selenium, names):
     import micropkg
 
     await micropkg.uninstall(names)
+
+
+def test_the_requested_extras_dependencies_are_followed_and_no_others(selenium_standalone, index_server, make_wheel):
+    index_server.add(make_wheel("rt-ext", "1.0", requires_dist=['rt-ext-dep; extra == "feat"', 'rt-ext-other; extra == "other"']))
+    index_server.add(make_wheel("rt-ext-dep", "1.0"))
+    index_server.add(make_wheel("rt-ext-other", "1.0"))
+    sent, outcome = _install_watching(selenium_standalone, "rt-ext[feat]", [index_server.simple_url], {})
+    assert outcome == [["rt-ext", "1.0"], ["rt-ext-dep", "1.0"]]
+    _check_ahead(
+        sent, _wheel_and_metadata("rt_ext-1.0-py3-none-any.whl"),
+        [*_wheel_and_metadata("rt_ext_dep-1.0-py3-none-any.whl"), "simple/rt-ext-dep/"],
+    )
+    assert "/simple/rt-ext-other/" not in _paths(index_server)  # nobody asked for the other extra's
+    _assert_each_asked_once(index_server)
