@@ -14,7 +14,7 @@ during the call). Outside Pyodide (CPython, the host tests) the same work is
 done in Python, with the same rules.
 
 The rules are those of an install into site-packages, for files that must not
-exist yet: each file is created with ``O_EXCL | O_NOFOLLOW`` (never through
+exist yet: every path must be safe (``model.records.path_problem``), each file is created with ``O_EXCL | O_NOFOLLOW`` (never through
 what is there); a parent directory that exists must resolve inside the root
 (a link may not lead the files out); missing ones are made. If any file is
 already there -- or a parent is a file -- everything the call made is removed
@@ -78,6 +78,14 @@ _WRITE = r"""
     for (let i = written.length - 1; i >= 0; i--) FS.unlink(written[i][0]);
     for (let i = made.length - 1; i >= 0; i--) FS.rmdir(made[i]);
   };
+  // Security: the last gate before the file system, as model.records.path_problem (an oracle test
+  // holds them equal): relative, "/"-separated, no empty, "." or ".." segment, no NUL, backslash or drive.
+  const unsafe = paths.find((path) => path === "" || /[\0\\]/.test(path) || path.startsWith("/")
+    || /^[A-Za-z]:/.test(path) || path.split("/").some((part) => part === "" || part === "." || part === ".."));
+  if (unsafe !== undefined) {
+    buffer.release();
+    throw new Error(`refusing the unsafe path ${JSON.stringify(unsafe)}`);
+  }
   let offset = start, target = root;
   try {
     const bytes = buffer.data;
@@ -242,6 +250,12 @@ def _write_in_js(root: str, data: bytes, files: Sequence[tuple[str, int]], start
 
 
 def _write_in_python(root: str, data: bytes, files: Sequence[tuple[str, int]], start: int) -> Batch | None:
+    from ..model.records import path_problem  # not in Pyodide: it loads hashlib and csv (~16 ms)
+
+    for path, _ in files:
+        problem = path_problem(path)
+        if problem is not None:  # Security: the last gate before the file system
+            raise PermissionError(errno.EPERM, f"refusing the unsafe path {path!r} ({problem})", path)
     view = memoryview(data)
     made: list[str] = []
     written: list[tuple[str, tuple[int, int], int, int]] = []

@@ -104,3 +104,10 @@ def test_undo_leaves_the_root_as_it_was(tmp_path: Path) -> None:
 def test_the_sha256_is_hashlibs() -> None:
     data = os.urandom(100_000)
     assert asyncio.run(file_tree.sha256_hex(data, 17)) == hashlib.sha256(data[17:]).hexdigest()
+
+
+@pytest.mark.parametrize("path", ["", "/abs.py", "a//b.py", "a/./b.py", "a/../b.py", "C:x.py", "a\\b.py", "a\x00b.py"])
+def test_an_unsafe_path_is_refused_before_anything_is_written(tmp_path: Path, path: str) -> None:
+    with pytest.raises(PermissionError, match="unsafe"):
+        _batch(tmp_path, {"first.py": b"1", path: b"2"})
+    assert os.listdir(tmp_path) == []

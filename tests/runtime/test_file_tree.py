@@ -137,3 +137,35 @@ def test_undo_removes_only_what_is_still_its_own(selenium) -> None:
 
 def test_the_sha256_is_hashlibs(selenium) -> None:
     assert _sha256(selenium)
+
+
+PATHS = [
+    "a.py", "a/b.py", "", "/abs.py", "a//b.py", "a/./b.py", "./a.py", "a/..", "..", "a/../b.py", "...", ".a", "a.",
+    "C:x.py", "c:/x.py", "a:b.py", "ab:c.py", "a\\b.py", "a\x00b.py", "a/b/", "é/ü.py", " a.py", "a/ b.py", "a\nb.py",
+]
+
+
+@run_in_pyodide(packages=["micropkg"])
+def _refused(selenium, paths):
+    """For each path: whether write_new_files refused it as unsafe, and path_problem's verdict."""
+    import tempfile
+
+    from micropkg.model.records import path_problem
+    from micropkg.runtime import file_tree
+
+    verdicts = []
+    for path in paths:
+        root = tempfile.mkdtemp()
+        try:
+            file_tree.write_new_files(root, b"", [(path, 0)], 0)
+            refused = False
+        except OSError as exc:
+            refused = "unsafe" in str(exc)
+        verdicts.append([path, refused, path_problem(path) is not None])
+    return verdicts
+
+
+def test_the_path_rule_in_javascript_is_path_problems(selenium) -> None:
+    verdicts = _refused(selenium, PATHS)
+    assert [path for path, refused, problem in verdicts if refused != problem] == []
+    assert sum(refused for _, refused, _ in verdicts) >= 12  # the list holds both kinds
