@@ -66,7 +66,7 @@ from typing import Any, Protocol
 from ..errors import InstallError, MicropkgError
 from ..net.cache import Store, _sha256  # _sha256, not hashlib: a fresh Pyodide compiles it (~14 ms)
 from ..reporter import Reporter
-from ..runtime import file_tree
+from ..runtime import file_tree, stores
 
 __all__ = ["Entry", "Installed", "environment", "keep", "read_entry", "restore", "tree_key"]
 
@@ -195,61 +195,66 @@ class Entry:
     """An intact entry: its manifest, and where each file's bytes are."""
 
     manifest: dict
-    blob: bytes
+    blob: file_tree.Held  # the entry's bytes, where the store read them
     start: int  # offset of the first file's bytes in ``blob``
 
-    def files(self) -> Iterable[tuple[str, memoryview, int]]:
-        view = memoryview(self.blob)
+    def files(self) -> Iterable[tuple[str, bytes, int]]:
         offset = self.start
         for path, size, project in self.manifest["files"]:
-            yield path, view[offset:offset + size], project
+            yield path, self.blob.slice(offset, offset + size), project
             offset += size
 
 
 _DIGEST_END = len(_MAGIC) + 64  # where the sha256's line ends
 
 
-def _framed(blob: bytes) -> bool:
-    return blob.startswith(_MAGIC) and blob[_DIGEST_END:_DIGEST_END + 1] == b"\n"
+def _framed(blob: file_tree.Held) -> bool:
+    head = blob.slice(0, _DIGEST_END + 1)
+    return head.startswith(_MAGIC) and head[_DIGEST_END:] == b"\n"
 
 
-def unpack(blob: bytes, key: str, digest: str | None = None) -> Entry | None:
+def unpack(blob: bytes | file_tree.Held, key: str, digest: str | None = None) -> Entry | None:
     """The entry in ``blob``, or None unless it is intact, complete and kept under ``key``.
 
     ``digest``: the sha256 of everything after the digest's line, when the caller took it.
     """
-    if not _framed(blob):
+    held = blob if isinstance(blob, file_tree.Held) else file_tree.Held(blob)
+    if not _framed(held):
         return None
     digest_end = _DIGEST_END
     # One sha256 over the rest: it covers the manifest and every file, so nothing after it is checked again.
     if digest is None:  # read_entry takes it with the host's hashing
         import hashlib
 
-        digest = hashlib.sha256(memoryview(blob)[digest_end + 1:]).hexdigest()
-    if digest.encode() != blob[len(_MAGIC):digest_end]:
+        digest = hashlib.sha256(held.slice(digest_end + 1, len(held))).hexdigest()
+    if digest.encode() != held.slice(len(_MAGIC), digest_end):
         return None
-    line_end = blob.find(b"\n", digest_end + 1)
+    line_end = held.find(ord("\n"), digest_end + 1)
     try:
-        manifest = json.loads(blob[digest_end + 1:line_end])
+        manifest = json.loads(held.slice(digest_end + 1, line_end)) if line_end > 0 else None
     except ValueError:  # cannot happen to an intact entry of this format; a format bug is a miss
         return None
     start = line_end + 1
-    if manifest.get("key") != key or start + sum(size for _, size, _ in manifest["files"]) != len(blob):
+    if not isinstance(manifest, dict) or manifest.get("key") != key:
         return None
-    return Entry(manifest, blob, start)
+    if start + sum(size for _, size, _ in manifest["files"]) != len(held):
+        return None
+    return Entry(manifest, held, start)
 
 
 async def read_entry(store: Store, key: str) -> Entry | None:
     """The intact entry under ``key``, or None; a damaged one is deleted."""
     try:
-        blob = await store.get(key)
+        # In Pyodide, where the store read it (JavaScript's memory): checked and written from there.
+        blob = await stores.get_held(store, key)
     except OSError as exc:
         warnings.warn(f"micropkg's cache could not read {key!r} ({exc}); installing the usual way", stacklevel=2)
         return None
     if blob is None:
         return None
+    held = file_tree.Held(blob)
     # The host's sha256 where there is one: hashlib in WebAssembly takes ~3 ms a megabyte.
-    entry = unpack(blob, key, await file_tree.sha256_hex(blob, _DIGEST_END + 1) if _framed(blob) else None)
+    entry = unpack(blob, key, await file_tree.sha256_hex(held, _DIGEST_END + 1) if _framed(held) else None)
     if entry is None:
         # Whatever changed it, these are not the bytes that were installed: never write them.
         try:

@@ -30,21 +30,30 @@ import os
 import stat
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from .js import JsException, js_function
 
-__all__ = ["Batch", "sha256_hex", "write_new_files"]
+__all__ = ["Batch", "Held", "sha256_hex", "write_new_files"]
 
 _CREATE_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 # What makes a file "taken": something at its path, or a file where a parent directory should be.
 _TAKEN = (errno.EEXIST, errno.ENOTDIR)
 
-# (FS, constants, root, data, paths, sizes, start) => {taken} | {undo(data)}. ``data`` is a
-# PyProxy of a bytes-like object; its buffer is a view of the WebAssembly memory, valid until
-# the next allocation, so it is taken and released within each call.
-_WRITE = r"""
+# Bytes as JavaScript sees them: a Uint8Array as it is, or a PyProxy of Python bytes, whose
+# buffer is a view of the WebAssembly memory, valid until the next allocation (so it is taken
+# and released within each call).
+_VIEW = 'const viewOf = (data) => (typeof data.getBuffer === "function" ? data.getBuffer("u8") : { data, release() {} });'
+
+
+def _with_view(function: str) -> str:
+    return "(() => { " + _VIEW + " return " + function.strip() + "; })()"
+
+
+# (FS, constants, root, data, paths, sizes, start) => {taken} | {undo(data)}.
+_WRITE = _with_view(r"""
 (FS, c, root, data, paths, sizes, start) => {
-  const buffer = data.getBuffer("u8");
+  const buffer = viewOf(data);
   const MEMFS = FS.filesystems?.MEMFS;
   const made = [], written = [];
   const prefix = root + "/";
@@ -121,7 +130,7 @@ _WRITE = r"""
   }
   // Later (a native library failed): each file only while it is the one written, with its bytes.
   const undo = (again) => {
-    const view = again.getBuffer("u8");
+    const view = viewOf(again);
     const kept = [];
     try {
       for (let i = written.length - 1; i >= 0; i--) {
@@ -153,14 +162,14 @@ _WRITE = r"""
   };
   return { taken: false, undo };
 }
-"""
+""")
 
 # (data, start) => the hex sha256 of data's bytes from ``start``: a string under Node (its
 # crypto module hashes at once), a promise of one in a browser (crypto.subtle copies the
 # bytes when called, so the view is released before the promise settles); null: neither.
-_SHA256 = r"""
+_SHA256 = _with_view(r"""
 (data, start) => {
-  const buffer = data.getBuffer("u8");
+  const buffer = viewOf(data);
   try {
     const view = buffer.data.subarray(start);
     const node = typeof process === "object" && typeof process.getBuiltinModule === "function"
@@ -173,14 +182,40 @@ _SHA256 = r"""
     buffer.release();
   }
 }
-"""
+""")
 
 
-async def sha256_hex(data: bytes, start: int = 0) -> str:
+class Held:
+    """Bytes where they were read: Python's, or (in Pyodide) a JavaScript ``Uint8Array`` from the
+    store, which the sha256 and the writer read in place: 12 MB never copied into Python's memory."""
+
+    def __init__(self, data: Any) -> None:
+        self.data = data
+
+    def __len__(self) -> int:
+        return len(self.data) if isinstance(self.data, (bytes, bytearray, memoryview)) else int(self.data.length)
+
+    def slice(self, start: int, end: int) -> bytes:
+        """A copy of the bytes from ``start`` to ``end``."""
+        if isinstance(self.data, (bytes, bytearray, memoryview)):
+            return bytes(self.data[start:end])
+        return bytes(self.data.subarray(start, end).to_bytes())
+
+    def find(self, byte: int, start: int) -> int:
+        """Where ``byte`` is first at or after ``start``; -1: nowhere."""
+        if isinstance(self.data, (bytes, bytearray)):
+            return self.data.find(byte, start)
+        if isinstance(self.data, memoryview):
+            return bytes(self.data).find(byte, start)
+        return int(self.data.indexOf(byte, start))
+
+
+async def sha256_hex(data: Held | bytes, start: int = 0) -> str:
     """The hex sha256 of ``data[start:]``, by the host's hashing where there is one."""
+    held = data if isinstance(data, Held) else Held(data)
     if sys.platform == "emscripten":
         try:
-            digest = js_function(_SHA256)(data, start)
+            digest = js_function(_SHA256)(held.data, start)
             if digest is not None and not isinstance(digest, str):
                 digest = await digest
         except JsException:  # no crypto here after all (a sandbox): hashlib does it
@@ -189,15 +224,17 @@ async def sha256_hex(data: bytes, start: int = 0) -> str:
             return str(digest)
     import hashlib
 
-    return hashlib.sha256(memoryview(data)[start:]).hexdigest()
+    if not isinstance(held.data, (bytes, bytearray, memoryview)):
+        return hashlib.sha256(held.slice(start, len(held))).hexdigest()
+    return hashlib.sha256(memoryview(held.data)[start:]).hexdigest()
 
 
 class Batch:
     """The files one :func:`write_new_files` call created, for :meth:`undo`."""
 
-    def __init__(self, data: bytes, undo: Callable[[bytes], list[str]]) -> None:
-        self._data: bytes | None = data
-        self._undo: Callable[[bytes], list[str]] | None = undo
+    def __init__(self, data: Any, undo: Callable[[Any], list[str]]) -> None:
+        self._data: Any = data
+        self._undo: Callable[[Any], list[str]] | None = undo
 
     def undo(self) -> list[str]:
         """Remove what the call made, except files changed since: their paths, sorted.
@@ -212,17 +249,18 @@ class Batch:
         self._undo = self._data = None
 
 
-def write_new_files(root: str, data: bytes, files: Sequence[tuple[str, int]], start: int) -> Batch | None:
+def write_new_files(root: str, data: Held | bytes, files: Sequence[tuple[str, int]], start: int) -> Batch | None:
     """Create each ``(path, size)`` of ``files`` under ``root`` (a resolved directory), its
     bytes the next ``size`` of ``data`` from ``start``; None, with nothing left made, when
     one of them (or a parent) is taken. Raises ``OSError`` for anything else, having removed
     what it made."""
+    held = data.data if isinstance(data, Held) else data
     if sys.platform == "emscripten":
-        return _write_in_js(root, data, files, start)
-    return _write_in_python(root, data, files, start)
+        return _write_in_js(root, held, files, start)
+    return _write_in_python(root, held, files, start)
 
 
-def _write_in_js(root: str, data: bytes, files: Sequence[tuple[str, int]], start: int) -> Batch | None:
+def _write_in_js(root: str, data: Any, files: Sequence[tuple[str, int]], start: int) -> Batch | None:
     import js
     import pyodide_js
     from pyodide.ffi import to_js
@@ -240,7 +278,7 @@ def _write_in_js(root: str, data: bytes, files: Sequence[tuple[str, int]], start
         return None
     undo_in_js = outcome.undo
 
-    def undo(again: bytes) -> list[str]:
+    def undo(again: Any) -> list[str]:
         try:
             return list(undo_in_js(again).to_py())
         except JsException as exc:

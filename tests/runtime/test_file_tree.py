@@ -169,3 +169,32 @@ def test_the_path_rule_in_javascript_is_path_problems(selenium) -> None:
     verdicts = _refused(selenium, PATHS)
     assert [path for path, refused, problem in verdicts if refused != problem] == []
     assert sum(refused for _, refused, _ in verdicts) >= 12  # the list holds both kinds
+
+
+@run_in_pyodide(packages=["micropkg"])
+async def _from_javascript_bytes(selenium):
+    """The same from a JavaScript Uint8Array (what the stores hand a warm restore), read in place."""
+    import hashlib
+    import tempfile
+    from pathlib import Path
+
+    import js
+    from pyodide.ffi import to_js
+
+    from micropkg.runtime import file_tree
+
+    data = b"HEAD\nftjs/__init__.py...x = 1\n"
+    held = file_tree.Held(js.Uint8Array.new(to_js(data)))
+    root = Path(tempfile.mkdtemp())
+    batch = file_tree.write_new_files(str(root), held, [("ftjs/__init__.py", 6)], len(data) - 6)
+    return {
+        "length": len(held), "newline": held.find(10, 0), "slice": held.slice(5, 9).decode(),
+        "sha256": await file_tree.sha256_hex(held, 3) == hashlib.sha256(data[3:]).hexdigest(),
+        "written": (root / "ftjs" / "__init__.py").read_text(), "kept": batch.undo(), "left": list(root.iterdir()),
+    }
+
+
+def test_bytes_held_in_javascript_are_read_in_place(selenium) -> None:
+    assert _from_javascript_bytes(selenium) == {
+        "length": 30, "newline": 4, "slice": "ftjs", "sha256": True, "written": "x = 1\n", "kept": [], "left": [],
+    }
