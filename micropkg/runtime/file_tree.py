@@ -9,14 +9,15 @@ Emscripten's file system (``FS``): ~10 µs a file. Its sha256 is the host's
 (Node's ``crypto``, the browser's ``crypto.subtle``) rather than hashlib compiled
 to WebAssembly: 12 MB in ~8 ms instead of ~35 ms.
 
-Both read the caller's bytes in place (a view of Python's memory, held only
-during the call). Outside Pyodide (CPython, the host tests) the same work is
-done in Python, with the same rules.
+Both read the bytes in place (:class:`Held`): the ``Uint8Array`` the store
+read, or a view of Python's memory held only during the call. Outside Pyodide
+(CPython, the host tests) the same work is done in Python, with the same rules.
 
 The rules are those of an install into site-packages, for files that must not
-exist yet: every path must be safe (``model.records.path_problem``), each file is created with ``O_EXCL | O_NOFOLLOW`` (never through
-what is there); a parent directory that exists must resolve inside the root
-(a link may not lead the files out); missing ones are made. If any file is
+exist yet: every path must be safe (as ``model.records.path_problem`` says);
+each file is created new, never through what is there (``O_EXCL |
+O_NOFOLLOW``); a parent directory that exists must resolve inside the root (a
+link may not lead the files out); missing ones are made. If any file is
 already there -- or a parent is a file -- everything the call made is removed
 again before it returns, and it returns None. :meth:`Batch.undo` removes the
 files later (a rollback), each only while it is still the file written with
@@ -238,7 +239,7 @@ class Batch:
 
     def undo(self) -> list[str]:
         """Remove what the call made, except files changed since: their paths, sorted.
-        Raises ``OSError`` when a removal fails (the rest are still tried where they can be)."""
+        Raises ``OSError`` when a removal fails."""
         if self._undo is None or self._data is None:
             raise RuntimeError("this batch was undone or kept already")
         undo, data, self._undo, self._data = self._undo, self._data, None, None
