@@ -254,7 +254,7 @@ async def read_entry(store: Store, key: str) -> Entry | None:
         return None
     held = file_tree.Held(blob)
     # The host's sha256 where there is one: hashlib in WebAssembly takes ~3 ms a megabyte.
-    entry = unpack(blob, key, await file_tree.sha256_hex(held, _DIGEST_END + 1) if _framed(held) else None)
+    entry = unpack(held, key, await file_tree.sha256_hex(held, _DIGEST_END + 1) if _framed(held) else None)
     if entry is None:
         # Whatever changed it, these are not the bytes that were installed: never write them.
         try:
