@@ -198,3 +198,19 @@ def test_bytes_held_in_javascript_are_read_in_place(selenium) -> None:
     assert _from_javascript_bytes(selenium) == {
         "length": 30, "newline": 4, "slice": "ftjs", "sha256": True, "written": "x = 1\n", "kept": [], "left": [],
     }
+
+
+@run_in_pyodide(packages=["micropkg"])
+def _no_files(selenium):
+    import os
+    import tempfile
+
+    from micropkg.runtime import file_tree
+
+    root = tempfile.mkdtemp()
+    batch = file_tree.write_new_files(root, b"HEAD", [], 4)
+    return [batch is not None, os.listdir(root), batch.undo()]
+
+
+def test_an_empty_batch_writes_nothing(selenium) -> None:
+    assert _no_files(selenium) == [True, [], []]
