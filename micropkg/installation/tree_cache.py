@@ -307,9 +307,11 @@ async def restore(
             str(resolved), entry.blob, [(path, size) for path, size, _ in manifest["files"]], entry.start,
         )
     except OSError as exc:
-        raise InstallError(
-            f"Could not restore the installed files micropkg kept: {exc}. {_rolled_back(resolved, [])}"
-        ) from exc
+        outcome = (
+            f"{str(resolved)!r} may be left half-restored." if isinstance(exc, file_tree.HalfWritten)
+            else _rolled_back(resolved, [])
+        )
+        raise InstallError(f"Could not restore the installed files micropkg kept: {exc}. {outcome}") from exc
     if batch is None:
         return None
     try:

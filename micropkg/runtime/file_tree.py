@@ -35,7 +35,7 @@ from typing import Any
 
 from .js import JsException, js_function
 
-__all__ = ["Batch", "Held", "sha256_hex", "write_new_files"]
+__all__ = ["Batch", "HalfWritten", "Held", "sha256_hex", "write_new_files"]
 
 _CREATE_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 # What makes a file "taken": something at its path, or a file where a parent directory should be.
@@ -128,7 +128,8 @@ _WRITE = _with_view(r"""
     try {
       removeAll();
     } catch (again) {
-      throw new Error(`${target}: ${error.message || error}; removing what was written failed too (${errnoOf(again) ?? again})`);
+      const message = `${target}: ${error.message || error}; removing what was written failed too (${errnoOf(again) ?? again})`;
+      return { taken: false, halfWritten: message };
     }
     const code = errnoOf(error);
     if (code === c.EEXIST || code === c.ENOTDIR) return { taken: true };
@@ -191,6 +192,10 @@ _SHA256 = _with_view(r"""
   }
 }
 """)
+
+
+class HalfWritten(OSError):
+    """A write failed, and so did removing what the call had written: the root is left half-written."""
 
 
 class Held:
@@ -261,7 +266,7 @@ def write_new_files(root: str, data: Held | bytes, files: Sequence[tuple[str, in
     """Create each ``(path, size)`` of ``files`` under ``root`` (a resolved directory), its
     bytes the next ``size`` of ``data`` from ``start``; None, with nothing left made, when
     one of them (or a parent) is taken. Raises ``OSError`` for anything else, having removed
-    what it made."""
+    what it made (:class:`HalfWritten` when that failed too)."""
     held = data.data if isinstance(data, Held) else data
     if sys.platform == "emscripten":
         return _write_in_js(root, held, files, start)
@@ -287,6 +292,8 @@ def _write_in_js(root: str, data: Any, files: Sequence[tuple[str, int]], start: 
         raise OSError(f"writing the restored files under {root!r} failed: {exc}") from exc
     if outcome.taken:
         return None
+    if getattr(outcome, "halfWritten", None):
+        raise HalfWritten(f"writing the restored files under {root!r} failed: {outcome.halfWritten}")
     undo_in_js = outcome.undo
 
     def undo(again: Any) -> list[str]:
@@ -346,7 +353,10 @@ def _write_in_python(root: str, data: bytes, files: Sequence[tuple[str, int]], s
                 os.close(fd)
             offset += size
     except OSError as exc:
-        remove_all()
+        try:
+            remove_all()
+        except OSError as again:
+            raise HalfWritten(f"{exc}; removing what was written failed too ({again})") from exc
         if exc.errno in _TAKEN:
             return None
         raise

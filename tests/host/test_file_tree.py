@@ -111,3 +111,18 @@ def test_an_unsafe_path_is_refused_before_anything_is_written(tmp_path: Path, pa
     with pytest.raises(PermissionError, match="unsafe"):
         _batch(tmp_path, {"first.py": b"1", path: b"2"})
     assert os.listdir(tmp_path) == []
+
+
+def test_a_failed_cleanup_is_said(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "demo").symlink_to(elsewhere, target_is_directory=True)
+
+    def failing_unlink(path, *args, **kwargs):
+        raise PermissionError(13, "denied", str(path))
+
+    monkeypatch.setattr(os, "unlink", failing_unlink)
+    with pytest.raises(file_tree.HalfWritten, match="outside.*removing what was written failed too"):
+        _batch(root, {"a.py": b"1", "demo/__init__.py": b"2"})
