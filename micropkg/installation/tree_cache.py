@@ -36,11 +36,14 @@ differently (a new release, a yanked file) makes it a miss. Then nothing of the
 entry's paths may exist yet. Anything else is a miss, and the install takes
 the normal path, which reports whatever is wrong.
 
-**Restoring** is transactional like an install: the files are written in one
-:class:`~micropkg.installation.site_packages.SitePackages` transaction, the
-native libraries load in the recorded order inside it, and a failure rolls
-every file back. RECORD, INSTALLER, REQUESTED and micropkg's own dist-info
-files are the bytes the normal install wrote.
+**Restoring** is transactional like an install: every file is new (a taken
+path is a miss), so all are created in one call
+(:func:`~micropkg.runtime.file_tree.write_new_files`: in Pyodide, straight into
+Emscripten's file system from JavaScript, under an install's rules for new
+files), the native libraries load in the recorded order after it, and a failure
+removes every file written. RECORD, INSTALLER, REQUESTED and micropkg's own
+dist-info files are the bytes the normal install wrote. The one sha256 over the
+entry is the host's (Node's ``crypto``, ``crypto.subtle``) where there is one.
 
 **Not kept**: installs with requirements files, direct references (a URL's
 bytes may change), a ``pyodide_packages`` lockfile URL, shared libraries of the
@@ -51,21 +54,19 @@ nothing with ``cache="off"``.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import os
 import sys
 import warnings
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, Protocol
 
 from ..errors import InstallError, MicropkgError
-from ..net.cache import Store
+from ..net.cache import Store, _sha256  # _sha256, not hashlib: a fresh Pyodide compiles it (~14 ms)
 from ..reporter import Reporter
-from .destination import rolled_back
-from .site_packages import SitePackages
+from ..runtime import file_tree, stores
 
 __all__ = ["Entry", "Installed", "environment", "keep", "read_entry", "restore", "tree_key"]
 
@@ -104,7 +105,7 @@ def tree_key(
 ) -> str:
     """The store key of an install's entry (see the module docstring)."""
     def secret(text: str) -> str:  # headers and credentials are hashed before they are hashed in
-        return hashlib.sha256(text.encode()).hexdigest()
+        return _sha256(text.encode()).hexdigest()
 
     described = {
         "format": _MAGIC.decode().strip(),
@@ -118,7 +119,7 @@ def tree_key(
         "python": sys.version,
     }
     text = json.dumps(described, sort_keys=True, default=str)
-    return "tree/" + hashlib.sha256(text.encode()).hexdigest()
+    return "tree/" + _sha256(text.encode()).hexdigest()
 
 
 def environment(root: Path) -> list[str]:
@@ -134,7 +135,7 @@ def environment(root: Path) -> list[str]:
 
 def pack(manifest: dict, files: Sequence[bytes]) -> bytes:
     rest = b"".join([json.dumps(manifest, sort_keys=True).encode(), b"\n", *files])
-    return b"".join([_MAGIC, hashlib.sha256(rest).hexdigest().encode(), b"\n", rest])
+    return b"".join([_MAGIC, _sha256(rest).hexdigest().encode(), b"\n", rest])
 
 
 async def keep(
@@ -166,7 +167,7 @@ async def keep(
             files.append((path, len(data), number))
             blobs.append(data)
     pages = sorted(
-        [index.url, url, response.status, hashlib.sha256(response.body).hexdigest()]
+        [index.url, url, response.status, _sha256(response.body).hexdigest()]
         for index in indexes for url, response in index.pages_read.items()
     )
     manifest = {
@@ -194,48 +195,66 @@ class Entry:
     """An intact entry: its manifest, and where each file's bytes are."""
 
     manifest: dict
-    blob: bytes
+    blob: file_tree.Held  # the entry's bytes, where the store read them
     start: int  # offset of the first file's bytes in ``blob``
 
-    def files(self) -> Iterable[tuple[str, memoryview, int]]:
-        view = memoryview(self.blob)
+    def files(self) -> Iterable[tuple[str, bytes, int]]:
         offset = self.start
         for path, size, project in self.manifest["files"]:
-            yield path, view[offset:offset + size], project
+            yield path, self.blob.slice(offset, offset + size), project
             offset += size
 
 
-def unpack(blob: bytes, key: str) -> Entry | None:
-    """The entry in ``blob``, or None unless it is intact, complete and kept under ``key``."""
-    if not blob.startswith(_MAGIC):
+_DIGEST_END = len(_MAGIC) + 64  # where the sha256's line ends
+
+
+def _framed(blob: file_tree.Held) -> bool:
+    head = blob.slice(0, _DIGEST_END + 1)
+    return head.startswith(_MAGIC) and head[_DIGEST_END:] == b"\n"
+
+
+def unpack(blob: bytes | file_tree.Held, key: str, digest: str | None = None) -> Entry | None:
+    """The entry in ``blob``, or None unless it is intact, complete and kept under ``key``.
+
+    ``digest``: the sha256 of everything after the digest's line, when the caller took it.
+    """
+    held = blob if isinstance(blob, file_tree.Held) else file_tree.Held(blob)
+    if not _framed(held):
         return None
-    digest_end = len(_MAGIC) + 64
-    if blob[digest_end:digest_end + 1] != b"\n":
-        return None
+    digest_end = _DIGEST_END
     # One sha256 over the rest: it covers the manifest and every file, so nothing after it is checked again.
-    if hashlib.sha256(memoryview(blob)[digest_end + 1:]).hexdigest().encode() != blob[len(_MAGIC):digest_end]:
+    if digest is None:  # read_entry takes it with the host's hashing
+        import hashlib
+
+        digest = hashlib.sha256(held.slice(digest_end + 1, len(held))).hexdigest()
+    if digest.encode() != held.slice(len(_MAGIC), digest_end):
         return None
-    line_end = blob.find(b"\n", digest_end + 1)
+    line_end = held.find(ord("\n"), digest_end + 1)
     try:
-        manifest = json.loads(blob[digest_end + 1:line_end])
+        manifest = json.loads(held.slice(digest_end + 1, line_end)) if line_end > 0 else None
     except ValueError:  # cannot happen to an intact entry of this format; a format bug is a miss
         return None
     start = line_end + 1
-    if manifest.get("key") != key or start + sum(size for _, size, _ in manifest["files"]) != len(blob):
+    if not isinstance(manifest, dict) or manifest.get("key") != key:
         return None
-    return Entry(manifest, blob, start)
+    if start + sum(size for _, size, _ in manifest["files"]) != len(held):
+        return None
+    return Entry(manifest, held, start)
 
 
 async def read_entry(store: Store, key: str) -> Entry | None:
     """The intact entry under ``key``, or None; a damaged one is deleted."""
     try:
-        blob = await store.get(key)
+        # In Pyodide, where the store read it (JavaScript's memory): checked and written from there.
+        blob = await stores.get_held(store, key)
     except OSError as exc:
         warnings.warn(f"micropkg's cache could not read {key!r} ({exc}); installing the usual way", stacklevel=2)
         return None
     if blob is None:
         return None
-    entry = unpack(blob, key)
+    held = file_tree.Held(blob)
+    # The host's sha256 where there is one: hashlib in WebAssembly takes ~3 ms a megabyte.
+    entry = unpack(held, key, await file_tree.sha256_hex(held, _DIGEST_END + 1) if _framed(held) else None)
     if entry is None:
         # Whatever changed it, these are not the bytes that were installed: never write them.
         try:
@@ -257,7 +276,7 @@ async def pages_unchanged(entry: Entry, indexes: Sequence[PageSource]) -> bool:
             response = await index.page_response(url)
         except MicropkgError:  # offline and not kept, the network down: the normal path says so
             return False
-        return response.status == status and hashlib.sha256(response.body).hexdigest() == sha256
+        return response.status == status and _sha256(response.body).hexdigest() == sha256
 
     checks = await asyncio.gather(*(same(*page) for page in entry.manifest["pages"]))
     return all(checks)
@@ -275,19 +294,28 @@ async def restore(
     Returns None, having written nothing, when one of its paths is taken (the
     normal path explains); raises :class:`InstallError` after rolling back when
     a write or a native library fails.
+
+    The files are all new (a taken path is a miss), so they are written in one
+    call (:func:`~micropkg.runtime.file_tree.write_new_files`, the same rules as
+    an install's writes) and a rollback only removes what that call made.
     """
     manifest = entry.manifest
     pins = manifest["pins"]
-    if _any_taken(root, (path for path, _, _ in manifest["files"])):
-        return None
-    reporter.installing([(pin["name"], pin["version"]) for pin in pins])
-    destination = SitePackages(root)
-    projects = manifest["projects"]
-    destination.begin()
+    resolved = Path(root).resolve(strict=True)
     try:
-        for path, data, project in entry.files():
-            with destination.project(projects[project]):
-                destination.write(path, bytes(data))
+        batch = file_tree.write_new_files(
+            str(resolved), entry.blob, [(path, size) for path, size, _ in manifest["files"]], entry.start,
+        )
+    except OSError as exc:
+        outcome = (
+            f"{str(resolved)!r} may be left half-restored." if isinstance(exc, file_tree.HalfWritten)
+            else _rolled_back(resolved, [])
+        )
+        raise InstallError(f"Could not restore the installed files micropkg kept: {exc}. {outcome}") from exc
+    if batch is None:
+        return None
+    try:
+        reporter.installing([(pin["name"], pin["version"]) for pin in pins])
         count = sum(len(libs) for libs in manifest["dynlibs"])
         loaded = 0
         for libs in manifest["dynlibs"]:
@@ -297,40 +325,25 @@ async def restore(
         # As the installer does: each wheel's libraries in order, the wheels side by side.
         await asyncio.gather(*(load_dynlibs(root, libs) for libs in manifest["dynlibs"]))
     except Exception as exc:
-        outcome = _roll_back(destination, root)
+        outcome = _roll_back(batch, resolved)
         raise InstallError(f"Could not restore the installed files micropkg kept: {exc}. {outcome}") from exc
     except BaseException:
-        _roll_back(destination, root)
+        _roll_back(batch, resolved)
         raise
-    try:
-        destination.commit()
-    except OSError as exc:
-        raise InstallError(f"Restored {len(pins)} distributions, but cleaning up the rollback data failed: {exc}") from exc
+    batch.forget()
     return [Installed(pin["name"], pin["version"], pin["filename"], pin["source"]) for pin in pins]
 
 
-def _any_taken(root: Path, paths: Iterable[str]) -> bool:
-    """Whether anything is at one of ``paths`` (each directory listed once)."""
-    listings: dict[str, frozenset[str] | None] = {}
-    for path in paths:
-        parent, _, name = path.rpartition("/")
-        if parent not in listings:
-            try:
-                listings[parent] = frozenset(os.listdir(root / parent if parent else root))
-            except FileNotFoundError:
-                listings[parent] = None
-            except OSError:
-                return True
-        names = listings[parent]
-        if names is not None and name in names:
-            return True
-    return False
-
-
-def _roll_back(destination: SitePackages, root: Path) -> str:
+def _roll_back(batch: file_tree.Batch, root: Path) -> str:
     # Nothing is imported while restoring (loading a library runs no Python), so only files go back.
     try:
-        kept = destination.rollback()
+        kept = batch.undo()
     except OSError as exc:
         return f"Rolling back failed too ({exc}): {str(root)!r} may be left half-restored."
-    return rolled_back(destination.root, kept)
+    return _rolled_back(root, kept)
+
+
+def _rolled_back(root: PurePath, kept: Sequence[str]) -> str:
+    from .destination import rolled_back  # the failure's sentence, as an install's: loaded only then
+
+    return rolled_back(root, kept)
