@@ -63,6 +63,8 @@ async def get_held(store: Store, key: str) -> object | None:
     """The entry under ``key`` as the store holds it: from the Node directory or the Cache API,
     a JavaScript ``Uint8Array`` (not copied into Python's memory: a warm restore's 12 MB took
     ~10 ms to copy), else the bytes; None when there is none. Raises ``OSError`` as ``get``."""
+    if store.surely_missing(key):
+        return None  # a cold install's lookup: no wait on the store
     if isinstance(store, (NodeFsStore, CacheApiStore, FallbackStore)):
         return await store.get_js(key)
     return await store.get(key)
