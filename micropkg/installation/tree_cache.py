@@ -66,7 +66,7 @@ from typing import Any, Protocol
 from ..errors import InstallError, MicropkgError
 from ..net.cache import Store, _sha256  # _sha256, not hashlib: a fresh Pyodide compiles it (~14 ms)
 from ..reporter import Reporter
-from ..runtime import file_tree, stores
+from ..runtime import file_reader, file_tree, stores
 
 __all__ = ["Entry", "Installed", "environment", "keep", "read_entry", "restore", "tree_key"]
 
@@ -134,8 +134,8 @@ def environment(root: Path) -> list[str]:
 
 
 def pack(manifest: dict, files: Sequence[bytes]) -> bytes:
-    rest = b"".join([json.dumps(manifest, sort_keys=True).encode(), b"\n", *files])
-    return b"".join([_MAGIC, _sha256(rest).hexdigest().encode(), b"\n", rest])
+    """An entry of ``manifest`` and the files' bytes (as :func:`keep` makes it)."""
+    return file_reader.frame(_MAGIC, json.dumps(manifest, sort_keys=True).encode(), b"".join(files))
 
 
 async def keep(
@@ -155,32 +155,35 @@ async def keep(
     ``dynlibs``: the native libraries, per wheel, in the order they loaded;
     ``indexes``: the session's indexes, whose ``pages_read`` are the pages the resolution read.
     """
-    files: list[tuple[str, int, int]] = []
-    blobs: list[bytes] = []
-    total = 0
-    for number, (_, paths) in enumerate(written):
-        for path in paths:
-            data = (root / path).read_bytes()
-            total += len(data)
-            if total > MAX_ENTRY_BYTES:
-                return False
-            files.append((path, len(data), number))
-            blobs.append(data)
-    pages = sorted(
-        [index.url, url, response.status, _sha256(response.body).hexdigest()]
-        for index in indexes for url, response in index.pages_read.items()
-    )
+    paths = [path for _, project_paths in written for path in project_paths]
+    try:
+        # Read back in one call (in Pyodide from JavaScript: ~1,800 files of Python I/O took ~70 ms).
+        read = file_reader.read_files(str(root), paths, MAX_ENTRY_BYTES)
+    except OSError as exc:
+        warnings.warn(f"micropkg's cache could not keep the installed files ({key!r}): {exc}", stacklevel=2)
+        return False
+    if read is None:
+        return False
+    data, sizes = read
+    numbers = [number for number, (_, project_paths) in enumerate(written) for _ in project_paths]
+    pages: list[tuple[str, str, int, str]] = []
+    for index in indexes:
+        for url, response in index.pages_read.items():
+            pages.append((index.url, url, response.status, await file_tree.sha256_hex(response.body)))
+    pages.sort()
     manifest = {
         "key": key,
         "environment": environment_before,
         "pages": pages,
         "pins": [dict(pin) for pin in pins],
         "projects": [name for name, _ in written],
-        "files": files,
+        "files": [[path, size, number] for path, size, number in zip(paths, sizes, numbers, strict=True)],
         "dynlibs": [list(libs) for libs in dynlibs],
     }
+    entry = await file_reader.pack_entry(_MAGIC, json.dumps(manifest, sort_keys=True).encode(), data)
     try:
-        await store.put(key, pack(manifest, blobs))
+        # In Pyodide a JavaScript Uint8Array, which the Node and Cache API stores take as it is.
+        await store.put(key, entry.data)
     except OSError as exc:
         warnings.warn(f"micropkg's cache could not keep the installed files ({key!r}): {exc}", stacklevel=2)
         return False

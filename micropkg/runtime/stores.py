@@ -367,7 +367,9 @@ class FallbackStore(Store):
                 return
             except OSError as exc:
                 self._fall_back(str(exc))
-        await self._memory.put(key, data)
+        # A tree-cache entry may be a JavaScript Uint8Array (the Node directory and the Cache API
+        # take it as it is: file_reader.pack_entry); memory keeps bytes.
+        await self._memory.put(key, data if isinstance(data, bytes) else data.to_bytes())
 
     async def delete(self, key: str) -> None:
         await self._memory.delete(key)

@@ -214,3 +214,37 @@ def _no_files(selenium):
 
 def test_an_empty_batch_writes_nothing(selenium) -> None:
     assert _no_files(selenium) == [True, [], []]
+
+
+@run_in_pyodide(packages=["micropkg"])
+async def _read_back_and_pack(selenium):
+    import tempfile
+    from pathlib import Path
+
+    from micropkg.runtime import file_reader
+
+    root = Path(tempfile.mkdtemp())
+    files = {"a/__init__.py": b"A = 1\n", "a/b/c.py": bytes(range(256)) * 40, "a-1.0.dist-info/RECORD": b""}
+    for path, data in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_bytes(data)
+    data, sizes = file_reader.read_files(str(root), list(files), 1 << 20)
+    in_js = not isinstance(data.data, bytes)
+    packed = await file_reader.pack_entry(b"HEAD\n", b'{"m": 1}', data)
+    expected = file_reader.frame(b"HEAD\n", b'{"m": 1}', b"".join(files.values()))
+    too_big = file_reader.read_files(str(root), list(files), 100)
+    try:
+        file_reader.read_files(str(root), ["gone.py"], 1 << 20)
+        gone = "read"
+    except OSError as exc:
+        gone = str(exc)
+    return in_js, sizes == [len(b) for b in files.values()], packed.slice(0, len(packed)) == expected, too_big, gone
+
+
+def test_an_installed_tree_is_read_back_and_packed_in_javascript_as_python_would(selenium_standalone):
+    # The tree cache keeps what an install wrote from these (micropkg.runtime.file_reader): the
+    # files read straight from Emscripten's file system, framed with the host's sha256.
+    in_js, sizes_right, same, too_big, gone = _read_back_and_pack(selenium_standalone)
+    assert in_js and sizes_right and same
+    assert too_big is None
+    assert "reading back the installed files" in gone, gone
