@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .js import js_function
@@ -272,6 +272,33 @@ def send_page(
     request = EarlyRequest(url, headers)
     request.on_its_way = asyncio.ensure_future(request._send(cache, credentials, answers))
     return request
+
+
+def send_files(requests: Iterable[tuple[str, Mapping[str, str]]], credentials: str | None = None) -> dict[str, EarlyRequest]:
+    """Start downloading each ``(url, headers)`` now, by URL: the files of an install that knows
+    them before its machinery has loaded (a lock's), so that the machinery loads while they
+    are on their way. Through :func:`first_fetch`: under Node, Node's http modules, as fetch()
+    would first load undici (see ``_NODE_REQUEST``). The transport takes each over when the
+    file is read (:meth:`EarlyRequest.take`); the caller aborts those it never read.
+
+    A request that cannot be started is left out: the transport sends it, and reports its failure.
+    """
+    import js
+
+    fetch = first_fetch()
+    handled = _handled()
+    sent: dict[str, EarlyRequest] = {}
+    for url, headers in requests:
+        if url in sent:
+            continue  # asked twice: the first is taken over, the second read sends its own
+        try:
+            controller = js.AbortController.new()
+            promise = start_fetch(url, headers, credentials, controller.signal, fetch)
+            handled(promise)  # rejected after an abort nobody awaits: not an unhandled rejection
+        except Exception:  # noqa: BLE001, S112 - sent again when read, and its failure reported then
+            continue
+        sent[url] = EarlyRequest.sent(url, headers, promise, controller)
+    return sent
 
 
 class EarlyRequests:

@@ -246,9 +246,10 @@ async def _read_pieces(stream: Any, watchdog: _Watchdog) -> bytes:
     return joined.to_bytes()
 
 
-async def read_local_url(url: str, transport: Transport | None = None) -> bytes:
+async def read_local_url(url: str, transport: Transport | None = None, early: EarlyRequest | None = None) -> bytes:
     """Bytes of an ``emfs:`` (Pyodide's file system) or ``file:`` (the host's, Node only) URL;
-    any other URL is fetched through ``transport`` (a plain :class:`PyfetchTransport` by default)."""
+    any other URL is fetched through ``transport`` (a plain :class:`PyfetchTransport` by default),
+    which takes over ``early``, the request already sent for it (``runtime.early.send_files``)."""
     if url.startswith("emfs:"):
         path = url[len("emfs:") :]
         try:
@@ -266,5 +267,5 @@ async def read_local_url(url: str, transport: Transport | None = None) -> bytes:
         except JsException as exc:  # Node's fs
             raise NetworkError(f"Cannot read {path}: {exc}", url=url) from exc
     plain_url, headers = split_credentials(url)
-    response = await (transport or PyfetchTransport()).fetch(Request(plain_url, headers))
+    response = await (transport or PyfetchTransport()).fetch(Request(plain_url, headers, early=early))
     return response.raise_for_status(f"Download of {plain_url}").body

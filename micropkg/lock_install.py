@@ -1,0 +1,113 @@
+"""``install(lock=...)``: the lock is read, its files are sent for, then the installer loads.
+
+A lock names every file an install will download, so its requests need not
+wait for the machinery that reads them: once the lock is parsed and its plan
+made (what is installed already is kept), each file's request leaves through
+the runtime's ``fetch`` (``runtime.early.send_files``), and the installer's
+modules load while they are on their way -- a module at a time, so that under
+Node, where requests are written and answers read on this same thread, the
+event loop runs in between. The transport takes each request over when the
+installer reads that file; from there it is an ordinary download (timeouts,
+retries, the hash and size checks against the lock). A request never read
+(the install failed first) is aborted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .installation.installer import Installed
+    from .reporter import Reporter
+    from .runtime.early import EarlyRequest
+    from .session import Session
+
+__all__ = ["install_from_lock"]
+
+
+async def install_from_lock(
+    session: Session, lock: str, reporter: Reporter, credentials: str | None = None,
+) -> list[Installed]:
+    """Install what ``lock`` (a location or the text of a ``pylock.toml`` or
+    ``pyodide-lock.json``) lists for this runtime (``install(lock=...)``)."""
+    from .installation.environment import distributions
+    from .model.lock import plan_from_lock
+    from .reporter import mark
+
+    mark(reporter, "parsing")
+    parsed = await session.load_lock(lock)
+    root, target = session.site_packages, session.target
+    planned = plan_from_lock(parsed, target, {dist.name: dist.version for dist in distributions([root])})
+    # The files leave now: the installer loads (and what it reads them with) while they are on their way.
+    sent = _send_files(session, planned[1], credentials)
+    try:
+        if sent:
+            await _load_installer()
+        from .installation.installer import install_lock
+        from .runtime import native
+
+        async def read(location: str) -> bytes:
+            return await session.read(location, early=sent.pop(location, None))
+
+        builds = session.builder(reporter) if any(p.sdist_to_build is not None for p in parsed.packages) else None
+        try:
+            return await install_lock(
+                parsed, target, root, read if sent else session.read,
+                load_dynlibs=native.load_dynlibs, dynlibs_to_load=native.dynlibs_to_load,
+                reporter=reporter, builds=builds, planned=planned,
+            )
+        finally:
+            if builds is not None:
+                builds.close()
+    finally:
+        for request in sent.values():  # nobody read them: the install failed first
+            request.abort()
+
+
+# What a lock install loads once its files are on their way, in this order: see _load_installer.
+_INSTALLER = (
+    "micropkg.model.wheel", "micropkg.index.downloads", "micropkg.installation.writer",
+    "micropkg.installation.installer", "micropkg.runtime.native",
+)
+
+
+async def _load_installer() -> None:
+    """Import the installer a module at a time, letting the event loop run between them:
+    under Node the requests just sent are written (and their answers read) on this thread."""
+    import importlib
+    import sys
+
+    await asyncio.sleep(0)  # the connections open, the requests are written
+    for name in _INSTALLER:
+        if name not in sys.modules:
+            importlib.import_module(name)
+            await asyncio.sleep(0)
+
+
+def _send_files(session: Session, files, credentials: str | None) -> dict[str, EarlyRequest]:
+    """The lock's downloads, started now (``runtime.early.send_files``), by the location they
+    will be read from; none outside Pyodide, and none the session would refuse to send
+    (that refusal is made when the file is read, as before)."""
+    from .errors import InsecureURL
+    from .net.transport import require_secure_url, split_credentials
+    from .runtime import detect
+
+    if not detect.in_pyodide():
+        return {}
+    wanted: dict[str, tuple[str, dict[str, str]]] = {}
+    for url in files:
+        location = url.partition("#")[0]  # as the downloads read it
+        if location.split(":", 1)[0].lower() not in ("http", "https"):
+            continue  # a path: read from a file system, not sent
+        try:
+            require_secure_url(location, allow_insecure_http=session.allow_insecure_http, what="URL")
+        except InsecureURL:
+            continue
+        wanted[location] = split_credentials(location)
+    if not wanted:
+        return {}
+    from .runtime.early import send_files
+
+    sent = send_files(wanted.values(), credentials)
+    return {location: sent[plain] for location, (plain, _) in wanted.items() if plain in sent}
