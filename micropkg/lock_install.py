@@ -1,10 +1,10 @@
 """``install(lock=...)``: the lock is read, its files are sent for, then the installer loads.
 
 A lock names every file an install will download, so its requests need not
-wait for the machinery that reads them: once the lock is parsed and its plan
-made (what is installed already is kept), each file's request leaves through
-the runtime's ``fetch`` (``runtime.early.send_files``), and the installer's
-modules load while they are on their way -- a module at a time, so that under
+wait for the machinery that reads them: once the lock is parsed, each file's
+request leaves through the runtime's ``fetch`` (``runtime.early.send_files``;
+not for a project whose ``.dist-info`` is there at the locked version), and
+the installer's modules load while they are on their way -- a module at a time, so that under
 Node, where requests are written and answers read on this same thread, the
 event loop runs in between. The transport takes each request over when the
 installer reads that file; from there it is an ordinary download (timeouts,
@@ -15,10 +15,13 @@ retries, the hash and size checks against the lock). A request never read
 from __future__ import annotations
 
 import asyncio
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .installation.installer import Installed
+    from .model.simple import DistFile
     from .reporter import Reporter
     from .runtime.early import EarlyRequest
     from .session import Session
@@ -31,21 +34,23 @@ async def install_from_lock(
 ) -> list[Installed]:
     """Install what ``lock`` (a location or the text of a ``pylock.toml`` or
     ``pyodide-lock.json``) lists for this runtime (``install(lock=...)``)."""
-    from .installation.environment import distributions
     from .model.lock import plan_from_lock
     from .reporter import mark
 
     mark(reporter, "parsing")
     parsed = await session.load_lock(lock)
     root, target = session.site_packages, session.target
-    planned = plan_from_lock(parsed, target, {dist.name: dist.version for dist in distributions([root])})
     # The files leave now: the installer loads (and what it reads them with) while they are on their way.
-    sent = _send_files(session, planned[1], credentials)
+    sent = _send_files(session, _not_installed(plan_from_lock(parsed, target, {})[1], root), credentials)
     try:
         if sent:
             await _load_installer()
+        from .installation.environment import distributions
         from .installation.installer import install_lock
         from .runtime import native
+
+        # What is installed, as the installer judges it: what it keeps is not read (its request is aborted).
+        planned = plan_from_lock(parsed, target, {dist.name: dist.version for dist in distributions([root])})
 
         async def read(location: str) -> bytes:
             return await session.read(location, early=sent.pop(location, None))
@@ -65,10 +70,22 @@ async def install_from_lock(
             request.abort()
 
 
+def _not_installed(files: dict[str, DistFile], root: Path) -> dict[str, DistFile]:
+    """``files`` less those whose ``.dist-info`` directory (the wheel's name and version, as its
+    file name spells them) is in ``root``: a listing of one directory, where the installer's
+    own judgement (``installation.environment``) reads every distribution's METADATA and
+    RECORD, and loads later. A file it is wrong about is sent when read, or aborted unread."""
+    try:
+        listed = set(os.listdir(root))
+    except OSError:
+        return files
+    return {url: f for url, f in files.items() if "-".join(f.filename.split("-")[:2]) + ".dist-info" not in listed}
+
+
 # What a lock install loads once its files are on their way, in this order: see _load_installer.
 _INSTALLER = (
-    "micropkg.model.wheel", "micropkg.index.downloads", "micropkg.installation.writer",
-    "micropkg.installation.installer", "micropkg.runtime.native",
+    "micropkg.installation.environment", "micropkg.model.wheel", "micropkg.index.downloads",
+    "micropkg.installation.writer", "micropkg.installation.installer", "micropkg.runtime.native",
 )
 
 

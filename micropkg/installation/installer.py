@@ -203,11 +203,13 @@ async def install_plan(
     if target is not None:
         for wheel in wheels:
             check_tags_fit(wheel, target)
-    present = {dist.name: dist for dist in distributions([root])}  # one scan, not one per pin
-    old = {pin.name: present[pin.name] for pin in pins if pin.name in present}
-    replace = set(old)
     direct_urls: dict[str, str] = {pin.name: url for pin in pins if (url := _direct_url(pin)) is not None}
     sources: dict[str, dict[str, bytes]] = {pin.name: await _source_files(pin, downloads) for pin in pins}
+    # From here to the writes nothing awaits: this scan is the writer's too.
+    scanned = distributions([root])  # one scan, not one per pin
+    present = {dist.name: dist for dist in scanned}
+    old = {pin.name: present[pin.name] for pin in pins if pin.name in present}
+    replace = set(old)
     destination = SitePackages(root)
     modules_before = set(sys.modules)
     reporter.installing([(pin.name, str(pin.version)) for pin in pins])
@@ -221,6 +223,7 @@ async def install_plan(
         replace=replace,
         dist_info_files=sources,
         commit=False,  # open until the native code has loaded: a failure there rolls back too
+        installed=scanned,
     )
     native = [(wheel, libs) for wheel, paths in zip(wheels, written) if (libs := dynlibs_to_load(paths.dynlibs))]
     count = sum(len(libs) for _, libs in native)

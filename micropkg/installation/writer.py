@@ -77,6 +77,7 @@ def install(
     replace: Collection[str] = (),
     commit: bool = True,
     dist_info_files: Mapping[str, Mapping[str, bytes]] | None = None,
+    installed: Sequence[InstalledDistribution] | None = None,
 ) -> list[InstalledFiles]:
     """Install ``wheels`` into ``destination`` in one transaction.
 
@@ -93,6 +94,9 @@ def install(
     ``dist_info_files`` (project name -> file name -> bytes) adds files of
     the installer's own to a wheel's ``.dist-info`` (where it came from, for
     ``freeze``); they replace a copy the wheel carries and go into RECORD.
+
+    ``installed``: what ``destination`` holds, if the caller has just scanned it
+    (:func:`~.environment.scan`; nothing may have changed since): not scanned again.
 
     Returns one :class:`InstalledFiles` per wheel, in order.
     """
@@ -124,7 +128,8 @@ def install(
         return []
 
     try:
-        installed = scan(destination)
+        if installed is None:
+            installed = scan(destination)
     except OSError as exc:
         raise InstallError(
             f"Cannot read what is installed in {str(destination.root)!r}: {exc}"
@@ -191,7 +196,7 @@ def _files_to_write(
 
 
 def _check_conflicts(
-    plans: list[_Plan], installed: list[InstalledDistribution], destination: Destination
+    plans: list[_Plan], installed: Sequence[InstalledDistribution], destination: Destination
 ) -> None:
     removed = {path for plan in plans for path in plan.removals}
     owners: dict[str, InstalledDistribution] = {}

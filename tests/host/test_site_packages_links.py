@@ -98,3 +98,18 @@ def test_an_install_into_new_and_existing_directories(site: Path) -> None:
     with pytest.raises(InstallError, match="'shared/one.py' belongs to first 1.0"):
         install([wheel("third", files={"shared/one.py": b"3"})], SitePackages(site))
     assert snapshot(site) == before
+
+
+def test_a_scan_handed_to_the_writer_is_used_and_a_stale_one_overwrites_nothing(site: Path) -> None:
+    from micropkg.installation.environment import scan
+
+    install([wheel("demo", "1.0", {"demo/__init__.py": b"1"})], SitePackages(site))
+    before = snapshot(site)
+    # The caller's scan (install_plan's) is what the writer judges by: "already installed".
+    with pytest.raises(InstallError, match="demo 1.0 is already installed"):
+        install([wheel("demo", "2.0", {"demo/__init__.py": b"2"})], SitePackages(site),
+                installed=scan(SitePackages(site)))
+    # One that says nothing is installed cannot make it overwrite what is there.
+    with pytest.raises(InstallError, match="'demo/__init__.py' exists and is listed in no installed"):
+        install([wheel("demo", "2.0", {"demo/__init__.py": b"2"})], SitePackages(site), installed=[])
+    assert snapshot(site) == before
