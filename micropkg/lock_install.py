@@ -2,7 +2,7 @@
 
 A lock names every file an install will download, so its requests need not
 wait for the machinery that reads them: once the lock is parsed, each file's
-request leaves through the runtime's ``fetch`` (``runtime.early.send_files``;
+request leaves through the runtime's ``fetch`` (``runtime.early_files.send_files``;
 not for a project whose ``.dist-info`` is there at the locked version), and
 the installer's modules load while they are on their way -- a module at a time, so that under
 Node, where requests are written and answers read on this same thread, the
@@ -103,7 +103,7 @@ async def _load_installer() -> None:
 
 
 def _send_files(session: Session, files, credentials: str | None) -> dict[str, EarlyRequest]:
-    """The lock's downloads, started now (``runtime.early.send_files``), by the location they
+    """The lock's downloads, started now (``runtime.early_files.send_files``), by the location they
     will be read from; none outside Pyodide, and none the session would refuse to send
     (that refusal is made when the file is read, as before)."""
     from .errors import InsecureURL
@@ -124,7 +124,7 @@ def _send_files(session: Session, files, credentials: str | None) -> dict[str, E
         wanted[location] = split_credentials(location)
     if not wanted:
         return {}
-    from .runtime.early import send_files
+    from .runtime.early_files import send_files
 
     sent = send_files(wanted.values(), credentials)
     return {location: sent[plain] for location, (plain, _) in wanted.items() if plain in sent}

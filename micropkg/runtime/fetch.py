@@ -249,7 +249,7 @@ async def _read_pieces(stream: Any, watchdog: _Watchdog) -> bytes:
 async def read_local_url(url: str, transport: Transport | None = None, early: EarlyRequest | None = None) -> bytes:
     """Bytes of an ``emfs:`` (Pyodide's file system) or ``file:`` (the host's, Node only) URL;
     any other URL is fetched through ``transport`` (a plain :class:`PyfetchTransport` by default),
-    which takes over ``early``, the request already sent for it (``runtime.early.send_files``)."""
+    which takes over ``early``, the request already sent for it (``runtime.early_files.send_files``)."""
     if url.startswith("emfs:"):
         path = url[len("emfs:") :]
         try:

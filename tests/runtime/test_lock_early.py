@@ -1,7 +1,7 @@
 """A lock's wheels leave before the installer loads, and the transport takes each request over.
 
 ``install(lock=...)`` knows every file it will download once the lock is read:
-it sends them then (``runtime.early.send_files``), and the installer's modules
+it sends them then (``runtime.early_files.send_files``), and the installer's modules
 load while they are on their way. These tests watch that from inside a real
 Pyodide (the moment each early request starts, which modules were loaded then)
 and from the loopback index's request log (each file asked once; a retry and a
@@ -35,7 +35,7 @@ async def _install_watching_early_requests(selenium, lock):
     import urllib.parse
 
     import micropkg
-    from micropkg.runtime import early
+    from micropkg.runtime import early_files as early
 
     started = []
     original = early.start_fetch

@@ -1,6 +1,6 @@
 """A lock's wheels in plain Node: sent through Node's http module, read without undici's Response.
 
-``runtime.early.send_files`` sends a lock's files before the installer loads;
+``runtime.early_files.send_files`` sends a lock's files before the installer loads;
 under Node through ``node:http``, answered by a small Response of its own
 (``_NODE_FILE_REQUEST``) so that fetch()'s undici is not compiled for them.
 pytest-pyodide's Node context has no ``Response`` global (there everything goes
