@@ -12,7 +12,8 @@ version, ``requires-python``, ``environments``, each entry's ``marker``, one
 entry per project, the best wheel by tag -- and :func:`plan_from_lock` makes
 the pins the ordinary install pipeline carries out. Nothing is resolved and no
 index is asked: :func:`verified_reader` is the only way bytes come in, and it
-checks each file's hash and size against the lock.
+checks each file's size against the lock, and its hash (unless its caller, which
+reads through ``index.downloads``, checks that same hash itself).
 """
 
 from __future__ import annotations
