@@ -102,6 +102,11 @@ async def _load_installer() -> None:
             await asyncio.sleep(0)
 
 
+# At most this many early requests: the downloads' own bound on requests at once
+# (index.fetches.Fetches), which a lock of hundreds of files must not get around.
+_AT_ONCE = 24
+
+
 def _send_files(session: Session, files, credentials: str | None) -> dict[str, EarlyRequest]:
     """The lock's downloads, started now (``runtime.early_files.send_files``), by the location they
     will be read from; none outside Pyodide, and none the session would refuse to send
@@ -122,6 +127,8 @@ def _send_files(session: Session, files, credentials: str | None) -> dict[str, E
         except InsecureURL:
             continue
         wanted[location] = split_credentials(location)
+        if len(wanted) == _AT_ONCE:
+            break  # the rest as the downloads bound them, when they are read
     if not wanted:
         return {}
     from .runtime.early_files import send_files
