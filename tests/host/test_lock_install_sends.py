@@ -60,7 +60,18 @@ def test_at_most_the_downloads_bound_at_once(sent) -> None:
     files = _files(*(f"https://files.example/p{i}-1.0-py3-none-any.whl" for i in range(60)))
     by_location = lock_install._send_files(Session.open(), files, None)
     assert len(by_location) == len(sent) == lock_install._AT_ONCE == 24
-    assert list(by_location) == list(files)[:24]  # the first ones, in the lock's order
+    assert list(by_location) == list(files)[:24]  # no sizes: the first ones, in the lock's order
+
+
+def test_the_biggest_files_are_asked_for_first(sent) -> None:
+    sizes = {"a": 10, "b": None, "c": 5000, "d": 300}
+    files = {
+        f"https://files.example/{name}-1.0-py3-none-any.whl": DistFile(
+            filename=f"{name}-1.0-py3-none-any.whl", url=f"https://files.example/{name}-1.0-py3-none-any.whl", size=size)
+        for name, size in sizes.items()
+    }
+    lock_install._send_files(Session.open(), files, None)
+    assert [url.rsplit("/", 1)[1][0] for url, _ in sent] == ["c", "d", "a", "b"]
 
 
 def test_nothing_outside_pyodide(monkeypatch) -> None:
