@@ -274,7 +274,7 @@ async def _install_in_turn(
         options = Options(deps=deps, pre=pre, reinstall=reinstall, keep_going=keep_going,
                           constraints=tuple(constraints or ()), only_binary=only_binary)
         if lock is not None:
-            installed = await _install_lock(session, lock, reporter)
+            installed = await _install_lock(session, lock, reporter, credentials)
         else:
             if script is not None:
                 from .request import with_script
@@ -379,21 +379,10 @@ async def _install(
 # -- locks ---------------------------------------------------------------------------------
 
 
-async def _install_lock(session: Session, lock: str, reporter: Reporter) -> builtins.list[Installed]:
-    defer_unused_modules()  # before the installer imports packaging
-    from .installation.installer import install_lock
-    from .reporter import mark
-    from .runtime import native
+async def _install_lock(
+    session: Session, lock: str, reporter: Reporter, credentials: str | None = None,
+) -> builtins.list[Installed]:
+    defer_unused_modules()  # before the lock's modules import packaging
+    from .lock_install import install_from_lock
 
-    mark(reporter, "parsing")
-    parsed = await session.load_lock(lock)
-    builds = session.builder(reporter) if any(p.sdist_to_build is not None for p in parsed.packages) else None
-    try:
-        return await install_lock(
-            parsed, session.target, session.site_packages, session.read,
-            load_dynlibs=native.load_dynlibs, dynlibs_to_load=native.dynlibs_to_load,
-            reporter=reporter, builds=builds,
-        )
-    finally:
-        if builds is not None:
-            builds.close()
+    return await install_from_lock(session, lock, reporter, credentials)

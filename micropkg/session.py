@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from .model.target import Target
     from .reporter import Reporter
     from .resolution.catalog import Catalog
-    from .runtime.early import EarlyRequests
+    from .runtime.early import EarlyRequest, EarlyRequests
 
 __all__ = ["Options", "Session", "one_change_at_a_time", "set_default_indexes"]
 
@@ -159,14 +159,15 @@ class Session:
         # file paths both need to know where it really is.
         return urllib.parse.urljoin(page, text) if page else text
 
-    async def read(self, location: str) -> bytes:
-        """The bytes at ``location`` (a URL, an ``emfs:`` or ``file:`` location)."""
+    async def read(self, location: str, *, early: EarlyRequest | None = None) -> bytes:
+        """The bytes at ``location`` (a URL, an ``emfs:`` or ``file:`` location); ``early``: the
+        request already sent for it (a lock's files: ``api._install_lock``)."""
         if location.split(":", 1)[0].lower() in ("http", "https"):
             require_secure_url(location, allow_insecure_http=self.allow_insecure_http, what="URL")
         if location.startswith("/") and not detect.in_browser():
             # Under Node an absolute path in a lock is the host's, as in Pyodide's own lockfiles.
             location = "file:" + location
-        return await fetch.read_local_url(location, transport=self.transport)
+        return await fetch.read_local_url(location, transport=self.transport, early=early)
 
     # -- the Pyodide distribution ----------------------------------------------------------
 

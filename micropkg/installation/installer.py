@@ -45,6 +45,7 @@ if TYPE_CHECKING:  # locks load only for install(lock=...)
     from ..model.builds import SdistBuilds
     from ..model.lock import Lock
     from ..model.metadata import CoreMetadata
+    from ..model.simple import DistFile
 
 __all__ = [
     "Installed", "check_metadata_agrees", "check_tags_fit", "download_and_verify", "forget_modules", "install_lock", "install_plan",
@@ -202,11 +203,13 @@ async def install_plan(
     if target is not None:
         for wheel in wheels:
             check_tags_fit(wheel, target)
-    present = {dist.name: dist for dist in distributions([root])}  # one scan, not one per pin
-    old = {pin.name: present[pin.name] for pin in pins if pin.name in present}
-    replace = set(old)
     direct_urls: dict[str, str] = {pin.name: url for pin in pins if (url := _direct_url(pin)) is not None}
     sources: dict[str, dict[str, bytes]] = {pin.name: await _source_files(pin, downloads) for pin in pins}
+    # From here to the writes nothing awaits: this scan is the writer's too.
+    scanned = distributions([root])  # one scan, not one per pin
+    present = {dist.name: dist for dist in scanned}
+    old = {pin.name: present[pin.name] for pin in pins if pin.name in present}
+    replace = set(old)
     destination = SitePackages(root)
     modules_before = set(sys.modules)
     reporter.installing([(pin.name, str(pin.version)) for pin in pins])
@@ -220,6 +223,7 @@ async def install_plan(
         replace=replace,
         dist_info_files=sources,
         commit=False,  # open until the native code has loaded: a failure there rolls back too
+        installed=scanned,
     )
     native = [(wheel, libs) for wheel, paths in zip(wheels, written) if (libs := dynlibs_to_load(paths.dynlibs))]
     count = sum(len(libs) for _, libs in native)
@@ -277,19 +281,25 @@ async def install_lock(
     dynlibs_to_load,
     reporter: Reporter | None = None,
     builds: SdistBuilds | None = None,
+    planned: tuple[Plan, dict[str, DistFile]] | None = None,
 ) -> list[Installed]:
     """Install exactly what ``lock`` lists for ``target``: no resolution, no index.
 
     Every wheel comes through ``read`` once, in one concurrent batch, and is
     checked against the lock's hash and size before anything is written.
     An entry locked to an sdist is built by ``builds`` (or taken from its cache).
+    ``planned``: what :func:`~micropkg.model.lock.plan_from_lock` made of ``lock`` for
+    what is installed in ``root`` (the caller's, made before this module loaded).
     """
     from ..model.lock import plan_from_lock, verified_reader
 
     started = time.perf_counter()
-    present = {dist.name: dist.version for dist in distributions([root])}
-    plan, files = plan_from_lock(lock, target, present)
-    downloads = Downloads(read_url=verified_reader(files, read), builds=builds)
+    if planned is None:
+        present = {dist.name: dist.version for dist in distributions([root])}
+        planned = plan_from_lock(lock, target, present)
+    plan, files = planned
+    # Downloads checks each file it reads against the lock's hashes (the file's own): not twice.
+    downloads = Downloads(read_url=verified_reader(files, read, check_hash=False), builds=builds)
     pins = plan.to_install
     reporter = reporter or Reporter()
     reporter.resolved([(pin.name, str(pin.version)) for pin in pins], time.perf_counter() - started)

@@ -36,6 +36,9 @@ __all__ = ["SitePackages"]
 _CREATE_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
+# Paths join by concatenation where the separator is the paths' own.
+_SLASH = os.sep == "/"
+
 # Bytes compared per read when a rollback checks that a file is still the one it wrote.
 _COMPARE_CHUNK = 1 << 20
 
@@ -80,7 +83,8 @@ class SitePackages(Destination):
         return Path(self._target(path, follow=follow)) if path else Path(self.root)
 
     def _target(self, path: str, *, follow: bool) -> str:
-        target = os.path.join(self._root, *path.split("/"))
+        # The path is checked (Destination._checked): relative, "/"-separated, no "." or "..".
+        target = self._root_prefix + path if _SLASH else os.path.join(self._root, *path.split("/"))
         # Security: the path is lexically safe, but a symlink inside site-packages
         # could still lead out of it. Changes never follow the last component (they
         # rename or create it), so its parent directory must resolve under the root;
@@ -123,8 +127,11 @@ class SitePackages(Destination):
         # rather than a file object: this runs once per file of every wheel
         # (1,800 files for 23 packages), where pathlib, an lexists() per file
         # and open()'s buffered object cost about half a second in Pyodide.
-        target = self._target(path, follow=False)
-        self._make_parents(path)
+        head, _, name = path.rpartition("/")
+        parent = self._parents.get(head)
+        if parent is None:
+            parent = self._parents[head] = self._make_parents(head, path)
+        target = os.path.join(parent, name)
         try:
             fd = os.open(target, _CREATE_NEW, 0o666)
         except FileExistsError:
@@ -178,26 +185,42 @@ class SitePackages(Destination):
         mode = target.stat().st_mode & 0o7777
         target.rmdir()
         self._made.discard(str(target))
+        self._parents.pop(path, None)  # made again if a file is written there later
         self._journal.append(_Change("removed", path, str(target), self._project, mode=mode))
 
-    def _make_parents(self, path: str) -> None:
-        segments = path.split("/")[:-1]
-        if not segments or os.path.join(self._root, *segments) in self._made:
-            return
+    def _make_parents(self, directory: str, path: str) -> str:
+        """The directory ``directory`` (relative; ``path`` is the file to write there, for
+        errors) as an absolute path: made where missing, and resolving under the root.
+
+        Walked down from the root, each step known to stay inside: a real directory (not a
+        link) in a directory inside is inside, and so is one made here. Only a link on the
+        way is resolved (``realpath`` takes a system call per component of the whole path):
+        before anything is made under it, so nothing is ever made outside the root.
+        """
+        self._require_inside(self._root, path)
         current = self._root
-        for segment in segments:
-            current = os.path.join(current, segment)
+        for segment in directory.split("/") if directory else ():
+            above, current = current, os.path.join(current, segment)
+            if current in self._made and current in self._inside:
+                continue
+            if above not in self._inside:  # a link on the way: where does it lead?
+                self._require_inside(above, path)
             if current in self._made or os.path.isdir(current):
                 self._made.add(current)
+                if current not in self._inside and not os.path.islink(current):
+                    self._inside.add(current)
                 continue
             if os.path.lexists(current):
                 raise NotADirectoryError(
                     errno.ENOTDIR, "a parent directory is a file", current
                 )
-            os.mkdir(current)
+            os.mkdir(current)  # never through a link: the directory it is made in is inside
             self._made.add(current)
+            self._inside.add(current)
             relative = os.path.relpath(current, self._root).replace(os.sep, "/")
             self._journal.append(_Change("made", relative, current, self._project))
+        self._require_inside(current, path)
+        return current
 
     def _stash(self, path: str, target: str) -> None:
         if self._stash_dir is None:
@@ -219,6 +242,9 @@ class SitePackages(Destination):
         # What was checked before (or during) a transaction is not trusted after it.
         self._inside: set[str] = set()  # directories known to resolve under the root
         self._made: set[str] = set()  # directories known to exist, this transaction
+        # Parent directories of the files written, relative -> absolute: both of the above
+        # (a wheel's 1,800 files share some 130 directories).
+        self._parents: dict[str, str] = {}
 
     def _commit(self) -> None:
         self._forget_checks()

@@ -77,6 +77,7 @@ def install(
     replace: Collection[str] = (),
     commit: bool = True,
     dist_info_files: Mapping[str, Mapping[str, bytes]] | None = None,
+    installed: Sequence[InstalledDistribution] | None = None,
 ) -> list[InstalledFiles]:
     """Install ``wheels`` into ``destination`` in one transaction.
 
@@ -93,6 +94,9 @@ def install(
     ``dist_info_files`` (project name -> file name -> bytes) adds files of
     the installer's own to a wheel's ``.dist-info`` (where it came from, for
     ``freeze``); they replace a copy the wheel carries and go into RECORD.
+
+    ``installed``: what ``destination`` holds, if the caller has just scanned it
+    (:func:`~.environment.scan`; nothing may have changed since): not scanned again.
 
     Returns one :class:`InstalledFiles` per wheel, in order.
     """
@@ -124,7 +128,8 @@ def install(
         return []
 
     try:
-        installed = scan(destination)
+        if installed is None:
+            installed = scan(destination)
     except OSError as exc:
         raise InstallError(
             f"Cannot read what is installed in {str(destination.root)!r}: {exc}"
@@ -191,7 +196,7 @@ def _files_to_write(
 
 
 def _check_conflicts(
-    plans: list[_Plan], installed: list[InstalledDistribution], destination: Destination
+    plans: list[_Plan], installed: Sequence[InstalledDistribution], destination: Destination
 ) -> None:
     removed = {path for plan in plans for path in plan.removals}
     owners: dict[str, InstalledDistribution] = {}
@@ -232,16 +237,32 @@ def _check_conflicts(
 def _occupied(destination: Destination, path: str, listings: dict[str, frozenset[str] | None]) -> bool:
     """Whether anything is at ``path``, reading each directory once (a wheel's files share a few)."""
     parent, _, name = path.rpartition("/")
-    if parent not in listings:
-        listings[parent] = frozenset(destination.list_dir(parent)) if destination.is_dir(parent) else None
-    names = listings[parent]
+    names = listings[parent] if parent in listings else _listing(destination, parent, listings)
     return names is not None and name in names
+
+
+def _listing(destination: Destination, directory: str, listings: dict[str, frozenset[str] | None]) -> frozenset[str] | None:
+    """The names in ``directory``, or None if it is no directory; kept in ``listings``.
+
+    A directory its parent does not list is not there, and is not asked about: a new
+    package's directories cost nothing (each question is a few system calls in Pyodide).
+    """
+    if directory:
+        above, _, name = directory.rpartition("/")
+        names = listings[above] if above in listings else _listing(destination, above, listings)
+        if names is None or name not in names:
+            listings[directory] = None
+            return None
+    listed = frozenset(destination.list_dir(directory)) if destination.is_dir(directory) else None
+    listings[directory] = listed
+    return listed
 
 
 def _apply(plans: list[_Plan], destination: Destination, *, commit: bool) -> None:
     root = str(destination.root)
     destination.begin()
     wheel, action = plans[0].wheel, "starting"
+    path: str | None = None  # the file being written, if any (its message is made on failure only)
     try:
         # Removals first: the new version may reuse paths the old one held. Each project's
         # changes are marked as its own, for a rollback to undo them together.
@@ -251,11 +272,14 @@ def _apply(plans: list[_Plan], destination: Destination, *, commit: bool) -> Non
                     wheel, action = plan.wheel, f"removing the installed {dist} ({dist.dist_info})"
                     plan.removed.extend(remove_distribution(dist, destination))
         for plan in plans:
-            with destination.project(plan.wheel.name):
+            wheel = plan.wheel
+            with destination.project(wheel.name):
                 for path, data in plan.files:
-                    wheel, action = plan.wheel, f"writing {path!r}"
                     destination.write(path, data)
+            path = None
     except Exception as exc:
+        if path is not None:
+            action = f"writing {path!r}"
         try:
             kept = destination.rollback()
         except OSError as rollback_exc:

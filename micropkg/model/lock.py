@@ -12,7 +12,8 @@ version, ``requires-python``, ``environments``, each entry's ``marker``, one
 entry per project, the best wheel by tag -- and :func:`plan_from_lock` makes
 the pins the ordinary install pipeline carries out. Nothing is resolved and no
 index is asked: :func:`verified_reader` is the only way bytes come in, and it
-checks each file's hash and size against the lock.
+checks each file's size against the lock, and its hash (unless its caller, which
+reads through ``index.downloads``, checks that same hash itself).
 """
 
 from __future__ import annotations
@@ -285,9 +286,15 @@ def plan_from_lock(
 
 
 def verified_reader(
-    files: Mapping[str, DistFile], read: Callable[[str], Awaitable[bytes]]
+    files: Mapping[str, DistFile], read: Callable[[str], Awaitable[bytes]], *, check_hash: bool = True,
 ) -> Callable[[str], Awaitable[bytes]]:
-    """A ``read_url`` for the catalog that fetches only the lock's files and checks each."""
+    """A ``read_url`` for the catalog that fetches only the lock's files and checks each.
+
+    ``check_hash=False`` leaves the hash to the caller, who checks the same file's
+    hashes anyway (``index.downloads.Downloads`` checks every file it reads that way):
+    hashing a wheel twice costs a megabyte's worth of milliseconds each time. A size that
+    differs is checked here either way, and such bytes are still named by their hash first.
+    """
 
     async def read_verified(url: str) -> bytes:
         file = files.get(url)
@@ -295,8 +302,10 @@ def verified_reader(
             # The catalog only asks for the pins' own files; anything else is a bug, not input.
             raise FetchError(f"{url} is not a file of the lock being installed", url=url)
         data = await read(url)
-        check_hashes(data, file.hashes, url, size=file.size)
-        if file.size is not None and len(data) != file.size:
+        wrong_size = file.size is not None and len(data) != file.size
+        if check_hash or wrong_size:
+            check_hashes(data, file.hashes, url, size=file.size)
+        if wrong_size:
             raise FetchError(
                 f"Download of {file.filename}: {url} sent {len(data)} bytes, the lock says {file.size}."
                 " The file changed since it was locked, or the transfer was cut short.",

@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import io
 import stat
+import struct
 import zipfile
 import zlib
 from collections.abc import Generator, Mapping
@@ -190,7 +191,7 @@ class Wheel:
                     # Not held: verified (check_record) and written a piece at a time.
                     contents[info.filename] = StreamedMember(filename, data, info)
                     continue
-                contents[info.filename] = _read_member(filename, archive, info)
+                contents[info.filename] = _read_member(filename, data, info)
                 work += info.file_size
                 if work > SLICE:
                     work = 0
@@ -305,28 +306,68 @@ def _check_declared_sizes(filename: str, infos: list[zipfile.ZipInfo], limit: in
         )
 
 
-def _read_member(filename: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+# A local file header: 30 bytes, then the member's name and an extra field (APPNOTE 4.3.7).
+_LOCAL = struct.Struct("<4s5H3L2H")
+_UTF8_NAME = 0x800  # general purpose flag bit 11: the name is UTF-8, else CP437
+_UNREADABLE = 0x20 | 0x40  # flag bits 5 and 6: compressed patched data, strong encryption
+
+
+def _read_member(filename: str, data: bytes, info: zipfile.ZipInfo) -> bytes:
+    """The member's bytes, inflated straight from the archive's bytes.
+
+    zipfile's reader (``ZipFile.open`` and its stream) takes some twenty Python
+    calls per member, twice the time of the inflating itself in Pyodide (1,650
+    members in a 23-package install: ~80 ms, ~40 of them inflating). This makes
+    the same checks in a few: the local header is there and names the member
+    as the central directory does, the data does not run into the next record
+    (zipfile's "overlapped entries"), the member inflates to no more than its
+    declared size (one byte past it is asked for and refused: a bomb or a lie),
+    and its CRC-32 is the declared one. The directory itself is zipfile's.
+    """
+
+    def unreadable(problem: str) -> InvalidWheel:
+        return InvalidWheel(f"the member cannot be read: {problem}", filename=filename, member=info.filename)
+
+    at = info.header_offset
+    if at < 0 or at + _LOCAL.size > len(data):
+        raise unreadable(f"its local header at offset {at} lies outside the archive's {len(data)} bytes")
+    signature, _, flags, _, _, _, _, _, _, name_length, extra_length = _LOCAL.unpack_from(data, at)
+    if signature != b"PK\x03\x04":
+        raise unreadable(f"there is no local header at offset {at}")
+    if info.flag_bits & _UNREADABLE:
+        raise unreadable("compressed patched data or strong encryption (flag bit 5 or 6)")
+    start = at + _LOCAL.size
+    raw_name = data[start:start + name_length]
     try:
-        with archive.open(info) as stream:
-            # Never trust the declared size: read at most one byte past it.
-            data = stream.read(info.file_size + 1)
-    # As in from_bytes: zipfile's failures on a corrupt member are not all BadZipFile.
-    except (
-        zipfile.BadZipFile,
-        zlib.error,
-        EOFError,
-        OSError,
-        NotImplementedError,
-        ValueError,
-    ) as exc:
+        # As zipfile reads it: the local header's own flag says how its name is encoded.
+        local_name = raw_name.decode("utf-8" if flags & _UTF8_NAME else "cp437")
+    except UnicodeDecodeError as exc:
+        raise unreadable(f"the local header's name is not UTF-8 ({exc})") from exc
+    if local_name != info.orig_filename:
+        raise unreadable(f"the central directory names it {info.orig_filename!r}, its local header {raw_name!r}")
+    start += name_length + extra_length
+    end = start + info.compress_size
+    # Set by zipfile (3.12+): where the next record begins.
+    following = getattr(info, "_end_offset", None)
+    if following is not None and end > following:
+        raise unreadable(f"its data runs into the next record (offset {following}): overlapped entries")
+    if end > len(data):
+        raise unreadable(f"its {info.compress_size} compressed bytes run past the end of the archive")
+    size = info.file_size
+    if info.compress_type == zipfile.ZIP_STORED:
+        content = data[start:end]
+    else:
+        try:
+            # A view, not a copy, of the compressed bytes; one byte past the declared size is asked for.
+            content = zlib.decompressobj(-15).decompress(memoryview(data)[start:end], size + 1)
+        except zlib.error as exc:
+            raise unreadable(f"its deflate data is damaged ({exc})") from exc
+    if len(content) > size:
         raise InvalidWheel(
-            f"the member cannot be read: {exc}", filename=filename, member=info.filename
-        ) from exc
-    if len(data) > info.file_size:
-        raise InvalidWheel(
-            f"the member inflates past its declared size of {info.file_size} bytes",
+            f"the member inflates past its declared size of {size} bytes",
             filename=filename,
             member=info.filename,
         )
-    return data
-
+    if zlib.crc32(content) != info.CRC:
+        raise unreadable(f"its CRC-32 is {zlib.crc32(content):08x}, the archive declares {info.CRC:08x}")
+    return content

@@ -74,7 +74,8 @@ def start_fetch(url: str, headers: Mapping[str, str], credentials: str | None, s
 # made a fetch() Response (undici loads then, while the next imports run), with the body
 # decoded as fetch would. A redirect is left to fetch() (it follows them), and so is
 # everything when the context has no Response global (pytest-pyodide's Node vm context).
-_NODE_REQUEST = """(url, init) => {
+# ``Answer``: the class the answer is made of, fetch()'s Response unless given (runtime.early_files).
+_NODE_REQUEST = """(url, init, Answer) => {
   const { headers, signal } = init;
   const fetchIt = () => fetch(url, init);
   if (!("Response" in globalThis) || typeof process?.getBuiltinModule !== "function") return fetchIt();
@@ -133,7 +134,7 @@ _NODE_REQUEST = """(url, init) => {
         });
       }
       try {
-        resolve(new Response(body, { status, statusText: response.statusMessage, headers: headerPairs }));
+        resolve(new (Answer ?? Response)(body, { status, statusText: response.statusMessage, headers: headerPairs }));
       } catch {  // an answer fetch() would read but Response() refuses (an odd status text): fetch() asks again
         response.destroy();
         resolve(fetchIt());

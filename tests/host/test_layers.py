@@ -30,7 +30,7 @@ LAYERS: list[set[str]] = [
     {"build"},
     {"lock"},
     {"ui"},
-    {"session", "api", "packages", "request", "warm"},
+    {"session", "api", "packages", "request", "warm", "lock_install"},
     {"commands"},
     {"__init__", "__main__"},
 ]

@@ -1,0 +1,141 @@
+"""``install(lock=...)``: the lock is read, its files are sent for, then the installer loads.
+
+A lock names every file an install will download, so its requests need not
+wait for the machinery that reads them: once the lock is parsed, each file's
+request leaves through the runtime's ``fetch`` (``runtime.early_files.send_files``;
+not for a project whose ``.dist-info`` is there at the locked version), and
+the installer's modules load while they are on their way -- a module at a time, so that under
+Node, where requests are written and answers read on this same thread, the
+event loop runs in between. The transport takes each request over when the
+installer reads that file; from there it is an ordinary download (timeouts,
+retries, the hash and size checks against the lock). A request never read
+(the install failed first) is aborted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .installation.installer import Installed
+    from .model.simple import DistFile
+    from .reporter import Reporter
+    from .runtime.early import EarlyRequest
+    from .session import Session
+
+__all__ = ["install_from_lock"]
+
+
+async def install_from_lock(
+    session: Session, lock: str, reporter: Reporter, credentials: str | None = None,
+) -> list[Installed]:
+    """Install what ``lock`` (a location or the text of a ``pylock.toml`` or
+    ``pyodide-lock.json``) lists for this runtime (``install(lock=...)``)."""
+    from .model.lock import plan_from_lock
+    from .reporter import mark
+
+    mark(reporter, "parsing")
+    parsed = await session.load_lock(lock)
+    root, target = session.site_packages, session.target
+    # The files leave now: the installer loads (and what it reads them with) while they are on their way.
+    sent = _send_files(session, _not_installed(plan_from_lock(parsed, target, {})[1], root), credentials)
+    try:
+        if sent:
+            await _load_installer()
+        from .installation.environment import distributions
+        from .installation.installer import install_lock
+        from .runtime import native
+
+        # What is installed, as the installer judges it: what it keeps is not read (its request is aborted).
+        planned = plan_from_lock(parsed, target, {dist.name: dist.version for dist in distributions([root])})
+
+        async def read(location: str) -> bytes:
+            return await session.read(location, early=sent.pop(location, None))
+
+        builds = session.builder(reporter) if any(p.sdist_to_build is not None for p in parsed.packages) else None
+        try:
+            return await install_lock(
+                parsed, target, root, read if sent else session.read,
+                load_dynlibs=native.load_dynlibs, dynlibs_to_load=native.dynlibs_to_load,
+                reporter=reporter, builds=builds, planned=planned,
+            )
+        finally:
+            if builds is not None:
+                builds.close()
+    finally:
+        for request in sent.values():  # nobody read them: the install failed first
+            request.abort()
+
+
+def _not_installed(files: dict[str, DistFile], root: Path) -> dict[str, DistFile]:
+    """``files`` less those whose ``.dist-info`` directory (the wheel's name and version, as its
+    file name spells them) is in ``root``: a listing of one directory, where the installer's
+    own judgement (``installation.environment``) reads every distribution's METADATA and
+    RECORD, and loads later. A file it is wrong about is sent when read, or aborted unread."""
+    try:
+        listed = set(os.listdir(root))
+    except OSError:
+        return files
+    return {url: f for url, f in files.items() if "-".join(f.filename.split("-")[:2]) + ".dist-info" not in listed}
+
+
+# What a lock install loads once its files are on their way, in this order: see _load_installer.
+_INSTALLER = (
+    "micropkg.installation.environment", "micropkg.model.wheel", "micropkg.index.downloads",
+    "micropkg.installation.writer", "micropkg.installation.installer", "micropkg.runtime.native",
+)
+
+
+async def _load_installer() -> None:
+    """Import the installer a module at a time, letting the event loop run between them:
+    under Node the requests just sent are written (and their answers read) on this thread."""
+    import importlib
+    import sys
+
+    from .runtime.js import give_way
+
+    await asyncio.sleep(0)  # the connections open, the requests are written
+    for name in _INSTALLER:
+        if name not in sys.modules:
+            importlib.import_module(name)
+            await give_way()  # in a browser, after what waits (the answers: see give_way)
+
+
+# At most this many early requests: the downloads' own bound on requests at once
+# (index.fetches.Fetches), which a lock of hundreds of files must not get around.
+_AT_ONCE = 24
+
+
+def _send_files(session: Session, files, credentials: str | None) -> dict[str, EarlyRequest]:
+    """The lock's downloads, started now (``runtime.early_files.send_files``), by the location they
+    will be read from; none outside Pyodide, and none the session would refuse to send
+    (that refusal is made when the file is read, as before)."""
+    from .errors import InsecureURL
+    from .net.transport import require_secure_url, split_credentials
+    from .runtime import detect
+
+    if not detect.in_pyodide():
+        return {}
+    wanted: dict[str, tuple[str, dict[str, str]]] = {}
+    # The biggest first: a browser asks an HTTP/1.1 origin six at a time, in the order asked,
+    # and a big wheel's checks then run while the small ones still come.
+    for url, _ in sorted(files.items(), key=lambda item: -(item[1].size or 0)):
+        location = url.partition("#")[0]  # as the downloads read it
+        if location.split(":", 1)[0].lower() not in ("http", "https"):
+            continue  # a path: read from a file system, not sent
+        try:
+            require_secure_url(location, allow_insecure_http=session.allow_insecure_http, what="URL")
+        except InsecureURL:
+            continue
+        wanted[location] = split_credentials(location)
+        if len(wanted) == _AT_ONCE:
+            break  # the rest as the downloads bound them, when they are read
+    if not wanted:
+        return {}
+    from .runtime.early_files import send_files
+
+    sent = send_files(wanted.values(), credentials)
+    return {location: sent[plain] for location, (plain, _) in wanted.items() if plain in sent}
