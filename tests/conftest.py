@@ -261,3 +261,32 @@ def _empty_micropkg_cache(request: pytest.FixtureRequest, micropkg_cache_dir: Pa
         request.getfixturevalue("selenium").run_js(
             "if (globalThis.caches) { await caches.delete('micropkg-v1'); }", pyodide_checks=False
         )
+
+
+# A browser that lost its tab ("tab crashed", which scripts/test reruns a test for) is useless
+# to every later test of a module sharing it (pytest-pyodide's module-scoped ``selenium``): after
+# the test that saw the crash, that browser is closed, so the rerun and the rest get a new one.
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and "tab crashed" in str(report.longrepr):
+        item.stash[_TAB_CRASHED] = True
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    yield
+    if not item.stash.get(_TAB_CRASHED, False):
+        return
+    fixtureinfo = getattr(item, "_fixtureinfo", None)
+    for fixturedef in (fixtureinfo.name2fixturedefs.get("selenium_module_scope", ()) if fixtureinfo else ()):
+        if fixturedef.cached_result is None:
+            continue
+        try:
+            fixturedef.finish(item._request)  # type: ignore[attr-defined]  # the module's browser: closed, made anew when asked
+        except Exception as exc:  # quitting a browser whose tab is gone may fail too
+            print(f"closing the browser that lost its tab failed: {exc!r}")
+
+
+_TAB_CRASHED = pytest.StashKey[bool]()
