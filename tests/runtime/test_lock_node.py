@@ -59,13 +59,18 @@ def _wheel_paths(index_server) -> list[str]:
     )
 
 
-def test_a_locks_wheels_are_read_through_node_http_and_asked_once(
-    node_run, pyodide_dist_dir, index_server, make_wheel, pyodide_info, tmp_path, monkeypatch,
-):
+def _locked_pair(index_server, make_wheel, pyodide_info, tmp_path, monkeypatch) -> str:
+    """A lock of rt-node-lock and its dependency on the test index, the cache in ``tmp_path``."""
     index_server.add(make_wheel("rt-node-lock", "1.0", requires_dist=["rt-node-lock-dep"]))
     index_server.add(make_wheel("rt-node-lock-dep", "1.0"))
     monkeypatch.setenv("MICROPKG_CACHE_DIR", str(tmp_path / "cache"))
-    text = _lock(index_server, pyodide_info)
+    return _lock(index_server, pyodide_info)
+
+
+def test_a_locks_wheels_are_read_through_node_http_and_asked_once(
+    node_run, pyodide_dist_dir, index_server, make_wheel, pyodide_info, tmp_path, monkeypatch,
+):
+    text = _locked_pair(index_server, make_wheel, pyodide_info, tmp_path, monkeypatch)
     index_server.log.reset()
     done = run_python(pyodide_dist_dir, _INSTALL, {"lock": text, "recording_fetch": RECORDING_FETCH})
     assert done.get("installed") == ["rt-node-lock", "rt-node-lock-dep"], done
@@ -77,10 +82,7 @@ def test_a_locks_wheels_are_read_through_node_http_and_asked_once(
 def test_a_failing_early_answer_is_retried_and_a_missing_file_is_named(
     node_run, pyodide_dist_dir, index_server, make_wheel, pyodide_info, tmp_path, monkeypatch,
 ):
-    index_server.add(make_wheel("rt-node-lock", "1.0", requires_dist=["rt-node-lock-dep"]))
-    index_server.add(make_wheel("rt-node-lock-dep", "1.0"))
-    monkeypatch.setenv("MICROPKG_CACHE_DIR", str(tmp_path / "cache"))
-    text = _lock(index_server, pyodide_info)
+    text = _locked_pair(index_server, make_wheel, pyodide_info, tmp_path, monkeypatch)
     [dep] = index_server.files("rt-node-lock-dep")
     path = urllib.parse.urlsplit(index_server.file_url(dep.filename)).path
     args = {"lock": text, "recording_fetch": RECORDING_FETCH}
