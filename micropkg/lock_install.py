@@ -92,16 +92,10 @@ _INSTALLER = (
 async def _load_installer() -> None:
     """Import the installer a module at a time, letting the event loop run between them:
     under Node the requests just sent are written (and their answers read) on this thread."""
-    import importlib
-    import sys
-
-    from .runtime.js import give_way
+    from .index.head_start import import_steps
 
     await asyncio.sleep(0)  # the connections open, the requests are written
-    for name in _INSTALLER:
-        if name not in sys.modules:
-            importlib.import_module(name)
-            await give_way()  # in a browser, after what waits (the answers: see give_way)
+    await import_steps(_INSTALLER)
 
 
 # At most this many early requests: the downloads' own bound on requests at once

@@ -41,7 +41,8 @@ class _Index(Protocol):  # index.client.Index, which imports this module
 
 
 __all__ = [
-    "ACCEPT", "METADATA_HOSTS", "PYPI", "bare_extras", "bare_names", "defer_unused_modules", "first_index", "load_machinery", "page_url",
+    "ACCEPT", "METADATA_HOSTS", "PYPI", "bare_extras", "bare_names", "defer_unused_modules", "first_index", "import_steps", "load_machinery",
+    "page_url",
     "send_first_pages", "send_root_pages",
 ]
 
@@ -86,16 +87,21 @@ _RESOLVER = (
 # Standard modules packaging imports at its top, for functions micropkg does not call inside
 # Pyodide (the running machine's tags, ``default_environment()``: micropkg builds the
 # runtime's own). Pyodide 314's standard library has no bytecode, so importing them compiles
-# them (~40 ms); deferred (importlib.util.LazyLoader), that happens only if one is used.
+# them (~40 ms); deferred (defer_unused_modules), that happens only if one is used.
 _DEFERRED = ("platform", "sysconfig")
 
 # The first of the indexes set with set_index_urls (micropkg.session keeps them all).
 default_first: tuple[str, dict[str, str]] | None = None
 
 
+def _normalized(name: str) -> str:
+    """PEP 503's normalized name (PEP 685's for an extra): without importing packaging."""
+    return _SEPARATORS.sub("-", name).lower()
+
+
 def page_url(index_url: str, project: str) -> str:
     """The URL of ``project``'s page on the index at ``index_url`` (a base or a template)."""
-    name = _SEPARATORS.sub("-", project).lower()  # PEP 503's normalized name
+    name = _normalized(project)
     if "{package_name}" in index_url:
         return index_url.replace("{package_name}", name)
     return index_url.rstrip("/") + "/" + name + "/"
@@ -134,8 +140,8 @@ def bare_extras(requirements: str | Iterable[str]) -> dict[str, list[str]]:
     for text in [requirements] if isinstance(requirements, str) else requirements:
         match = _BARE_NAME.match(text) if isinstance(text, str) else None
         if match is not None and match.group("extras"):
-            names = {_SEPARATORS.sub("-", e.strip()).lower() for e in match.group("extras").split(",") if e.strip()}
-            project = _SEPARATORS.sub("-", match.group(1)).lower()
+            names = {_normalized(e.strip()) for e in match.group("extras").split(",") if e.strip()}
+            project = _normalized(match.group(1))
             extras[project] = sorted(names | set(extras.get(project, ())))
     return extras
 
@@ -171,7 +177,7 @@ def send_first_pages(
     if index is None or not _SECURE_INDEX.fullmatch(index[0]):
         return None
     present = _installed()
-    names = [name for name in plain_names(requirements) if _SEPARATORS.sub("-", name).lower() not in present]
+    names = [name for name in plain_names(requirements) if _normalized(name) not in present]
     if not names:
         return None
     from ..runtime import early, stores
@@ -212,7 +218,7 @@ def _installed() -> set[str]:
     except OSError:
         return set()
     return {
-        _SEPARATORS.sub("-", entry[: -len(".dist-info")].rpartition("-")[0]).lower()
+        _normalized(entry[: -len(".dist-info")].rpartition("-")[0])
         for entry in entries if entry.endswith(".dist-info")
     }
 
@@ -252,9 +258,15 @@ async def load_machinery(
     if first is not None:
         first()
     defer_unused_modules()
+    await import_steps(_SESSION + _RESOLVER if resolver else _SESSION)
+
+
+async def import_steps(names: Sequence[str]) -> None:
+    """Import the modules ``names`` not imported yet, one at a time, and between two of them
+    let what waits in the event loop run (:func:`~micropkg.runtime.js.give_way`)."""
     from ..runtime.js import give_way
 
-    for name in _SESSION + _RESOLVER if resolver else _SESSION:
+    for name in names:
         if name not in sys.modules:
             _load(name)
             await give_way()
