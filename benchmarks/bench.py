@@ -126,6 +126,7 @@ def _wheel_file(pin, snapshot: Snapshot) -> Path:
 class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
+        self.trace = bool(getattr(args, "trace", False))
         self.snapshot = Snapshot(SNAPSHOT)
         self.deployments = {name: prepare_deployment(name, PYODIDE_VERSION) for name in args.deployments}
         self.rows: list[dict] = []
@@ -140,10 +141,10 @@ class Bench:
             lock = self.facts.get(scenario.name, {}).get("lock")
             if lock is None:
                 return None
-            python = lock_snippet(lock)
+            python = lock_snippet(lock, trace=self.trace)
         else:
             # micropip cannot install a lock: its lock row is its usual resolving install.
-            python = install_snippet(tool, scenario.requirements, net.simple_url, scenario.imports)
+            python = install_snippet(tool, scenario.requirements, net.simple_url, scenario.imports, trace=self.trace)
         return {"packages": packages, "python": python, "indexURL": runtime.pyodide_url(deployment.dist)}
 
     def run_one(self, runtime, deployment: Deployment, scenario: Scenario, tool: str, pair: int, net) -> dict | None:
@@ -177,6 +178,7 @@ class Bench:
             "installed": result.get("installed", []),
             "marks": result.get("marks", []),
             "error": result.get("error"),
+            "trace": result.get("trace"),
             "traffic": net.traffic.summary() if net.traffic is not None else None,
             "network": self.network_timeline(net, result),
             "upstream_fetches": self.snapshot.upstream_fetches - upstream,
@@ -211,6 +213,8 @@ class Bench:
             "last_index_answer": ms(max(e.done for e in index)) if index else None,
             "first_wheel_request": ms(min(e.arrived for e in files)) if files else None,
             "last_wheel_answer": ms(max(e.done for e in files)) if files else None,
+            # Each request, for reading the chain's hops: kind, path, arrived, answered.
+            "log": [[e.kind, e.path, ms(e.arrived), ms(e.done)] for e in sorted(exchanges, key=lambda e: e.arrived)],
         }
 
     def local_floor(self, runtime, scenario: Scenario, pair: int) -> dict | None:
@@ -332,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="bytecode (the fair race), source (nobody has bytecode); default both")
     parser.add_argument("--source-scenarios", default=",".join((*GEOMEAN, "import")),
                         help="scenarios also run in the source deployment (default the single requests and import)")
+    parser.add_argument("--trace", action="store_true",
+                        help="record each Python event-loop callback of 2 ms or more (what held the thread)")
     parser.add_argument("--quick", action="store_true", help="1 pair of every scenario: a smoke run")
     parser.add_argument("--name", default=None, help="results file name (default benchmark, quick, or pypi)")
     parser.add_argument("--from-json", type=Path, metavar="JSON",

@@ -141,6 +141,7 @@ json.dumps({
     "marks": [(n, round((w - _w0) * 1000, 1)) for n, w in sorted(_marks, key=lambda m: (m[0] == "returned", m[1]))],
     "installed": _installed,
     "error": _error,
+    "trace": globals().get("_trace"),
 })
 """
 
@@ -166,7 +167,33 @@ _w2 = time.time()
 """
 
 
-def install_snippet(tool: str, requirements: tuple[str, ...], index_url: str, imports: tuple[str, ...]) -> str:
+# With --trace: every event-loop callback of 2 ms or more (Python holding the thread the
+# runtime's network answers and micropkg's JavaScript chain also need), by what it ran.
+_TRACE = """
+import asyncio.events as _events
+_trace = []
+_run = _events.Handle._run
+def _traced_run(self):
+    _s = time.time()
+    _n = set(sys.modules)
+    try:
+        return _run(self)
+    finally:
+        _e = time.time()
+        if _e - _s >= 0.002:
+            _new = sorted(set(sys.modules) - _n)
+            _cb = getattr(self._callback, "__self__", None)
+            _co = getattr(_cb, "get_coro", lambda: None)()
+            _what = getattr(_co, "__qualname__", None) or repr(self._callback)[:80]
+            _frame = getattr(_co, "cr_frame", None)
+            _trace.append((round((_s - _w0) * 1000, 1), round((_e - _s) * 1000, 1), _what,
+                           _frame.f_lineno if _frame is not None else None, _new))
+_events.Handle._run = _traced_run
+"""
+
+
+def install_snippet(tool: str, requirements: tuple[str, ...], index_url: str, imports: tuple[str, ...],
+                    trace: bool = False) -> str:
     """Import ``tool`` (micropkg or micropip) and install ``requirements`` from ``index_url``.
 
     The timer covers ``import`` and ``install``; the phase recording is set up between the
@@ -176,7 +203,8 @@ def install_snippet(tool: str, requirements: tuple[str, ...], index_url: str, im
         index_url = index_url.rstrip("/")  # micropip appends "/<name>/" itself
     call = f"_install(REQS, index_urls=[{index_url!r}], **_kwargs)"
     body = f"REQS = {json.dumps(list(requirements))}\nIMPORTS = {json.dumps(list(imports))}\n"
-    return _PRELUDE + body + _timed(tool, call) + _EPILOGUE
+    snippet = _PRELUDE + body + _timed(tool, call) + _EPILOGUE
+    return snippet.replace("_w0 = time.time()\n", "_w0 = time.time()\n" + _TRACE) if trace else snippet
 
 
 def import_snippet(tool: str) -> str:
@@ -196,7 +224,8 @@ json.dumps({{"import_ms": (_t1 - _t0) * 1000, "install_ms": 0.0, "total_ms": (_t
 """
 
 
-def lock_snippet(lock_text: str) -> str:
+def lock_snippet(lock_text: str, trace: bool = False) -> str:
     """Install from a lock made beforehand (micropkg only: micropip has no lock install)."""
     body = f"IMPORTS = []\nLOCK = {lock_text!r}\n"
-    return _PRELUDE + body + _timed("micropkg", "_install(lock=LOCK, **_kwargs)") + _EPILOGUE
+    snippet = _PRELUDE + body + _timed("micropkg", "_install(lock=LOCK, **_kwargs)") + _EPILOGUE
+    return snippet.replace("_w0 = time.time()\n", "_w0 = time.time()\n" + _TRACE) if trace else snippet

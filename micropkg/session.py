@@ -20,7 +20,7 @@ import asyncio
 import dataclasses
 import functools
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,7 +43,9 @@ from .runtime.changes import one_change_at_a_time
 
 if TYPE_CHECKING:
 
+    from .build.builder import Builder
     from .index.distribution import Distribution
+    from .model.candidates import Candidate
     from .model.lock import Lock
     from .model.plan import Plan
     from .model.target import Target
@@ -224,11 +226,11 @@ class Session:
         catalog = Catalog(
             self.indexes, read_url=read_url, installed_metadata=installed_meta, speculative=speculative,
             strategy=self.index_strategy, distribution=self.distribution(),
-            builds=None if only_binary else self.builder(reporter),
+            builds=None if only_binary else _BuildsOnDemand(functools.partial(self.builder, reporter)),
         )
         return catalog, installed
 
-    def builder(self, reporter: Reporter | None):
+    def builder(self, reporter: Reporter | None) -> Builder:
         """What builds sdists for this session's installs (resolutions and lock installs)."""
         from .build.builder import Builder
 
@@ -351,3 +353,29 @@ def shared_libraries_first(plan: Plan, catalog: Catalog, load_dynlibs):
         await load_dynlibs(root, paths)
 
     return load
+
+
+class _BuildsOnDemand:
+    """The session's sdist builds (:class:`~micropkg.model.builds.SdistBuilds`), its
+    :class:`~micropkg.build.builder.Builder` made at the first build: most installs build
+    nothing, and importing the builder (tempfile, shutil, the backends' hooks) held the
+    browser's thread for ~30 ms, right while the chain's answers came in (2026-12-05)."""
+
+    def __init__(self, make: Callable[[], Builder]) -> None:
+        self._make = make
+        self._builder: Builder | None = None
+
+    def _get(self) -> Builder:
+        if self._builder is None:
+            self._builder = self._make()
+        return self._builder
+
+    async def metadata(self, candidate: Candidate, sdist: bytes) -> bytes:
+        return await self._get().metadata(candidate, sdist)
+
+    async def wheel(self, candidate: Candidate, sdist: bytes) -> tuple[str, bytes]:
+        return await self._get().wheel(candidate, sdist)
+
+    def close(self) -> None:
+        if self._builder is not None:
+            self._builder.close()

@@ -11,7 +11,7 @@ from ..net.retry import timed_out
 from ..net.transport import Request, Response, Transport, redact_url, split_credentials
 from .detect import in_browser
 from .early import EarlyRequest, stacked_fetch, start_fetch
-from .js import JsException, js_function
+from .js import JsException, give_way, js_function
 
 __all__ = ["PyfetchTransport", "fetch_failure", "read_local_url", "stacked_fetch"]
 
@@ -71,6 +71,9 @@ class PyfetchTransport(Transport):
                 watchdog.stop(abort=not done)  # cancelled midway: the request must not go on
             elif not done:
                 controller.abort()
+        # What Python does with the body next (parse a page, hash a wheel) runs on the thread the
+        # chain's own answers arrive on: they go first, so its next requests are not held up.
+        await give_way()
         return Response(str(js_response.url or "") or request.url, status, _headers(js_response.headers), body)
 
 

@@ -131,19 +131,32 @@ async def _install_and_look_at_deferred(selenium, index_url):
 
     from micropkg.runtime.detect import marker_environment
 
-    # Loaded on first use, whole: what packaging and micropkg read from them is the same.
-    usable = bool(platform.machine() or True) and sysconfig.get_config_var("EXT_SUFFIX") is not None
-    return already, [i.name for i in installed], lazy, usable, marker_environment() == default_environment()
+    # The dependencies' markers were evaluated (packaging asks platform for each) on
+    # micropkg's answers; uname() is not one of them: it loads the module, whose own
+    # functions replace those answers, and the oracle compares micropkg's with platform's.
+    answered = object.__getattribute__(platform, "machine").__module__
+    usable = bool(platform.uname().machine) and sysconfig.get_config_var("EXT_SUFFIX") is not None
+    loaded = platform.machine.__module__
+    same = marker_environment() == default_environment()
+    return already, sorted(i.name for i in installed), lazy, usable, same, (answered, loaded)
 
 
 def test_what_packaging_imports_but_never_calls_here_is_not_compiled(selenium_standalone, index_server, make_wheel):
     # platform and sysconfig (~40 ms of compiling in a fresh Pyodide 314) are imported by
     # packaging's tags and markers for functions micropkg does not call inside Pyodide.
-    index_server.add(make_wheel("rt-deferred", "1.0"))
-    already, installed, lazy, usable, same = _install_and_look_at_deferred(selenium_standalone, index_server.simple_url)
-    assert installed == ["rt-deferred"]
+    # Its dependencies carry markers: packaging's Marker.evaluate() reads platform for each.
+    index_server.add(make_wheel("rt-deferred", "1.0", requires_dist=[
+        'rt-deferred-dep; python_version >= "3" and platform_machine == "wasm32"', 'rt-never; sys_platform == "win32"',
+    ]))
+    index_server.add(make_wheel("rt-deferred-dep", "1.0"))
+    already, installed, lazy, usable, same, functions = _install_and_look_at_deferred(
+        selenium_standalone, index_server.simple_url,
+    )
+    assert installed == ["rt-deferred", "rt-deferred-dep"]
     assert lazy == sorted({"platform", "sysconfig"} - set(already)), (already, lazy)
     assert usable and same
+    if "platform" not in already:
+        assert functions == ("micropkg.index.head_start", "platform"), functions
 
 
 @run_in_pyodide(packages=["micropkg"])
