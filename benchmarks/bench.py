@@ -178,6 +178,7 @@ class Bench:
             "installed": result.get("installed", []),
             "marks": result.get("marks", []),
             "error": result.get("error"),
+            "settled_ms": result.get("settled_ms"),  # install() returned → its keeping for the next page load done
             "trace": result.get("trace"),
             "traffic": net.traffic.summary() if net.traffic is not None else None,
             "network": self.network_timeline(net, result),

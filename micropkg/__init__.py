@@ -27,6 +27,7 @@ __all__ = [
     "set_index_urls",
     "freeze",
     "clear_cache",
+    "settled",
     "Package",
     # progress (micropkg.ui.progress)
     "Reporter",
@@ -58,7 +59,9 @@ __all__ = [
     "UninstallError",
 ]
 
-_API = {"install", "resolve", "explain", "list", "uninstall", "set_index_urls", "freeze", "clear_cache", "Package"}
+_API = {
+    "install", "resolve", "explain", "list", "uninstall", "set_index_urls", "freeze", "clear_cache", "settled", "Package",
+}
 _PROGRESS = {"Reporter", "ConsoleReporter", "EventReporter"}
 
 if TYPE_CHECKING:
@@ -71,6 +74,7 @@ if TYPE_CHECKING:
         list,
         resolve,
         set_index_urls,
+        settled,
         uninstall,
     )
     from .errors import *  # noqa: F403

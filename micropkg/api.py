@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from .index.head_start import defer_unused_modules, load_machinery, send_first_pages, send_root_pages
-from .runtime.changes import one_change_at_a_time
+from .runtime.changes import after_this_change, in_turn
 
 # Only what an install needs before its first request is imported with this module (see
 # index.head_start): the session, the resolver, packaging's parsers and the installer load
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from .session import Options, Session
 
 __all__ = [
-    "install", "resolve", "explain", "list", "uninstall", "set_index_urls", "freeze", "clear_cache", "Package",
+    "install", "resolve", "explain", "list", "uninstall", "set_index_urls", "freeze", "clear_cache", "settled", "Package",
 ]
 
 _PACKAGES = {"Package", "freeze", "list", "uninstall"}
@@ -64,11 +64,22 @@ def set_index_urls(urls) -> None:
     set_default_indexes(urls)
 
 
+async def settled() -> None:
+    """Wait until what the finished installs keep for the next page load is written: ``install()``
+    returns once the packages import, and keeping their files and what it fetched goes on after
+    (the next install, uninstall or ``clear_cache()`` waits for it). A page or script that ends
+    right after an install (``process.exit()`` under Node) awaits this, or its next load is cold."""
+    from .runtime.changes import settled as _settled
+
+    await _settled()
+
+
 async def clear_cache() -> None:
     """Delete everything micropkg keeps between page loads (pages, metadata, wheels)."""
     from .runtime import stores
 
-    await stores.cache_store().clear()
+    async with in_turn():  # after what an install keeps for later, or it would land after this
+        await stores.cache_store().clear()
 
 
 async def resolve(
@@ -225,7 +236,7 @@ async def install(
         raise TypeError("install(lock=...) installs exactly what the lock lists: pass no requirements with it")
     # This call's turn is taken first, without yielding (see runtime.changes): calls change
     # site-packages in the order they were made.
-    async with one_change_at_a_time():
+    async with in_turn():
         return await _install_in_turn(
             requirements, keep_going=keep_going, deps=deps, credentials=credentials, pre=pre, index_urls=index_urls,
             constraints=constraints, reinstall=reinstall, verbose=verbose, allow_insecure_http=allow_insecure_http,
@@ -274,7 +285,10 @@ async def _install_in_turn(
         options = Options(deps=deps, pre=pre, reinstall=reinstall, keep_going=keep_going,
                           constraints=tuple(constraints or ()), only_binary=only_binary)
         if lock is not None:
-            installed = await _install_lock(session, lock, reporter, credentials)
+            defer_unused_modules()  # before the lock's modules import packaging
+            from .lock_install import install_from_lock
+
+            installed = await install_from_lock(session, lock, reporter, credentials)
         else:
             if script is not None:
                 from .request import with_script
@@ -355,6 +369,16 @@ async def _install(
 
     requested = {canonicalize_name(r.name) for r in parse_requirements(requirements)}
     load = shared_libraries_first(plan, catalog, native.load_dynlibs)
+
+    async def keep(installed: builtins.list[Installed] | None) -> None:  # what the next page load reads
+        try:
+            if warm is not None and installed is not None:
+                await warm.keep(plan, installed)
+        finally:
+            await catalog.settle()
+            if catalog.builds is not None:
+                catalog.builds.close()
+
     try:
         installed = await install_plan(
             plan, catalog.downloads, session.site_packages,
@@ -366,23 +390,11 @@ async def _install(
             # The distribution's shared libraries load through loadPackage: not kept.
             on_committed=warm.committed if warm is not None and load is native.load_dynlibs else None,
         )
-        if warm is not None:
-            await warm.keep(plan, installed)
-        return installed
-    finally:
-        # What was fetched is kept for the next page load before install() returns (or fails).
-        await catalog.settle()
-        if catalog.builds is not None:
-            catalog.builds.close()
-
-
-# -- locks ---------------------------------------------------------------------------------
-
-
-async def _install_lock(
-    session: Session, lock: str, reporter: Reporter, credentials: str | None = None,
-) -> builtins.list[Installed]:
-    defer_unused_modules()  # before the lock's modules import packaging
-    from .lock_install import install_from_lock
-
-    return await install_from_lock(session, lock, reporter, credentials)
+    except BaseException:
+        await keep(None)  # what was fetched is kept before the failure is told
+        raise
+    # The packages import from here on: the keeping (40-80 ms: reading the tree back, hashing,
+    # the store's write) runs after install() returns, in its turn (runtime.changes).
+    if not after_this_change(lambda: keep(installed)):
+        await keep(installed)
+    return installed

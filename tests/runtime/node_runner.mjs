@@ -25,7 +25,10 @@ try {
   // Loading messages go to stderr: stdout carries the result line.
   await pyodide.loadPackage(job.packages ?? ["micropkg"], { messageCallback: (m) => console.error(m) });
   pyodide.globals.set("_job_args", pyodide.toPy(job.args ?? {}));
-  const code = `${job.code}\n\nimport json as _json\n_json.dumps(await main(_job_args))\n`;
+  // As a script that exits right after should: what an install keeps for the next run is
+  // written after install() returned (micropkg.settled).
+  const code = `${job.code}\n\nimport json as _json, sys as _sys\n_result = _json.dumps(await main(_job_args))\n`
+    + `if "micropkg.api" in _sys.modules:\n    await _sys.modules["micropkg.api"].settled()\n_result\n`;
   outcome = { ok: true, result: JSON.parse(await pyodide.runPythonAsync(code)) };
 } catch (error) {
   outcome = { ok: false, error: String(error?.message ?? error) };

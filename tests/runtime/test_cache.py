@@ -14,6 +14,8 @@ from pytest_pyodide import run_in_pyodide
 
 def _fresh_runtime(selenium) -> None:
     """A second, fresh Pyodide on the same origin: what a page reload gives."""
+    # What the last install keeps for the next page load is written after it returned.
+    selenium.run_async("import micropkg\nawait micropkg.settled()")
     if selenium.browser != "node":
         selenium.refresh()  # a new page: the browser profile (and its Cache API) stays
     selenium.load_pyodide()
@@ -134,6 +136,7 @@ def test_node_keeps_the_cache_in_the_host_directory_and_clears_it(selenium, inde
     if selenium.browser != "node":
         pytest.skip("the host directory is Node's store; Chromium's is covered by the tests above")
     assert _install(selenium, "harness-demo==1.0.0", index_server.simple_url)[1] is None
+    selenium.run_async("import micropkg\nawait micropkg.settled()")  # the keeping goes on after install() returned
     kept = sorted(p.relative_to(micropkg_cache_dir).parts[0] for p in micropkg_cache_dir.rglob("*") if p.is_file())
     assert kept == ["blob", "blob", "page", "tree"]  # the wheel, its metadata, the page, the files installed
     _clear(selenium)

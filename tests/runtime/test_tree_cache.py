@@ -18,6 +18,8 @@ LUAU = "luau_wasm-0.1a0-cp314-cp314-pyemscripten_2026_0_wasm32.whl"
 
 def _fresh_runtime(selenium) -> None:
     """A second, fresh Pyodide on the same origin: what a page reload gives."""
+    # What the last install keeps for the next page load is written after it returned.
+    selenium.run_async("import micropkg\nawait micropkg.settled()")
     if selenium.browser != "node":
         selenium.refresh()  # a new page: the browser profile (and its Cache API) stays
     selenium.load_pyodide()
@@ -159,6 +161,7 @@ def test_a_damaged_entry_is_detected_and_the_install_takes_the_normal_path(selen
         pytest.skip("flips a byte in Node's cache directory; the check is the same code in every store")
     assert not _hit(_install(selenium, "harness-demo", index_server.simple_url, {}))
     cold = _tree(selenium, ["harness-demo", "harness-dep"])
+    selenium.run_async("import micropkg\nawait micropkg.settled()")
     entries = [p for p in (micropkg_cache_dir / "tree").rglob("*") if p.is_file()]
     assert len(entries) == 1, entries
     blob = bytearray(entries[0].read_bytes())
@@ -169,10 +172,43 @@ def test_a_damaged_entry_is_detected_and_the_install_takes_the_normal_path(selen
     outcome = _install(selenium, "harness-demo", index_server.simple_url, {})
     assert not _hit(outcome)
     assert _tree(selenium, ["harness-demo", "harness-dep"]) == cold  # installed from the wheels, as the first time
+    selenium.run_async("import micropkg\nawait micropkg.settled()")
     assert entries[0].read_bytes() != bytes(blob)  # the damaged entry was dropped and kept anew
 
     _fresh_runtime(selenium)
     assert _hit(_install(selenium, "harness-demo", index_server.simple_url, {}))
+
+
+@run_in_pyodide(packages=["micropkg"])
+async def _install_then_uninstall_at_once(selenium, index_url):
+    import micropkg
+    from micropkg.runtime import changes
+
+    def keeping():
+        return sum(not task.done() for task in changes._finishing)
+
+    await micropkg.install("harness-demo", index_urls=[index_url])
+    after_return = keeping()  # the keeping goes on after install() returned...
+    removed = await micropkg.uninstall(["harness-demo", "harness-dep"])  # ...and the uninstall waits for it
+    after_uninstall = keeping()
+    await micropkg.settled()
+    return after_return, sorted(removed), after_uninstall, keeping()
+
+
+def test_install_returns_before_the_keeping_which_the_next_change_waits_for(selenium_standalone, index_server):
+    # install() returns once the packages import; what it keeps for the next page load is
+    # written after, in its turn: an uninstall called at once waits, so the entry holds the
+    # installed files, not a half-removed tree.
+    selenium = selenium_standalone
+    after_return, removed, after_uninstall, after_settled = _install_then_uninstall_at_once(
+        selenium, index_server.simple_url,
+    )
+    assert after_return == 1 and after_uninstall == 0 and after_settled == 0, (after_return, after_uninstall)
+    assert removed == ["harness-demo", "harness-dep"]
+    _fresh_runtime(selenium)
+    again = _install(selenium, "harness-demo", index_server.simple_url, {})
+    assert _hit(again) and [row[:2] for row in again["installed"]] == [["harness-demo", "2.0.0"], ["harness-dep", "1.0.0"]]
+    assert _import(selenium, "harness_demo") == "harness_demo"
 
 
 def test_cache_off_neither_keeps_nor_restores(selenium_standalone, index_server):
