@@ -71,6 +71,8 @@ def _timeline_text(timeline: dict | None) -> str:
     if not timeline:
         return "–"
     marks = " → ".join(f"{name} {at:.0f}" for name, at in timeline["marks"])
+    if timeline.get("settled_ms") is not None:  # micropkg's keeping for the next page load, after the timer
+        marks += f" (then kept for the next page load in {timeline['settled_ms']:.0f} more)"
     network = timeline.get("network")
     if network:
         parts = [f"first request {network['first_request']:.0f}"]

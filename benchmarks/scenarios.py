@@ -124,6 +124,12 @@ _kwargs = {}
 _EPILOGUE = """
 _marks.append(("returned", _w2))
 _installed = sorted(n[: -len(".dist-info")] for n in _dists() - _before)
+# micropkg keeps the tree and what it fetched for the next page load after install() returned
+# (micropkg.settled): outside the timer, before the imports check; the warm runs need it.
+_settled_ms = None
+if "micropkg.api" in sys.modules:
+    await sys.modules["micropkg.api"].settled()
+    _settled_ms = (time.time() - _w2) * 1000
 _checked = []
 if _error is None:
     for _m in IMPORTS:
@@ -132,12 +138,6 @@ if _error is None:
             _checked.append(_m)
         except Exception as _exc:
             _error = f"installed, but import {_m} failed: {type(_exc).__name__}: {_exc}"
-# micropkg keeps the tree and what it fetched for the next page load after install() returned
-# (micropkg.settled): outside the timer, after the imports above; the warm runs need it.
-_settled_ms = None
-if "micropkg.api" in sys.modules:
-    await sys.modules["micropkg.api"].settled()
-    _settled_ms = (time.time() - _w2) * 1000
 json.dumps({
     "import_ms": (_t1 - _t0) * 1000,
     "install_ms": (_t2 - _t1) * 1000,

@@ -108,4 +108,4 @@ def _timeline(row: dict | None) -> dict | None:
     if row is None:
         return None
     return {"pair": row["pair"], "total_ms": row["total_ms"], "marks": row.get("marks", []),
-            "network": row.get("network")}
+            "network": row.get("network"), "settled_ms": row.get("settled_ms")}
