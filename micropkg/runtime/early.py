@@ -74,7 +74,7 @@ def start_fetch(url: str, headers: Mapping[str, str], credentials: str | None, s
 # made a fetch() Response (undici loads then, while the next imports run), with the body
 # decoded as fetch would. A redirect is left to fetch() (it follows them), and so is
 # everything when the context has no Response global (pytest-pyodide's Node vm context).
-# ``Answer``: the class the answer is made of, fetch()'s Response unless given (runtime.early_files).
+# ``Answer``: the class the answer is made of (_NODE_ANSWERING's: not undici's Response).
 _NODE_REQUEST = """(url, init, Answer) => {
   const { headers, signal } = init;
   const fetchIt = () => fetch(url, init);
@@ -134,7 +134,7 @@ _NODE_REQUEST = """(url, init, Answer) => {
         });
       }
       try {
-        resolve(new (Answer ?? Response)(body, { status, statusText: response.statusMessage, headers: headerPairs }));
+        resolve(new Answer(body, { status, statusText: response.statusMessage, headers: headerPairs }));
       } catch {  // an answer fetch() would read but Response() refuses (an odd status text): fetch() asks again
         response.destroy();
         resolve(fetchIt());
@@ -145,12 +145,66 @@ _NODE_REQUEST = """(url, init, Answer) => {
 }"""
 
 
+# What _NODE_REQUEST answers with: what micropkg reads of a fetch() Response (status, url,
+# headers, body, arrayBuffer(), text(), json(), clone(), its constructor over a stream, as
+# runtime.fetch reads a body) without undici's Response, whose first use compiles undici:
+# 25 ms (Node 20, this machine, 2026-12-05) right as the first answer arrived, while the chain
+# waited to follow it. Headers as fetch() gives them: lower-case names, a repeated one's
+# values joined by ", ".
+_NODE_ANSWERING = """(() => {
+  const request = __REQUEST__;
+  class Answer {
+    constructor(body, init = {}) {
+      this.body = body ?? null;
+      this.status = init.status ?? 200;
+      this.statusText = init.statusText ?? "";
+      this.url = "";
+      const headers = new Map();
+      for (const [name, value] of init.headers ?? []) {
+        const key = String(name).toLowerCase();
+        headers.set(key, headers.has(key) ? `${headers.get(key)}, ${value}` : String(value));
+      }
+      this.headers = headers;
+    }
+    get ok() { return this.status >= 200 && this.status < 300; }
+    clone() {  // as Response.clone(): the body teed, each copy read on its own
+      const copy = new Answer(null, { status: this.status, statusText: this.statusText });
+      copy.headers = new Map(this.headers);
+      copy.url = this.url;
+      if (this.body !== null) [this.body, copy.body] = this.body.tee();
+      return copy;
+    }
+    async arrayBuffer() {
+      if (this.body === null) return new ArrayBuffer(0);
+      const reader = this.body.getReader();
+      const pieces = [];
+      let size = 0;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        pieces.push(value);
+        size += value.length;
+      }
+      const joined = new Uint8Array(size);
+      let at = 0;
+      for (const piece of pieces) { joined.set(piece, at); at += piece.length; }
+      return joined.buffer;
+    }
+    async text() { return new TextDecoder().decode(await this.arrayBuffer()); }
+    async json() { return JSON.parse(await this.text()); }
+  }
+  return (url, init) => request(url, init, Answer);
+})()""".replace("__REQUEST__", _NODE_REQUEST, 1)
+
+
 def first_fetch() -> Any:
-    """``fetch`` for an install's first requests: under Node, Node's http modules (see
-    ``_NODE_REQUEST``), so the request leaves before undici has loaded; elsewhere the runtime's."""
+    """``fetch`` for the requests sent before the transports exist (the root pages, the chain's,
+    a lock's files): under Node, Node's http modules answering without undici (``_NODE_REQUEST``,
+    ``_NODE_ANSWERING``), so they leave and are read before undici has loaded; elsewhere the
+    runtime's."""
     info = getattr(sys, "_emscripten_info", None)
     if info is not None and str(info.runtime).startswith("Node"):
-        return js_function(_NODE_REQUEST)
+        return js_function(_NODE_ANSWERING)
     return stacked_fetch()
 
 

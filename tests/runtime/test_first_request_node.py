@@ -2,7 +2,7 @@
 
 Node 20 compiles undici, its fetch(), on the first call (~29 ms on this
 machine), so ``runtime.early`` sends the requested pages through ``node:http``
-and ``node:https`` and makes their answers fetch() Responses. These tests run
+and ``node:https``, answered as fetch() would be (without undici's Response). These tests run
 in a Node of their own (tests/runtime/node_runner.py): pytest-pyodide's Node
 context has no ``Response`` global, so there the early request still goes
 through fetch() (tests/runtime/test_head_start.py covers that way).
@@ -42,7 +42,8 @@ async def main(args):
     finally:
         restore()
         hook.destroy()
-    return {"installed": [[i.name, i.version] for i in installed], "through_fetch": through_fetch}
+    return {"installed": [[i.name, i.version] for i in installed], "through_fetch": through_fetch,
+            "undici": any("undici" in str(name) for name in run_js("process.moduleLoadList"))}
 """
 
 
@@ -164,3 +165,20 @@ def test_a_first_page_cut_short_is_a_named_network_error(node_run, pyodide_dist_
     assert "installed" not in done, done
     assert done["error"].startswith("NetworkError") and index + "rt-node-cut/" in done["error"], done["error"]
     assert handler.seen[0][0] == "/simple/rt-node-cut/"
+
+
+def test_a_cold_install_the_chain_foresaw_never_loads_undici(
+    node_run, pyodide_dist_dir, index_server, make_wheel, tmp_path, monkeypatch,
+):
+    # Every request of this install is one the early machinery sent: the root page, then the
+    # chain's metadata, wheels and the dependency's page. Their answers are read as they are,
+    # not as undici's Responses, whose first use compiled undici (25 ms) as the first answer
+    # arrived, while the chain waited to follow it.
+    index_server.add(make_wheel("rt-node-chain", "1.0", requires_dist=["rt-node-chain-dep"]))
+    index_server.add(make_wheel("rt-node-chain-dep", "1.0"))
+    monkeypatch.setenv("MICROPKG_CACHE_DIR", str(tmp_path / "cache"))
+    done = run_python(pyodide_dist_dir, _INSTALL, _args("rt-node-chain", index_server.simple_url))
+    assert done.get("installed") == [["rt-node-chain", "1.0"], ["rt-node-chain-dep", "1.0"]], done
+    assert done["through_fetch"] == [] and done["undici"] is False, done
+    counts = index_server.log.counts()  # each asked once: the chain's requests were taken over
+    assert (counts["simple-project"], counts["metadata"], counts["file"]) == (2, 2, 2), counts
