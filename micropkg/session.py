@@ -259,6 +259,10 @@ class Session:
         catalog, installed = self.catalog(
             speculative=speculative, only_binary=options.only_binary, reporter=reporter,
         )
+        if speculative and self.cache is not None:
+            # An install's: what it fetches is written once it has returned (api._install's
+            # keeping, runtime.changes), not on the thread the chain's answers arrive on.
+            self.cache.hold_writes = True
         try:
             plan = await resolve(
                 reqs, catalog, self.target,

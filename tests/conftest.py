@@ -274,8 +274,24 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
         item.stash[_TAB_CRASHED] = True
 
 
+# install() returns before what it keeps for the next page load is written (micropkg.settled).
+# Each test's runtime settles before its fixtures end: else the next test, in the same module's
+# runtime, would find the cache directory being written as it empties it, or count requests
+# against entries that land later.
+_SETTLE = "import sys\nif 'micropkg.api' in sys.modules:\n    await sys.modules['micropkg.api'].settled()"
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    funcargs = getattr(item, "funcargs", {})
+    for name in ("selenium", "selenium_standalone"):
+        runtime = funcargs.get(name)
+        if runtime is None or item.stash.get(_TAB_CRASHED, False):
+            continue
+        try:
+            runtime.run_async(_SETTLE)
+        except Exception as exc:  # noqa: BLE001 - a runtime the test broke has nothing left to write; its own failure says why
+            print(f"settling micropkg in the test's runtime failed: {exc!r}")
     yield
     if not item.stash.get(_TAB_CRASHED, False):
         return

@@ -224,14 +224,13 @@ class Cache:
         self.misses = 0
         self.revalidated = 0
         self.dropped: list[str] = []  # keys of corrupt entries deleted
-        # Writes run behind the install, not in front of it: packing and storing
-        # pydantic-core's 6.5 MB page took 10-15 ms of the one thread under Node and
-        # ~50 ms in Chromium (its Cache API), measured between the page's arrival and
-        # the resolver's next requests. A write waits for the next request the install
-        # sends (see fetching), so it runs while that answer is on its way instead of
-        # delaying the request; settle() starts the rest and waits for them all.
+        # Writes run behind the install: packing and storing pydantic-core's 6.5 MB page took
+        # 10-15 ms of the one thread under Node, ~50 ms in Chromium. A write waits for the next
+        # request sent (see fetching), to run while that answer is on its way; with hold_writes
+        # (an install's, which settles after it returned) every write waits for settle().
         self._queued: list[Callable[[], Awaitable[None]]] = []
         self._writes: set[asyncio.Task] = set()
+        self.hold_writes = False
 
     # -- storage, where a failure costs speed, never the install ------------------------
 
@@ -263,7 +262,8 @@ class Cache:
         """Await ``request``, a network fetch, running the queued writes while it is out."""
         # The fetch is scheduled first, so it is sent before the writes take the thread.
         sent = asyncio.ensure_future(request)
-        self._start_queued()
+        if not self.hold_writes:
+            self._start_queued()
         return await sent
 
     async def settle(self) -> None:
