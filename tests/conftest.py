@@ -278,7 +278,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
 # Each test's runtime settles before its fixtures end: else the next test, in the same module's
 # runtime, would find the cache directory being written as it empties it, or count requests
 # against entries that land later.
-_SETTLE = "import sys\nif 'micropkg.api' in sys.modules:\n    await sys.modules['micropkg.api'].settled()"
+_SETTLE = (  # nothing to settle where the test left no Pyodide (a page it reloaded last)
+    "if (typeof pyodide !== 'undefined') await pyodide.runPythonAsync("
+    "\"import sys\\nif 'micropkg.api' in sys.modules:\\n    await sys.modules['micropkg.api'].settled()\");"
+)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -289,7 +292,7 @@ def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
         if runtime is None or item.stash.get(_TAB_CRASHED, False):
             continue
         try:
-            runtime.run_async(_SETTLE)
+            runtime.run_js(_SETTLE)
         except Exception as exc:  # noqa: BLE001 - a runtime the test broke has nothing left to write; its own failure says why
             print(f"settling micropkg in the test's runtime failed: {exc!r}")
     yield

@@ -170,7 +170,9 @@ def test_a_second_pyodide_in_the_page_installs_from_the_cache_api(selenium_stand
     async def install(selenium, index_url):
         import micropkg
 
-        return [i.name for i in await micropkg.install("luau-wasm", index_urls=[index_url])]
+        installed = [i.name for i in await micropkg.install("luau-wasm", index_urls=[index_url])]
+        await micropkg.settled()  # what it keeps is written after it returned
+        return installed
 
     count_entries = "return (await (await caches.open('micropkg-v1')).keys()).length;"
     assert install(selenium, index_server.simple_url) == ["luau-wasm"]
