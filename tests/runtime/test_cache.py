@@ -141,3 +141,49 @@ def test_node_keeps_the_cache_in_the_host_directory_and_clears_it(selenium, inde
     assert kept == ["blob", "blob", "page", "tree"]  # the wheel, its metadata, the page, the files installed
     _clear(selenium)
     assert [p for p in micropkg_cache_dir.rglob("*") if p.is_file()] == []
+
+
+@run_in_pyodide(packages=["micropkg"])
+async def _mark_and_listing(selenium):
+    import js
+
+    from micropkg.runtime.stores import CacheApiStore
+
+    name = "micropkg-test-mark"
+    await js.caches.delete(name)
+    js.localStorage.removeItem(name + ":written")
+    seen = {}
+
+    def mark():
+        value = js.localStorage.getItem(name + ":written")
+        return value if isinstance(value, str) else None  # JavaScript's null (jsnull in Pyodide 314)
+
+    never_written = CacheApiStore(name)
+    seen["never written, at once"] = never_written.surely_missing("page/abc")  # no lookup: no mark
+    await never_written.put("page/abc", b"kept")
+    seen["mark after a write"] = mark()
+    written = CacheApiStore(name)  # a later page load: the mark says a lookup is needed
+    seen["written, before its listing"] = written.surely_missing("page/other")
+    await written._listing.ready
+    seen["written, listed: held"] = written.surely_missing("page/abc")
+    seen["written, listed: not held"] = written.surely_missing("page/other")
+    seen["read back"] = (await written.get("page/abc")).decode()
+    await written.clear()
+    seen["mark after clear"] = mark()
+    return seen
+
+
+def test_a_store_never_written_to_answers_without_a_lookup(selenium, runtime):
+    # Until the Cache API's keys are listed, a localStorage mark says whether this origin's
+    # store was ever written to: without one, the first page request asks no Cache API first.
+    if runtime not in ("chrome", "firefox", "webkit"):
+        pytest.skip("the Cache API is a browser's store; Node's directory answers with a stat")
+    assert _mark_and_listing(selenium) == {
+        "never written, at once": True,
+        "mark after a write": "1",
+        "written, before its listing": False,
+        "written, listed: held": False,
+        "written, listed: not held": True,
+        "read back": "kept",
+        "mark after clear": None,
+    }
