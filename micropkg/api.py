@@ -260,7 +260,7 @@ async def _install_in_turn(
     if early:
         on_their_way = early.on_their_way()
         await asyncio.wait(on_their_way, return_when=asyncio.FIRST_COMPLETED)
-        request_at = time.perf_counter() - started
+        request_at = (early.first_sent_at() or time.perf_counter()) - started  # as it left, not a task later
         # One module at a time (see load_machinery); the session's only: the resolver loads in _install once
         # the installed-tree cache missed, or every warm page load would import packaging and resolvelib.
         await load_machinery(on_their_way, resolver=False, first=early.start_chain)

@@ -304,7 +304,7 @@ class Chain:
 
         from ..model.tags import emscripten_platforms, runtime_platforms
         from .detect import known_abi_version
-        from .early import first_fetch
+        from .early_fetch import first_fetch
 
         facts = {
             **self._facts, "python": list(sys.version_info[:3]), "fetch": first_fetch(),

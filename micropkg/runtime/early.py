@@ -8,22 +8,24 @@ have. :func:`send_page` looks the page up in the persistent cache and, unless
 it is kept and fresh, starts the runtime's ``fetch`` for it at once, with the
 headers the index client would send (``If-None-Match`` included); under Node,
 through Node's own http modules, as fetch() there loads for longer than the
-rest of the way to the request takes (see ``_NODE_REQUEST``). Nothing
+rest of the way to the request takes (see ``runtime.early_fetch``). Nothing
 here reads the answer: the transport takes the started request over when
 the index asks for that page (:meth:`EarlyRequest.take`), and from there
 it is an ordinary request (timeouts, retries, the redirect check, the cache).
 
-It imports nothing of micropkg: the cache it is handed is the only other
-module on the way (see ``tests/host/test_head_start.py`` for the whole list).
+It imports nothing of micropkg but its ``fetch`` (:mod:`.early_fetch`): the cache it is
+handed is the only other module on the way (see ``tests/host/test_head_start.py`` for the
+whole list).
 """
 
 from __future__ import annotations
 
 import asyncio
-import sys
+import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .early_fetch import first_fetch, stacked_fetch
 from .js import js_function
 
 if TYPE_CHECKING:
@@ -42,21 +44,6 @@ class Chain(Protocol):
     def close(self) -> None: ...
 
 
-def stacked_fetch():
-    """``fetch``, rejecting only with errors that have a stack.
-
-    WebKit's ``fetch()`` rejects with a ``TypeError`` that has no ``stack``, and
-    awaiting a JS error without one in Pyodide 314 never ends (in every engine).
-    So such an error is thrown again as a fresh one of the same name and message.
-    """
-    return js_function(
-        "(request, init) => fetch(request, init).catch((error) => {"
-        " if (error instanceof Error && !error.stack) {"
-        " const copy = new Error(error.message); copy.name = error.name; throw copy; }"
-        " throw error; })"
-    )
-
-
 def start_fetch(url: str, headers: Mapping[str, str], credentials: str | None, signal: Any, fetch: Any = None) -> Any:
     """The runtime's ``fetch(url, init)`` (or ``fetch``'s): its promise of a response."""
     import js
@@ -66,146 +53,6 @@ def start_fetch(url: str, headers: Mapping[str, str], credentials: str | None, s
     if credentials:
         init["credentials"] = credentials
     return (fetch or stacked_fetch())(url, to_js(init, dict_converter=js.Object.fromEntries))
-
-
-# Under Node, fetch() is undici, which Node 20 loads on the first call: ~29 ms of compiling
-# (Pyodide 314, this machine) before that call returns, longer than all of micropkg's work
-# before it. Node's own http/https modules send the same request in ~7 ms; the answer is
-# made a fetch() Response (undici loads then, while the next imports run), with the body
-# decoded as fetch would. A redirect is left to fetch() (it follows them), and so is
-# everything when the context has no Response global (pytest-pyodide's Node vm context).
-# ``Answer``: the class the answer is made of (_NODE_ANSWERING's: not undici's Response).
-_NODE_REQUEST = """(url, init, Answer) => {
-  const { headers, signal } = init;
-  const fetchIt = () => fetch(url, init);
-  if (!("Response" in globalThis) || typeof process?.getBuiltinModule !== "function") return fetchIt();
-  const client = process.getBuiltinModule(url.startsWith("https:") ? "node:https" : "node:http");
-  const sent = { "accept-encoding": "gzip, deflate, br", "accept-language": "*", "sec-fetch-mode": "cors", "user-agent": "node" };
-  for (const [name, value] of Object.entries(headers)) sent[name.toLowerCase()] = value;
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) { reject(signal.reason); return; }
-    let answer = null;
-    const request = client.request(url, { headers: sent });
-    const abort = () => { reject(signal.reason); if (answer !== null) answer.destroy(signal.reason); request.destroy(); };
-    signal.addEventListener("abort", abort, { once: true });
-    request.on("error", (error) => reject(new TypeError("fetch failed", { cause: error })));
-    request.on("response", (response) => {
-      const status = response.statusCode;
-      if ((status >= 300 && status < 400 && response.headers.location) || status < 200 || status > 599) {
-        signal.removeEventListener("abort", abort);
-        response.resume();
-        resolve(fetchIt());
-        return;
-      }
-      answer = response;
-      response.on("close", () => signal.removeEventListener("abort", abort));
-      const headerPairs = [];
-      for (let i = 0; i < response.rawHeaders.length; i += 2) headerPairs.push([response.rawHeaders[i], response.rawHeaders[i + 1]]);
-      let body = null;
-      if (![204, 205, 304].includes(status)) {
-        // The body is gathered as it arrives and decoded in one go at its end, as one chunk: a
-        // streaming decoder takes an event-loop turn per 16 KB, and while Python imports, this
-        // thread has few to give (a 900 KB page took 240 ms to read, most of it waiting).
-        const coding = String(response.headers["content-encoding"] ?? "").trim().toLowerCase();
-        const zlib = coding ? process.getBuiltinModule("node:zlib") : null;
-        const flush = zlib && { flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH };
-        const decode = coding === "gzip" || coding === "x-gzip" ? (data) => zlib.gunzipSync(data, flush)
-          : coding === "deflate" ? (data) => zlib.inflateSync(data, flush)
-          : coding === "br" ? (data) => zlib.brotliDecompressSync(data) : (data) => data;
-        body = new ReadableStream({
-          start(controller) {
-            const chunks = [];
-            let ended = false;
-            response.on("data", (chunk) => chunks.push(chunk));
-            response.on("end", () => {
-              ended = true;
-              try {
-                const data = decode(Buffer.concat(chunks));
-                if (data.length) controller.enqueue(new Uint8Array(data.buffer, data.byteOffset, data.length));
-                controller.close();
-              } catch (error) {
-                controller.error(new TypeError("terminated", { cause: error }));
-              }
-            });
-            response.on("error", (error) => { if (!ended) { ended = true; controller.error(error); } });
-            response.on("close", () => { if (!ended) { ended = true; controller.error(new TypeError("terminated")); } });
-          },
-          cancel() { response.destroy(); },
-        });
-      }
-      try {
-        resolve(new Answer(body, { status, statusText: response.statusMessage, headers: headerPairs }));
-      } catch {  // an answer fetch() would read but Response() refuses (an odd status text): fetch() asks again
-        response.destroy();
-        resolve(fetchIt());
-      }
-    });
-    request.end();
-  });
-}"""
-
-
-# What _NODE_REQUEST answers with: what micropkg reads of a fetch() Response (status, url,
-# headers, body, arrayBuffer(), text(), json(), clone(), its constructor over a stream, as
-# runtime.fetch reads a body) without undici's Response, whose first use compiles undici:
-# 25 ms (Node 20, this machine, 2026-12-05) right as the first answer arrived, while the chain
-# waited to follow it. Headers as fetch() gives them: lower-case names, a repeated one's
-# values joined by ", ".
-_NODE_ANSWERING = """(() => {
-  const request = __REQUEST__;
-  class Answer {
-    constructor(body, init = {}) {
-      this.body = body ?? null;
-      this.status = init.status ?? 200;
-      this.statusText = init.statusText ?? "";
-      this.url = "";
-      const headers = new Map();
-      for (const [name, value] of init.headers ?? []) {
-        const key = String(name).toLowerCase();
-        headers.set(key, headers.has(key) ? `${headers.get(key)}, ${value}` : String(value));
-      }
-      this.headers = headers;
-    }
-    get ok() { return this.status >= 200 && this.status < 300; }
-    clone() {  // as Response.clone(): the body teed, each copy read on its own
-      const copy = new Answer(null, { status: this.status, statusText: this.statusText });
-      copy.headers = new Map(this.headers);
-      copy.url = this.url;
-      if (this.body !== null) [this.body, copy.body] = this.body.tee();
-      return copy;
-    }
-    async arrayBuffer() {
-      if (this.body === null) return new ArrayBuffer(0);
-      const reader = this.body.getReader();
-      const pieces = [];
-      let size = 0;
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        pieces.push(value);
-        size += value.length;
-      }
-      const joined = new Uint8Array(size);
-      let at = 0;
-      for (const piece of pieces) { joined.set(piece, at); at += piece.length; }
-      return joined.buffer;
-    }
-    async text() { return new TextDecoder().decode(await this.arrayBuffer()); }
-    async json() { return JSON.parse(await this.text()); }
-  }
-  return (url, init) => request(url, init, Answer);
-})()""".replace("__REQUEST__", _NODE_REQUEST, 1)
-
-
-def first_fetch() -> Any:
-    """``fetch`` for the requests sent before the transports exist (the root pages, the chain's,
-    a lock's files): under Node, Node's http modules answering without undici (``_NODE_REQUEST``,
-    ``_NODE_ANSWERING``), so they leave and are read before undici has loaded; elsewhere the
-    runtime's."""
-    info = getattr(sys, "_emscripten_info", None)
-    if info is not None and str(info.runtime).startswith("Node"):
-        return js_function(_NODE_ANSWERING)
-    return stacked_fetch()
 
 
 # fetch() for a root page whose answer the chain will follow: its first reaction copies the
@@ -257,6 +104,7 @@ class EarlyRequest:
         self.controller: Any = None  # its AbortController
         self._taken = False
         self.failed: Exception | None = None  # why it could not be sent (then the index sends it)
+        self.sent_at: float | None = None  # time.perf_counter() as it was handed to fetch()
         self.on_its_way: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     @classmethod
@@ -288,6 +136,7 @@ class EarlyRequest:
             self.failed = exc
             return
         self.controller, self.promise, self.sent_headers = controller, promise, headers
+        self.sent_at = time.perf_counter()
 
     def take(self, url: str, headers: Mapping[str, str]) -> tuple[Any, Any] | None:
         """The started request's ``(promise, AbortController)`` if it is this one (same URL and
@@ -346,6 +195,10 @@ class EarlyRequests:
 
     def on_their_way(self) -> list[asyncio.Future[None]]:
         return [request.on_its_way for request in self.pages.values()]
+
+    def first_sent_at(self) -> float | None:
+        """When the first of the root pages' requests was handed to fetch() (perf_counter), if one was."""
+        return min((r.sent_at for r in self.pages.values() if r.sent_at is not None), default=None)
 
     def follow(self, start_chain: Callable[[Answers], Chain]) -> Answers:
         """The root pages' answers, for ``start_chain`` to follow: made by :meth:`start_chain`

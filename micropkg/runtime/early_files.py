@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from .early import EarlyRequest, _handled, first_fetch, start_fetch
+from .early import EarlyRequest, _handled, start_fetch
+from .early_fetch import first_fetch
 
 __all__ = ["send_files"]
 
@@ -22,7 +23,7 @@ def send_files(requests: Iterable[tuple[str, Mapping[str, str]]], credentials: s
     """Start downloading each ``(url, headers)`` now, by URL: the files of an install that knows
     them before its machinery has loaded (a lock's), so that the machinery loads while they
     are on their way. Under Node through Node's http modules, as fetch() would first load
-    undici (see ``_NODE_REQUEST``), and answered without it. The transport takes each over when the
+    undici (see ``runtime.early_fetch``), and answered without it. The transport takes each over when the
     file is read (:meth:`EarlyRequest.take`); the caller aborts those it never read.
 
     A request that cannot be started is left out: the transport sends it, and reports its failure.

@@ -10,7 +10,8 @@ from ..errors import NetworkError
 from ..net.retry import timed_out
 from ..net.transport import Request, Response, Transport, redact_url, split_credentials
 from .detect import in_browser
-from .early import EarlyRequest, stacked_fetch, start_fetch
+from .early import EarlyRequest, start_fetch
+from .early_fetch import stacked_fetch
 from .js import JsException, give_way, js_function
 
 __all__ = ["PyfetchTransport", "fetch_failure", "read_local_url", "stacked_fetch"]

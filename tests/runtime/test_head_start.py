@@ -49,14 +49,15 @@ async def _install_recording(selenium, requirements, index_url, recording_fetch)
 
 
 # Everything a fresh runtime imports from ``import micropkg`` to an install's first request.
-# The allowed set: micropkg's public module and the head start (index.head_start, runtime.early),
+# The allowed set: micropkg's public module and the head start (index.head_start, runtime.early
+# and its early_fetch),
 # the cache lookup before the request (net.cache, runtime.stores and what they need), the
 # runtime's js module and the built-in sha256. Not urllib.parse, pyodide.http, packaging,
 # resolvelib, the session or the transports: those load while the requests are on their way.
 ALLOWED_BEFORE_FIRST_REQUEST = {
     "micropkg", "micropkg.api", "micropkg.index", "micropkg.index.head_start",
     "micropkg.runtime", "micropkg.runtime.changes", "micropkg.runtime.detect", "micropkg.runtime.early",
-    "micropkg.runtime.js",
+    "micropkg.runtime.early_fetch", "micropkg.runtime.js",
     "micropkg.runtime.stores", "micropkg.net", "micropkg.net.cache", "js", "_sha2",
 }
 
