@@ -199,6 +199,11 @@ _events.Handle._run = _traced_run
 """
 
 
+def _traced(snippet: str) -> str:
+    """``snippet`` with the --trace recorder set up as its clock starts."""
+    return snippet.replace("_w0 = time.time()\n", "_w0 = time.time()\n" + _TRACE, 1)
+
+
 def install_snippet(tool: str, requirements: tuple[str, ...], index_url: str, imports: tuple[str, ...],
                     trace: bool = False) -> str:
     """Import ``tool`` (micropkg or micropip) and install ``requirements`` from ``index_url``.
@@ -211,7 +216,7 @@ def install_snippet(tool: str, requirements: tuple[str, ...], index_url: str, im
     call = f"_install(REQS, index_urls=[{index_url!r}], **_kwargs)"
     body = f"REQS = {json.dumps(list(requirements))}\nIMPORTS = {json.dumps(list(imports))}\n"
     snippet = _PRELUDE + body + _timed(tool, call) + _EPILOGUE
-    return snippet.replace("_w0 = time.time()\n", "_w0 = time.time()\n" + _TRACE) if trace else snippet
+    return _traced(snippet) if trace else snippet
 
 
 def import_snippet(tool: str) -> str:
@@ -235,4 +240,4 @@ def lock_snippet(lock_text: str, trace: bool = False) -> str:
     """Install from a lock made beforehand (micropkg only: micropip has no lock install)."""
     body = f"IMPORTS = []\nLOCK = {lock_text!r}\n"
     snippet = _PRELUDE + body + _timed("micropkg", "_install(lock=LOCK, **_kwargs)") + _EPILOGUE
-    return snippet.replace("_w0 = time.time()\n", "_w0 = time.time()\n" + _TRACE) if trace else snippet
+    return _traced(snippet) if trace else snippet

@@ -34,89 +34,16 @@ def stacked_fetch():
 
 # Under Node, fetch() is undici, which Node 20 loads on the first call: ~29 ms of compiling
 # (Pyodide 314, this machine) before that call returns, longer than all of micropkg's work
-# before it. Node's own http/https modules send the same request in ~7 ms; the answer is
-# made a fetch() Response (undici loads then, while the next imports run), with the body
-# decoded as fetch would. A redirect is left to fetch() (it follows them), and so is
-# everything when the context has no Response global (pytest-pyodide's Node vm context).
-# ``Answer``: the class the answer is made of (_NODE_ANSWERING's: not undici's Response).
-_NODE_REQUEST = """(url, init, Answer) => {
-  const { headers, signal } = init;
-  const fetchIt = () => fetch(url, init);
-  if (!("Response" in globalThis) || typeof process?.getBuiltinModule !== "function") return fetchIt();
-  const client = process.getBuiltinModule(url.startsWith("https:") ? "node:https" : "node:http");
-  const sent = { "accept-encoding": "gzip, deflate, br", "accept-language": "*", "sec-fetch-mode": "cors", "user-agent": "node" };
-  for (const [name, value] of Object.entries(headers)) sent[name.toLowerCase()] = value;
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) { reject(signal.reason); return; }
-    let answer = null;
-    const request = client.request(url, { headers: sent });
-    const abort = () => { reject(signal.reason); if (answer !== null) answer.destroy(signal.reason); request.destroy(); };
-    signal.addEventListener("abort", abort, { once: true });
-    request.on("error", (error) => reject(new TypeError("fetch failed", { cause: error })));
-    request.on("response", (response) => {
-      const status = response.statusCode;
-      if ((status >= 300 && status < 400 && response.headers.location) || status < 200 || status > 599) {
-        signal.removeEventListener("abort", abort);
-        response.resume();
-        resolve(fetchIt());
-        return;
-      }
-      answer = response;
-      response.on("close", () => signal.removeEventListener("abort", abort));
-      const headerPairs = [];
-      for (let i = 0; i < response.rawHeaders.length; i += 2) headerPairs.push([response.rawHeaders[i], response.rawHeaders[i + 1]]);
-      let body = null;
-      if (![204, 205, 304].includes(status)) {
-        // The body is gathered as it arrives and decoded in one go at its end, as one chunk: a
-        // streaming decoder takes an event-loop turn per 16 KB, and while Python imports, this
-        // thread has few to give (a 900 KB page took 240 ms to read, most of it waiting).
-        const coding = String(response.headers["content-encoding"] ?? "").trim().toLowerCase();
-        const zlib = coding ? process.getBuiltinModule("node:zlib") : null;
-        const flush = zlib && { flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH };
-        const decode = coding === "gzip" || coding === "x-gzip" ? (data) => zlib.gunzipSync(data, flush)
-          : coding === "deflate" ? (data) => zlib.inflateSync(data, flush)
-          : coding === "br" ? (data) => zlib.brotliDecompressSync(data) : (data) => data;
-        body = new ReadableStream({
-          start(controller) {
-            const chunks = [];
-            let ended = false;
-            response.on("data", (chunk) => chunks.push(chunk));
-            response.on("end", () => {
-              ended = true;
-              try {
-                const data = decode(Buffer.concat(chunks));
-                if (data.length) controller.enqueue(new Uint8Array(data.buffer, data.byteOffset, data.length));
-                controller.close();
-              } catch (error) {
-                controller.error(new TypeError("terminated", { cause: error }));
-              }
-            });
-            response.on("error", (error) => { if (!ended) { ended = true; controller.error(error); } });
-            response.on("close", () => { if (!ended) { ended = true; controller.error(new TypeError("terminated")); } });
-          },
-          cancel() { response.destroy(); },
-        });
-      }
-      try {
-        resolve(new Answer(body, { status, statusText: response.statusMessage, headers: headerPairs }));
-      } catch {  // an answer fetch() would read but Response() refuses (an odd status text): fetch() asks again
-        response.destroy();
-        resolve(fetchIt());
-      }
-    });
-    request.end();
-  });
-}"""
-
-
-# What _NODE_REQUEST answers with: what micropkg reads of a fetch() Response (status, url,
-# headers, body, arrayBuffer(), text(), json(), clone(), its constructor over a stream, as
-# runtime.fetch reads a body) without undici's Response, whose first use compiles undici:
-# 25 ms (Node 20, this machine, 2026-12-05) right as the first answer arrived, while the chain
-# waited to follow it. Headers as fetch() gives them: lower-case names, a repeated one's
-# values joined by ", ".
-_NODE_ANSWERING = """(() => {
-  const request = __REQUEST__;
+# before it. Node's own http/https modules send the same request in ~7 ms, with the body
+# decoded as fetch would. The answer is an ``Answer``: what micropkg reads of a fetch()
+# Response (status, url, headers, body, arrayBuffer(), text(), json(), clone(), its
+# constructor over a stream, as runtime.fetch reads a body) without undici's Response, whose
+# first use compiles undici: 25 ms (Node 20, this machine, 2026-12-05) right as the first
+# answer arrived, while the chain waited to follow it. Headers as fetch() gives them:
+# lower-case names, a repeated one's values joined by ", ". A redirect is left to fetch() (it
+# follows them), and so is everything when the context has no Response global
+# (pytest-pyodide's Node vm context).
+_NODE_FETCH = """(() => {
   class Answer {
     constructor(body, init = {}) {
       this.body = body ?? null;
@@ -157,16 +84,77 @@ _NODE_ANSWERING = """(() => {
     async text() { return new TextDecoder().decode(await this.arrayBuffer()); }
     async json() { return JSON.parse(await this.text()); }
   }
-  return (url, init) => request(url, init, Answer);
-})()""".replace("__REQUEST__", _NODE_REQUEST, 1)
+  return (url, init) => {
+    const { headers, signal } = init;
+    const fetchIt = () => fetch(url, init);
+    if (!("Response" in globalThis) || typeof process?.getBuiltinModule !== "function") return fetchIt();
+    const client = process.getBuiltinModule(url.startsWith("https:") ? "node:https" : "node:http");
+    const sent = { "accept-encoding": "gzip, deflate, br", "accept-language": "*", "sec-fetch-mode": "cors", "user-agent": "node" };
+    for (const [name, value] of Object.entries(headers)) sent[name.toLowerCase()] = value;
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) { reject(signal.reason); return; }
+      let answer = null;
+      const request = client.request(url, { headers: sent });
+      const abort = () => { reject(signal.reason); if (answer !== null) answer.destroy(signal.reason); request.destroy(); };
+      signal.addEventListener("abort", abort, { once: true });
+      request.on("error", (error) => reject(new TypeError("fetch failed", { cause: error })));
+      request.on("response", (response) => {
+        const status = response.statusCode;
+        if ((status >= 300 && status < 400 && response.headers.location) || status < 200 || status > 599) {
+          signal.removeEventListener("abort", abort);
+          response.resume();
+          resolve(fetchIt());
+          return;
+        }
+        answer = response;
+        response.on("close", () => signal.removeEventListener("abort", abort));
+        const headerPairs = [];
+        for (let i = 0; i < response.rawHeaders.length; i += 2) headerPairs.push([response.rawHeaders[i], response.rawHeaders[i + 1]]);
+        let body = null;
+        if (![204, 205, 304].includes(status)) {
+          // The body is gathered as it arrives and decoded in one go at its end, as one chunk: a
+          // streaming decoder takes an event-loop turn per 16 KB, and while Python imports, this
+          // thread has few to give (a 900 KB page took 240 ms to read, most of it waiting).
+          const coding = String(response.headers["content-encoding"] ?? "").trim().toLowerCase();
+          const zlib = coding ? process.getBuiltinModule("node:zlib") : null;
+          const flush = zlib && { flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH };
+          const decode = coding === "gzip" || coding === "x-gzip" ? (data) => zlib.gunzipSync(data, flush)
+            : coding === "deflate" ? (data) => zlib.inflateSync(data, flush)
+            : coding === "br" ? (data) => zlib.brotliDecompressSync(data) : (data) => data;
+          body = new ReadableStream({
+            start(controller) {
+              const chunks = [];
+              let ended = false;
+              response.on("data", (chunk) => chunks.push(chunk));
+              response.on("end", () => {
+                ended = true;
+                try {
+                  const data = decode(Buffer.concat(chunks));
+                  if (data.length) controller.enqueue(new Uint8Array(data.buffer, data.byteOffset, data.length));
+                  controller.close();
+                } catch (error) {
+                  controller.error(new TypeError("terminated", { cause: error }));
+                }
+              });
+              response.on("error", (error) => { if (!ended) { ended = true; controller.error(error); } });
+              response.on("close", () => { if (!ended) { ended = true; controller.error(new TypeError("terminated")); } });
+            },
+            cancel() { response.destroy(); },
+          });
+        }
+        resolve(new Answer(body, { status, statusText: response.statusMessage, headers: headerPairs }));
+      });
+      request.end();
+    });
+  };
+})()"""
 
 
 def first_fetch() -> Any:
     """``fetch`` for the requests sent before the transports exist (the root pages, the chain's,
-    a lock's files): under Node, Node's http modules answering without undici (``_NODE_REQUEST``,
-    ``_NODE_ANSWERING``), so they leave and are read before undici has loaded; elsewhere the
-    runtime's."""
+    a lock's files): under Node, Node's http modules answering without undici (``_NODE_FETCH``),
+    so they leave and are read before undici has loaded; elsewhere the runtime's."""
     info = getattr(sys, "_emscripten_info", None)
     if info is not None and str(info.runtime).startswith("Node"):
-        return js_function(_NODE_ANSWERING)
+        return js_function(_NODE_FETCH)
     return stacked_fetch()

@@ -2,7 +2,7 @@
 
 ``runtime.early_files.send_files`` sends a lock's files before the installer loads;
 under Node through ``node:http``, answered by a small Response of its own
-(``runtime.early_fetch._NODE_ANSWERING``) so that fetch()'s undici is not compiled for them.
+(``runtime.early_fetch._NODE_FETCH``) so that fetch()'s undici is not compiled for them.
 pytest-pyodide's Node context has no ``Response`` global (there everything goes
 through fetch()), so these tests run in a Node of their own
 (tests/runtime/node_runner.py), as tests/runtime/test_first_request_node.py does.
