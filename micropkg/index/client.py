@@ -17,6 +17,7 @@ from ..model.simple import HTML_CONTENT_TYPES, JSON_CONTENT_TYPE, DistFile, Proj
 from ..net.cache import Cache
 from ..net.transport import Request, Response, Transport, split_credentials
 from ..net.urls import plain_parts
+from ..runtime.json_pages import narrow_json_page
 from .head_start import ACCEPT, METADATA_HOSTS, page_url
 from .source import PackageSource
 
@@ -79,6 +80,8 @@ class Index(PackageSource):
         self.range_requests = 0  # requests made to read METADATA out of wheels (see metadata_from_ranges)
         # Every page answer this index gave, by URL: what a plan depended on, for the installed-tree cache.
         self.pages_read: dict[str, Response] = {}
+        # A page answer and its JSON as the chain narrowed it (runtime.json_pages), by URL.
+        self._narrowed: dict[str, tuple[Response, bytes]] = {}
 
     @property
     def cache(self) -> Cache | None:
@@ -158,9 +161,12 @@ class Index(PackageSource):
     async def _page_response(self, url: str, transport: Transport | None = None) -> Response:
         transport = transport or self._transport
         headers = {"Accept": ACCEPT, **self._headers_for(url)}
-        request = Request(url, headers, early=self._taken_early(url))
+        early = self._taken_early(url)
+        request = Request(url, headers, early=early)
         response = await (self._cache.fetch_page(transport, request) if self._cache else transport.fetch(request))
         self.pages_read[url] = response
+        if early is not None and early.narrowed is not None and early.narrowed[0] == len(response.body):
+            self._narrowed[url] = (response, early.narrowed[1])  # the chain's reading of this body
         return response
 
     async def page_response(self, url: str) -> Response:
@@ -180,8 +186,9 @@ class Index(PackageSource):
         if response.status in (404, 410):
             return None
         response.raise_for_status(f"Index page for {name!r}")
+        chain_read = self._narrowed.pop(url, None)
         try:
-            return parse_page(response, name)
+            return parse_page(response, name, chain_read[1] if chain_read is not None and chain_read[0] is response else None)
         except IndexFormatError as exc:
             raise IndexFormatError(
                 f"{exc} [{self.url} answered HTTP {response.status}, content type "
@@ -318,11 +325,16 @@ def _origin(url: str) -> tuple[str, str | None, int | None]:
     return (parts.scheme, parts.hostname, parts.port)
 
 
-def parse_page(response: Response, project: str) -> ProjectPage:
-    """Pick the parser by content type (and shape, for plain ``application/json``)."""
+def parse_page(response: Response, project: str, narrowed: bytes | None = None) -> ProjectPage:
+    """Pick the parser by content type (and shape, for plain ``application/json``).
+
+    ``narrowed``: a PEP 691 page's JSON as the runtime narrowed it while it arrived
+    (``runtime.json_pages``); a big one is narrowed here otherwise.
+    """
     content_type = response.content_type
     if content_type == JSON_CONTENT_TYPE:
-        return parse_json_page(response.url, response.body, project)
+        narrowed = narrowed if narrowed is not None else narrow_json_page(response.body)
+        return parse_json_page(response.url, response.body, project, narrowed=narrowed)
     if content_type in HTML_CONTENT_TYPES:
         from ..model.simple_html import (
             parse_html_page,  # most indexes answer JSON: loaded when one does not

@@ -28,6 +28,7 @@ __all__ = [
     "JSON_CONTENT_TYPE",
     "HTML_CONTENT_TYPES",
     "parse_json_page",
+    "may_be_webassembly",
     "normalized_name",
 ]
 
@@ -75,10 +76,13 @@ class ProjectPage:
     for an entry when it is first wanted: pydantic-core lists ~15,000 files, of
     which a resolver can use about ten, and building them all costs ~100 ms in
     Pyodide. :attr:`files` builds every one; :meth:`wheels_for` only the wheels
-    whose platform tag may fit.
+    whose platform tag may fit. A page the runtime narrowed
+    (:func:`parse_json_page`'s ``narrowed``) holds only the entries
+    :func:`may_be_webassembly` keeps, and parses its whole JSON when more is
+    asked of it.
     """
 
-    __slots__ = ("name", "url", "versions", "_files", "_entries", "_parts")
+    __slots__ = ("name", "url", "versions", "_files", "_entries", "_parts", "_whole")
 
     def __init__(
         self, name: str, url: str, files: Iterable[DistFile] = (), versions: tuple[str, ...] | None = None
@@ -89,6 +93,7 @@ class ProjectPage:
         self._files: tuple[DistFile, ...] | None = tuple(files)
         self._entries: list | None = None  # a JSON page's raw entries, until all are built
         self._parts: tuple[ProjectPage, ...] = ()  # the pages a merged page lists, in order
+        self._whole: bytes | None = None  # a narrowed page's whole JSON, until it is parsed
 
     @classmethod
     def _from_entries(cls, name: str, url: str, entries: list, versions: tuple[str, ...] | None) -> ProjectPage:
@@ -109,8 +114,18 @@ class ProjectPage:
             if self._parts:
                 self._files = tuple(f for part in self._parts for f in part.files)
             else:
+                self._unnarrow()
                 self._files = tuple(_json_file(raw, self.url) for raw in self._entries or ())
         return self._files
+
+    def _unnarrow(self) -> None:
+        """Every entry, from the whole JSON of a narrowed page (which the runtime parsed once)."""
+        if self._whole is None:
+            return
+        raw_files = load_json(self._whole, self.url).get("files")
+        if not isinstance(raw_files, list):  # the runtime read a list there: it cannot be otherwise
+            raise IndexFormatError(f"Index page {self.url} has no 'files' list", url=self.url)
+        self._entries, self._whole = raw_files, None
 
     def wheels_for(self, platforms: frozenset[str]) -> list[DistFile]:
         """The wheels whose platform tag may be one of ``platforms`` (lower case).
@@ -120,6 +135,8 @@ class ProjectPage:
         """
         if self._parts:
             return [f for part in self._parts for f in part.wheels_for(platforms)]
+        if not all(may_be_webassembly(p) for p in platforms):
+            self._unnarrow()
         if self._files is not None:
             return [f for f in self._files if _platform_may_fit(f.filename, platforms)]
         try:
@@ -134,6 +151,8 @@ class ProjectPage:
         without building every other file of a JSON page (see :meth:`wheels_for`)."""
         if self._parts:
             return [f for part in self._parts for f in part.files_ending(suffixes)]
+        if any(suffix.endswith("whl") for suffix in suffixes):
+            self._unnarrow()  # only the WebAssembly runtime's wheels are there
         if self._files is not None:
             return [f for f in self._files if f.filename.lower().endswith(suffixes)]
         try:
@@ -151,6 +170,20 @@ class ProjectPage:
 
     def __repr__(self) -> str:
         return f"ProjectPage(name={self.name!r}, url={self.url!r})"
+
+
+_WEBASSEMBLY = re.compile(r"emscripten|pyodide|wasm")
+
+
+def may_be_webassembly(platform: str) -> bool:
+    """Whether wheels of platform tag ``platform`` may be for a WebAssembly runtime (Pyodide's
+    ``pyemscripten_2026_0_wasm32``...), or for any platform: what a narrowed page keeps.
+
+    The runtime's narrowing (``runtime.json_pages``) keeps every wheel whose tag set has such
+    a tag, and every name too odd to tell (upper case, no letters), so a narrowed page answers
+    :meth:`ProjectPage.wheels_for` exactly for such platforms.
+    """
+    return platform == "any" or _WEBASSEMBLY.search(platform) is not None
 
 
 def _platform_may_fit(filename: str, platforms: frozenset[str]) -> bool:
@@ -252,9 +285,15 @@ def load_json(body: bytes, page_url: str) -> dict:
     return data
 
 
-def parse_json_page(page_url: str, body: bytes, project: str | None = None) -> ProjectPage:
-    """Parse a PEP 691 project page; ``project`` (if given) must be what it describes."""
-    data = load_json(body, page_url)
+def parse_json_page(
+    page_url: str, body: bytes, project: str | None = None, *, narrowed: bytes | None = None,
+) -> ProjectPage:
+    """Parse a PEP 691 project page; ``project`` (if given) must be what it describes.
+
+    ``narrowed``: the same page without the wheels :func:`may_be_webassembly` turns down
+    (``runtime.json_pages``), read instead of ``body`` until more is asked of the page.
+    """
+    data = load_json(body if narrowed is None else narrowed, page_url)
     meta = data.get("meta")
     if meta is not None and not isinstance(meta, dict):
         raise IndexFormatError(f"Index page {page_url}: 'meta' must be an object, got {meta!r}", url=page_url)
@@ -270,7 +309,7 @@ def parse_json_page(page_url: str, body: bytes, project: str | None = None) -> P
     raw_files = data.get("files")
     if not isinstance(raw_files, list):
         raise IndexFormatError(f"Index page {page_url} has no 'files' list", url=page_url)
-    if not raw_files and stated is None:
+    if not raw_files and stated is None and narrowed is None:  # (a narrowed page left some out)
         # PEP 691 requires meta.api-version; an index page that lists nothing must at
         # least say it is one, or any JSON with a name in it would read as an empty project.
         raise IndexFormatError(
@@ -279,9 +318,12 @@ def parse_json_page(page_url: str, body: bytes, project: str | None = None) -> P
             url=page_url,
         )
     versions = data.get("versions")
-    return ProjectPage._from_entries(
+    page = ProjectPage._from_entries(
         name, page_url, raw_files, tuple(str(v) for v in versions) if isinstance(versions, list) else None
     )
+    if narrowed is not None:
+        page._whole = body
+    return page
 
 
 def _json_file(raw: object, page_url: str) -> DistFile:

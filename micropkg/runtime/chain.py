@@ -5,10 +5,11 @@ resolvelib, micropkg's own) than a round trip to the index takes, and until
 it has, the answer to the first page waits. Yet what the resolver does next
 is nearly always predictable: it takes the newest final release with a wheel
 for this runtime (a pre-release when no final one is usable: PEP 440), reads
-its metadata, asks for its dependencies' pages, and downloads the wheel. :class:`Chain` does that guess in JavaScript, as each
-answer arrives: from a root page's JSON (PEP 691) to its likely pick's
-``.metadata`` (PEP 658) and wheel, from that metadata's unconditional
-``Requires-Dist`` names to their pages, and on, a few levels deep.
+its metadata, asks for its dependencies' pages, and downloads the wheel.
+:class:`Chain` does that guess in JavaScript, as each answer arrives: from a
+root page's JSON (PEP 691) to its likely pick's ``.metadata`` (PEP 658) and
+wheel, from that metadata's ``Requires-Dist`` names whose markers plainly hold
+here to their pages, and on, a few levels deep.
 
 Nothing here decides anything. The resolver still reads every page,
 metadata and wheel through the index client; when one of its requests is
@@ -22,8 +23,8 @@ wheels; it follows only pages micropkg had no cache entry for (a warm or
 revalidated install reads its cache instead), and only projects named
 plainly (a version constraint may rule the newest release out).
 
-The guess reads wheel tags and ``Requires-Python`` with a few rules instead
-of ``packaging`` (not imported yet: that is the point); a mistake there is a
+The guess reads wheel tags, ``Requires-Python`` and simple markers with a few
+rules instead of ``packaging`` (not imported yet: that is the point); a mistake there is a
 wasted request, never a wrong install.
 """
 
@@ -65,12 +66,15 @@ _CHAIN = r"""
   const headersFor = (url, extra) => Object.assign({}, extra, origin(url) === indexOrigin ? facts.headers : {});
   // As the transports' rule: https, or http to this machine (an index may list any URL).
   const secure = (url) => /^(https:\/\/|http:\/\/(localhost|127\.[0-9.]+)(:[0-9]+)?\/)/.test(url);
-  const sendAhead = (url, headers) => {  // named so: a test tells its requests by their stack
+  const sendAhead = (url, headers, priority) => {  // named so: a test tells its requests by their stack
     if (state.closed || !secure(url) || claimed.has(url) || state.requests >= facts.maxRequests) return null;
     state.requests += 1;
     const controller = new AbortController();
     const init = { headers, signal: controller.signal };
     if (facts.credentials) init.credentials = facts.credentials;
+    // Fetch Priority: a browser opens ~6 connections per HTTP/1.1 origin and hands a freed one
+    // to the most urgent request waiting. Node's fetch ignores it.
+    if (priority) init.priority = priority;
     const promise = facts.fetch(url, init);
     promise.catch(() => {});  // aborted or failed, and nobody took it: not an unhandled rejection
     const entry = { promise, controller, headers };
@@ -182,13 +186,55 @@ _CHAIN = r"""
     const pick = finalUsable ? best : bestPre;
     return pick && pick.file;
   };
+  // Whether one marker clause (PEP 508: `name op "value"`) holds in this runtime (facts.markers)
+  // with ``extras`` asked for; null for a form these rules do not cover.
+  const CLAUSE = /^\s*([a-z_]+)\s*(===|==|!=|<=|>=|~=|<|>|not\s+in|in)\s*(["'])([^"']*)\3\s*$/;
+  const VERSION_MARKERS = ["python_version", "python_full_version", "implementation_version"];
+  const clauseHolds = (text, extras) => {
+    const m = CLAUSE.exec(text);
+    if (!m) return null;
+    const [, name, op, , value] = m;
+    if (name === "extra") return op === "==" ? extras.includes(normalize(value)) : null;
+    const actual = facts.markers[name];
+    if (typeof actual !== "string") return null;
+    if (VERSION_MARKERS.includes(name)) {  // compared as PEP 440 versions, plain ones only
+      if (!/^\d+(\.\d+)*$/.test(value) || !/^\d+(\.\d+)*$/.test(actual)) return null;
+      const have = actual.split(".").map(Number), want = value.split(".").map(Number);
+      const c = compareNumbers(have, want);
+      if (op === "~=") return want.length > 1 ? c >= 0 && compareNumbers(have.slice(0, want.length - 1), want.slice(0, -1)) === 0 : null;
+      const result = { "==": c === 0, "!=": c !== 0, "<=": c <= 0, ">=": c >= 0, "<": c < 0, ">": c > 0 }[op];
+      return result === undefined ? null : result;
+    }
+    if (op === "==") return actual === value;
+    if (op === "!=") return actual !== value;
+    if (op === "in") return value.includes(actual);
+    if (/^not\s+in$/.test(op)) return !value.includes(actual);
+    return null;  // strings ordered, or ===: left to packaging
+  };
+  // A marker of such clauses joined by `and` and `or` (no parentheses): true, false, or null.
+  const markerHolds = (text, extras) => {
+    if (/[()]/.test(text)) return null;
+    let holds = false;
+    for (const alternative of text.split(/\s+or\s+/)) {
+      let all = true;
+      for (const clause of alternative.split(/\s+and\s+/)) {
+        const result = clauseHolds(clause, extras);
+        if (result === null) return null;
+        all = all && result;
+      }
+      holds = holds || all;
+    }
+    return holds;
+  };
   // The names a metadata file's Requires-Dist lines need: those without a marker, and those
-  // whose marker is only `extra == "..."` for one of ``extras`` (PEP 685 names).
+  // whose marker plainly holds here, `extra == "..."` meaning one of ``extras`` (PEP 685
+  // names). A marker these rules cannot read is left to the resolver: a guess must not send
+  // what may not be needed.
   const requires = (metadata, extras) => {
     const names = [];
     for (const line of metadata.split(/\r?\n\r?\n/)[0].split(/\r?\n/)) {
-      const m = /^Requires-Dist:\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\])?[^;]*(?:;\s*extra\s*==\s*(["'])([^"']*)\2\s*)?$/i.exec(line);
-      if (!m || (m[3] !== undefined && !extras.includes(normalize(m[3])))) continue;
+      const m = /^Requires-Dist:\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\])?[^;]*(?:;(.*))?$/i.exec(line);
+      if (!m || (m[2] !== undefined && markerHolds(m[2], extras) !== true)) continue;
       if (!facts.installed.includes(normalize(m[1]))) names.push(m[1]);
     }
     return names;
@@ -201,18 +247,26 @@ _CHAIN = r"""
     ? process.getBuiltinModule("node:crypto") : null;
   const pageKept = async (url) => {
     const subtle = globalThis.crypto && globalThis.crypto.subtle;  // not in an insecure context
-    if ((!subtle && !nodeCrypto) || !facts.kept) return false;
+    // WebCrypto's digest answers a turn later, behind whatever Python runs meanwhile.
+    if ((!subtle && !nodeCrypto) || !facts.kept || (facts.kept.nothing && facts.kept.nothing())) return false;
     const text = url + "\n" + facts.accept;
     const hex = nodeCrypto ? nodeCrypto.createHash("sha256").update(text).digest("hex")
       : Array.from(new Uint8Array(await subtle.digest("SHA-256", new TextEncoder().encode(text))),
                    (b) => b.toString(16).padStart(2, "0")).join("");
     return kept("page/" + hex);
   };
-  const follow = (response, depth, base) => {  // base: the page's URL (a Response made from node:http has none)
+  // base: the page's URL (a Response made from node:http has none); sent: the promise of the
+  // answer Python reads, given the page narrowed (runtime.json_pages) once the guess is out.
+  const follow = (response, depth, base, sent) => {
     if (typeof URL !== "function") return;  // a sandbox without it (a vm context): no guesses
     const type = response.headers.get("content-type") || "";
     if (!response.ok || !type.startsWith("application/vnd.pypi.simple.v1+json")) return;
-    response.json().then(async (page) => {
+    const parsed = response.json();
+    if (sent && facts.narrowPage) {
+      sent.narrowed = parsed.then((page) => new Promise((resolve) => setTimeout(() => resolve(facts.narrowPage(page)), 0)))
+        .catch(() => null);
+    }
+    parsed.then(async (page) => {
       const file = choose(normalize(page.name || ""), page.files);
       const sha = file && file.hashes && typeof file.hashes.sha256 === "string" && file.hashes.sha256.toLowerCase();
       if (!sha || typeof file.url !== "string") return;  // without a sha256, micropkg refuses the file anyway
@@ -224,13 +278,18 @@ _CHAIN = r"""
       const [wheelKept, metadataKept] = await Promise.all([
         kept("blob/" + sha), advertised || servedAnyway ? kept(ownSha ? "blob/" + ownSha : "meta/" + sha) : true,
       ]);
+      // The metadata first: it leads to the next pages, while the wheel is wanted only once
+      // the whole resolution is known. So behind every page and metadata file, where
+      // connections are few (httpx in Chromium from an HTTP/1.1 index: 6 connections, 4
+      // dependencies' wheels and metadata; 2026-12-05), unless it is where the metadata is
+      // read from: a page that advertises none may have none (pydantic-core's wheel on PyPI).
+      const metadata = metadataKept ? null : sendAhead(url + ".metadata", headersFor(url, {}));
       const size = Number(file.size);
       if (!wheelKept && size > 0 && size <= facts.wheelBound && state.bytes + size <= facts.bytesBound) {
         state.bytes += size;
-        sendAhead(url, headersFor(url, {}));
+        sendAhead(url, headersFor(url, {}), advertised ? "low" : null);
       }
       if (metadataKept) return;  // (its dependencies are then the resolver's to ask for)
-      const metadata = sendAhead(url + ".metadata", headersFor(url, {}));
       if (metadata && depth < facts.depth) {
         metadata.promise.then((answer) => {
           if (!answer.ok) return;
@@ -246,13 +305,13 @@ _CHAIN = r"""
     const url = pageUrl(name);
     pageKept(url).then((isKept) => {
       const entry = isKept ? null : sendAhead(url, headersFor(url, { Accept: facts.accept }));
-      if (entry) entry.promise.then((response) => follow(response.clone(), depth, url)).catch(() => {});
+      if (entry) entry.promise.then((response) => follow(response.clone(), depth, url, entry.promise)).catch(() => {});
     }).catch(() => {});
   };
   return {
     // The root pages' answers (runtime.early.Answers): those copied already, and any later.
     adopt: (answers) => {
-      answers.adopt = (entry) => entry.copy.then((copy) => { if (!state.closed) follow(copy, 0, entry.url); }).catch(() => {});
+      answers.adopt = (entry) => entry.copy.then((copy) => { if (!state.closed) follow(copy, 0, entry.url, entry.promise); }).catch(() => {});
       for (const entry of answers.entries) answers.adopt(entry);
       answers.entries.length = 0;
     },
@@ -303,12 +362,14 @@ class Chain:
         from pyodide.ffi import to_js
 
         from ..model.tags import emscripten_platforms, runtime_platforms
-        from .detect import known_abi_version
+        from .detect import known_abi_version, marker_environment
         from .early_fetch import first_fetch
+        from .json_pages import NARROW_PAGE
 
         facts = {
             **self._facts, "python": list(sys.version_info[:3]), "fetch": first_fetch(),
             "platforms": emscripten_platforms(runtime_platforms(known_abi_version())),
+            "markers": marker_environment(), "narrowPage": js_function(NARROW_PAGE),
             "kept": self._store.kept_probe() if self._store is not None else None,
         }
         self._js = js_function(_CHAIN)(to_js(facts, dict_converter=js.Object.fromEntries))

@@ -59,7 +59,7 @@ def start_fetch(url: str, headers: Mapping[str, str], credentials: str | None, s
 # answer (before anyone reads the body), for the chain to adopt once it has started.
 _RECORDING = """(send, answers) => (url, init) => {
   const promise = send(url, init);
-  const entry = { url, copy: promise.then((response) => response.clone()) };
+  const entry = { url, promise, copy: promise.then((response) => response.clone()) };
   entry.copy.then(() => {  // the first answer is here: the request was long written, the chain starts
     const start = answers.start;
     answers.start = null;
@@ -105,6 +105,9 @@ class EarlyRequest:
         self._taken = False
         self.failed: Exception | None = None  # why it could not be sent (then the index sends it)
         self.sent_at: float | None = None  # time.perf_counter() as it was handed to fetch()
+        # The page as the chain narrowed it (runtime.json_pages) and the length of the body read
+        # with it, once the transport read that body (runtime.fetch): the index client parses it.
+        self.narrowed: tuple[int, bytes] | None = None
         self.on_its_way: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     @classmethod

@@ -13,6 +13,7 @@ from .detect import in_browser
 from .early import EarlyRequest, start_fetch
 from .early_fetch import stacked_fetch
 from .js import JsException, give_way, js_function
+from .json_pages import NARROW_FROM
 
 __all__ = ["PyfetchTransport", "fetch_failure", "read_local_url", "stacked_fetch"]
 
@@ -72,9 +73,17 @@ class PyfetchTransport(Transport):
                 watchdog.stop(abort=not done)  # cancelled midway: the request must not go on
             elif not done:
                 controller.abort()
-        # What Python does with the body next (parse a page, hash a wheel) runs on the thread the
-        # chain's own answers arrive on: they go first, so its next requests are not held up.
-        await give_way()
+        narrowed = getattr(taken[0], "narrowed", None) if taken is not None and status == 200 else None
+        if narrowed is not None and isinstance(request.early, EarlyRequest) and len(body) >= NARROW_FROM:
+            # The chain parsed this very answer in JavaScript: the page narrowed from there saves
+            # Python its own parse (runtime.json_pages). Awaiting it gives way, as below.
+            text = await narrowed
+            if text is not None:
+                request.early.narrowed = (len(body), str(text).encode())
+        else:
+            # What Python does with the body next (parse a page, hash a wheel) runs on the thread the
+            # chain's own answers arrive on: they go first, so its next requests are not held up.
+            await give_way()
         return Response(str(js_response.url or "") or request.url, status, _headers(js_response.headers), body)
 
 

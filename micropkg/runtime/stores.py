@@ -247,9 +247,13 @@ class CacheApiStore(Store):
         # The listing (made with the store, before the first page answers), not a lookup per
         # guess: each is a trip to the browser's storage process on the chain's way to its next
         # request. Another tab's writes are not in it: a request more, never another install.
+        # A first visit's store holds nothing (the localStorage mark): then no guess waits for
+        # the listing, nor hashes a page's key to ask (``nothing``, read by the chain).
         return js_function(
-            "(listing, name) => (key) => listing.ready.then((urls) => urls !== null ? urls.has('https://micropkg.invalid/' + key)"
-            " : caches.open(name).then((c) => c.match('https://micropkg.invalid/' + key)).then((found) => !!found, () => false))"
+            "(listing, name) => { const probe = (key) => listing.urls === null && listing.empty ? Promise.resolve(false)"
+            " : listing.ready.then((urls) => urls !== null ? urls.has('https://micropkg.invalid/' + key)"
+            " : caches.open(name).then((c) => c.match('https://micropkg.invalid/' + key)).then((found) => !!found, () => false));"
+            " probe.nothing = () => listing.urls !== null ? listing.urls.size === 0 : listing.empty; return probe; }"
         )(self._listing, self.name)
 
     def surely_missing(self, key: str) -> bool:

@@ -126,39 +126,63 @@ def test_the_guess_is_what_packaging_would_take() -> None:
 
 
 _REQUIRES_RUN = """
-const { source, cases } = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const { source, cases, markers } = JSON.parse(require("fs").readFileSync(0, "utf8"));
 const chain = eval(source)({ index: "https://index.example/simple/", headers: {}, accept: "", credentials: "",
   installed: ["already-here"], wheelBound: 0, bytesBound: 0, maxRequests: 0, depth: 0, python: [3, 14, 2],
-  platforms: [], fetch: null, extras: {} });
+  platforms: [], fetch: null, extras: {}, markers });
 console.log(JSON.stringify(cases.map(([metadata, extras]) => chain.requires(metadata, extras))));
 """
 
 NAMES = ["dep-a", "Dep_B", "dep.c[x]", "already-here"]
 SPECS = ["", ">=1", " (>=1.0,<2)", "~=2.1"]
-MARKERS = [
-    None, 'extra == "feat"', "extra=='feat'", 'extra == "Feat.Two"', 'extra == "other"', 'python_version >= "3.8"',
-    'extra == "feat" and python_version >= "3.8"', 'sys_platform == "emscripten"',
-]
+# Pyodide 314's values (runtime.detect.marker_environment there).
+ENVIRONMENT = {
+    "implementation_name": "cpython", "implementation_version": "3.14.2", "os_name": "posix",
+    "platform_machine": "wasm32", "platform_release": "4.0.9", "platform_system": "Emscripten",
+    "platform_version": "#1", "python_full_version": "3.14.2", "platform_python_implementation": "CPython",
+    "python_version": "3.14", "sys_platform": "emscripten",
+}
+# Each marker, and whether the chain reads it (clauses `name op "value"` joined by and/or):
+# what it reads must be what packaging says; what it cannot read is never followed.
+MARKERS = {
+    None: True, 'extra == "feat"': True, "extra=='feat'": True, 'extra == "Feat.Two"': True,
+    'extra == "other"': True, 'python_version >= "3.8"': True, 'extra == "feat" and python_version >= "3.8"': True,
+    'sys_platform == "emscripten"': True, 'python_version < "3.15"': True, 'python_version < "3.11"': True,
+    'python_full_version >= "3.14.1"': True, 'python_full_version < "3.14.2"': True, 'python_version == "3.14"': True,
+    'python_version ~= "3.10"': True, 'python_full_version ~= "3.14.3"': True, 'python_version != "3.14"': True,
+    'python_version > "3.14"': True, 'python_version <= "3.14"': True,
+    'sys_platform == "win32"': True, 'platform_system != "Windows"': True, 'implementation_name == "pypy"': True,
+    'python_version < "3.11" or sys_platform == "emscripten"': True, 'os_name == "nt" or python_version >= "3.15"': True,
+    'platform_machine == "x86_64" and python_version >= "3.8"': True, 'sys_platform in "emscripten wasi"': True,
+    'sys_platform not in "linux darwin"': True, 'platform_python_implementation == "CPython"': True,
+    'extra == "feat" or python_version < "3.8"': True,
+    # not read: left to the resolver
+    '(python_version < "3.9")': False, '"linux" in sys_platform': False, 'python_version == "3.14.*"': False,
+    'platform_release >= "4"': False, 'implementation_name === "cpython"': False, 'python_version ~= "3"': False,
+}
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs Node")
-def test_the_chain_follows_what_the_requested_extras_need_and_no_more() -> None:
-    # Against packaging's marker evaluation: the chain follows a Requires-Dist line when it has
-    # no marker, or only `extra == "..."` for an extra asked for; every other marker is left
-    # to the resolver (never followed: a guess must not send what may not be needed).
+def test_the_chain_follows_what_markers_and_requested_extras_need_and_no_more() -> None:
+    # Against packaging's marker evaluation in Pyodide's environment: the chain follows a
+    # Requires-Dist line when it has no marker, or one it reads that holds there (`extra ==`
+    # meaning an extra asked for); a marker it cannot read is left to the resolver (never
+    # followed: a guess must not send what may not be needed).
     from packaging.requirements import Requirement
     from packaging.utils import canonicalize_name
 
     rng = random.Random(685)
     cases = []
+    markers = list(MARKERS)
     for _ in range(2000):
         lines = []
         for _ in range(rng.randint(0, 5)):
-            marker = rng.choice(MARKERS)
+            marker = rng.choice(markers)
             lines.append(f"Requires-Dist: {rng.choice(NAMES)}{rng.choice(SPECS)}" + (f"; {marker}" if marker else ""))
         extras = rng.sample(["feat", "feat-two", "other"], rng.randint(0, 2))
         cases.append(("Metadata-Version: 2.1\nName: x\n" + "\n".join(lines) + "\n\nbody: Requires-Dist: nope\n", extras))
-    done = subprocess.run(["node", "-e", _REQUIRES_RUN], input=json.dumps({"source": _CHAIN, "cases": cases}),
+    done = subprocess.run(["node", "-e", _REQUIRES_RUN],
+                          input=json.dumps({"source": _CHAIN, "cases": cases, "markers": ENVIRONMENT}),
                           capture_output=True, text=True, check=True, timeout=120)
     followed = json.loads(done.stdout)
     for (metadata, extras), names in zip(cases, followed, strict=True):
@@ -166,13 +190,17 @@ def test_the_chain_follows_what_the_requested_extras_need_and_no_more() -> None:
         for line in metadata.split("\n\n")[0].splitlines():
             if not line.startswith("Requires-Dist: "):
                 continue
+            text, _, marker_text = line[len("Requires-Dist: "):].partition(";")
             requirement = Requirement(line[len("Requires-Dist: "):])
-            marker = str(requirement.marker) if requirement.marker else None
-            only_extra = marker is not None and marker.startswith("extra == ") and " and " not in marker
-            wanted = marker is None or (only_extra and any(requirement.marker.evaluate({"extra": e}) for e in extras))
+            marker = requirement.marker
+            read = MARKERS[marker_text.strip() or None]
+            wanted = marker is None or (read and any(
+                marker.evaluate({**ENVIRONMENT, "extra": extra}) for extra in [*extras, ""]
+            ))
             if wanted and canonicalize_name(requirement.name) != "already-here":
                 expected.append(canonicalize_name(requirement.name))
         assert [canonicalize_name(n) for n in names] == expected, (metadata, extras, names)
     # Not vacuous: extras were followed, and lines with other markers were not.
     assert sum(len(n) for n in followed) > 1000
     assert any('extra == "Feat.Two"' in m and "feat-two" in e and n for (m, e), n in zip(cases, followed))
+    assert any(m.count("Requires-Dist") == 2 and 'python_version < "3.15"' in m and n for (m, _), n in zip(cases, followed))

@@ -204,3 +204,60 @@ def test_html_index_legacy_json_and_no_pep658(selenium, index_server, make_wheel
     counts = index_server.log.counts()
     # No metadata advertised: the wheels themselves were read (once per resolution).
     assert counts["metadata"] == 0 and counts["file"] >= 2 and counts["legacy-json"] == 2, counts
+
+
+def test_a_big_page_of_other_platforms_wheels_is_read_narrowed(selenium, index_server, make_wheel):
+    # pydantic-core's shape: thousands of other platforms' wheels around the few that fit. The
+    # runtime's JSON.parse reads the page; Python gets the files WebAssembly may use and reads
+    # the whole page only when asked for every file (here: explaining a project with none).
+    index_server.add(make_wheel("rt-big-app", "1.0", requires_dist=["rt-big"]))
+    index_server.add(make_wheel("rt-big", "2.0", files={"rt_big/__init__.py": b"VALUE = 2\n"}))
+    for project in ("rt-big", "rt-big-none"):
+        for i in range(2500):
+            index_server.add_file(
+                f"{project.replace('-', '_')}-1.{i}-cp312-cp312-manylinux_2_17_x86_64.whl", b"x",
+                project=project, version=f"1.{i}",
+            )
+
+    @run_in_pyodide(packages=["micropkg"])
+    async def run(selenium, index_url):
+        import micropkg
+        from micropkg.index import client
+        from micropkg.net.transport import Request
+        from micropkg.runtime.fetch import PyfetchTransport
+
+        accept = {"Accept": "application/vnd.pypi.simple.v1+json"}
+        response = await PyfetchTransport().fetch(Request(index_url + "rt-big/", accept))
+        page = client.parse_page(response, "rt-big")
+        narrowed = (len(response.body), page._whole is not None, len(page._entries))
+        # Where the chain (a browser's) asked for the page, the index client takes its narrowing.
+        parsed, narrowed_here = [], []
+        parse_json_page, narrow_json_page = client.parse_json_page, client.narrow_json_page
+        client.parse_json_page = lambda *a, **k: parsed.append((a[0], k["narrowed"] is not None)) or parse_json_page(*a, **k)
+        client.narrow_json_page = lambda body: (len(body) > 256 * 1024 and narrowed_here.append(len(body))) or narrow_json_page(body)
+        try:
+            installed = [(i.name, i.version) for i in await micropkg.install("rt-big-app", index_urls=[index_url])]
+        finally:
+            client.parse_json_page, client.narrow_json_page = parse_json_page, narrow_json_page
+        import rt_big
+
+        try:
+            await micropkg.install("rt-big-none", index_urls=[index_url])
+            error = None
+        except micropkg.MicropkgError as exc:
+            error = (type(exc).__name__, str(exc))
+        return narrowed, installed, rt_big.VALUE, error, parsed, narrowed_here
+
+    (size, narrowed, entries), installed, value, error, parsed, narrowed_here = run(selenium, index_server.simple_url)
+    assert size > 256 * 1024 and narrowed and entries == 1, (size, narrowed, entries)
+    assert sorted(installed) == [("rt-big", "2.0"), ("rt-big-app", "1.0")] and value == 2
+    assert (index_server.simple_url + "rt-big/", True) in parsed, parsed
+    if runtime_follows_chain(selenium):
+        assert narrowed_here == [], "the chain parsed rt-big's page, yet Python narrowed it again"
+    kind, message = error
+    assert kind == "NoCompatibleFile" and "manylinux_2_17_x86_64" in message, error
+
+
+def runtime_follows_chain(selenium) -> bool:
+    """Whether the chain guesses here: not in pytest-pyodide's Node vm context, which lacks ``URL``."""
+    return bool(selenium.run_js("return typeof URL === 'function';"))
