@@ -320,7 +320,7 @@ async def _install(
     credentials: str | None = None, sent_early: bool = False,
 ) -> builtins.list[Installed]:
     from .reporter import announce, mark
-    from .session import shared_libraries_first
+    from .shared_libraries import shared_libraries_first
 
     if requirements_file is not None:
         from .request import with_files

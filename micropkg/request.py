@@ -9,7 +9,6 @@ with the files' constraints, ``--pre`` and ``--index-url`` applied.
 from __future__ import annotations
 
 import builtins
-import dataclasses
 import warnings
 
 from .session import Options, Session
@@ -34,9 +33,7 @@ async def with_files(
     given = [requirements] if isinstance(requirements, str) else builtins.list(requirements)
     if loaded.index_urls and not indexes_given:
         session = session.with_indexes(loaded.index_urls)
-    options = dataclasses.replace(
-        options, constraints=(*options.constraints, *loaded.constraints), pre=options.pre or loaded.pre,
-    )
+    options = options.with_requirements_file(loaded.constraints, loaded.pre)
     return [*given, *loaded.requirements], session, options
 
 

@@ -4,28 +4,26 @@ httpx's functions open a ``Client``; micropkg's open a :class:`Session`. It
 holds what used to travel beside every call as a dozen parameters: the
 transport (with its https/loopback policy and retries), the indexes, the
 persistent cache, the source policy between the indexes, and the Pyodide
-distribution offered beside them. It is frozen and made anew for each call,
-so concurrent installs never share mutable state through it.
+distribution offered beside them. It is immutable (by convention) and made
+anew for each call, so concurrent installs never share mutable state through it.
 
 The choices a resolution makes (deps, pre-releases, reinstall, keep_going,
-constraints, only_binary) are an :class:`Options` object beside it. Unless
-``only_binary``, the session wires a :class:`~micropkg.build.builder.Builder`
-into each resolution's catalog, so sdists of releases without a usable wheel
-are built (see :mod:`micropkg.model.candidates` for when).
+constraints, only_binary) are an :class:`~micropkg.options.Options` object
+beside it. Unless ``only_binary``, the session wires a
+:class:`~micropkg.build.builder.Builder` into each resolution's catalog, so
+sdists of releases without a usable wheel are built (see
+:mod:`micropkg.model.candidates` for when).
 """
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import functools
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import InstallError, LockError, NetworkError
+from .errors import LockError, NetworkError
 from .index import head_start
 from .index.client import Index
 from .index.entries import index_entries
@@ -38,6 +36,7 @@ from .net.retry import (
     RetryPolicy,
 )
 from .net.transport import SecureTransport, require_secure_url
+from .options import Options
 from .runtime import detect, fetch, stores
 from .runtime.changes import one_change_at_a_time
 
@@ -66,30 +65,50 @@ def set_default_indexes(urls: object) -> None:
     head_start.default_first = _default_indexes[0] if _default_indexes else ("", {})
 
 
-@dataclass(frozen=True)
-class Options:
-    """What a resolution is asked to do, beside where it reads from."""
-
-    deps: bool = True
-    pre: bool = False
-    reinstall: bool = False
-    keep_going: bool = False
-    constraints: tuple[str, ...] = ()
-    # pip's --only-binary :all:: sdists are never candidates (nothing is built).
-    only_binary: bool = False
-
-
-@dataclass(frozen=True)
 class Session:
-    """The sources and policies of one call (see the module docstring)."""
+    """The sources and policies of one call (see the module docstring). Immutable by
+    convention, but for what it builds once, on first use (its target, its distribution)."""
 
-    transport: SecureTransport
-    indexes: tuple[Index, ...]
-    cache: Cache | None = None
-    index_strategy: str = "first-index"
-    allow_insecure_http: bool = False
-    pyodide_packages: bool | str = True
-    _distribution: list = field(default_factory=list, repr=False, compare=False)  # built once, on first use
+    __slots__ = (
+        "_distribution", "_target", "allow_insecure_http", "cache", "index_strategy", "indexes", "pyodide_packages", "transport",
+    )
+
+    def __init__(
+        self,
+        transport: SecureTransport,
+        indexes: tuple[Index, ...],
+        cache: Cache | None = None,
+        index_strategy: str = "first-index",
+        allow_insecure_http: bool = False,
+        pyodide_packages: bool | str = True,
+        _distribution: list | None = None,
+    ) -> None:
+        self.transport = transport
+        self.indexes = indexes
+        self.cache = cache
+        self.index_strategy = index_strategy
+        self.allow_insecure_http = allow_insecure_http
+        self.pyodide_packages = pyodide_packages
+        self._distribution: list = [] if _distribution is None else _distribution  # built once, on first use
+        self._target: Target | None = None
+
+    def _key(self) -> tuple:
+        return (self.transport, self.indexes, self.cache, self.index_strategy, self.allow_insecure_http, self.pyodide_packages)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Session):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"Session(transport={self.transport!r}, indexes={self.indexes!r}, cache={self.cache!r},"
+            f" index_strategy={self.index_strategy!r}, allow_insecure_http={self.allow_insecure_http!r},"
+            f" pyodide_packages={self.pyodide_packages!r})"
+        )
 
     @classmethod
     def open(
@@ -136,10 +155,12 @@ class Session:
         )
         return cls(transport, indexes, kept, index_strategy, allow_insecure_http, pyodide_packages or False)
 
-    @functools.cached_property
+    @property
     def target(self) -> Target:
         """The running interpreter's wheel tags and markers."""
-        return detect.current_target()
+        if self._target is None:
+            self._target = detect.current_target()
+        return self._target
 
     @property
     def site_packages(self) -> Path:
@@ -284,7 +305,9 @@ class Session:
         for url, _ in entries:
             require_secure_url(url, allow_insecure_http=self.allow_insecure_http, what="index URL")
         indexes = tuple(Index(url, self.transport, headers=headers, cache=self.cache) for url, headers in entries)
-        return dataclasses.replace(self, indexes=indexes, _distribution=[])
+        return Session(
+            self.transport, indexes, self.cache, self.index_strategy, self.allow_insecure_http, self.pyodide_packages,
+        )
 
     async def load_lock(self, lock: str) -> Lock:
         """The lock named by ``lock``: a URL or path of a ``pylock.toml`` / ``pyodide-lock.json``, or its text."""
@@ -318,45 +341,6 @@ def _runtime_distribution() -> tuple[Distribution, str | None]:
 
     url, packages, base, cdn = lockfile.runtime_distribution()
     return Distribution(url, None, packages=packages, base_url=base, runtime=True), cdn  # type: ignore[arg-type]
-
-
-def shared_libraries_first(plan: Plan, catalog: Catalog, load_dynlibs):
-    """``load_dynlibs``, loading first the distribution's shared libraries the plan needs.
-
-    Shared libraries are zip archives of ``.so`` files (``install_dir: dynlib``),
-    not wheels: Pyodide's own ``loadPackage`` installs them into its library
-    directory and loads them globally, so it does. They load inside the
-    install's transaction, after every wheel is verified and before the
-    first extension module: a failure rolls the written files back.
-    """
-    import asyncio
-
-    from .runtime import native
-
-    distribution = catalog.distribution
-    if distribution is None:
-        return load_dynlibs
-    names = [pin.name for pin in plan.to_install if catalog.from_distribution(pin.candidate)]
-    libraries = [e["name"] for e in distribution.shared_libraries(names) if not native.is_loaded(e["name"])]
-    if not libraries:
-        return load_dynlibs
-    if not distribution.runtime:
-        needing = [name for name in names if distribution.shared_libraries([name])]
-        raise InstallError(
-            f"{', '.join(needing)} from {distribution.url} need the shared libraries {', '.join(libraries)},"
-            " which micropkg loads only from the running Pyodide's own distribution (through"
-            " loadPackage). Nothing was installed; boot Pyodide with this lockFileURL instead."
-        )
-    shared: asyncio.Future | None = None  # one load of the shared libraries, awaited by every wheel
-
-    async def load(root, paths) -> None:
-        nonlocal shared
-        if shared is None:
-            shared = asyncio.ensure_future(native.load_runtime_packages(libraries))
-        await shared
-        await load_dynlibs(root, paths)
-
-    return load
 
 
 class _BuildsOnDemand:

@@ -10,10 +10,8 @@ imports ``packaging`` or the resolver: a hit never loads them.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .installation import tree_cache
@@ -34,14 +32,26 @@ def _direct(text: str) -> bool:
     return "@" in text or "/" in text or "\\" in text or text.strip().lower().endswith(".whl")
 
 
-@dataclass
 class WarmStart:
     """One install's entry in the installed-tree cache: its key, and what the install wrote."""
 
-    session: Session
-    key: str
-    environment: list[str]  # the .dist-info directories before the install
-    _written: list = field(default_factory=list)
+    __slots__ = ("_written", "environment", "key", "session")
+
+    def __init__(self, session: Session, key: str, environment: list[str], _written: list | None = None) -> None:
+        self.session = session
+        self.key = key
+        self.environment = environment  # the .dist-info directories before the install
+        self._written: list = [] if _written is None else _written
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, WarmStart):
+            return NotImplemented
+        return (self.session, self.key, self.environment, self._written) == (
+            other.session, other.key, other.environment, other._written
+        )
+
+    def __repr__(self) -> str:
+        return f"WarmStart(session={self.session!r}, key={self.key!r}, environment={self.environment!r}, _written={self._written!r})"
 
     @classmethod
     def open(
@@ -57,7 +67,7 @@ class WarmStart:
             return None
         key = tree_cache.tree_key(
             given,  # type: ignore[arg-type]  # all str, checked above
-            dataclasses.asdict(options),
+            options.as_dict(),
             [(index.url, index.headers) for index in session.indexes],
             index_strategy=session.index_strategy,
             pyodide_packages=session.pyodide_packages,

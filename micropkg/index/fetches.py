@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from ..errors import MicropkgError
@@ -18,11 +17,24 @@ from ..errors import MicropkgError
 __all__ = ["Failure", "Fetches", "result_if_done", "unwrapped"]
 
 
-@dataclass(frozen=True)
 class Failure:
-    """What a fetch task returns instead of raising: its error, raised on reading."""
+    """What a fetch task returns instead of raising: its error, raised on reading. Immutable by convention."""
 
-    error: MicropkgError
+    __slots__ = ("error",)
+
+    def __init__(self, error: MicropkgError) -> None:
+        self.error = error
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Failure):
+            return NotImplemented
+        return self.error == other.error
+
+    def __hash__(self) -> int:
+        return hash((self.error,))
+
+    def __repr__(self) -> str:
+        return f"Failure(error={self.error!r})"
 
 
 async def unwrapped(task: asyncio.Future) -> Any:

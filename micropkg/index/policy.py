@@ -11,7 +11,6 @@ file of the same version (see :meth:`SourcePolicy.ranked`).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import functools
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -113,7 +112,7 @@ class SourcePolicy:
             return verdicts
         mine = self.distribution.source
         return [
-            dataclasses.replace(v, rank=v.rank + _BELOW_EVERY_TAG)
+            Verdict(v.file, v.version, v.tags, v.rank + _BELOW_EVERY_TAG, v.refused)
             if v.refused is None and v.rank is not None and self.origin.get(v.file.url) == mine else v
             for v in verdicts
         ]

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 from packaging.utils import NormalizedName, canonicalize_name
@@ -67,15 +66,46 @@ def source_files(*, url: str, sha256: str, size: int, upload_time: str | None,
 _VERSION = re.compile(VERSION_PATTERN, re.VERBOSE | re.IGNORECASE)
 
 
-@dataclass(frozen=True)
 class InstalledDistribution:
-    name: NormalizedName  # canonical (PEP 503)
-    version: Version
-    dist_info_path: PurePath
-    installer: str | None  # INSTALLER's first line; None without one
-    requested: bool  # REQUESTED exists (PEP 376): installed by request, not as a dependency
-    files: tuple[str, ...]  # RECORD's paths, relative to the site-packages directory
-    record_problem: str | None = None  # why ``files`` cannot be trusted (then it is empty)
+    """A ``.dist-info`` directory as read from site-packages. Immutable by convention."""
+
+    __slots__ = ("dist_info_path", "files", "installer", "name", "record_problem", "requested", "version")
+
+    def __init__(
+        self,
+        name: NormalizedName,  # canonical (PEP 503)
+        version: Version,
+        dist_info_path: PurePath,
+        installer: str | None,  # INSTALLER's first line; None without one
+        requested: bool,  # REQUESTED exists (PEP 376): installed by request, not as a dependency
+        files: tuple[str, ...],  # RECORD's paths, relative to the site-packages directory
+        record_problem: str | None = None,  # why ``files`` cannot be trusted (then it is empty)
+    ) -> None:
+        self.name = name
+        self.version = version
+        self.dist_info_path = dist_info_path
+        self.installer = installer
+        self.requested = requested
+        self.files = files
+        self.record_problem = record_problem
+
+    def _key(self) -> tuple:
+        return (self.name, self.version, self.dist_info_path, self.installer, self.requested, self.files, self.record_problem)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, InstalledDistribution):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"InstalledDistribution(name={self.name!r}, version={self.version!r}, dist_info_path={self.dist_info_path!r},"
+            f" installer={self.installer!r}, requested={self.requested!r}, files={self.files!r},"
+            f" record_problem={self.record_problem!r})"
+        )
 
     @property
     def dist_info(self) -> str:

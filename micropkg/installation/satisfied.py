@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,12 +40,26 @@ _NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
 _SEPARATORS = re.compile(r"[-_.]+")
 
 
-@dataclass(frozen=True)
 class Satisfied:
-    """The request needs nothing: what satisfies it, and what it asked for elsewhere."""
+    """The request needs nothing: what satisfies it, and what it asked for elsewhere.
+    Immutable by convention."""
 
-    kept: tuple[tuple[str, str], ...]  # (name, version) of each installed distribution it needs
-    ignored: tuple[Requirement, ...]  # the request's requirements whose markers are false here
+    __slots__ = ("ignored", "kept")
+
+    def __init__(self, kept: tuple[tuple[str, str], ...], ignored: tuple[Requirement, ...]) -> None:
+        self.kept = kept  # (name, version) of each installed distribution it needs
+        self.ignored = ignored  # the request's requirements whose markers are false here
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Satisfied):
+            return NotImplemented
+        return (self.kept, self.ignored) == (other.kept, other.ignored)
+
+    def __hash__(self) -> int:
+        return hash((self.kept, self.ignored))
+
+    def __repr__(self) -> str:
+        return f"Satisfied(kept={self.kept!r}, ignored={self.ignored!r})"
 
 
 def already_satisfied(

@@ -21,7 +21,6 @@ import os
 import shutil
 import stat
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..model.records import Hash
@@ -43,20 +42,52 @@ _SLASH = os.sep == "/"
 _COMPARE_CHUNK = 1 << 20
 
 
-@dataclass
 class _Change:
     """One journal entry: what a change did, and what undoing it needs."""
 
-    kind: str  # "wrote" a new file, "moved" one aside, "made" or "removed" a directory
-    path: str  # relative to the root, for messages
-    target: str  # absolute
-    project: str | None  # Destination.project() when it was made
-    data: bytes | StreamedMember = b""  # "wrote": the bytes written (a big member: as it was streamed)
-    identity: tuple[int, int] | None = None  # "wrote": (st_dev, st_ino) of the file created
-    complete: bool = False  # "wrote": all of data reached the file
-    saved: str | None = None  # "moved": where it waits; "wrote": where a later remove() moved it
-    own: _Change | None = None  # "moved": the "wrote" entry of the file moved, if it was this transaction's
-    mode: int = 0  # "removed": the directory's mode
+    __slots__ = ("complete", "data", "identity", "kind", "mode", "own", "path", "project", "saved", "target")
+
+    def __init__(
+        self,
+        kind: str,  # "wrote" a new file, "moved" one aside, "made" or "removed" a directory
+        path: str,  # relative to the root, for messages
+        target: str,  # absolute
+        project: str | None,  # Destination.project() when it was made
+        data: bytes | StreamedMember = b"",  # "wrote": the bytes written (a big member: as it was streamed)
+        identity: tuple[int, int] | None = None,  # "wrote": (st_dev, st_ino) of the file created
+        complete: bool = False,  # "wrote": all of data reached the file
+        saved: str | None = None,  # "moved": where it waits; "wrote": where a later remove() moved it
+        own: _Change | None = None,  # "moved": the "wrote" entry of the file moved, if it was this transaction's
+        mode: int = 0,  # "removed": the directory's mode
+    ) -> None:
+        self.kind = kind
+        self.path = path
+        self.target = target
+        self.project = project
+        self.data = data
+        self.identity = identity
+        self.complete = complete
+        self.saved = saved
+        self.own = own
+        self.mode = mode
+
+    def _key(self) -> tuple:
+        return (
+            self.kind, self.path, self.target, self.project, self.data, self.identity, self.complete, self.saved,
+            self.own, self.mode,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _Change):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __repr__(self) -> str:
+        return (
+            f"_Change(kind={self.kind!r}, path={self.path!r}, target={self.target!r}, project={self.project!r},"
+            f" data={self.data!r}, identity={self.identity!r}, complete={self.complete!r}, saved={self.saved!r},"
+            f" own={self.own!r}, mode={self.mode!r})"
+        )
 
 
 class SitePackages(Destination):

@@ -59,7 +59,6 @@ import os
 import sys
 import warnings
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any, Protocol
 
@@ -75,14 +74,27 @@ _MAGIC = b"micropkg-tree-1\n"
 MAX_ENTRY_BYTES = 128 << 20
 
 
-@dataclass(frozen=True)
 class Installed:
-    """One distribution an install wrote (what ``install()`` returns)."""
+    """One distribution an install wrote (what ``install()`` returns). Immutable by convention."""
 
-    name: str
-    version: str
-    filename: str
-    source: str
+    __slots__ = ("filename", "name", "source", "version")
+
+    def __init__(self, name: str, version: str, filename: str, source: str) -> None:
+        self.name = name
+        self.version = version
+        self.filename = filename
+        self.source = source
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Installed):
+            return NotImplemented
+        return (self.name, self.version, self.filename, self.source) == (other.name, other.version, other.filename, other.source)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.version, self.filename, self.source))
+
+    def __repr__(self) -> str:
+        return f"Installed(name={self.name!r}, version={self.version!r}, filename={self.filename!r}, source={self.source!r})"
 
 
 class PageSource(Protocol):
@@ -193,13 +205,26 @@ async def keep(
 # -- reading and restoring ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class Entry:
-    """An intact entry: its manifest, and where each file's bytes are."""
+    """An intact entry: its manifest, and where each file's bytes are. Immutable by convention."""
 
-    manifest: dict
-    blob: file_tree.Held  # the entry's bytes, where the store read them
-    start: int  # offset of the first file's bytes in ``blob``
+    __slots__ = ("blob", "manifest", "start")
+
+    def __init__(self, manifest: dict, blob: file_tree.Held, start: int) -> None:
+        self.manifest = manifest
+        self.blob = blob  # the entry's bytes, where the store read them
+        self.start = start  # offset of the first file's bytes in ``blob``
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Entry):
+            return NotImplemented
+        return (self.manifest, self.blob, self.start) == (other.manifest, other.blob, other.start)
+
+    def __hash__(self) -> int:
+        return hash((self.manifest, self.blob, self.start))
+
+    def __repr__(self) -> str:
+        return f"Entry(manifest={self.manifest!r}, blob={self.blob!r}, start={self.start!r})"
 
     def files(self) -> Iterable[tuple[str, bytes, int]]:
         offset = self.start

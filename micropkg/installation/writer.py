@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
@@ -36,17 +35,45 @@ from .environment import InstalledDistribution, removal_plan, remove_distributio
 __all__ = ["InstalledFiles", "install"]
 
 
-@dataclass(frozen=True)
 class InstalledFiles(Sequence[str]):
     """What :func:`install` did for one wheel: a sequence of the paths it wrote,
-    with the distribution and the shared libraries to load as attributes."""
+    with the distribution and the shared libraries to load as attributes.
+    Immutable by convention."""
 
-    name: NormalizedName
-    version: Version
-    dist_info: str
-    paths: tuple[str, ...]  # every file written, relative to the root; RECORD last
-    dynlibs: tuple[str, ...]  # the shared libraries among them, for the loader
-    removed: tuple[str, ...]  # files of the installed version this one replaced
+    __slots__ = ("dist_info", "dynlibs", "name", "paths", "removed", "version")
+
+    def __init__(
+        self,
+        name: NormalizedName,
+        version: Version,
+        dist_info: str,
+        paths: tuple[str, ...],  # every file written, relative to the root; RECORD last
+        dynlibs: tuple[str, ...],  # the shared libraries among them, for the loader
+        removed: tuple[str, ...],  # files of the installed version this one replaced
+    ) -> None:
+        self.name = name
+        self.version = version
+        self.dist_info = dist_info
+        self.paths = paths
+        self.dynlibs = dynlibs
+        self.removed = removed
+
+    def _key(self) -> tuple:
+        return (self.name, self.version, self.dist_info, self.paths, self.dynlibs, self.removed)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, InstalledFiles):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"InstalledFiles(name={self.name!r}, version={self.version!r}, dist_info={self.dist_info!r},"
+            f" paths={self.paths!r}, dynlibs={self.dynlibs!r}, removed={self.removed!r})"
+        )
 
     def __getitem__(self, index):
         return self.paths[index]
@@ -58,13 +85,37 @@ class InstalledFiles(Sequence[str]):
         return iter(self.paths)
 
 
-@dataclass
 class _Plan:
-    wheel: Wheel
-    files: list[tuple[str, bytes | StreamedMember]]
-    replaced: list[InstalledDistribution]
-    removals: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
+    """One wheel's part of an install: its files, and what of the installed version goes."""
+
+    __slots__ = ("files", "removals", "removed", "replaced", "wheel")
+
+    def __init__(
+        self,
+        wheel: Wheel,
+        files: list[tuple[str, bytes | StreamedMember]],
+        replaced: list[InstalledDistribution],
+        removals: list[str] | None = None,
+        removed: list[str] | None = None,
+    ) -> None:
+        self.wheel = wheel
+        self.files = files
+        self.replaced = replaced
+        self.removals: list[str] = [] if removals is None else removals
+        self.removed: list[str] = [] if removed is None else removed
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _Plan):
+            return NotImplemented
+        return (self.wheel, self.files, self.replaced, self.removals, self.removed) == (
+            other.wheel, other.files, other.replaced, other.removals, other.removed
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"_Plan(wheel={self.wheel!r}, files={self.files!r}, replaced={self.replaced!r},"
+            f" removals={self.removals!r}, removed={self.removed!r})"
+        )
 
 
 def install(

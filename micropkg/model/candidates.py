@@ -20,7 +20,6 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from packaging.utils import (
@@ -51,15 +50,36 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
 class Candidate:
-    """One installable version of a project: the file chosen for it, or what is installed."""
+    """One installable version of a project: the file chosen for it, or what is installed.
+    Immutable by convention."""
 
-    name: NormalizedName
-    version: Version
-    file: DistFile | None  # None: the distribution already installed in the runtime
-    source: Source
-    extras: frozenset[str] = frozenset()
+    __slots__ = ("extras", "file", "name", "source", "version")
+
+    def __init__(
+        self, name: NormalizedName, version: Version, file: DistFile | None, source: Source, extras: frozenset[str] = frozenset(),
+    ) -> None:
+        self.name = name
+        self.version = version
+        self.file = file  # None: the distribution already installed in the runtime
+        self.source = source
+        self.extras = extras
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Candidate):
+            return NotImplemented
+        return (self.name, self.version, self.file, self.source, self.extras) == (
+            other.name, other.version, other.file, other.source, other.extras
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.version, self.file, self.source, self.extras))
+
+    def __repr__(self) -> str:
+        return (
+            f"Candidate(name={self.name!r}, version={self.version!r}, file={self.file!r},"
+            f" source={self.source!r}, extras={self.extras!r})"
+        )
 
     @property
     def installed(self) -> bool:
@@ -73,13 +93,34 @@ class Candidate:
         return f"{self.name}{extras} {self.version}"
 
 
-@dataclass(frozen=True)
 class Verdict:
-    file: DistFile
-    version: Version | None
-    tags: frozenset[Tag]
-    rank: int | None  # tag rank on the target, when usable
-    refused: str | None  # why the file cannot be installed here, None if it can
+    """What a file is worth on a target: its version and tags, and its rank or why it is refused.
+    Immutable by convention."""
+
+    __slots__ = ("file", "rank", "refused", "tags", "version")
+
+    def __init__(self, file: DistFile, version: Version | None, tags: frozenset[Tag], rank: int | None, refused: str | None) -> None:
+        self.file = file
+        self.version = version
+        self.tags = tags
+        self.rank = rank  # tag rank on the target, when usable
+        self.refused = refused  # why the file cannot be installed here, None if it can
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Verdict):
+            return NotImplemented
+        return (self.file, self.version, self.tags, self.rank, self.refused) == (
+            other.file, other.version, other.tags, other.rank, other.refused
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.file, self.version, self.tags, self.rank, self.refused))
+
+    def __repr__(self) -> str:
+        return (
+            f"Verdict(file={self.file!r}, version={self.version!r}, tags={self.tags!r},"
+            f" rank={self.rank!r}, refused={self.refused!r})"
+        )
 
     @property
     def usable_version(self) -> Version:

@@ -7,8 +7,6 @@ Provides-Extra.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from packaging.requirements import InvalidRequirement as _PackagingInvalidRequirement
 from packaging.requirements import Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -21,14 +19,46 @@ from .headers import parse_headers
 __all__ = ["CoreMetadata", "parse_metadata"]
 
 
-@dataclass(frozen=True)
 class CoreMetadata:
-    name: NormalizedName
-    display_name: str
-    version: Version
-    requires_dist: tuple[Requirement, ...]
-    requires_python: SpecifierSet | None
-    provides_extra: frozenset[str]
+    """The fields of a METADATA file an installer reads. Immutable by convention."""
+
+    __slots__ = ("display_name", "name", "provides_extra", "requires_dist", "requires_python", "version")
+
+    def __init__(
+        self,
+        name: NormalizedName,
+        display_name: str,
+        version: Version,
+        requires_dist: tuple[Requirement, ...],
+        requires_python: SpecifierSet | None,
+        provides_extra: frozenset[str],
+    ) -> None:
+        self.name = name
+        self.display_name = display_name
+        self.version = version
+        self.requires_dist = requires_dist
+        self.requires_python = requires_python
+        self.provides_extra = provides_extra
+
+    def _key(self) -> tuple:
+        return (
+            self.name, self.display_name, self.version, self.requires_dist, self.requires_python, self.provides_extra,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CoreMetadata):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"CoreMetadata(name={self.name!r}, display_name={self.display_name!r}, version={self.version!r},"
+            f" requires_dist={self.requires_dist!r}, requires_python={self.requires_python!r},"
+            f" provides_extra={self.provides_extra!r})"
+        )
 
 
 def parse_metadata(data: bytes, *, source: str) -> CoreMetadata:

@@ -10,7 +10,6 @@ installed that satisfies the request and stays as it is.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName
@@ -28,81 +27,191 @@ if TYPE_CHECKING:  # a lock's plan has neither: its install imports no requireme
 __all__ = ["Kept", "Pin", "Plan", "ResolutionStats", "WalkBack"]
 
 
-@dataclass(frozen=True)
 class Pin:
-    """A project to install: a version, the file chosen for it, and why."""
+    """A project to install: a version, the file chosen for it, and why. Immutable by convention."""
 
-    name: NormalizedName
-    version: Version
-    candidate: Candidate
-    required_by: tuple[str, ...]  # "the request" or "name version"
-    # The core metadata the resolver read for this version (PEP 658 file, range read,
-    # or the wheel itself): the installer checks the wheel's own METADATA against it.
-    metadata: CoreMetadata | None = None
+    __slots__ = ("candidate", "metadata", "name", "required_by", "version")
 
-    def __post_init__(self) -> None:
-        if self.candidate.file is None:
-            raise TypeError(f"Pin {self.name} {self.version} needs a file; an installed version is a Kept")
+    def __init__(
+        self,
+        name: NormalizedName,
+        version: Version,
+        candidate: Candidate,
+        required_by: tuple[str, ...],  # "the request" or "name version"
+        # The core metadata the resolver read for this version (PEP 658 file, range read,
+        # or the wheel itself): the installer checks the wheel's own METADATA against it.
+        metadata: CoreMetadata | None = None,
+    ) -> None:
+        if candidate.file is None:
+            raise TypeError(f"Pin {name} {version} needs a file; an installed version is a Kept")
+        self.name = name
+        self.version = version
+        self.candidate = candidate
+        self.required_by = required_by
+        self.metadata = metadata
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Pin):
+            return NotImplemented
+        return (self.name, self.version, self.candidate, self.required_by, self.metadata) == (
+            other.name, other.version, other.candidate, other.required_by, other.metadata
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.version, self.candidate, self.required_by, self.metadata))
+
+    def __repr__(self) -> str:
+        return (
+            f"Pin(name={self.name!r}, version={self.version!r}, candidate={self.candidate!r},"
+            f" required_by={self.required_by!r}, metadata={self.metadata!r})"
+        )
 
     @property
     def file(self) -> DistFile:
-        return self.candidate.file  # type: ignore[return-value]  # checked in __post_init__
+        return self.candidate.file  # type: ignore[return-value]  # checked in __init__
 
     @property
     def source(self) -> Source:
         return self.candidate.source
 
 
-@dataclass(frozen=True)
 class Kept:
-    """An installed project the plan keeps as it is."""
+    """An installed project the plan keeps as it is. Immutable by convention."""
 
-    name: NormalizedName
-    version: Version
-    candidate: Candidate
-    required_by: tuple[str, ...]
-    metadata: CoreMetadata | None = None
+    __slots__ = ("candidate", "metadata", "name", "required_by", "version")
+
+    def __init__(
+        self,
+        name: NormalizedName,
+        version: Version,
+        candidate: Candidate,
+        required_by: tuple[str, ...],
+        metadata: CoreMetadata | None = None,
+    ) -> None:
+        self.name = name
+        self.version = version
+        self.candidate = candidate
+        self.required_by = required_by
+        self.metadata = metadata
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Kept):
+            return NotImplemented
+        return (self.name, self.version, self.candidate, self.required_by, self.metadata) == (
+            other.name, other.version, other.candidate, other.required_by, other.metadata
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.version, self.candidate, self.required_by, self.metadata))
+
+    def __repr__(self) -> str:
+        return (
+            f"Kept(name={self.name!r}, version={self.version!r}, candidate={self.candidate!r},"
+            f" required_by={self.required_by!r}, metadata={self.metadata!r})"
+        )
 
     @property
     def source(self) -> Source:
         return self.candidate.source
 
 
-@dataclass(frozen=True)
 class WalkBack:
-    """A requested project ends older than its newest release that fits this runtime."""
+    """A requested project ends older than its newest release that fits this runtime.
+    Immutable by convention."""
 
-    name: NormalizedName
-    chosen: Version
-    newest: Version
-    reason: str  # why the newer releases were not taken, written for people
+    __slots__ = ("chosen", "name", "newest", "reason")
+
+    def __init__(self, name: NormalizedName, chosen: Version, newest: Version, reason: str) -> None:
+        self.name = name
+        self.chosen = chosen
+        self.newest = newest
+        self.reason = reason  # why the newer releases were not taken, written for people
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, WalkBack):
+            return NotImplemented
+        return (self.name, self.chosen, self.newest, self.reason) == (other.name, other.chosen, other.newest, other.reason)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.chosen, self.newest, self.reason))
+
+    def __repr__(self) -> str:
+        return f"WalkBack(name={self.name!r}, chosen={self.chosen!r}, newest={self.newest!r}, reason={self.reason!r})"
 
     def __str__(self) -> str:
         return f"installed {self.name} {self.chosen}, not {self.newest}: {self.reason}"
 
 
-@dataclass(frozen=True)
 class ResolutionStats:
-    """How a resolution went: for the reporter, benchmarks and curious users."""
+    """How a resolution went: for the reporter, benchmarks and curious users. Immutable by convention."""
 
-    attempts: int  # fetch rounds: resolvelib runs, each after fetching what the previous one lacked
-    resolver_seconds: float  # time inside resolvelib and the provider, network excluded
-    requests: int  # index requests (pages, metadata, ranges; wheels read for metadata or on speculation)
-    round_seconds: tuple[float, ...] = ()  # resolver CPU per round
-    received: int = 0  # bytes of the answers to those requests
-    # (phase, seconds since resolve()/install() was called): waiting, resolving (repeating per
-    # round), resolved -- the reporter's phases (micropkg.reporter.PHASES) of the resolution
-    phases: tuple[tuple[str, float], ...] = ()
+    __slots__ = ("attempts", "phases", "received", "requests", "resolver_seconds", "round_seconds")
+
+    def __init__(
+        self,
+        attempts: int,  # fetch rounds: resolvelib runs, each after fetching what the previous one lacked
+        resolver_seconds: float,  # time inside resolvelib and the provider, network excluded
+        requests: int,  # index requests (pages, metadata, ranges; wheels read for metadata or on speculation)
+        round_seconds: tuple[float, ...] = (),  # resolver CPU per round
+        received: int = 0,  # bytes of the answers to those requests
+        # (phase, seconds since resolve()/install() was called): waiting, resolving (repeating per
+        # round), resolved -- the reporter's phases (micropkg.reporter.PHASES) of the resolution
+        phases: tuple[tuple[str, float], ...] = (),
+    ) -> None:
+        self.attempts = attempts
+        self.resolver_seconds = resolver_seconds
+        self.requests = requests
+        self.round_seconds = round_seconds
+        self.received = received
+        self.phases = phases
+
+    def _key(self) -> tuple:
+        return (self.attempts, self.resolver_seconds, self.requests, self.round_seconds, self.received, self.phases)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ResolutionStats):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"ResolutionStats(attempts={self.attempts!r}, resolver_seconds={self.resolver_seconds!r},"
+            f" requests={self.requests!r}, round_seconds={self.round_seconds!r}, received={self.received!r},"
+            f" phases={self.phases!r})"
+        )
 
 
-@dataclass
 class Plan:
-    pins: list[Pin | Kept] = field(default_factory=list)
-    stats: ResolutionStats | None = None
-    # Requested projects that end older than their newest release (see WalkBack).
-    walked_back: list[WalkBack] = field(default_factory=list)
-    # Requirements of the request whose markers are false on the runtime: not resolved.
-    ignored: list[Requirement] = field(default_factory=list)
+    """The pins of a resolution, how it went, and what of the request it left out."""
+
+    __slots__ = ("ignored", "pins", "stats", "walked_back")
+
+    def __init__(
+        self,
+        pins: list[Pin | Kept] | None = None,
+        stats: ResolutionStats | None = None,
+        # Requested projects that end older than their newest release (see WalkBack).
+        walked_back: list[WalkBack] | None = None,
+        # Requirements of the request whose markers are false on the runtime: not resolved.
+        ignored: list[Requirement] | None = None,
+    ) -> None:
+        self.pins: list[Pin | Kept] = [] if pins is None else pins
+        self.stats = stats
+        self.walked_back: list[WalkBack] = [] if walked_back is None else walked_back
+        self.ignored: list[Requirement] = [] if ignored is None else ignored
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Plan):
+            return NotImplemented
+        return (self.pins, self.stats, self.walked_back, self.ignored) == (
+            other.pins, other.stats, other.walked_back, other.ignored
+        )
+
+    def __repr__(self) -> str:
+        return f"Plan(pins={self.pins!r}, stats={self.stats!r}, walked_back={self.walked_back!r}, ignored={self.ignored!r})"
 
     def __iter__(self) -> Iterator[Pin | Kept]:
         return iter(self.pins)

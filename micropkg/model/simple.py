@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 
 from ..errors import IndexFormatError
 
@@ -43,20 +42,53 @@ DIST_SUFFIXES = (
 )
 
 
-@dataclass(frozen=True)
 class DistFile:
-    """One file of a project, as an index describes it."""
+    """One file of a project, as an index describes it. Immutable by convention."""
 
-    filename: str
-    url: str  # absolute
-    hashes: Mapping[str, str] = field(default_factory=dict)
-    requires_python: str | None = None
-    yanked: str | None = None  # the reason ("" if none given); None if not yanked
-    # PEP 658 metadata: None when not advertised, else the hashes of the
-    # .metadata file (possibly empty when advertised as plain "true").
-    core_metadata: Mapping[str, str] | None = None
-    size: int | None = None
-    upload_time: str | None = None
+    __slots__ = ("core_metadata", "filename", "hashes", "requires_python", "size", "upload_time", "url", "yanked")
+
+    def __init__(
+        self,
+        filename: str,
+        url: str,
+        hashes: Mapping[str, str] | None = None,
+        requires_python: str | None = None,
+        yanked: str | None = None,
+        core_metadata: Mapping[str, str] | None = None,
+        size: int | None = None,
+        upload_time: str | None = None,
+    ) -> None:
+        self.filename = filename
+        self.url = url  # absolute
+        self.hashes: Mapping[str, str] = {} if hashes is None else hashes
+        self.requires_python = requires_python
+        self.yanked = yanked  # the reason ("" if none given); None if not yanked
+        # PEP 658 metadata: None when not advertised, else the hashes of the
+        # .metadata file (possibly empty when advertised as plain "true").
+        self.core_metadata = core_metadata
+        self.size = size
+        self.upload_time = upload_time
+
+    def _key(self) -> tuple:
+        return (
+            self.filename, self.url, self.hashes, self.requires_python, self.yanked, self.core_metadata,
+            self.size, self.upload_time,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DistFile):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"DistFile(filename={self.filename!r}, url={self.url!r}, hashes={self.hashes!r},"
+            f" requires_python={self.requires_python!r}, yanked={self.yanked!r},"
+            f" core_metadata={self.core_metadata!r}, size={self.size!r}, upload_time={self.upload_time!r})"
+        )
 
     @property
     def is_wheel(self) -> bool:

@@ -9,7 +9,6 @@ answered here, once: "did it come from an index?" is :attr:`index_url`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 __all__ = [
@@ -17,12 +16,25 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
 class IndexSource:
-    """A package index: a Simple API base URL, or a ``{package_name}`` template."""
+    """A package index: a Simple API base URL, or a ``{package_name}`` template. Immutable by convention."""
 
-    url: str
+    __slots__ = ("url",)
     kind: ClassVar[str] = "index"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, IndexSource):
+            return NotImplemented
+        return self.url == other.url
+
+    def __hash__(self) -> int:
+        return hash((self.url,))
+
+    def __repr__(self) -> str:
+        return f"IndexSource(url={self.url!r})"
 
     @property
     def index_url(self) -> str | None:
@@ -36,13 +48,26 @@ class IndexSource:
         return self.url
 
 
-@dataclass(frozen=True)
 class DistributionSource:
-    """The Pyodide distribution whose ``pyodide-lock.json`` is at ``url``."""
+    """The Pyodide distribution whose ``pyodide-lock.json`` is at ``url``. Immutable by convention."""
 
-    url: str
+    __slots__ = ("url",)
     kind: ClassVar[str] = "pyodide distribution"
 
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DistributionSource):
+            return NotImplemented
+        return self.url == other.url
+
+    def __hash__(self) -> int:
+        return hash((self.url,))
+
+    def __repr__(self) -> str:
+        return f"DistributionSource(url={self.url!r})"
+
     @property
     def index_url(self) -> str | None:
         return None
@@ -51,13 +76,26 @@ class DistributionSource:
         return self.url
 
 
-@dataclass(frozen=True)
 class DirectSource:
-    """A direct reference: ``name @ URL``, a bare wheel URL, an ``emfs:`` or ``file:`` path."""
+    """A direct reference: ``name @ URL``, a bare wheel URL, an ``emfs:`` or ``file:`` path. Immutable by convention."""
 
-    url: str
+    __slots__ = ("url",)
     kind: ClassVar[str] = "direct URL"
 
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DirectSource):
+            return NotImplemented
+        return self.url == other.url
+
+    def __hash__(self) -> int:
+        return hash((self.url,))
+
+    def __repr__(self) -> str:
+        return f"DirectSource(url={self.url!r})"
+
     @property
     def index_url(self) -> str | None:
         return None
@@ -66,13 +104,27 @@ class DirectSource:
         return self.url
 
 
-@dataclass(frozen=True)
 class LockSource:
-    """An entry of the lock at ``location``; ``index`` is the index the lock names for it, if any."""
+    """An entry of the lock at ``location``; ``index`` is the index the lock names for it, if any.
+    Immutable by convention."""
 
-    location: str
-    index: str | None = None
+    __slots__ = ("index", "location")
     kind: ClassVar[str] = "lock"
+
+    def __init__(self, location: str, index: str | None = None) -> None:
+        self.location = location
+        self.index = index
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LockSource):
+            return NotImplemented
+        return (self.location, self.index) == (other.location, other.index)
+
+    def __hash__(self) -> int:
+        return hash((self.location, self.index))
+
+    def __repr__(self) -> str:
+        return f"LockSource(location={self.location!r}, index={self.index!r})"
 
     @property
     def index_url(self) -> str | None:
@@ -82,11 +134,22 @@ class LockSource:
         return self.index or f"lock {self.location}"
 
 
-@dataclass(frozen=True)
 class InstalledSource:
-    """Already installed in the runtime: nothing to read."""
+    """Already installed in the runtime: nothing to read. Immutable (it has no fields)."""
 
+    __slots__ = ()
     kind: ClassVar[str] = "installed"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, InstalledSource):
+            return NotImplemented
+        return True
+
+    def __hash__(self) -> int:
+        return hash(())
+
+    def __repr__(self) -> str:
+        return "InstalledSource()"
 
     @property
     def index_url(self) -> str | None:

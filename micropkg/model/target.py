@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..errors import InvalidRequirement, ResolutionError
@@ -59,15 +58,43 @@ class UnevaluableMarker(Exception):
         )
 
 
-@dataclass(frozen=True)
 class Target:
-    info: PlatformInfo
-    python_full_version: str
-    tags: tuple[Tag, ...]
-    markers: Mapping[str, str]
-    _rank: Mapping[Tag, int] = field(repr=False, compare=False, default_factory=dict)
-    # Each tag part seen in ``tags``: a filename whose parts miss one set cannot fit.
-    _parts: tuple[frozenset[str], ...] = field(repr=False, compare=False, default=())
+    """A runtime's wheel tags (best first), marker values and Python. Immutable by convention."""
+
+    __slots__ = ("_parts", "_rank", "info", "markers", "python_full_version", "tags")
+
+    def __init__(
+        self,
+        info: PlatformInfo,
+        python_full_version: str,
+        tags: tuple[Tag, ...],
+        markers: Mapping[str, str],
+        _rank: Mapping[Tag, int] | None = None,
+        _parts: tuple[frozenset[str], ...] = (),
+    ) -> None:
+        self.info = info
+        self.python_full_version = python_full_version
+        self.tags = tags
+        self.markers = markers
+        self._rank: Mapping[Tag, int] = {} if _rank is None else _rank
+        # Each tag part seen in ``tags``: a filename whose parts miss one set cannot fit.
+        self._parts = _parts
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Target):
+            return NotImplemented
+        return (self.info, self.python_full_version, self.tags, self.markers) == (
+            other.info, other.python_full_version, other.tags, other.markers
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.info, self.python_full_version, self.tags, self.markers))
+
+    def __repr__(self) -> str:
+        return (
+            f"Target(info={self.info!r}, python_full_version={self.python_full_version!r},"
+            f" tags={self.tags!r}, markers={self.markers!r})"
+        )
 
     @classmethod
     def build(cls, info: PlatformInfo, python_full_version: str, markers: Mapping[str, str]) -> Target:

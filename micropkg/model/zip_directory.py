@@ -14,7 +14,6 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass
 
 from packaging.utils import (
     InvalidWheelFilename,
@@ -58,18 +57,40 @@ EOCD_SIZE = _EOCD.size
 ZIP64_LOCATOR_SIZE = _ZIP64_LOCATOR.size
 
 
-@dataclass(frozen=True)
 class _Entry:
-    """A central directory entry, as much of it as reading the member needs."""
+    """A central directory entry, as much of it as reading the member needs. Immutable by convention."""
 
-    name: str
-    raw_name: bytes
-    flags: int
-    method: int
-    crc: int
-    compressed_size: int
-    file_size: int
-    offset: int  # of its local header
+    __slots__ = ("compressed_size", "crc", "file_size", "flags", "method", "name", "offset", "raw_name")
+
+    def __init__(
+        self, name: str, raw_name: bytes, flags: int, method: int, crc: int, compressed_size: int, file_size: int, offset: int,
+    ) -> None:
+        self.name = name
+        self.raw_name = raw_name
+        self.flags = flags
+        self.method = method
+        self.crc = crc
+        self.compressed_size = compressed_size
+        self.file_size = file_size
+        self.offset = offset  # of its local header
+
+    def _key(self) -> tuple:
+        return (self.name, self.raw_name, self.flags, self.method, self.crc, self.compressed_size, self.file_size, self.offset)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _Entry):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"_Entry(name={self.name!r}, raw_name={self.raw_name!r}, flags={self.flags!r}, method={self.method!r},"
+            f" crc={self.crc!r}, compressed_size={self.compressed_size!r}, file_size={self.file_size!r},"
+            f" offset={self.offset!r})"
+        )
 
 
 def metadata_from_wheel(filename: str, data: bytes, *, url: str) -> tuple[str, bytes]:

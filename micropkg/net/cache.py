@@ -26,7 +26,6 @@ see ``_runtime``), the browser's Cache API (``_runtime``), or memory (tests).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import os
 import tempfile
 import time
@@ -370,7 +369,7 @@ class Cache:
         self.misses += 1
         if kept is None and self.mode == "offline":
             raise self.offline_miss(request.url, "The index page")
-        asking = dataclasses.replace(request, headers=self._asking(request.headers, kept))
+        asking = request.with_headers(self._asking(request.headers, kept))
         response = await self.fetching(transport.fetch(asking))
         if response.status == 304 and kept is not None:
             self.revalidated += 1

@@ -43,11 +43,9 @@ through its ``AbortController`` (see :mod:`micropkg.runtime.fetch`).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import random as _random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from ..errors import HTTPStatusError, NetworkError
 from .transport import Request, Response, Transport, redact_url
@@ -65,34 +63,66 @@ DEFAULT_BUDGET = 300.0
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
-@dataclass(frozen=True)
 class RetryPolicy:
     """How hard to try. The defaults make four attempts, waiting up to 0.25 s, 0.5 s
     and 1 s between them (jitter takes up to half off each wait), of which two may
-    time out: a dead server gives its :class:`~micropkg.NetworkError` after about 30 s."""
+    time out: a dead server gives its :class:`~micropkg.NetworkError` after about 30 s.
+    Immutable by convention."""
 
-    attempts: int = 4  # in all, the first one included
-    backoff: float = 0.25  # seconds before the second attempt; doubles after each
-    max_backoff: float = 8.0
-    # A Retry-After longer than this is not waited for: the final error says what was asked.
-    max_retry_after: float = 30.0
-    # Seconds without any bytes of the answer (None: no limit). Not for the whole answer:
-    # a big wheel on a slow link is not a hung server (12 MB at 1 Mbit/s takes 96 s).
-    timeout: float | None = DEFAULT_TIMEOUT
-    # Attempts that may time out: a server silent that long twice is taken for dead.
-    timeout_attempts: int = 2
-    jitter: float = 0.5  # each wait is shortened by up to this fraction, so clients spread out
-    statuses: frozenset[int] = RETRY_STATUSES
+    __slots__ = ("attempts", "backoff", "jitter", "max_backoff", "max_retry_after", "statuses", "timeout", "timeout_attempts")
 
-    def __post_init__(self) -> None:
-        if self.attempts < 1:
-            raise ValueError(f"RetryPolicy.attempts must be at least 1, got {self.attempts!r}")
-        if self.timeout_attempts < 1:
-            raise ValueError(f"RetryPolicy.timeout_attempts must be at least 1, got {self.timeout_attempts!r}")
-        if self.timeout is not None and not self.timeout > 0:
-            raise ValueError(f"RetryPolicy.timeout must be positive or None, got {self.timeout!r}")
-        if not 0 <= self.jitter <= 1:
-            raise ValueError(f"RetryPolicy.jitter must be within [0, 1], got {self.jitter!r}")
+    def __init__(
+        self,
+        attempts: int = 4,  # in all, the first one included
+        backoff: float = 0.25,  # seconds before the second attempt; doubles after each
+        max_backoff: float = 8.0,
+        # A Retry-After longer than this is not waited for: the final error says what was asked.
+        max_retry_after: float = 30.0,
+        # Seconds without any bytes of the answer (None: no limit). Not for the whole answer:
+        # a big wheel on a slow link is not a hung server (12 MB at 1 Mbit/s takes 96 s).
+        timeout: float | None = DEFAULT_TIMEOUT,
+        # Attempts that may time out: a server silent that long twice is taken for dead.
+        timeout_attempts: int = 2,
+        jitter: float = 0.5,  # each wait is shortened by up to this fraction, so clients spread out
+        statuses: frozenset[int] = RETRY_STATUSES,
+    ) -> None:
+        if attempts < 1:
+            raise ValueError(f"RetryPolicy.attempts must be at least 1, got {attempts!r}")
+        if timeout_attempts < 1:
+            raise ValueError(f"RetryPolicy.timeout_attempts must be at least 1, got {timeout_attempts!r}")
+        if timeout is not None and not timeout > 0:
+            raise ValueError(f"RetryPolicy.timeout must be positive or None, got {timeout!r}")
+        if not 0 <= jitter <= 1:
+            raise ValueError(f"RetryPolicy.jitter must be within [0, 1], got {jitter!r}")
+        self.attempts = attempts
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.max_retry_after = max_retry_after
+        self.timeout = timeout
+        self.timeout_attempts = timeout_attempts
+        self.jitter = jitter
+        self.statuses = statuses
+
+    def _key(self) -> tuple:
+        return (
+            self.attempts, self.backoff, self.max_backoff, self.max_retry_after, self.timeout, self.timeout_attempts,
+            self.jitter, self.statuses,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RetryPolicy):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"RetryPolicy(attempts={self.attempts!r}, backoff={self.backoff!r}, max_backoff={self.max_backoff!r},"
+            f" max_retry_after={self.max_retry_after!r}, timeout={self.timeout!r},"
+            f" timeout_attempts={self.timeout_attempts!r}, jitter={self.jitter!r}, statuses={self.statuses!r})"
+        )
 
     def delay(self, retry: int, fraction: float) -> float:
         """Seconds to wait before retry number ``retry`` (1-based); ``fraction`` in [0, 1)."""
@@ -181,7 +211,7 @@ class RetryingTransport(Transport):
             # A timer of the event loop would outlive the request: in Pyodide a
             # cancelled call_later still holds its JS timeout, so Node stayed up
             # for the full timeout after an install finished.
-            return await self.transport.fetch(dataclasses.replace(request, timeout=timeout, budget=remaining))
+            return await self.transport.fetch(request.timed(timeout, remaining))
         # Others are timed as a whole, within the smaller of the two.
         limit = min(t for t in (timeout, remaining) if t is not None)
         try:

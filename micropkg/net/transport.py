@@ -19,7 +19,6 @@ import base64
 import inspect
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..errors import HTTPStatusError, InsecureURL, NetworkError
@@ -110,28 +109,73 @@ def is_loopback(host: str | None) -> bool:
         return False
 
 
-@dataclass(frozen=True)
 class Request:
-    url: str
-    headers: Mapping[str, str] = field(default_factory=dict)
-    # Honoured by transports whose ``applies_timeout`` is true (others are timed by the
-    # caller, the whole answer within the smaller of the two): ``timeout`` is the seconds
-    # to wait for the next bytes of the answer (its headers, then each piece of its body),
-    # as pip's and uv's read timeouts; ``budget`` the seconds left for the whole answer.
-    timeout: float | None = None
-    budget: float | None = None
-    # A request already sent for this URL before the transports existed (inside Pyodide, a
-    # runtime.early.EarlyRequest): the runtime's transport takes it over, once, if its
-    # headers are these; any other transport ignores it and sends its own.
-    early: object = field(default=None, compare=False, repr=False)
+    """What a transport is asked to fetch. Immutable by convention."""
+
+    __slots__ = ("budget", "early", "headers", "timeout", "url")
+
+    def __init__(
+        self,
+        url: str,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        budget: float | None = None,
+        early: object = None,
+    ) -> None:
+        self.url = url
+        self.headers: Mapping[str, str] = {} if headers is None else headers
+        # Honoured by transports whose ``applies_timeout`` is true (others are timed by the
+        # caller, the whole answer within the smaller of the two): ``timeout`` is the seconds
+        # to wait for the next bytes of the answer (its headers, then each piece of its body),
+        # as pip's and uv's read timeouts; ``budget`` the seconds left for the whole answer.
+        self.timeout = timeout
+        self.budget = budget
+        # A request already sent for this URL before the transports existed (inside Pyodide, a
+        # runtime.early.EarlyRequest): the runtime's transport takes it over, once, if its
+        # headers are these; any other transport ignores it and sends its own. Not compared.
+        self.early = early
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Request):
+            return NotImplemented
+        return (self.url, self.headers, self.timeout, self.budget) == (other.url, other.headers, other.timeout, other.budget)
+
+    def __hash__(self) -> int:
+        return hash((self.url, self.headers, self.timeout, self.budget))
+
+    def __repr__(self) -> str:
+        return f"Request(url={self.url!r}, headers={self.headers!r}, timeout={self.timeout!r}, budget={self.budget!r})"
+
+    def with_headers(self, headers: Mapping[str, str]) -> Request:
+        """This request asked with ``headers`` instead."""
+        return Request(self.url, headers, self.timeout, self.budget, self.early)
+
+    def timed(self, timeout: float | None, budget: float | None) -> Request:
+        """This request with ``timeout`` and ``budget`` for the transport to apply."""
+        return Request(self.url, self.headers, timeout, budget, self.early)
 
 
-@dataclass(frozen=True)
 class Response:
-    url: str  # after redirects
-    status: int
-    headers: Mapping[str, str]  # keys lower-case
-    body: bytes
+    """A transport's answer. Immutable by convention."""
+
+    __slots__ = ("body", "headers", "status", "url")
+
+    def __init__(self, url: str, status: int, headers: Mapping[str, str], body: bytes) -> None:
+        self.url = url  # after redirects
+        self.status = status
+        self.headers = headers  # keys lower-case
+        self.body = body
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Response):
+            return NotImplemented
+        return (self.url, self.status, self.headers, self.body) == (other.url, other.status, other.headers, other.body)
+
+    def __hash__(self) -> int:
+        return hash((self.url, self.status, self.headers, self.body))
+
+    def __repr__(self) -> str:
+        return f"Response(url={self.url!r}, status={self.status!r}, headers={self.headers!r}, body={self.body!r})"
 
     @property
     def content_type(self) -> str:

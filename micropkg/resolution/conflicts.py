@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from ..errors import ConflictError, NoCompatibleFile, ResolutionError
 from ..model.candidates import Candidate, describe_files, judge_files
@@ -23,15 +22,30 @@ __all__ = ["EdgeLog", "explain"]
 PYTHON = "<python>"
 
 
-@dataclass
 class EdgeLog:
     """Who required what, as the resolver explored (newest last)."""
 
-    # dependency name -> [(parent candidate, requirement)]
-    by_child: dict[str, list] = field(default_factory=lambda: defaultdict(list))
-    # project name -> first requirement that brought it in (for chains)
-    first_reason: dict[str, object] = field(default_factory=dict)
-    installed: dict[str, str] = field(default_factory=dict)
+    __slots__ = ("by_child", "first_reason", "installed")
+
+    def __init__(
+        self,
+        by_child: dict[str, list] | None = None,
+        first_reason: dict[str, object] | None = None,
+        installed: dict[str, str] | None = None,
+    ) -> None:
+        # dependency name -> [(parent candidate, requirement)]
+        self.by_child: dict[str, list] = defaultdict(list) if by_child is None else by_child
+        # project name -> first requirement that brought it in (for chains)
+        self.first_reason: dict[str, object] = {} if first_reason is None else first_reason
+        self.installed: dict[str, str] = {} if installed is None else installed
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, EdgeLog):
+            return NotImplemented
+        return (self.by_child, self.first_reason, self.installed) == (other.by_child, other.first_reason, other.installed)
+
+    def __repr__(self) -> str:
+        return f"EdgeLog(by_child={self.by_child!r}, first_reason={self.first_reason!r}, installed={self.installed!r})"
 
     def add(self, parent: Candidate | None, req) -> None:
         self.by_child[req.name].append((parent, req))

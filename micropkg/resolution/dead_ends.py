@@ -22,7 +22,6 @@ boundary), as semantic versioning reads them.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from packaging.utils import NormalizedName
 from packaging.version import Version
@@ -40,14 +39,33 @@ def major_of(version: Version) -> tuple[int, ...]:
     return release[:1] if release[0] > 0 else release[:2]
 
 
-@dataclass(frozen=True)
 class DeadEnd:
-    """``candidate`` needs ``requirement``, which nothing on this runtime satisfies, because ``reason``."""
+    """``candidate`` needs ``requirement``, which nothing on this runtime satisfies, because ``reason``.
+    Immutable by convention."""
 
-    candidate: Candidate
-    requirement: str  # as written in the candidate's metadata
-    blocker: NormalizedName
-    reason: str
+    __slots__ = ("blocker", "candidate", "reason", "requirement")
+
+    def __init__(self, candidate: Candidate, requirement: str, blocker: NormalizedName, reason: str) -> None:
+        self.candidate = candidate
+        self.requirement = requirement  # as written in the candidate's metadata
+        self.blocker = blocker
+        self.reason = reason
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DeadEnd):
+            return NotImplemented
+        return (self.candidate, self.requirement, self.blocker, self.reason) == (
+            other.candidate, other.requirement, other.blocker, other.reason
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.candidate, self.requirement, self.blocker, self.reason))
+
+    def __repr__(self) -> str:
+        return (
+            f"DeadEnd(candidate={self.candidate!r}, requirement={self.requirement!r}, blocker={self.blocker!r},"
+            f" reason={self.reason!r})"
+        )
 
     def __str__(self) -> str:
         return f"{self.candidate.name} {self.candidate.version} needs {self.requirement}, and {self.reason}"

@@ -13,7 +13,6 @@ it never offers a candidate it knows to be a dead end
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 import resolvelib
 from packaging.requirements import Requirement
@@ -44,16 +43,43 @@ def _major_text(major: tuple[int, ...]) -> str:
     return ".".join(map(str, major))
 
 
-@dataclass(frozen=True)
 class Req:
-    """A requirement as the resolver sees it, with who asked for it."""
+    """A requirement as the resolver sees it, with who asked for it. Immutable by convention."""
 
-    name: NormalizedName
-    specifier: SpecifierSet
-    extras: frozenset[str] = frozenset()
-    url: str | None = None
-    parent: Candidate | None = None  # None: the user asked
-    text: str = ""
+    __slots__ = ("extras", "name", "parent", "specifier", "text", "url")
+
+    def __init__(
+        self,
+        name: NormalizedName,
+        specifier: SpecifierSet,
+        extras: frozenset[str] = frozenset(),
+        url: str | None = None,
+        parent: Candidate | None = None,  # None: the user asked
+        text: str = "",
+    ) -> None:
+        self.name = name
+        self.specifier = specifier
+        self.extras = extras
+        self.url = url
+        self.parent = parent
+        self.text = text
+
+    def _key(self) -> tuple:
+        return (self.name, self.specifier, self.extras, self.url, self.parent, self.text)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Req):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"Req(name={self.name!r}, specifier={self.specifier!r}, extras={self.extras!r}, url={self.url!r},"
+            f" parent={self.parent!r}, text={self.text!r})"
+        )
 
     @property
     def identifier(self) -> str:

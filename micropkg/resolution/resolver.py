@@ -31,7 +31,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import resolvelib
 from packaging.requirements import Requirement
@@ -344,11 +343,25 @@ def _with_others(first: MicropkgError, roots: Sequence[Req], provider: Provider)
     return ResolutionError(f"{len(errors)} problems with the request:\n{text}", causes=tuple(errors))
 
 
-@dataclass(frozen=True)
 class _Info:
     # The shape of resolvelib's RequirementInformation, for single-requirement checks.
-    requirement: Req
-    parent: Candidate | None
+    # Immutable by convention.
+    __slots__ = ("parent", "requirement")
+
+    def __init__(self, requirement: Req, parent: Candidate | None) -> None:
+        self.requirement = requirement
+        self.parent = parent
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _Info):
+            return NotImplemented
+        return (self.requirement, self.parent) == (other.requirement, other.parent)
+
+    def __hash__(self) -> int:
+        return hash((self.requirement, self.parent))
+
+    def __repr__(self) -> str:
+        return f"_Info(requirement={self.requirement!r}, parent={self.parent!r})"
 
 
 def _to_plan(result, catalog: Catalog) -> Plan:

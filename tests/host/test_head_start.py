@@ -142,3 +142,26 @@ def test_the_extras_of_bare_requests_are_named_as_pep_685_names_them() -> None:
     }
     assert bare_extras("Foo.Bar[a,,b]") == {"foo-bar": ["a", "b"]}
     assert bare_extras(["pkg[]", "pkg @ https://x/pkg.whl"]) == {}
+
+
+def test_what_an_install_imports_makes_no_dataclass() -> None:
+    # A dataclass costs ~1.5 ms to create in a fresh Pyodide 314, ~45 ms over an install's
+    # imports (docs/architecture.md, Conventions): the classes on this path are plain.
+    import subprocess
+    import sys
+
+    code = (
+        "import dataclasses\n"
+        "from micropkg.index import head_start\n"
+        "made = []\n"
+        "process = dataclasses._process_class\n"
+        "def recording(cls, *args, **kwargs):\n"
+        "    made.append(f'{cls.__module__}.{cls.__qualname__}')\n"
+        "    return process(cls, *args, **kwargs)\n"
+        "dataclasses._process_class = recording\n"
+        "for name in ('micropkg.api', *head_start._SESSION, *head_start._RESOLVER):\n"
+        "    __import__(name)\n"
+        "print(sorted(m for m in made if m.startswith('micropkg')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", out

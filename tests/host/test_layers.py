@@ -30,7 +30,7 @@ LAYERS: list[set[str]] = [
     {"build"},
     {"lock"},
     {"ui"},
-    {"session", "api", "packages", "request", "warm", "lock_install"},
+    {"session", "options", "api", "packages", "request", "shared_libraries", "warm", "lock_install"},
     {"commands"},
     {"__init__", "__main__"},
 ]

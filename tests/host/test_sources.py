@@ -336,7 +336,7 @@ def test_a_distribution_for_another_abi_offers_nothing_installable():
 
 
 def test_shared_libraries_load_once_before_the_first_extension(monkeypatch):
-    from micropkg import session as _api
+    from micropkg import shared_libraries as _api
     from micropkg.runtime import native as _runtime
 
     catalog, _, _ = _distribution_setup((), "2.4.6")
@@ -367,7 +367,7 @@ def test_shared_libraries_load_once_before_the_first_extension(monkeypatch):
 
 
 def test_shared_libraries_of_another_lockfile_are_refused_before_anything_is_written(monkeypatch):
-    from micropkg import session as _api
+    from micropkg import shared_libraries as _api
     from micropkg.errors import InstallError
     from micropkg.runtime import native as _runtime
 
