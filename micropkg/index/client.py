@@ -80,8 +80,9 @@ class Index(PackageSource):
         self.range_requests = 0  # requests made to read METADATA out of wheels (see metadata_from_ranges)
         # Every page answer this index gave, by URL: what a plan depended on, for the installed-tree cache.
         self.pages_read: dict[str, Response] = {}
-        # A page answer and its JSON as the chain narrowed it (runtime.json_pages), by URL.
-        self._narrowed: dict[str, tuple[Response, bytes]] = {}
+        # A page answer and its JSON as the chain narrowed it (runtime.json_pages; None: not
+        # worth it), by URL.
+        self._narrowed: dict[str, tuple[Response, bytes | None]] = {}
 
     @property
     def cache(self) -> Cache | None:
@@ -188,7 +189,9 @@ class Index(PackageSource):
         response.raise_for_status(f"Index page for {name!r}")
         chain_read = self._narrowed.pop(url, None)
         try:
-            return parse_page(response, name, chain_read[1] if chain_read is not None and chain_read[0] is response else None)
+            if chain_read is not None and chain_read[0] is response:
+                return parse_page(response, name, narrowed=chain_read[1], narrow=False)
+            return parse_page(response, name)
         except IndexFormatError as exc:
             raise IndexFormatError(
                 f"{exc} [{self.url} answered HTTP {response.status}, content type "
@@ -325,15 +328,19 @@ def _origin(url: str) -> tuple[str, str | None, int | None]:
     return (parts.scheme, parts.hostname, parts.port)
 
 
-def parse_page(response: Response, project: str, narrowed: bytes | None = None) -> ProjectPage:
+def parse_page(
+    response: Response, project: str, *, narrowed: bytes | None = None, narrow: bool = True,
+) -> ProjectPage:
     """Pick the parser by content type (and shape, for plain ``application/json``).
 
     ``narrowed``: a PEP 691 page's JSON as the runtime narrowed it while it arrived
-    (``runtime.json_pages``); a big one is narrowed here otherwise.
+    (``runtime.json_pages``); unless it was read so (``narrow`` false), a big page is
+    narrowed here.
     """
     content_type = response.content_type
     if content_type == JSON_CONTENT_TYPE:
-        narrowed = narrowed if narrowed is not None else narrow_json_page(response.body)
+        if narrowed is None and narrow:
+            narrowed = narrow_json_page(response.body)
         return parse_json_page(response.url, response.body, project, narrowed=narrowed)
     if content_type in HTML_CONTENT_TYPES:
         from ..model.simple_html import (

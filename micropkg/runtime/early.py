@@ -105,9 +105,9 @@ class EarlyRequest:
         self._taken = False
         self.failed: Exception | None = None  # why it could not be sent (then the index sends it)
         self.sent_at: float | None = None  # time.perf_counter() as it was handed to fetch()
-        # The page as the chain narrowed it (runtime.json_pages) and the length of the body read
-        # with it, once the transport read that body (runtime.fetch): the index client parses it.
-        self.narrowed: tuple[int, bytes] | None = None
+        # The length of the body the transport read (runtime.fetch) and the page as the chain
+        # narrowed it (runtime.json_pages; None: not worth it), for the index client to parse.
+        self.narrowed: tuple[int, bytes | None] | None = None
         self.on_its_way: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     @classmethod

@@ -53,6 +53,11 @@ def narrow_json_page(body: bytes) -> bytes | None:
     None when it is small, not such a page, or has little to leave out (parse it whole)."""
     if len(body) < NARROW_FROM or sys.platform != "emscripten":
         return None
+    # A page of pure wheels and sdists (pydantic's, 0.9 MB) has nothing to leave out: a count
+    # of Linux wheels' tags says so without parsing (most projects that build for other
+    # platforms build for Linux; the narrowing itself decides for the others).
+    if body.count(b"linux_") * 4 < body.count(b".whl"):
+        return None
     from pyodide.ffi import to_js
 
     narrowed = js_function(_NARROW)(js_function(NARROW_PAGE))(to_js(body))
