@@ -53,10 +53,11 @@ def narrow_json_page(body: bytes) -> bytes | None:
     None when it is small, not such a page, or has little to leave out (parse it whole)."""
     if len(body) < NARROW_FROM or sys.platform != "emscripten":
         return None
-    # A page of pure wheels and sdists (pydantic's, 0.9 MB) has nothing to leave out: a count
-    # of Linux wheels' tags says so without parsing (most projects that build for other
-    # platforms build for Linux; the narrowing itself decides for the others).
-    if body.count(b"linux_") * 4 < body.count(b".whl"):
+    # A page of pure wheels and sdists has nothing to leave out: a count of Linux wheels' tags
+    # in its first part says so without parsing (most projects that build for other platforms
+    # build for Linux, and a page lists its files in upload order: old and new mixed alike;
+    # the narrowing itself decides for the others). Over a whole 7 MB page it took 14 ms.
+    if body.count(b"linux_", 0, NARROW_FROM) * 4 < body.count(b".whl", 0, NARROW_FROM):
         return None
     from pyodide.ffi import to_js
 
