@@ -1,31 +1,29 @@
 """The chain of a cold install, followed in JavaScript while Python imports.
 
-A fresh Pyodide spends longer importing the resolver (``packaging``,
-resolvelib, micropkg's own) than a round trip to the index takes, and until
-it has, the answer to the first page waits. Yet what the resolver does next
-is nearly always predictable: it takes the newest final release with a wheel
-for this runtime (a pre-release when no final one is usable: PEP 440), reads
-its metadata, asks for its dependencies' pages, and downloads the wheel.
-:class:`Chain` does that guess in JavaScript, as each answer arrives: from a
-root page's JSON (PEP 691) to its likely pick's ``.metadata`` (PEP 658) and
-wheel, from that metadata's ``Requires-Dist`` names whose markers plainly hold
-here to their pages, and on, a few levels deep.
+A fresh Pyodide imports the resolver for longer than a round trip takes. Yet
+what the resolver does next is nearly always predictable: it takes the newest
+final release with a wheel for this runtime (a pre-release when no final one
+is usable: PEP 440), reads its metadata, asks for its dependencies' pages, and
+downloads the wheel. :class:`Chain` does that guess in JavaScript, as each
+answer arrives: from a root page's JSON (PEP 691) to its likely pick's
+``.metadata`` (PEP 658; without one, the METADATA in the wheel) and wheel, to
+the pages of the ``Requires-Dist`` names whose markers plainly hold here, and
+on, a few levels deep.
 
-Nothing here decides anything. The resolver still reads every page,
-metadata and wheel through the index client; when one of its requests is
-one the chain already sent (same URL, same headers), the transport takes
-that request over (:meth:`Chain.pop`), so the bytes are on their way or
-here. A guess the resolver does not confirm costs only its bytes, and is
-aborted when the install ends (:meth:`Chain.close`). Hence the limits:
-a wheel is fetched ahead only up to :data:`WHEEL_BOUND` bytes, and the chain
-sends at most :data:`MAX_REQUESTS` requests and :data:`BYTES_BOUND` bytes of
-wheels; it follows only pages micropkg had no cache entry for (a warm or
-revalidated install reads its cache instead), and only projects named
-plainly (a version constraint may rule the newest release out).
+Nothing here decides anything. The resolver still reads every page, metadata and wheel
+through the index client; when one of its requests is one the chain already sent (same
+URL, same headers), the transport takes that request over (:meth:`Chain.pop`), so the
+bytes are on their way or here. A guess the resolver does not confirm costs only its
+bytes, and is aborted when the install ends (:meth:`Chain.close`). Hence the limits: a
+wheel is fetched ahead only up to :data:`WHEEL_BOUND` bytes, and the chain sends at most
+:data:`MAX_REQUESTS` requests and :data:`BYTES_BOUND` bytes of wheels; it follows only
+pages micropkg had no cache entry for (a warm or revalidated install reads its cache
+instead), and only projects named plainly (a version constraint may rule the newest
+release out).
 
-The guess reads wheel tags, ``Requires-Python`` and simple markers with a few
-rules instead of ``packaging`` (not imported yet: that is the point); a mistake there is a
-wasted request, never a wrong install.
+The guess reads tags, ``Requires-Python`` and simple markers with a few rules instead of
+``packaging`` (not imported yet: that is the point); a mistake there is a wasted request,
+never a wrong install.
 """
 
 from __future__ import annotations
@@ -47,13 +45,11 @@ BYTES_BOUND = 32 * 1024 * 1024  # all wheels fetched ahead, together
 MAX_REQUESTS = 64  # a browser queues past ~6 per origin; Node's fetch fails under hundreds
 DEPTH = 4  # dependency levels followed below a requested project
 
-# One install's chain: ``facts`` say what the Python side knows (the index, its headers, the
-# runtime's tags); the object returned keeps the requests sent, by URL, until Python takes one.
+# One install's chain: ``facts``, what Python knows (index, headers, tags); it keeps the requests sent, by URL, until Python takes one.
 _CHAIN = r"""
 (facts) => {
   const sent = new Map();
-  // Sent by the chain (taken over or not), or asked for by the index client itself: sending
-  // it again would fetch it twice (two dependencies may share one).
+  // Sent by the chain (taken over or not), or asked for by the index client: not sent again.
   const claimed = new Set();
   const state = { closed: false, requests: 0, bytes: 0 };
   const normalize = (name) => name.toLowerCase().replace(/[-_.]+/g, "-");
@@ -239,8 +235,7 @@ _CHAIN = r"""
     }
     return names;
   };
-  // Whether micropkg's cache holds an entry (keys as net.cache's): what it holds is not fetched
-  // again, as the index client reads it from there.
+  // Whether micropkg's cache holds an entry (keys as net.cache's): the index client reads it there.
   const kept = (key) => facts.kept ? facts.kept(key).catch(() => false) : Promise.resolve(false);
   // Node hashes at once (node:crypto); WebCrypto answers a turn of the event loop later.
   const nodeCrypto = typeof process === "object" && typeof process.getBuiltinModule === "function"
@@ -275,30 +270,34 @@ _CHAIN = r"""
       const ownSha = advertised && typeof advertised.sha256 === "string" ? advertised.sha256.toLowerCase() : null;
       // As the index client's rule: some file hosts serve .metadata the page does not advertise.
       const servedAnyway = facts.metadataHosts.includes(new URL(url).hostname);
+      // metadataKept: true when the cache holds it; null when no metadata file is to be asked for.
       const [wheelKept, metadataKept] = await Promise.all([
-        kept("blob/" + sha), advertised || servedAnyway ? kept(ownSha ? "blob/" + ownSha : "meta/" + sha) : true,
+        kept("blob/" + sha), advertised || servedAnyway ? kept(ownSha ? "blob/" + ownSha : "meta/" + sha) : null,
       ]);
-      // The metadata first: it leads to the next pages, while the wheel is wanted only once
-      // the whole resolution is known. So behind every page and metadata file, where
-      // connections are few (httpx in Chromium from an HTTP/1.1 index: 6 connections, 4
-      // dependencies' wheels and metadata; 2026-12-05), unless it is where the metadata is
-      // read from: a page that advertises none may have none (pydantic-core's wheel on PyPI).
-      const metadata = metadataKept ? null : sendAhead(url + ".metadata", headersFor(url, {}));
+      // The metadata first: it leads to the next pages, while the wheel is wanted once the whole
+      // resolution is known. So the wheel goes behind every page and metadata file where
+      // connections are few (httpx in Chromium from an HTTP/1.1 index: 6, for 4 dependencies'
+      // wheels and metadata; 2026-12-05), unless its METADATA may be the only one (none
+      // advertised: read out of the wheel, runtime.wheel_metadata; pydantic's on PyPI).
+      const metadata = metadataKept === false ? sendAhead(url + ".metadata", headersFor(url, {})) : null;
       const size = Number(file.size);
+      let wheel = null;  // a copy of its answer, made before the resolver may take it over
       if (!wheelKept && size > 0 && size <= facts.wheelBound && state.bytes + size <= facts.bytesBound) {
         state.bytes += size;
-        sendAhead(url, headersFor(url, {}), advertised ? "low" : null);
+        const sent = sendAhead(url, headersFor(url, {}), advertised ? "low" : null);
+        if (sent && !advertised) wheel = sent.promise.then((answer) => (answer.ok ? answer.clone() : null));
       }
-      if (metadataKept) return;  // (its dependencies are then the resolver's to ask for)
-      if (metadata && depth < facts.depth) {
-        metadata.promise.then((answer) => {
-          if (!answer.ok) return;
-          answer.clone().text().then((text) => {
-            const extras = depth === 0 ? facts.extras[normalize(page.name || "")] || [] : [];
-            for (const name of requires(text, extras)) askPage(name, depth + 1);
-          }).catch(() => {});
-        }).catch(() => {});
-      }
+      if (metadataKept === true || depth >= facts.depth) return;  // (the resolver reads it from the cache)
+      const fromWheel = () => wheel && wheel.then((copy) => copy && copy.arrayBuffer())
+        .then((buffer) => buffer && facts.wheelMetadata(new Uint8Array(buffer)));
+      const text = metadata
+        ? metadata.promise.then((answer) => (answer.ok ? answer.clone().text() : fromWheel()))
+        : Promise.resolve(fromWheel());
+      text.then((found) => {
+        if (typeof found !== "string") return;
+        const extras = depth === 0 ? facts.extras[normalize(page.name || "")] || [] : [];
+        for (const name of requires(found, extras)) askPage(name, depth + 1);
+      }).catch(() => {});
     }).catch(() => {});
   };
   const askPage = (name, depth) => {
@@ -365,11 +364,13 @@ class Chain:
         from .detect import known_abi_version, marker_environment
         from .early_fetch import first_fetch
         from .json_pages import NARROW_PAGE
+        from .wheel_metadata import WHEEL_METADATA
 
         facts = {
             **self._facts, "python": list(sys.version_info[:3]), "fetch": first_fetch(),
             "platforms": emscripten_platforms(runtime_platforms(known_abi_version())),
             "markers": marker_environment(), "narrowPage": js_function(NARROW_PAGE),
+            "wheelMetadata": js_function(WHEEL_METADATA),
             "kept": self._store.kept_probe() if self._store is not None else None,
         }
         self._js = js_function(_CHAIN)(to_js(facts, dict_converter=js.Object.fromEntries))
