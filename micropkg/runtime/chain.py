@@ -288,16 +288,16 @@ _CHAIN = r"""
         if (sent && !advertised) wheel = sent.promise.then((answer) => (answer.ok ? answer.clone() : null));
       }
       if (metadataKept === true || depth >= facts.depth) return;  // (the resolver reads it from the cache)
-      const fromWheel = () => wheel && wheel.then((copy) => copy && copy.arrayBuffer())
-        .then((buffer) => buffer && facts.wheelMetadata(new Uint8Array(buffer)));
-      const text = metadata
-        ? metadata.promise.then((answer) => (answer.ok ? answer.clone().text() : fromWheel()))
-        : Promise.resolve(fromWheel());
-      text.then((found) => {
-        if (typeof found !== "string") return;
+      let done = false;  // led on by the first METADATA to come: a wheel may land long before a 404 (137 ms, PyPI's file host)
+      const lead = (text) => {
+        if (done || typeof text !== "string") return;
+        done = true;
         const extras = depth === 0 ? facts.extras[normalize(page.name || "")] || [] : [];
-        for (const name of requires(found, extras)) askPage(name, depth + 1);
-      }).catch(() => {});
+        for (const name of requires(text, extras)) askPage(name, depth + 1);
+      };
+      if (metadata) metadata.promise.then((answer) => (answer.ok ? answer.clone().text() : null)).then(lead).catch(() => {});
+      if (wheel) wheel.then((copy) => (done || !copy ? null : copy.arrayBuffer()))
+        .then((buffer) => (done || !buffer ? null : facts.wheelMetadata(new Uint8Array(buffer)))).then(lead).catch(() => {});
     }).catch(() => {});
   };
   const askPage = (name, depth) => {
