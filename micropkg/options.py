@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from .value import Value
+
 __all__ = ["Options"]
 
 
-class Options:
+class Options(Value):
     """What a resolution is asked to do, beside where it reads from. Immutable by convention."""
 
-    __slots__ = ("constraints", "deps", "keep_going", "only_binary", "pre", "reinstall")
+    __slots__ = ("deps", "pre", "reinstall", "keep_going", "constraints", "only_binary")
 
     def __init__(
         self,
@@ -45,18 +47,4 @@ class Options:
         """These options with a requirements file's constraints added and its ``--pre`` applied."""
         return Options(
             self.deps, self.pre or pre, self.reinstall, self.keep_going, (*self.constraints, *constraints), self.only_binary,
-        )
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Options):
-            return NotImplemented
-        return self.as_dict() == other.as_dict()
-
-    def __hash__(self) -> int:
-        return hash(tuple(self.as_dict().values()))
-
-    def __repr__(self) -> str:
-        return (
-            f"Options(deps={self.deps!r}, pre={self.pre!r}, reinstall={self.reinstall!r}, keep_going={self.keep_going!r},"
-            f" constraints={self.constraints!r}, only_binary={self.only_binary!r})"
         )

@@ -39,6 +39,7 @@ from .net.transport import SecureTransport, require_secure_url
 from .options import Options
 from .runtime import detect, fetch, stores
 from .runtime.changes import one_change_at_a_time
+from .value import Value
 
 if TYPE_CHECKING:
 
@@ -65,13 +66,15 @@ def set_default_indexes(urls: object) -> None:
     head_start.default_first = _default_indexes[0] if _default_indexes else ("", {})
 
 
-class Session:
+class Session(Value):
     """The sources and policies of one call (see the module docstring). Immutable by
     convention, but for what it builds once, on first use (its target, its distribution)."""
 
     __slots__ = (
-        "_distribution", "_target", "allow_insecure_http", "cache", "index_strategy", "indexes", "pyodide_packages", "transport",
+        "transport", "indexes", "cache", "index_strategy", "allow_insecure_http", "pyodide_packages", "_distribution", "_target",
     )
+    # Not what it builds once, on first use: two sessions of the same sources are equal.
+    _fields = ("transport", "indexes", "cache", "index_strategy", "allow_insecure_http", "pyodide_packages")
 
     def __init__(
         self,
@@ -91,24 +94,6 @@ class Session:
         self.pyodide_packages = pyodide_packages
         self._distribution: list = [] if _distribution is None else _distribution  # built once, on first use
         self._target: Target | None = None
-
-    def _key(self) -> tuple:
-        return (self.transport, self.indexes, self.cache, self.index_strategy, self.allow_insecure_http, self.pyodide_packages)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Session):
-            return NotImplemented
-        return self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return (
-            f"Session(transport={self.transport!r}, indexes={self.indexes!r}, cache={self.cache!r},"
-            f" index_strategy={self.index_strategy!r}, allow_insecure_http={self.allow_insecure_http!r},"
-            f" pyodide_packages={self.pyodide_packages!r})"
-        )
 
     @classmethod
     def open(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from .installation import tree_cache
 from .reporter import Reporter
 from .runtime import stores
+from .value import MutableValue
 
 if TYPE_CHECKING:
     from .installation.tree_cache import Installed
@@ -32,26 +33,16 @@ def _direct(text: str) -> bool:
     return "@" in text or "/" in text or "\\" in text or text.strip().lower().endswith(".whl")
 
 
-class WarmStart:
+class WarmStart(MutableValue):
     """One install's entry in the installed-tree cache: its key, and what the install wrote."""
 
-    __slots__ = ("_written", "environment", "key", "session")
+    __slots__ = ("session", "key", "environment", "_written")
 
     def __init__(self, session: Session, key: str, environment: list[str], _written: list | None = None) -> None:
         self.session = session
         self.key = key
         self.environment = environment  # the .dist-info directories before the install
         self._written: list = [] if _written is None else _written
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, WarmStart):
-            return NotImplemented
-        return (self.session, self.key, self.environment, self._written) == (
-            other.session, other.key, other.environment, other._written
-        )
-
-    def __repr__(self) -> str:
-        return f"WarmStart(session={self.session!r}, key={self.key!r}, environment={self.environment!r}, _written={self._written!r})"
 
     @classmethod
     def open(

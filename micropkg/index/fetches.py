@@ -13,28 +13,18 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..errors import MicropkgError
+from ..value import Value
 
 __all__ = ["Failure", "Fetches", "result_if_done", "unwrapped"]
 
 
-class Failure:
+class Failure(Value):
     """What a fetch task returns instead of raising: its error, raised on reading. Immutable by convention."""
 
     __slots__ = ("error",)
 
     def __init__(self, error: MicropkgError) -> None:
         self.error = error
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Failure):
-            return NotImplemented
-        return self.error == other.error
-
-    def __hash__(self) -> int:
-        return hash((self.error,))
-
-    def __repr__(self) -> str:
-        return f"Failure(error={self.error!r})"
 
 
 async def unwrapped(task: asyncio.Future) -> Any:

@@ -25,6 +25,7 @@ from packaging.version import VERSION_PATTERN, Version
 from ..errors import UninstallError
 from ..model.headers import parse_headers
 from ..model.records import RecordError, parse_record, path_problem
+from ..value import Value
 from .destination import Destination
 from .site_packages import SitePackages
 
@@ -66,10 +67,10 @@ def source_files(*, url: str, sha256: str, size: int, upload_time: str | None,
 _VERSION = re.compile(VERSION_PATTERN, re.VERBOSE | re.IGNORECASE)
 
 
-class InstalledDistribution:
+class InstalledDistribution(Value):
     """A ``.dist-info`` directory as read from site-packages. Immutable by convention."""
 
-    __slots__ = ("dist_info_path", "files", "installer", "name", "record_problem", "requested", "version")
+    __slots__ = ("name", "version", "dist_info_path", "installer", "requested", "files", "record_problem")
 
     def __init__(
         self,
@@ -88,24 +89,6 @@ class InstalledDistribution:
         self.requested = requested
         self.files = files
         self.record_problem = record_problem
-
-    def _key(self) -> tuple:
-        return (self.name, self.version, self.dist_info_path, self.installer, self.requested, self.files, self.record_problem)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, InstalledDistribution):
-            return NotImplemented
-        return self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return (
-            f"InstalledDistribution(name={self.name!r}, version={self.version!r}, dist_info_path={self.dist_info_path!r},"
-            f" installer={self.installer!r}, requested={self.requested!r}, files={self.files!r},"
-            f" record_problem={self.record_problem!r})"
-        )
 
     @property
     def dist_info(self) -> str:

@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..value import Value
+
 if TYPE_CHECKING:
     from packaging.requirements import Requirement
 
@@ -40,26 +42,15 @@ _NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
 _SEPARATORS = re.compile(r"[-_.]+")
 
 
-class Satisfied:
+class Satisfied(Value):
     """The request needs nothing: what satisfies it, and what it asked for elsewhere.
     Immutable by convention."""
 
-    __slots__ = ("ignored", "kept")
+    __slots__ = ("kept", "ignored")
 
     def __init__(self, kept: tuple[tuple[str, str], ...], ignored: tuple[Requirement, ...]) -> None:
         self.kept = kept  # (name, version) of each installed distribution it needs
         self.ignored = ignored  # the request's requirements whose markers are false here
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Satisfied):
-            return NotImplemented
-        return (self.kept, self.ignored) == (other.kept, other.ignored)
-
-    def __hash__(self) -> int:
-        return hash((self.kept, self.ignored))
-
-    def __repr__(self) -> str:
-        return f"Satisfied(kept={self.kept!r}, ignored={self.ignored!r})"
 
 
 def already_satisfied(

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from ..model.records import Hash
 from ..model.wheel_member import StreamedMember
+from ..value import MutableValue
 from .destination import Destination
 
 __all__ = ["SitePackages"]
@@ -42,10 +43,10 @@ _SLASH = os.sep == "/"
 _COMPARE_CHUNK = 1 << 20
 
 
-class _Change:
+class _Change(MutableValue):
     """One journal entry: what a change did, and what undoing it needs."""
 
-    __slots__ = ("complete", "data", "identity", "kind", "mode", "own", "path", "project", "saved", "target")
+    __slots__ = ("kind", "path", "target", "project", "data", "identity", "complete", "saved", "own", "mode")
 
     def __init__(
         self,
@@ -70,24 +71,6 @@ class _Change:
         self.saved = saved
         self.own = own
         self.mode = mode
-
-    def _key(self) -> tuple:
-        return (
-            self.kind, self.path, self.target, self.project, self.data, self.identity, self.complete, self.saved,
-            self.own, self.mode,
-        )
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, _Change):
-            return NotImplemented
-        return self._key() == other._key()
-
-    def __repr__(self) -> str:
-        return (
-            f"_Change(kind={self.kind!r}, path={self.path!r}, target={self.target!r}, project={self.project!r},"
-            f" data={self.data!r}, identity={self.identity!r}, complete={self.complete!r}, saved={self.saved!r},"
-            f" own={self.own!r}, mode={self.mode!r})"
-        )
 
 
 class SitePackages(Destination):

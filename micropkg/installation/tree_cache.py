@@ -66,6 +66,7 @@ from ..errors import InstallError, MicropkgError
 from ..net.cache import Store, _sha256  # _sha256, not hashlib: a fresh Pyodide compiles it (~14 ms)
 from ..reporter import Reporter
 from ..runtime import file_reader, file_tree, stores
+from ..value import Value
 
 __all__ = ["Entry", "Installed", "environment", "keep", "read_entry", "restore", "tree_key"]
 
@@ -74,27 +75,16 @@ _MAGIC = b"micropkg-tree-1\n"
 MAX_ENTRY_BYTES = 128 << 20
 
 
-class Installed:
+class Installed(Value):
     """One distribution an install wrote (what ``install()`` returns). Immutable by convention."""
 
-    __slots__ = ("filename", "name", "source", "version")
+    __slots__ = ("name", "version", "filename", "source")
 
     def __init__(self, name: str, version: str, filename: str, source: str) -> None:
         self.name = name
         self.version = version
         self.filename = filename
         self.source = source
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Installed):
-            return NotImplemented
-        return (self.name, self.version, self.filename, self.source) == (other.name, other.version, other.filename, other.source)
-
-    def __hash__(self) -> int:
-        return hash((self.name, self.version, self.filename, self.source))
-
-    def __repr__(self) -> str:
-        return f"Installed(name={self.name!r}, version={self.version!r}, filename={self.filename!r}, source={self.source!r})"
 
 
 class PageSource(Protocol):
@@ -205,26 +195,15 @@ async def keep(
 # -- reading and restoring ---------------------------------------------------------------------
 
 
-class Entry:
+class Entry(Value):
     """An intact entry: its manifest, and where each file's bytes are. Immutable by convention."""
 
-    __slots__ = ("blob", "manifest", "start")
+    __slots__ = ("manifest", "blob", "start")
 
     def __init__(self, manifest: dict, blob: file_tree.Held, start: int) -> None:
         self.manifest = manifest
         self.blob = blob  # the entry's bytes, where the store read them
         self.start = start  # offset of the first file's bytes in ``blob``
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Entry):
-            return NotImplemented
-        return (self.manifest, self.blob, self.start) == (other.manifest, other.blob, other.start)
-
-    def __hash__(self) -> int:
-        return hash((self.manifest, self.blob, self.start))
-
-    def __repr__(self) -> str:
-        return f"Entry(manifest={self.manifest!r}, blob={self.blob!r}, start={self.start!r})"
 
     def files(self) -> Iterable[tuple[str, bytes, int]]:
         offset = self.start

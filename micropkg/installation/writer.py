@@ -29,18 +29,19 @@ from ..errors import InstallError, UninstallError
 from ..model.records import RecordEntry, serialize_record
 from ..model.wheel import Wheel
 from ..model.wheel_member import StreamedMember
+from ..value import MutableValue, Value
 from .destination import Destination, rolled_back
 from .environment import InstalledDistribution, removal_plan, remove_distribution, scan
 
 __all__ = ["InstalledFiles", "install"]
 
 
-class InstalledFiles(Sequence[str]):
+class InstalledFiles(Value, Sequence[str]):
     """What :func:`install` did for one wheel: a sequence of the paths it wrote,
     with the distribution and the shared libraries to load as attributes.
     Immutable by convention."""
 
-    __slots__ = ("dist_info", "dynlibs", "name", "paths", "removed", "version")
+    __slots__ = ("name", "version", "dist_info", "paths", "dynlibs", "removed")
 
     def __init__(
         self,
@@ -58,23 +59,6 @@ class InstalledFiles(Sequence[str]):
         self.dynlibs = dynlibs
         self.removed = removed
 
-    def _key(self) -> tuple:
-        return (self.name, self.version, self.dist_info, self.paths, self.dynlibs, self.removed)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, InstalledFiles):
-            return NotImplemented
-        return self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return (
-            f"InstalledFiles(name={self.name!r}, version={self.version!r}, dist_info={self.dist_info!r},"
-            f" paths={self.paths!r}, dynlibs={self.dynlibs!r}, removed={self.removed!r})"
-        )
-
     def __getitem__(self, index):
         return self.paths[index]
 
@@ -85,10 +69,10 @@ class InstalledFiles(Sequence[str]):
         return iter(self.paths)
 
 
-class _Plan:
+class _Plan(MutableValue):
     """One wheel's part of an install: its files, and what of the installed version goes."""
 
-    __slots__ = ("files", "removals", "removed", "replaced", "wheel")
+    __slots__ = ("wheel", "files", "replaced", "removals", "removed")
 
     def __init__(
         self,
@@ -103,19 +87,6 @@ class _Plan:
         self.replaced = replaced
         self.removals: list[str] = [] if removals is None else removals
         self.removed: list[str] = [] if removed is None else removed
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, _Plan):
-            return NotImplemented
-        return (self.wheel, self.files, self.replaced, self.removals, self.removed) == (
-            other.wheel, other.files, other.replaced, other.removals, other.removed
-        )
-
-    def __repr__(self) -> str:
-        return (
-            f"_Plan(wheel={self.wheel!r}, files={self.files!r}, replaced={self.replaced!r},"
-            f" removals={self.removals!r}, removed={self.removed!r})"
-        )
 
 
 def install(

@@ -31,6 +31,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from ..value import Value
 from .simple import DistFile, ProjectPage
 from .sources import Source
 from .target import Target
@@ -50,11 +51,11 @@ __all__ = [
 ]
 
 
-class Candidate:
+class Candidate(Value):
     """One installable version of a project: the file chosen for it, or what is installed.
     Immutable by convention."""
 
-    __slots__ = ("extras", "file", "name", "source", "version")
+    __slots__ = ("name", "version", "file", "source", "extras")
 
     def __init__(
         self, name: NormalizedName, version: Version, file: DistFile | None, source: Source, extras: frozenset[str] = frozenset(),
@@ -64,22 +65,6 @@ class Candidate:
         self.file = file  # None: the distribution already installed in the runtime
         self.source = source
         self.extras = extras
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Candidate):
-            return NotImplemented
-        return (self.name, self.version, self.file, self.source, self.extras) == (
-            other.name, other.version, other.file, other.source, other.extras
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.name, self.version, self.file, self.source, self.extras))
-
-    def __repr__(self) -> str:
-        return (
-            f"Candidate(name={self.name!r}, version={self.version!r}, file={self.file!r},"
-            f" source={self.source!r}, extras={self.extras!r})"
-        )
 
     @property
     def installed(self) -> bool:
@@ -93,11 +78,11 @@ class Candidate:
         return f"{self.name}{extras} {self.version}"
 
 
-class Verdict:
+class Verdict(Value):
     """What a file is worth on a target: its version and tags, and its rank or why it is refused.
     Immutable by convention."""
 
-    __slots__ = ("file", "rank", "refused", "tags", "version")
+    __slots__ = ("file", "version", "tags", "rank", "refused")
 
     def __init__(self, file: DistFile, version: Version | None, tags: frozenset[Tag], rank: int | None, refused: str | None) -> None:
         self.file = file
@@ -105,22 +90,6 @@ class Verdict:
         self.tags = tags
         self.rank = rank  # tag rank on the target, when usable
         self.refused = refused  # why the file cannot be installed here, None if it can
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Verdict):
-            return NotImplemented
-        return (self.file, self.version, self.tags, self.rank, self.refused) == (
-            other.file, other.version, other.tags, other.rank, other.refused
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.file, self.version, self.tags, self.rank, self.refused))
-
-    def __repr__(self) -> str:
-        return (
-            f"Verdict(file={self.file!r}, version={self.version!r}, tags={self.tags!r},"
-            f" rank={self.rank!r}, refused={self.refused!r})"
-        )
 
     @property
     def usable_version(self) -> Version:

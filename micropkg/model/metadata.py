@@ -14,15 +14,16 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from ..errors import IndexFormatError
+from ..value import Value
 from .headers import parse_headers
 
 __all__ = ["CoreMetadata", "parse_metadata"]
 
 
-class CoreMetadata:
+class CoreMetadata(Value):
     """The fields of a METADATA file an installer reads. Immutable by convention."""
 
-    __slots__ = ("display_name", "name", "provides_extra", "requires_dist", "requires_python", "version")
+    __slots__ = ("name", "display_name", "version", "requires_dist", "requires_python", "provides_extra")
 
     def __init__(
         self,
@@ -39,26 +40,6 @@ class CoreMetadata:
         self.requires_dist = requires_dist
         self.requires_python = requires_python
         self.provides_extra = provides_extra
-
-    def _key(self) -> tuple:
-        return (
-            self.name, self.display_name, self.version, self.requires_dist, self.requires_python, self.provides_extra,
-        )
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, CoreMetadata):
-            return NotImplemented
-        return self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return (
-            f"CoreMetadata(name={self.name!r}, display_name={self.display_name!r}, version={self.version!r},"
-            f" requires_dist={self.requires_dist!r}, requires_python={self.requires_python!r},"
-            f" provides_extra={self.provides_extra!r})"
-        )
 
 
 def parse_metadata(data: bytes, *, source: str) -> CoreMetadata:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
+from ..value import MutableValue, Value
 from .candidates import Candidate
 from .simple import DistFile
 from .sources import Source
@@ -27,10 +28,10 @@ if TYPE_CHECKING:  # a lock's plan has neither: its install imports no requireme
 __all__ = ["Kept", "Pin", "Plan", "ResolutionStats", "WalkBack"]
 
 
-class Pin:
+class Pin(Value):
     """A project to install: a version, the file chosen for it, and why. Immutable by convention."""
 
-    __slots__ = ("candidate", "metadata", "name", "required_by", "version")
+    __slots__ = ("name", "version", "candidate", "required_by", "metadata")
 
     def __init__(
         self,
@@ -50,22 +51,6 @@ class Pin:
         self.required_by = required_by
         self.metadata = metadata
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Pin):
-            return NotImplemented
-        return (self.name, self.version, self.candidate, self.required_by, self.metadata) == (
-            other.name, other.version, other.candidate, other.required_by, other.metadata
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.name, self.version, self.candidate, self.required_by, self.metadata))
-
-    def __repr__(self) -> str:
-        return (
-            f"Pin(name={self.name!r}, version={self.version!r}, candidate={self.candidate!r},"
-            f" required_by={self.required_by!r}, metadata={self.metadata!r})"
-        )
-
     @property
     def file(self) -> DistFile:
         return self.candidate.file  # type: ignore[return-value]  # checked in __init__
@@ -75,10 +60,10 @@ class Pin:
         return self.candidate.source
 
 
-class Kept:
+class Kept(Value):
     """An installed project the plan keeps as it is. Immutable by convention."""
 
-    __slots__ = ("candidate", "metadata", "name", "required_by", "version")
+    __slots__ = ("name", "version", "candidate", "required_by", "metadata")
 
     def __init__(
         self,
@@ -94,32 +79,16 @@ class Kept:
         self.required_by = required_by
         self.metadata = metadata
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Kept):
-            return NotImplemented
-        return (self.name, self.version, self.candidate, self.required_by, self.metadata) == (
-            other.name, other.version, other.candidate, other.required_by, other.metadata
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.name, self.version, self.candidate, self.required_by, self.metadata))
-
-    def __repr__(self) -> str:
-        return (
-            f"Kept(name={self.name!r}, version={self.version!r}, candidate={self.candidate!r},"
-            f" required_by={self.required_by!r}, metadata={self.metadata!r})"
-        )
-
     @property
     def source(self) -> Source:
         return self.candidate.source
 
 
-class WalkBack:
+class WalkBack(Value):
     """A requested project ends older than its newest release that fits this runtime.
     Immutable by convention."""
 
-    __slots__ = ("chosen", "name", "newest", "reason")
+    __slots__ = ("name", "chosen", "newest", "reason")
 
     def __init__(self, name: NormalizedName, chosen: Version, newest: Version, reason: str) -> None:
         self.name = name
@@ -127,25 +96,14 @@ class WalkBack:
         self.newest = newest
         self.reason = reason  # why the newer releases were not taken, written for people
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, WalkBack):
-            return NotImplemented
-        return (self.name, self.chosen, self.newest, self.reason) == (other.name, other.chosen, other.newest, other.reason)
-
-    def __hash__(self) -> int:
-        return hash((self.name, self.chosen, self.newest, self.reason))
-
-    def __repr__(self) -> str:
-        return f"WalkBack(name={self.name!r}, chosen={self.chosen!r}, newest={self.newest!r}, reason={self.reason!r})"
-
     def __str__(self) -> str:
         return f"installed {self.name} {self.chosen}, not {self.newest}: {self.reason}"
 
 
-class ResolutionStats:
+class ResolutionStats(Value):
     """How a resolution went: for the reporter, benchmarks and curious users. Immutable by convention."""
 
-    __slots__ = ("attempts", "phases", "received", "requests", "resolver_seconds", "round_seconds")
+    __slots__ = ("attempts", "resolver_seconds", "requests", "round_seconds", "received", "phases")
 
     def __init__(
         self,
@@ -165,29 +123,11 @@ class ResolutionStats:
         self.received = received
         self.phases = phases
 
-    def _key(self) -> tuple:
-        return (self.attempts, self.resolver_seconds, self.requests, self.round_seconds, self.received, self.phases)
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, ResolutionStats):
-            return NotImplemented
-        return self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return (
-            f"ResolutionStats(attempts={self.attempts!r}, resolver_seconds={self.resolver_seconds!r},"
-            f" requests={self.requests!r}, round_seconds={self.round_seconds!r}, received={self.received!r},"
-            f" phases={self.phases!r})"
-        )
-
-
-class Plan:
+class Plan(MutableValue):
     """The pins of a resolution, how it went, and what of the request it left out."""
 
-    __slots__ = ("ignored", "pins", "stats", "walked_back")
+    __slots__ = ("pins", "stats", "walked_back", "ignored")
 
     def __init__(
         self,
@@ -202,16 +142,6 @@ class Plan:
         self.stats = stats
         self.walked_back: list[WalkBack] = [] if walked_back is None else walked_back
         self.ignored: list[Requirement] = [] if ignored is None else ignored
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Plan):
-            return NotImplemented
-        return (self.pins, self.stats, self.walked_back, self.ignored) == (
-            other.pins, other.stats, other.walked_back, other.ignored
-        )
-
-    def __repr__(self) -> str:
-        return f"Plan(pins={self.pins!r}, stats={self.stats!r}, walked_back={self.walked_back!r}, ignored={self.ignored!r})"
 
     def __iter__(self) -> Iterator[Pin | Kept]:
         return iter(self.pins)

@@ -30,6 +30,8 @@ import io
 import re
 from collections.abc import Iterable
 
+from ..value import Value
+
 __all__ = [
     "ACCEPTED_ALGORITHMS",
     "Hash",
@@ -66,7 +68,7 @@ class RecordError(Exception):
         super().__init__(f"{where}{reason}")
 
 
-class Hash:
+class Hash(Value):
     """``algorithm=digest`` as RECORD spells it. Immutable by convention."""
 
     __slots__ = ("algorithm", "digest")
@@ -74,17 +76,6 @@ class Hash:
     def __init__(self, algorithm: str, digest: str) -> None:
         self.algorithm = algorithm
         self.digest = digest  # urlsafe base64, no padding
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Hash):
-            return NotImplemented
-        return self.algorithm == other.algorithm and self.digest == other.digest
-
-    def __hash__(self) -> int:
-        return hash((self.algorithm, self.digest))
-
-    def __repr__(self) -> str:
-        return f"Hash(algorithm={self.algorithm!r}, digest={self.digest!r})"
 
     @classmethod
     def of(cls, data: bytes, algorithm: str = "sha256") -> Hash:
@@ -111,27 +102,16 @@ class Hash:
         return f"{self.algorithm}={self.digest}"
 
 
-class RecordEntry:
+class RecordEntry(Value):
     """One RECORD row. ``hash`` and ``size`` are ``None`` when the row leaves them empty.
     Immutable by convention."""
 
-    __slots__ = ("hash", "path", "size")
+    __slots__ = ("path", "hash", "size")
 
     def __init__(self, path: str, hash: Hash | None, size: int | None) -> None:
         self.path = path
         self.hash = hash
         self.size = size
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, RecordEntry):
-            return NotImplemented
-        return self.path == other.path and self.hash == other.hash and self.size == other.size
-
-    def __hash__(self) -> int:
-        return hash((self.path, self.hash, self.size))
-
-    def __repr__(self) -> str:
-        return f"RecordEntry(path={self.path!r}, hash={self.hash!r}, size={self.size!r})"
 
     @classmethod
     def for_bytes(cls, path: str, data: bytes, algorithm: str = "sha256") -> RecordEntry:

@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from ..errors import IndexFormatError
+from ..value import Value
 
 __all__ = [
     "DistFile",
@@ -42,10 +43,10 @@ DIST_SUFFIXES = (
 )
 
 
-class DistFile:
+class DistFile(Value):
     """One file of a project, as an index describes it. Immutable by convention."""
 
-    __slots__ = ("core_metadata", "filename", "hashes", "requires_python", "size", "upload_time", "url", "yanked")
+    __slots__ = ("filename", "url", "hashes", "requires_python", "yanked", "core_metadata", "size", "upload_time")
 
     def __init__(
         self,
@@ -68,27 +69,6 @@ class DistFile:
         self.core_metadata = core_metadata
         self.size = size
         self.upload_time = upload_time
-
-    def _key(self) -> tuple:
-        return (
-            self.filename, self.url, self.hashes, self.requires_python, self.yanked, self.core_metadata,
-            self.size, self.upload_time,
-        )
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, DistFile):
-            return NotImplemented
-        return self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return (
-            f"DistFile(filename={self.filename!r}, url={self.url!r}, hashes={self.hashes!r},"
-            f" requires_python={self.requires_python!r}, yanked={self.yanked!r},"
-            f" core_metadata={self.core_metadata!r}, size={self.size!r}, upload_time={self.upload_time!r})"
-        )
 
     @property
     def is_wheel(self) -> bool:

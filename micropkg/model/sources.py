@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from ..value import Value
+
 __all__ = [
     "INSTALLED", "DirectSource", "DistributionSource", "IndexSource", "InstalledSource", "LockSource", "Source",
 ]
 
 
-class IndexSource:
+class IndexSource(Value):
     """A package index: a Simple API base URL, or a ``{package_name}`` template. Immutable by convention."""
 
     __slots__ = ("url",)
@@ -24,17 +26,6 @@ class IndexSource:
 
     def __init__(self, url: str) -> None:
         self.url = url
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, IndexSource):
-            return NotImplemented
-        return self.url == other.url
-
-    def __hash__(self) -> int:
-        return hash((self.url,))
-
-    def __repr__(self) -> str:
-        return f"IndexSource(url={self.url!r})"
 
     @property
     def index_url(self) -> str | None:
@@ -48,7 +39,7 @@ class IndexSource:
         return self.url
 
 
-class DistributionSource:
+class DistributionSource(Value):
     """The Pyodide distribution whose ``pyodide-lock.json`` is at ``url``. Immutable by convention."""
 
     __slots__ = ("url",)
@@ -57,17 +48,6 @@ class DistributionSource:
     def __init__(self, url: str) -> None:
         self.url = url
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, DistributionSource):
-            return NotImplemented
-        return self.url == other.url
-
-    def __hash__(self) -> int:
-        return hash((self.url,))
-
-    def __repr__(self) -> str:
-        return f"DistributionSource(url={self.url!r})"
-
     @property
     def index_url(self) -> str | None:
         return None
@@ -76,7 +56,7 @@ class DistributionSource:
         return self.url
 
 
-class DirectSource:
+class DirectSource(Value):
     """A direct reference: ``name @ URL``, a bare wheel URL, an ``emfs:`` or ``file:`` path. Immutable by convention."""
 
     __slots__ = ("url",)
@@ -85,17 +65,6 @@ class DirectSource:
     def __init__(self, url: str) -> None:
         self.url = url
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, DirectSource):
-            return NotImplemented
-        return self.url == other.url
-
-    def __hash__(self) -> int:
-        return hash((self.url,))
-
-    def __repr__(self) -> str:
-        return f"DirectSource(url={self.url!r})"
-
     @property
     def index_url(self) -> str | None:
         return None
@@ -104,27 +73,16 @@ class DirectSource:
         return self.url
 
 
-class LockSource:
+class LockSource(Value):
     """An entry of the lock at ``location``; ``index`` is the index the lock names for it, if any.
     Immutable by convention."""
 
-    __slots__ = ("index", "location")
+    __slots__ = ("location", "index")
     kind: ClassVar[str] = "lock"
 
     def __init__(self, location: str, index: str | None = None) -> None:
         self.location = location
         self.index = index
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, LockSource):
-            return NotImplemented
-        return (self.location, self.index) == (other.location, other.index)
-
-    def __hash__(self) -> int:
-        return hash((self.location, self.index))
-
-    def __repr__(self) -> str:
-        return f"LockSource(location={self.location!r}, index={self.index!r})"
 
     @property
     def index_url(self) -> str | None:
@@ -134,22 +92,11 @@ class LockSource:
         return self.index or f"lock {self.location}"
 
 
-class InstalledSource:
+class InstalledSource(Value):
     """Already installed in the runtime: nothing to read. Immutable (it has no fields)."""
 
     __slots__ = ()
     kind: ClassVar[str] = "installed"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, InstalledSource):
-            return NotImplemented
-        return True
-
-    def __hash__(self) -> int:
-        return hash(())
-
-    def __repr__(self) -> str:
-        return "InstalledSource()"
 
     @property
     def index_url(self) -> str | None:

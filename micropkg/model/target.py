@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from ..errors import InvalidRequirement, ResolutionError
+from ..value import Value
 from .tags import PlatformInfo, describe, wheel_tags
 
 if TYPE_CHECKING:  # packaging's markers and specifiers load when a condition needs them
@@ -58,10 +59,11 @@ class UnevaluableMarker(Exception):
         )
 
 
-class Target:
+class Target(Value):
     """A runtime's wheel tags (best first), marker values and Python. Immutable by convention."""
 
-    __slots__ = ("_parts", "_rank", "info", "markers", "python_full_version", "tags")
+    __slots__ = ("info", "python_full_version", "tags", "markers", "_parts", "_rank")
+    _fields = ("info", "python_full_version", "tags", "markers")  # _parts and _rank are derived from tags
 
     def __init__(
         self,
@@ -79,22 +81,6 @@ class Target:
         self._rank: Mapping[Tag, int] = {} if _rank is None else _rank
         # Each tag part seen in ``tags``: a filename whose parts miss one set cannot fit.
         self._parts = _parts
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Target):
-            return NotImplemented
-        return (self.info, self.python_full_version, self.tags, self.markers) == (
-            other.info, other.python_full_version, other.tags, other.markers
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.info, self.python_full_version, self.tags, self.markers))
-
-    def __repr__(self) -> str:
-        return (
-            f"Target(info={self.info!r}, python_full_version={self.python_full_version!r},"
-            f" tags={self.tags!r}, markers={self.markers!r})"
-        )
 
     @classmethod
     def build(cls, info: PlatformInfo, python_full_version: str, markers: Mapping[str, str]) -> Target:

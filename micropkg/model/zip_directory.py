@@ -23,6 +23,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from ..errors import IndexFormatError
+from ..value import Value
 
 __all__ = [
     "DIRECTORY_LEAD", "EOCD_SIZE", "MAX_DIRECTORY_SIZE", "MAX_METADATA_SIZE", "TAIL_SIZE", "ZIP64_LOCATOR_SIZE",
@@ -57,10 +58,10 @@ EOCD_SIZE = _EOCD.size
 ZIP64_LOCATOR_SIZE = _ZIP64_LOCATOR.size
 
 
-class _Entry:
+class _Entry(Value):
     """A central directory entry, as much of it as reading the member needs. Immutable by convention."""
 
-    __slots__ = ("compressed_size", "crc", "file_size", "flags", "method", "name", "offset", "raw_name")
+    __slots__ = ("name", "raw_name", "flags", "method", "crc", "compressed_size", "file_size", "offset")
 
     def __init__(
         self, name: str, raw_name: bytes, flags: int, method: int, crc: int, compressed_size: int, file_size: int, offset: int,
@@ -73,24 +74,6 @@ class _Entry:
         self.compressed_size = compressed_size
         self.file_size = file_size
         self.offset = offset  # of its local header
-
-    def _key(self) -> tuple:
-        return (self.name, self.raw_name, self.flags, self.method, self.crc, self.compressed_size, self.file_size, self.offset)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, _Entry):
-            return NotImplemented
-        return self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return (
-            f"_Entry(name={self.name!r}, raw_name={self.raw_name!r}, flags={self.flags!r}, method={self.method!r},"
-            f" crc={self.crc!r}, compressed_size={self.compressed_size!r}, file_size={self.file_size!r},"
-            f" offset={self.offset!r})"
-        )
 
 
 def metadata_from_wheel(filename: str, data: bytes, *, url: str) -> tuple[str, bytes]:

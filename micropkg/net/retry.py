@@ -48,6 +48,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from ..errors import HTTPStatusError, NetworkError
+from ..value import Value
 from .transport import Request, Response, Transport, redact_url
 
 __all__ = ["DEFAULT_BUDGET", "DEFAULT_TIMEOUT", "RetryPolicy", "RetryingTransport", "parse_retry_after", "timed_out"]
@@ -63,13 +64,13 @@ DEFAULT_BUDGET = 300.0
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
-class RetryPolicy:
+class RetryPolicy(Value):
     """How hard to try. The defaults make four attempts, waiting up to 0.25 s, 0.5 s
     and 1 s between them (jitter takes up to half off each wait), of which two may
     time out: a dead server gives its :class:`~micropkg.NetworkError` after about 30 s.
     Immutable by convention."""
 
-    __slots__ = ("attempts", "backoff", "jitter", "max_backoff", "max_retry_after", "statuses", "timeout", "timeout_attempts")
+    __slots__ = ("attempts", "backoff", "max_backoff", "max_retry_after", "timeout", "timeout_attempts", "jitter", "statuses")
 
     def __init__(
         self,
@@ -102,27 +103,6 @@ class RetryPolicy:
         self.timeout_attempts = timeout_attempts
         self.jitter = jitter
         self.statuses = statuses
-
-    def _key(self) -> tuple:
-        return (
-            self.attempts, self.backoff, self.max_backoff, self.max_retry_after, self.timeout, self.timeout_attempts,
-            self.jitter, self.statuses,
-        )
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, RetryPolicy):
-            return NotImplemented
-        return self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return (
-            f"RetryPolicy(attempts={self.attempts!r}, backoff={self.backoff!r}, max_backoff={self.max_backoff!r},"
-            f" max_retry_after={self.max_retry_after!r}, timeout={self.timeout!r},"
-            f" timeout_attempts={self.timeout_attempts!r}, jitter={self.jitter!r}, statuses={self.statuses!r})"
-        )
 
     def delay(self, retry: int, fraction: float) -> float:
         """Seconds to wait before retry number ``retry`` (1-based); ``fraction`` in [0, 1)."""

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING
 
 from ..errors import HTTPStatusError, InsecureURL, NetworkError
+from ..value import Value
 from .urls import plain_parts
 
 if TYPE_CHECKING:
@@ -109,10 +110,11 @@ def is_loopback(host: str | None) -> bool:
         return False
 
 
-class Request:
+class Request(Value):
     """What a transport is asked to fetch. Immutable by convention."""
 
-    __slots__ = ("budget", "early", "headers", "timeout", "url")
+    __slots__ = ("url", "headers", "timeout", "budget", "early")
+    _fields = ("url", "headers", "timeout", "budget")  # not early: a handle on a request already sent
 
     def __init__(
         self,
@@ -135,17 +137,6 @@ class Request:
         # headers are these; any other transport ignores it and sends its own. Not compared.
         self.early = early
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Request):
-            return NotImplemented
-        return (self.url, self.headers, self.timeout, self.budget) == (other.url, other.headers, other.timeout, other.budget)
-
-    def __hash__(self) -> int:
-        return hash((self.url, self.headers, self.timeout, self.budget))
-
-    def __repr__(self) -> str:
-        return f"Request(url={self.url!r}, headers={self.headers!r}, timeout={self.timeout!r}, budget={self.budget!r})"
-
     def with_headers(self, headers: Mapping[str, str]) -> Request:
         """This request asked with ``headers`` instead."""
         return Request(self.url, headers, self.timeout, self.budget, self.early)
@@ -155,27 +146,16 @@ class Request:
         return Request(self.url, self.headers, timeout, budget, self.early)
 
 
-class Response:
+class Response(Value):
     """A transport's answer. Immutable by convention."""
 
-    __slots__ = ("body", "headers", "status", "url")
+    __slots__ = ("url", "status", "headers", "body")
 
     def __init__(self, url: str, status: int, headers: Mapping[str, str], body: bytes) -> None:
         self.url = url  # after redirects
         self.status = status
         self.headers = headers  # keys lower-case
         self.body = body
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Response):
-            return NotImplemented
-        return (self.url, self.status, self.headers, self.body) == (other.url, other.status, other.headers, other.body)
-
-    def __hash__(self) -> int:
-        return hash((self.url, self.status, self.headers, self.body))
-
-    def __repr__(self) -> str:
-        return f"Response(url={self.url!r}, status={self.status!r}, headers={self.headers!r}, body={self.body!r})"
 
     @property
     def content_type(self) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from ..errors import ConflictError, NoCompatibleFile, ResolutionError
 from ..model.candidates import Candidate, describe_files, judge_files
 from ..model.target import Target
+from ..value import MutableValue
 from .catalog import Catalog
 
 __all__ = ["EdgeLog", "explain"]
@@ -22,7 +23,7 @@ __all__ = ["EdgeLog", "explain"]
 PYTHON = "<python>"
 
 
-class EdgeLog:
+class EdgeLog(MutableValue):
     """Who required what, as the resolver explored (newest last)."""
 
     __slots__ = ("by_child", "first_reason", "installed")
@@ -38,14 +39,6 @@ class EdgeLog:
         # project name -> first requirement that brought it in (for chains)
         self.first_reason: dict[str, object] = {} if first_reason is None else first_reason
         self.installed: dict[str, str] = {} if installed is None else installed
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, EdgeLog):
-            return NotImplemented
-        return (self.by_child, self.first_reason, self.installed) == (other.by_child, other.first_reason, other.installed)
-
-    def __repr__(self) -> str:
-        return f"EdgeLog(by_child={self.by_child!r}, first_reason={self.first_reason!r}, installed={self.installed!r})"
 
     def add(self, parent: Candidate | None, req) -> None:
         self.by_child[req.name].append((parent, req))

@@ -28,6 +28,7 @@ from packaging.version import Version
 
 from ..model.candidates import Candidate, Verdict, describe_files, judge_files
 from ..model.target import Target
+from ..value import Value
 from .catalog import Catalog
 
 __all__ = ["DeadEnd", "DeadEnds", "Unavailability", "major_of", "unavailable_reason"]
@@ -39,33 +40,17 @@ def major_of(version: Version) -> tuple[int, ...]:
     return release[:1] if release[0] > 0 else release[:2]
 
 
-class DeadEnd:
+class DeadEnd(Value):
     """``candidate`` needs ``requirement``, which nothing on this runtime satisfies, because ``reason``.
     Immutable by convention."""
 
-    __slots__ = ("blocker", "candidate", "reason", "requirement")
+    __slots__ = ("candidate", "requirement", "blocker", "reason")
 
     def __init__(self, candidate: Candidate, requirement: str, blocker: NormalizedName, reason: str) -> None:
         self.candidate = candidate
         self.requirement = requirement  # as written in the candidate's metadata
         self.blocker = blocker
         self.reason = reason
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, DeadEnd):
-            return NotImplemented
-        return (self.candidate, self.requirement, self.blocker, self.reason) == (
-            other.candidate, other.requirement, other.blocker, other.reason
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.candidate, self.requirement, self.blocker, self.reason))
-
-    def __repr__(self) -> str:
-        return (
-            f"DeadEnd(candidate={self.candidate!r}, requirement={self.requirement!r}, blocker={self.blocker!r},"
-            f" reason={self.reason!r})"
-        )
 
     def __str__(self) -> str:
         return f"{self.candidate.name} {self.candidate.version} needs {self.requirement}, and {self.reason}"

@@ -26,6 +26,7 @@ from ..model.location import filename_of
 from ..model.simple import DistFile
 from ..model.sources import INSTALLED, DirectSource
 from ..model.target import Target, UnevaluableMarker
+from ..value import Value
 from .catalog import Catalog
 from .conflicts import EdgeLog
 from .dead_ends import DeadEnd, DeadEnds, Unavailability, major_of
@@ -43,10 +44,10 @@ def _major_text(major: tuple[int, ...]) -> str:
     return ".".join(map(str, major))
 
 
-class Req:
+class Req(Value):
     """A requirement as the resolver sees it, with who asked for it. Immutable by convention."""
 
-    __slots__ = ("extras", "name", "parent", "specifier", "text", "url")
+    __slots__ = ("name", "specifier", "extras", "url", "parent", "text")
 
     def __init__(
         self,
@@ -63,23 +64,6 @@ class Req:
         self.url = url
         self.parent = parent
         self.text = text
-
-    def _key(self) -> tuple:
-        return (self.name, self.specifier, self.extras, self.url, self.parent, self.text)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Req):
-            return NotImplemented
-        return self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return (
-            f"Req(name={self.name!r}, specifier={self.specifier!r}, extras={self.extras!r}, url={self.url!r},"
-            f" parent={self.parent!r}, text={self.text!r})"
-        )
 
     @property
     def identifier(self) -> str:

@@ -42,6 +42,7 @@ from ..model.candidates import Candidate
 from ..model.plan import Kept, Pin, Plan, ResolutionStats, WalkBack
 from ..model.target import Target
 from ..reporter import since_call
+from ..value import Value
 from .catalog import Catalog, Missing
 from .conflicts import explain
 from .dead_ends import major_of
@@ -343,25 +344,14 @@ def _with_others(first: MicropkgError, roots: Sequence[Req], provider: Provider)
     return ResolutionError(f"{len(errors)} problems with the request:\n{text}", causes=tuple(errors))
 
 
-class _Info:
+class _Info(Value):
     # The shape of resolvelib's RequirementInformation, for single-requirement checks.
     # Immutable by convention.
-    __slots__ = ("parent", "requirement")
+    __slots__ = ("requirement", "parent")
 
     def __init__(self, requirement: Req, parent: Candidate | None) -> None:
         self.requirement = requirement
         self.parent = parent
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, _Info):
-            return NotImplemented
-        return (self.requirement, self.parent) == (other.requirement, other.parent)
-
-    def __hash__(self) -> int:
-        return hash((self.requirement, self.parent))
-
-    def __repr__(self) -> str:
-        return f"_Info(requirement={self.requirement!r}, parent={self.parent!r})"
 
 
 def _to_plan(result, catalog: Catalog) -> Plan:

@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "micropkg"
 
 # Lowest first. Modules at the package root are named with their file stem.
 LAYERS: list[set[str]] = [
-    {"errors", "reporter"},
+    {"errors", "reporter", "value"},
     {"model"},
     {"net"},
     {"runtime"},
