@@ -250,16 +250,16 @@ _CHAIN = r"""
                    (b) => b.toString(16).padStart(2, "0")).join("");
     return kept("page/" + hex);
   };
-  // base: the page's URL (a Response made from node:http has none); sent: the promise of the
+  // base: the page's URL (a Response made from node:http has none); asked: the promise of the
   // answer Python reads, given the page narrowed (runtime.json_pages) once the guess is out.
-  const follow = (response, depth, base, sent) => {
+  const follow = (response, depth, base, asked) => {
     if (typeof URL !== "function") return;  // a sandbox without it (a vm context): no guesses
     const type = response.headers.get("content-type") || "";
     if (!response.ok || !type.startsWith("application/vnd.pypi.simple.v1+json")) return;
     const parsed = response.json();
-    if (sent && facts.narrowPage) {
-      sent.narrowed = parsed.then((page) => new Promise((resolve) => setTimeout(() => resolve(facts.narrowPage(page)), 0)))
-        .catch(() => null);
+    if (asked && facts.narrowPage) {
+      const narrow = (page) => { try { return facts.narrowPage(page); } catch { return null; } };  // a timer's throw would end Node
+      asked.narrowed = parsed.then((page) => new Promise((resolve) => setTimeout(() => resolve(narrow(page)), 0))).catch(() => null);
     }
     parsed.then(async (page) => {
       const file = choose(normalize(page.name || ""), page.files);
@@ -281,11 +281,10 @@ _CHAIN = r"""
       // advertised: read out of the wheel, runtime.wheel_metadata; pydantic's on PyPI).
       const metadata = metadataKept === false ? sendAhead(url + ".metadata", headersFor(url, {})) : null;
       const size = Number(file.size);
-      let wheel = null;  // a copy of its answer, made before the resolver may take it over
+      let wheel = null;
       if (!wheelKept && size > 0 && size <= facts.wheelBound && state.bytes + size <= facts.bytesBound) {
         state.bytes += size;
-        const sent = sendAhead(url, headersFor(url, {}), advertised ? "low" : null);
-        if (sent && !advertised) wheel = sent.promise.then((answer) => (answer.ok ? answer.clone() : null));
+        wheel = sendAhead(url, headersFor(url, {}), advertised ? "low" : null);
       }
       if (metadataKept === true || depth >= facts.depth) return;  // (the resolver reads it from the cache)
       let done = false;  // led on by the first METADATA to come: a wheel may land long before a 404 (137 ms, PyPI's file host)
@@ -296,7 +295,8 @@ _CHAIN = r"""
         for (const name of requires(text, extras)) askPage(name, depth + 1);
       };
       if (metadata) metadata.promise.then((answer) => (answer.ok ? answer.clone().text() : null)).then(lead).catch(() => {});
-      if (wheel) wheel.then((copy) => (done || !copy ? null : copy.arrayBuffer()))
+      // Copied as it lands if not taken yet, and read at once: a copy left unread, aborted at the end, rejected unhandled (Node ended).
+      if (wheel && !advertised) wheel.promise.then((answer) => (done || !answer.ok || !sent.has(url) ? null : answer.clone().arrayBuffer()))
         .then((buffer) => (done || !buffer ? null : facts.wheelMetadata(new Uint8Array(buffer)))).then(lead).catch(() => {});
     }).catch(() => {});
   };

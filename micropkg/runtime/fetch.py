@@ -77,8 +77,8 @@ class PyfetchTransport(Transport):
         if narrowed is not None and isinstance(request.early, EarlyRequest) and len(body) >= NARROW_FROM:
             # The chain parsed this very answer in JavaScript: the page narrowed from there saves
             # Python its own parse (runtime.json_pages). Awaiting it gives way, as below.
-            text = await narrowed  # None: not worth narrowing, and no need to try again
-            request.early.narrowed = (len(body), None if text is None else str(text).encode())
+            text = await narrowed  # null (jsnull, not None, in Pyodide 0.28+): not worth it, no need to try again
+            request.early.narrowed = (len(body), text.encode() if isinstance(text, str) else None)
         else:
             # What Python does with the body next (parse a page, hash a wheel) runs on the thread the
             # chain's own answers arrive on: they go first, so its next requests are not held up.

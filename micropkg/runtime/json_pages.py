@@ -62,4 +62,5 @@ def narrow_json_page(body: bytes) -> bytes | None:
     from pyodide.ffi import to_js
 
     narrowed = js_function(_NARROW)(js_function(NARROW_PAGE))(to_js(body))
-    return None if narrowed is None else narrowed.encode()
+    # JavaScript's null is not None in Pyodide 0.28+ (pyodide.ffi.jsnull): a string or nothing.
+    return narrowed.encode() if isinstance(narrowed, str) else None

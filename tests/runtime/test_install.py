@@ -218,6 +218,12 @@ def test_a_big_page_of_other_platforms_wheels_is_read_narrowed(selenium, index_s
                 f"{project.replace('-', '_')}-1.{i}-cp312-cp312-manylinux_2_17_x86_64.whl", b"x",
                 project=project, version=f"1.{i}",
             )
+    # A big page with more pure wheels than others: not worth narrowing (JavaScript's null, which
+    # Pyodide 0.28+ hands over as jsnull, not None), parsed whole.
+    index_server.add(make_wheel("rt-big-mixed", "3.0"))
+    for i in range(2500):
+        tag = "py3-none-any" if i % 5 < 3 else "cp312-cp312-manylinux_2_17_x86_64"
+        index_server.add_file(f"rt_big_mixed-2.{i}-{tag}.whl", b"x", project="rt-big-mixed", version=f"2.{i}")
 
     @run_in_pyodide(packages=["micropkg"])
     async def run(selenium, index_url):
@@ -239,6 +245,7 @@ def test_a_big_page_of_other_platforms_wheels_is_read_narrowed(selenium, index_s
             installed = [(i.name, i.version) for i in await micropkg.install("rt-big-app", index_urls=[index_url])]
         finally:
             client.parse_json_page, client.narrow_json_page = parse_json_page, narrow_json_page
+        installed += [(i.name, i.version) for i in await micropkg.install("rt-big-mixed", index_urls=[index_url])]
         import rt_big
 
         try:
@@ -250,7 +257,7 @@ def test_a_big_page_of_other_platforms_wheels_is_read_narrowed(selenium, index_s
 
     (size, narrowed, entries), installed, value, error, parsed, narrowed_here = run(selenium, index_server.simple_url)
     assert size > 256 * 1024 and narrowed and entries == 1, (size, narrowed, entries)
-    assert sorted(installed) == [("rt-big", "2.0"), ("rt-big-app", "1.0")] and value == 2
+    assert sorted(installed) == [("rt-big", "2.0"), ("rt-big-app", "1.0"), ("rt-big-mixed", "3.0")] and value == 2
     assert (index_server.simple_url + "rt-big/", True) in parsed, parsed
     if runtime_follows_chain(selenium):
         assert narrowed_here == [], "the chain parsed rt-big's page, yet Python narrowed it again"
