@@ -28,8 +28,8 @@ if TYPE_CHECKING:  # a lock's plan has neither: its install imports no requireme
 __all__ = ["Kept", "Pin", "Plan", "ResolutionStats", "WalkBack"]
 
 
-class Pin(Value):
-    """A project to install: a version, the file chosen for it, and why. Immutable by convention."""
+class _Chosen(Value):
+    """A project of a plan: its version, the candidate chosen, and why it is there."""
 
     __slots__ = ("name", "version", "candidate", "required_by", "metadata")
 
@@ -43,8 +43,6 @@ class Pin(Value):
         # or the wheel itself): the installer checks the wheel's own METADATA against it.
         metadata: CoreMetadata | None = None,
     ) -> None:
-        if candidate.file is None:
-            raise TypeError(f"Pin {name} {version} needs a file; an installed version is a Kept")
         self.name = name
         self.version = version
         self.candidate = candidate
@@ -52,18 +50,15 @@ class Pin(Value):
         self.metadata = metadata
 
     @property
-    def file(self) -> DistFile:
-        return self.candidate.file  # type: ignore[return-value]  # checked in __init__
-
-    @property
     def source(self) -> Source:
         return self.candidate.source
 
 
-class Kept(Value):
-    """An installed project the plan keeps as it is. Immutable by convention."""
+class Pin(_Chosen):
+    """A project to install: a version, the file chosen for it, and why. Immutable by convention."""
 
-    __slots__ = ("name", "version", "candidate", "required_by", "metadata")
+    __slots__ = ()
+    _fields = _Chosen.__slots__
 
     def __init__(
         self,
@@ -73,15 +68,20 @@ class Kept(Value):
         required_by: tuple[str, ...],
         metadata: CoreMetadata | None = None,
     ) -> None:
-        self.name = name
-        self.version = version
-        self.candidate = candidate
-        self.required_by = required_by
-        self.metadata = metadata
+        if candidate.file is None:
+            raise TypeError(f"Pin {name} {version} needs a file; an installed version is a Kept")
+        super().__init__(name, version, candidate, required_by, metadata)
 
     @property
-    def source(self) -> Source:
-        return self.candidate.source
+    def file(self) -> DistFile:
+        return self.candidate.file  # type: ignore[return-value]  # checked in __init__
+
+
+class Kept(_Chosen):
+    """An installed project the plan keeps as it is. Immutable by convention."""
+
+    __slots__ = ()
+    _fields = _Chosen.__slots__
 
 
 class WalkBack(Value):
