@@ -103,16 +103,19 @@ _CHAIN = r"""
   };
   const order = (a, b) => (a < b ? -1 : a > b ? 1 : 0);  // Infinity - Infinity is NaN, not 0
   const newer = (a, b) => order(a[0], b[0]) || compareNumbers(a[1], b[1]) || order(a[2], b[2]) || order(a[3], b[3]) || order(a[4], b[4]);
+  // Release numbers ``have`` against ``op want`` (PEP 440, no wildcard); undefined for another op.
+  const versionHolds = (have, op, want) => {
+    const c = compareNumbers(have, want);
+    return { "==": c === 0, "!=": c !== 0, "<=": c <= 0, ">=": c >= 0, "<": c < 0, ">": c > 0,
+             "~=": c >= 0 && compareNumbers(have.slice(0, want.length - 1), want.slice(0, -1)) === 0 }[op];
+  };
   const pythonFits = (spec) => (spec || "").split(",").every((clause) => {
     if (!clause.trim()) return true;
     const m = /^\s*(~=|==|!=|<=|>=|<|>)\s*(\d+(?:\.\d+)*)(\.\*)?\s*$/.exec(clause);
     if (!m) return false;  // anything unusual: no guess
     const wanted = m[2].split(".").map(Number);
-    const prefix = (n) => compareNumbers(facts.python.slice(0, n), wanted.slice(0, n)) === 0;
-    if (m[3]) return (m[1] === "==") === prefix(wanted.length) && (m[1] === "==" || m[1] === "!=");
-    const c = compareNumbers(facts.python, wanted);
-    return { "==": c === 0, "!=": c !== 0, "<=": c <= 0, ">=": c >= 0, "<": c < 0, ">": c > 0,
-             "~=": c >= 0 && prefix(wanted.length - 1) }[m[1]];
+    const prefix = compareNumbers(facts.python.slice(0, wanted.length), wanted) === 0;
+    return m[3] ? (m[1] === "==") === prefix && (m[1] === "==" || m[1] === "!=") : versionHolds(facts.python, m[1], wanted);
   });
   const [major, minor] = facts.python;
   // How well a wheel's tags fit, in packaging's order of the runtime's tags (0: not at all):
@@ -195,11 +198,8 @@ _CHAIN = r"""
     if (typeof actual !== "string") return null;
     if (VERSION_MARKERS.includes(name)) {  // compared as PEP 440 versions, plain ones only
       if (!/^\d+(\.\d+)*$/.test(value) || !/^\d+(\.\d+)*$/.test(actual)) return null;
-      const have = actual.split(".").map(Number), want = value.split(".").map(Number);
-      const c = compareNumbers(have, want);
-      if (op === "~=") return want.length > 1 ? c >= 0 && compareNumbers(have.slice(0, want.length - 1), want.slice(0, -1)) === 0 : null;
-      const result = { "==": c === 0, "!=": c !== 0, "<=": c <= 0, ">=": c >= 0, "<": c < 0, ">": c > 0 }[op];
-      return result === undefined ? null : result;
+      const want = value.split(".").map(Number);
+      return (op === "~=" && want.length < 2) ? null : versionHolds(actual.split(".").map(Number), op, want) ?? null;
     }
     if (op === "==") return actual === value;
     if (op === "!=") return actual !== value;

@@ -42,7 +42,8 @@ class PyfetchTransport(Transport):
     async def fetch(self, request: Request) -> Response:
         import js
 
-        taken = request.early.take(request.url, request.headers) if isinstance(request.early, EarlyRequest) else None
+        early = request.early if isinstance(request.early, EarlyRequest) else None
+        taken = early.take(request.url, request.headers) if early is not None else None
         controller = js.AbortController.new() if taken is None else taken[1]
         watchdog = None
         if request.timeout is not None or request.budget is not None:
@@ -74,11 +75,11 @@ class PyfetchTransport(Transport):
             elif not done:
                 controller.abort()
         narrowed = getattr(taken[0], "narrowed", None) if taken is not None and status == 200 else None
-        if narrowed is not None and isinstance(request.early, EarlyRequest) and len(body) >= NARROW_FROM:
+        if early is not None and narrowed is not None and len(body) >= NARROW_FROM:
             # The chain parsed this very answer in JavaScript: the page narrowed from there saves
             # Python its own parse (runtime.json_pages). Awaiting it gives way, as below.
             text = await narrowed  # null (jsnull, not None, in Pyodide 0.28+): not worth it, no need to try again
-            request.early.narrowed = (len(body), text.encode() if isinstance(text, str) else None)
+            early.narrowed = (len(body), text.encode() if isinstance(text, str) else None)
         else:
             # What Python does with the body next (parse a page, hash a wheel) runs on the thread the
             # chain's own answers arrive on: they go first, so its next requests are not held up.

@@ -27,7 +27,7 @@ from pytest_pyodide.runner import _SeleniumBaseRunner
 from .firefox import start_firefox
 from .webkit import start_webkit
 
-__all__ = ["BROWSERS", "MarionetteFirefoxRunner", "WebKitGTKRunner", "register"]
+__all__ = ["BROWSERS", "MarionetteFirefoxRunner", "WebKitGTKRunner", "register", "runtime_follows_chain"]
 
 BROWSERS = ("chrome", "firefox", "webkit")
 """The runtimes that are web browsers (the others: node, host)."""
@@ -67,3 +67,7 @@ def register() -> None:
     runners = fixture._runner_map()
     runners[("selenium", "firefox", "main")] = MarionetteFirefoxRunner
     runners[("selenium", "webkit", "main")] = WebKitGTKRunner
+
+def runtime_follows_chain(selenium) -> bool:
+    """Whether the chain guesses here: not in pytest-pyodide's Node vm context, which lacks ``URL``."""
+    return bool(selenium.run_js("return typeof URL === 'function';"))

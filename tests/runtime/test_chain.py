@@ -16,6 +16,8 @@ import json
 
 from pytest_pyodide import run_in_pyodide
 
+from tests.harness.engines import runtime_follows_chain
+
 
 @run_in_pyodide(packages=["micropkg"])
 async def _install_watching(selenium, requirements, index_urls, options, metadata_hosts=None):
@@ -242,8 +244,3 @@ def test_the_requested_extras_dependencies_are_followed_and_no_others(selenium_s
     )
     assert "/simple/rt-ext-other/" not in _paths(index_server)  # nobody asked for the other extra's
     _assert_each_asked_once(index_server)
-
-
-def runtime_follows_chain(selenium) -> bool:
-    """Whether the chain guesses here: not in pytest-pyodide's Node vm context, which lacks ``URL``."""
-    return bool(selenium.run_js("return typeof URL === 'function';"))

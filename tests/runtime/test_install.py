@@ -13,6 +13,8 @@ import hashlib
 import pytest
 from pytest_pyodide import run_in_pyodide
 
+from tests.harness.engines import runtime_follows_chain
+
 LUAU = r'''
 local animals = {"fox", "owl", "frog", "rabbit"}
 table.sort(animals, function(a, b) return #a < #b end)
@@ -263,8 +265,3 @@ def test_a_big_page_of_other_platforms_wheels_is_read_narrowed(selenium, index_s
         assert narrowed_here == [], "the chain parsed rt-big's page, yet Python narrowed it again"
     kind, message = error
     assert kind == "NoCompatibleFile" and "manylinux_2_17_x86_64" in message, error
-
-
-def runtime_follows_chain(selenium) -> bool:
-    """Whether the chain guesses here: not in pytest-pyodide's Node vm context, which lacks ``URL``."""
-    return bool(selenium.run_js("return typeof URL === 'function';"))
