@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from ..net.cache import Cache
     from ..runtime.chain import Chain
     from ..runtime.early import Answers, EarlyRequests
 
@@ -180,9 +181,15 @@ def send_first_pages(
     names = [name for name in plain_names(requirements) if _normalized(name) not in present]
     if not names:
         return None
-    from ..runtime import early, stores
+    from ..runtime import detect, early
 
-    kept = stores.page_cache(cache)
+    # In a browser a page request does not depend on what micropkg keeps (no If-None-Match: the
+    # browser's HTTP cache revalidates, see runtime.stores.page_cache), so it leaves before the
+    # store is opened: opening it reads localStorage, synchronously (3-7 ms in a fresh Chromium
+    # profile, 2026-12-05), and a kept page is rarely fresh where the HTTP cache's is not. A page
+    # the store turns out to hold, fresh, stops its request (EarlyRequest.unless_kept).
+    look_first = not detect.in_browser()
+    kept = _page_cache(cache) if look_first else None
     url, headers = index
     bare = {page_url(url, name) for name in bare_names(requirements)} if follow else set()
     extras = bare_extras(requirements)
@@ -205,7 +212,18 @@ def send_first_pages(
             requests.pages[page] = early.send_page(
                 page, {"Accept": ACCEPT, **headers}, kept, credentials, answers if page in bare else None,
             )
+    if not look_first:
+        kept = _page_cache(cache)
+        if kept is not None:
+            for request in requests.pages.values():
+                request.unless_kept(kept)
     return requests
+
+
+def _page_cache(mode: str) -> Cache | None:
+    from ..runtime import stores
+
+    return stores.page_cache(mode)
 
 
 def _installed() -> set[str]:

@@ -6,7 +6,11 @@ request could leave through them. The page of a plainly named project needs
 none of that: its URL, its ``Accept`` header, the cache entry it may already
 have. :func:`send_page` looks the page up in the persistent cache and, unless
 it is kept and fresh, starts the runtime's ``fetch`` for it at once, with the
-headers the index client would send (``If-None-Match`` included); under Node,
+headers the index client would send (``If-None-Match`` included). In a browser,
+whose HTTP cache revalidates and where the headers do not depend on micropkg's
+cache, the request leaves first and the lookup stops it if the page is kept
+fresh (:meth:`EarlyRequest.unless_kept`): opening the store costs a synchronous
+read of localStorage. Under Node,
 through Node's own http modules, as fetch() there loads for longer than the
 rest of the way to the request takes (see ``runtime.early_fetch``). Nothing
 here reads the answer: the transport takes the started request over when
@@ -106,6 +110,7 @@ class EarlyRequest:
         self._taken = False
         self.failed: Exception | None = None  # why it could not be sent (then the index sends it)
         self.sent_at: float | None = None  # time.perf_counter() as it was handed to fetch()
+        self._looking: asyncio.Future[None] | None = None  # unless_kept's lookup
         # The length of the body the transport read (runtime.fetch) and the page as the chain
         # narrowed it (runtime.json_pages; None: not worth it), for the index client to parse.
         self.narrowed: tuple[int, bytes | None] | None = None
@@ -141,6 +146,16 @@ class EarlyRequest:
             return
         self.controller, self.promise, self.sent_headers = controller, promise, headers
         self.sent_at = time.perf_counter()
+
+    def unless_kept(self, cache: Cache) -> None:
+        """Stop this request, sent before its page was looked up in ``cache``, once the cache
+        says it holds that page fresh: the index then reads it there and never takes this one."""
+
+        async def look() -> None:
+            if await cache.page_headers(self.url, self.headers) is None:
+                self.abort()
+
+        self._looking = asyncio.ensure_future(look())  # kept: a task nobody holds may be collected
 
     def take(self, url: str, headers: Mapping[str, str]) -> tuple[Any, Any] | None:
         """The started request's ``(promise, AbortController)`` if it is this one (same URL and

@@ -176,6 +176,7 @@ class _State:
     relative_urls: bool = False
     version_json: bool = False
     ranges: bool = True
+    page_max_age: int | None = None
 
 
 def _parse_filename(filename: str) -> tuple[str, str]:
@@ -293,6 +294,11 @@ class IndexServer:
         lambda self: self._state.version_json,
         lambda self, value: setattr(self._state, "version_json", value),
         doc="Serve /pypi/<project>/<version>/json (404 otherwise, as PyPI does here).",
+    )
+    page_max_age = property(
+        lambda self: self._state.page_max_age,
+        lambda self, value: setattr(self._state, "page_max_age", value),
+        doc="Send project pages with ``Cache-Control: max-age=N`` (PyPI's is 600; None: no Cache-Control).",
     )
     ranges = property(
         lambda self: self._state.ranges,
@@ -648,7 +654,9 @@ class _Handler(BaseHTTPRequestHandler):
             content_type, body = index.project_page(normalized, self._wants_json(query))
             if content_type == "text/html" and SIMPLE_HTML in self.headers.get("Accept", ""):
                 content_type = SIMPLE_HTML
-            return self._send(HTTPStatus.OK, body, content_type, {"Vary": "Accept"}, kind=kind)
+            max_age = index.page_max_age
+            page_headers = {"Vary": "Accept"} if max_age is None else {"Vary": "Accept", "Cache-Control": f"max-age={max_age}"}
+            return self._send(HTTPStatus.OK, body, content_type, page_headers, kind=kind)
         if match := _JSON_PATH.match(path):
             name, version = match.groups()
             normalized = canonicalize_name(urllib.parse.unquote(name))

@@ -103,6 +103,57 @@ def test_a_second_runtime_installs_without_downloading_again(selenium_standalone
     assert again["file"] == 0 and again["metadata"] == 0 and again["simple-project"] == 1, again
 
 
+# fetch(), wrapped to tell which requests left and which were stopped (their signal aborted).
+STOPS_RECORDING_FETCH = (
+    "(sent, stopped) => { const real = globalThis.fetch;"
+    " globalThis.fetch = (request, init) => { const url = String(request.url ?? request); sent(url);"
+    " init?.signal?.addEventListener('abort', () => stopped(url)); return real(request, init); };"
+    " return () => { globalThis.fetch = real; }; }"
+)
+
+
+@run_in_pyodide(packages=["micropkg"])
+async def _install_watching_stops(selenium, requirement, index_url, recording):
+    import sys
+
+    from pyodide.code import run_js
+    from pyodide.ffi import create_proxy
+
+    import micropkg
+
+    sent, stopped = [], []
+    on_sent = create_proxy(lambda url: sent.append(url))
+    # Whether the resolver had loaded when the request was stopped: a cold install's ends later.
+    on_stop = create_proxy(lambda url: stopped.append((url, "micropkg.resolution.resolver" in sys.modules)))
+    restore = run_js(recording)(on_sent, on_stop)
+    try:
+        installed = await micropkg.install(requirement, index_urls=[index_url])
+    finally:
+        restore()
+        on_sent.destroy()
+        on_stop.destroy()
+    return [i.filename for i in installed], sent, stopped
+
+
+@pytest.mark.pyodide_abi("2026_0")
+def test_a_page_kept_fresh_is_read_from_the_cache(selenium_standalone, runtime, index_server):
+    selenium = selenium_standalone
+    index_server.page_max_age = 600  # PyPI's
+    assert _install(selenium, "luau-wasm", index_server.simple_url) == ([LUAU], None)
+
+    index_server.log.reset()
+    _fresh_runtime(selenium)
+    installed, sent, stopped = _install_watching_stops(selenium, LUAU_AGAIN, index_server.simple_url, STOPS_RECORDING_FETCH)
+    assert installed == [LUAU]
+    assert len(index_server.log) == 0, index_server.log.counts()
+    if runtime != "node":
+        # A browser's first request leaves before micropkg's store is opened (its headers do not
+        # depend on it): the store's answer, kept and fresh, stops it at once, not as the install ends.
+        page = index_server.project_url("luau-wasm")
+        assert sent.count(page) == 1, sent
+        assert (page, False) in stopped, stopped
+
+
 @pytest.mark.pyodide_abi("2026_0")
 def test_a_damaged_entry_is_dropped_and_downloaded_again(selenium_standalone, index_server):
     selenium = selenium_standalone
