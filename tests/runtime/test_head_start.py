@@ -121,7 +121,9 @@ async def _install_and_look_at_deferred(selenium, index_url):
     already = sorted(name for name in ("platform", "sysconfig") if name in sys.modules)
     import micropkg
 
-    installed = await micropkg.install("rt-deferred", index_urls=[index_url], pyodide_packages=False)
+    # The second install replaces the first one's version: what it imported is forgotten then.
+    await micropkg.install("rt-deferred-dep==0.9", index_urls=[index_url], pyodide_packages=False)
+    installed = await micropkg.install("rt-deferred", index_urls=[index_url], pyodide_packages=False, reinstall=True)
     # A module LazyLoader still holds has another class until something reads an attribute.
     lazy = sorted(
         name for name in ("platform", "sysconfig")
@@ -147,10 +149,12 @@ async def _install_and_look_at_deferred(selenium, index_url):
 def test_what_packaging_imports_but_never_calls_here_is_not_compiled(selenium_standalone, index_server, make_wheel):
     # platform and sysconfig (~40 ms of compiling in a fresh Pyodide 314) are imported by
     # packaging's tags and markers for functions micropkg does not call inside Pyodide.
-    # Its dependencies carry markers: packaging's Marker.evaluate() reads platform for each.
+    # Its dependencies carry markers: packaging's Marker.evaluate() reads platform for each; an
+    # install that replaces a version looks at every loaded module's file.
     index_server.add(make_wheel("rt-deferred", "1.0", requires_dist=[
-        'rt-deferred-dep; python_version >= "3" and platform_machine == "wasm32"', 'rt-never; sys_platform == "win32"',
+        'rt-deferred-dep>=1; python_version >= "3" and platform_machine == "wasm32"', 'rt-never; sys_platform == "win32"',
     ]))
+    index_server.add(make_wheel("rt-deferred-dep", "0.9"))
     index_server.add(make_wheel("rt-deferred-dep", "1.0"))
     already, installed, lazy, usable, same, functions = _install_and_look_at_deferred(
         selenium_standalone, index_server.simple_url,
