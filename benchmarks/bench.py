@@ -139,6 +139,8 @@ class Bench:
             python = import_snippet(tool)
         elif scenario.kind == "lock" and tool == "micropkg":
             lock = self.facts.get(scenario.name, {}).get("lock")
+            if lock is not None and scenario.lock_at_url:
+                lock = net.serve_document(f"{scenario.name}/pylock.toml", lock.encode()) if hasattr(net, "serve_document") else None
             if lock is None:
                 return None
             python = lock_snippet(lock, trace=self.trace)
@@ -274,8 +276,10 @@ class Bench:
         facts = self.facts.get(scenario.name)
         if facts is None or scenario.kind == "import":
             return None
-        round_trips = {"cold": 2 * facts["depth"], "lock": 1, "warm": 0}[scenario.kind]
-        size = {"cold": facts["wheel_bytes"] + facts["page_bytes"], "lock": facts["wheel_bytes"], "warm": 0}
+        # A lock at a URL: the lock, then its files.
+        round_trips = {"cold": 2 * facts["depth"], "lock": 2 if scenario.lock_at_url else 1, "warm": 0}[scenario.kind]
+        lock_bytes = len(facts["lock"] or "") if scenario.lock_at_url else 0
+        size = {"cold": facts["wheel_bytes"] + facts["page_bytes"], "lock": facts["wheel_bytes"] + lock_bytes, "warm": 0}
         transfer = size[scenario.kind] / bandwidth if bandwidth else 0.0
         return (round_trips * latency + transfer) * 1000
 

@@ -152,6 +152,7 @@ class Mirror:
         self._servers: dict[str, ThreadingHTTPServer] = {}
         self._rendered: dict[tuple[str, bool], tuple[int, bytes, bytes]] = {}
         self._render_lock = threading.Lock()
+        self.documents: dict[str, bytes] = {}  # served at /documents/<name> by the files origin
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -179,6 +180,11 @@ class Mirror:
 
     def file_url(self, filename: str) -> str:
         return f"{self.origin('files')}/files/{urllib.parse.quote(filename)}"
+
+    def serve_document(self, name: str, body: bytes) -> str:
+        """Serve ``body`` (a lock, say) at the URL returned, from the files origin."""
+        self.documents[name] = body
+        return f"{self.origin('files')}/documents/{urllib.parse.quote(name)}"
 
     # -- pages -------------------------------------------------------------------
 
@@ -309,6 +315,11 @@ class _Handler(BaseHTTPRequestHandler):
             if etag in {t.strip() for t in self.headers.get("If-None-Match", "").split(",")}:
                 return self._send(304, b"", None, headers, kind, arrived)
             return self._send(200, body, "application/octet-stream", headers, kind, arrived)
+        if self.role == "files" and path.startswith("/documents/"):
+            body = mirror.documents.get(urllib.parse.unquote(path[len("/documents/") :]))
+            if body is None:
+                return self._send(404, b"Not Found", "text/plain", {}, "document", arrived)
+            return self._send(200, body, "text/plain", {"Cache-Control": "no-cache"}, "document", arrived)
         return self._send(404, b"Not Found", "text/plain", {}, "other", arrived)
 
     def _send(

@@ -24,6 +24,7 @@ class Scenario:
     kind: str = "cold"  # cold, warm, lock, import
     note: str = ""
     imports: tuple[str, ...] = field(default=())  # checked after timing: the install works
+    lock_at_url: bool = False  # a lock scenario's lock is served by the mirror, not passed as text
 
 
 TREE = ("httpx[http2]", "rich", "attrs", "cattrs", "python-dateutil", "pytest", "click")
@@ -58,6 +59,14 @@ SCENARIOS = (
         TREE,
         kind="lock",
         note="micropip cannot install a lock: its column is its usual resolving install",
+    ),
+    Scenario(
+        "lock-url",
+        "install from a lock at a URL (23-package tree)",
+        TREE,
+        kind="lock",
+        lock_at_url=True,
+        note="the lock is fetched first (a web app's pylock.toml beside its page); micropip: its resolving install",
     ),
     Scenario("import", "`import <installer>` until its `install` is there", kind="import"),
 )

@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from .index.head_start import defer_unused_modules, load_machinery, send_first_pages, send_root_pages
+from .index.head_start import load_machinery, send_first_pages, send_root_pages
 from .runtime.changes import after_this_change, in_turn
 
 # Only what an install needs before its first request is imported with this module (see
@@ -285,7 +285,6 @@ async def _install_in_turn(
         options = Options(deps=deps, pre=pre, reinstall=reinstall, keep_going=keep_going,
                           constraints=tuple(constraints or ()), only_binary=only_binary)
         if lock is not None:
-            defer_unused_modules()  # before the lock's modules import packaging
             from .lock_install import install_from_lock
 
             installed = await install_from_lock(session, lock, reporter, credentials)

@@ -10,6 +10,10 @@ event loop runs in between. The transport takes each request over when the
 installer reads that file; from there it is an ordinary download (timeouts,
 retries, the hash and size checks against the lock). A request never read
 (the install failed first) is aborted.
+
+A lock at a URL is itself asked for first (:func:`send_lock`), before its parsers
+(``tomllib``, and ``packaging`` through ``model.lock``) load: a fresh Pyodide compiles
+those while the lock is on its way, instead of before asking for it.
 """
 
 from __future__ import annotations
@@ -21,12 +25,53 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .installation.installer import Installed
+    from .model.lock import Lock
     from .model.simple import DistFile
     from .reporter import Reporter
     from .runtime.early import EarlyRequest
     from .session import Session
 
-__all__ = ["install_from_lock"]
+__all__ = ["install_from_lock", "send_lock"]
+
+# What reading a lock needs, loaded while the lock is on its way (send_lock): the session's
+# transports, then the parsers (packaging's, through model.lock; tomllib for a pylock.toml).
+_LOCK_READER = (
+    "micropkg.net.transport", "micropkg.net.retry", "micropkg.model.simple", "micropkg.index.client",
+    "micropkg.runtime.fetch", "micropkg.session", "micropkg.model.lock", "micropkg.lock.pyodide_lock",
+)
+_PYLOCK = ("tomllib", "micropkg.lock.pylock")
+
+
+def send_lock(lock: str, credentials: str | None = None) -> EarlyRequest | None:
+    """Inside Pyodide, ask for the lock at the URL ``lock`` now; the session's read takes the
+    request over (``Session.load_lock``).
+
+    None for a lock's text, a path, or a location that is not plainly an https URL (or http
+    to this machine): the session reads those as before. A relative location in a page is
+    resolved as the page's links are; were the session to resolve it otherwise, it would
+    stop this request and send its own.
+    """
+    from .index.head_start import secure_url
+    from .model.location import scheme_of
+
+    if "\n" in lock or lock.lstrip().startswith("{") or not lock.strip():
+        return None
+    from .runtime import detect
+
+    if not detect.in_pyodide():
+        return None
+    url: object = lock
+    if not scheme_of(lock):
+        if lock.startswith("/") or os.path.exists(lock) or not detect.in_browser():
+            return None  # a path in Pyodide's file system, or Node's: read, not fetched
+        from .runtime.js import js_function
+
+        url = js_function("(text) => { try { return new URL(text, location.href).href; } catch { return null; } }")(lock)
+    if not isinstance(url, str) or not secure_url(url):
+        return None
+    from .runtime import early
+
+    return early.send_page(url, {}, None, credentials)
 
 
 async def install_from_lock(
@@ -34,11 +79,30 @@ async def install_from_lock(
 ) -> list[Installed]:
     """Install what ``lock`` (a location or the text of a ``pylock.toml`` or
     ``pyodide-lock.json``) lists for this runtime (``install(lock=...)``)."""
-    from .model.lock import plan_from_lock
-    from .reporter import mark
+    from .index.head_start import defer_unused_modules, import_steps
+    from .reporter import call_started, mark
 
-    mark(reporter, "parsing")
-    parsed = await session.load_lock(lock)
+    lock_request = send_lock(lock, credentials)
+    try:
+        defer_unused_modules()  # before the lock's modules import packaging
+        if lock_request is not None:
+            await asyncio.wait([lock_request.on_its_way])
+            started = call_started.get()
+            if lock_request.sent_at is not None and started is not None:
+                reporter.phase("request", lock_request.sent_at - started)
+            # What reads the lock loads while it is on its way.
+            await import_steps(_LOCK_READER + (() if lock_request.url.partition("?")[0].endswith(".json") else _PYLOCK))
+        mark(reporter, "parsing")
+        parsed = await session.load_lock(lock, early=lock_request)
+    finally:
+        if lock_request is not None:
+            lock_request.abort()  # unless the read took it
+    return await _install_parsed(session, parsed, reporter, credentials)
+
+
+async def _install_parsed(session: Session, parsed: Lock, reporter: Reporter, credentials: str | None) -> list[Installed]:
+    from .model.lock import plan_from_lock
+
     root, target = session.site_packages, session.target
     # The files leave now: the installer loads (and what it reads them with) while they are on their way.
     sent = _send_files(session, _not_installed(plan_from_lock(parsed, target, {})[1], root), credentials)

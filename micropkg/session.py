@@ -27,6 +27,7 @@ from .errors import LockError, NetworkError
 from .index import head_start
 from .index.client import Index
 from .index.entries import index_entries
+from .model.location import scheme_of
 from .net.cache import CACHE_MODES, Cache
 from .net.retry import (
     DEFAULT_BUDGET,
@@ -156,16 +157,20 @@ class Session(Value):
     def location(self, text: str) -> str:
         """A URL as given; a path in Pyodide's file system as an ``emfs:`` URL; in a
         page, anything else is relative to the page's URL (as fetch() would read it)."""
-        import urllib.parse  # not on an install's path to its first request (see net.urls)
-
-        if urllib.parse.urlsplit(text).scheme:
+        # urlsplit's scheme without urllib.parse: a fresh Pyodide 314 compiles it (~60 ms under
+        # Node) before a lock or requirements file at a URL could be asked for.
+        if scheme_of(text):
             return text
         if text.startswith("/") or os.path.exists(text):
             return "emfs:" + os.path.abspath(text)
         page = detect.page_url()
+        if not page:
+            return text
+        import urllib.parse  # a location relative to the page
+
         # Made absolute here, not by fetch(): the https check and a lock's relative
         # file paths both need to know where it really is.
-        return urllib.parse.urljoin(page, text) if page else text
+        return urllib.parse.urljoin(page, text)
 
     async def read(self, location: str, *, early: EarlyRequest | None = None) -> bytes:
         """The bytes at ``location`` (a URL, an ``emfs:`` or ``file:`` location); ``early``: the
@@ -294,14 +299,17 @@ class Session(Value):
             self.transport, indexes, self.cache, self.index_strategy, self.allow_insecure_http, self.pyodide_packages,
         )
 
-    async def load_lock(self, lock: str) -> Lock:
-        """The lock named by ``lock``: a URL or path of a ``pylock.toml`` / ``pyodide-lock.json``, or its text."""
+    async def load_lock(self, lock: str, *, early: EarlyRequest | None = None) -> Lock:
+        """The lock named by ``lock``: a URL or path of a ``pylock.toml`` / ``pyodide-lock.json``, or its text;
+        ``early``: the request already sent for it (``lock_install.send_lock``)."""
         from .lock.pyodide_lock import parse_lock
 
         if "\n" in lock or lock.lstrip().startswith("{"):
             return parse_lock(lock, source="<text>")
-        location = self.location(lock)
-        data = await self.read(location)
+        # Where send_lock sent it: a location relative to the page resolved as the page's links are,
+        # without compiling urllib.parse for it.
+        location = early.url if early is not None else self.location(lock)
+        data = await self.read(location, early=early)
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:

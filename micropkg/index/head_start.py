@@ -43,7 +43,7 @@ class _Index(Protocol):  # index.client.Index, which imports this module
 
 __all__ = [
     "ACCEPT", "METADATA_HOSTS", "PYPI", "bare_extras", "bare_names", "defer_unused_modules", "first_index", "import_steps", "load_machinery",
-    "page_url",
+    "page_url", "secure_url",
     "send_first_pages", "send_root_pages",
 ]
 
@@ -106,6 +106,11 @@ def page_url(index_url: str, project: str) -> str:
     if "{package_name}" in index_url:
         return index_url.replace("{package_name}", name)
     return index_url.rstrip("/") + "/" + name + "/"
+
+
+def secure_url(url: str) -> bool:
+    """Whether a request to ``url`` may leave before the session's checks: https, or http to this machine, no user information."""
+    return _SECURE_INDEX.fullmatch(url) is not None
 
 
 def first_index(index_urls: object) -> tuple[str, dict[str, str]] | None:
@@ -175,7 +180,7 @@ def send_first_pages(
     if sys.platform != "emscripten" or cache not in ("default", "off"):
         return None
     index = first_index(index_urls)
-    if index is None or not _SECURE_INDEX.fullmatch(index[0]):
+    if index is None or not secure_url(index[0]):
         return None
     present = _installed()
     names = [name for name in plain_names(requirements) if _normalized(name) not in present]

@@ -118,3 +118,46 @@ async def _uninstall(selenium, names):
     await micropkg.uninstall(names)
     site = sysconfig.get_path("purelib")
     return [d for d in os.listdir(site) if d.startswith("rt_early_retry")]
+
+
+@run_in_pyodide(packages=["micropkg"])
+async def _install_lock_at(selenium, location):
+    """install(lock=location): (installed names, the early page-style requests as (path, whether
+    tomllib and packaging's parsers had loaded when it started))."""
+    import sys
+    import urllib.parse
+
+    import micropkg
+    from micropkg.runtime import early
+
+    started = []
+    original = early.start_fetch
+
+    def watched(url, *args, **kwargs):
+        started.append((urllib.parse.urlsplit(url).path, "tomllib" in sys.modules or "micropkg.model.lock" in sys.modules))
+        return original(url, *args, **kwargs)
+
+    early.start_fetch = watched
+    try:
+        installed = sorted(i.name for i in await micropkg.install(lock=location))
+    finally:
+        early.start_fetch = original
+    return installed, started
+
+
+def test_a_lock_at_a_url_is_asked_for_before_its_parsers_load(
+    selenium_standalone, index_server, make_wheel, pyodide_info, tmp_path,
+):
+    index_server.add(make_wheel("rt-lock-url", "1.0", requires_dist=["rt-lock-url-dep"]))
+    index_server.add(make_wheel("rt-lock-url-dep", "1.0"))
+    (tmp_path / "pylock.toml").write_text(_lock(index_server, pyodide_info, ["rt-lock-url"]))
+    url = index_server.mount("locks", tmp_path) + "pylock.toml"
+    index_server.log.reset()
+    installed, started = _install_lock_at(selenium_standalone, url)
+    assert installed == ["rt-lock-url", "rt-lock-url-dep"]
+    # The lock left before tomllib and packaging were compiled (they load while it travels), and
+    # the session's read took that request over: the index saw the lock once, each wheel once.
+    lock_path = urllib.parse.urlsplit(url).path
+    assert (lock_path, False) in started, started
+    paths = [e.path for e in index_server.log.entries]
+    assert sorted(paths) == sorted(set(paths)) and lock_path in paths and len(paths) == 3, paths
