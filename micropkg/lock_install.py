@@ -97,15 +97,21 @@ async def install_from_lock(
     finally:
         if lock_request is not None:
             lock_request.abort()  # unless the read took it
-    return await _install_parsed(session, parsed, reporter, credentials)
+    return await _install_parsed(session, parsed, reporter, credentials, marked=lock_request is not None)
 
 
-async def _install_parsed(session: Session, parsed: Lock, reporter: Reporter, credentials: str | None) -> list[Installed]:
+async def _install_parsed(
+    session: Session, parsed: Lock, reporter: Reporter, credentials: str | None, *, marked: bool,
+) -> list[Installed]:
     from .model.lock import plan_from_lock
+    from .reporter import call_started
 
     root, target = session.site_packages, session.target
     # The files leave now: the installer loads (and what it reads them with) while they are on their way.
     sent = _send_files(session, _not_installed(plan_from_lock(parsed, target, {})[1], root), credentials)
+    first = min((r.sent_at for r in sent.values() if r.sent_at is not None), default=None)
+    if not marked and first is not None and (started := call_started.get()) is not None:
+        reporter.phase("request", first - started)  # a lock given as text: its files are the first requests
     try:
         if sent:
             await _load_installer()

@@ -8,6 +8,7 @@ over an install's early page requests (:mod:`.early`, whose machinery this share
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 
 from .early import EarlyRequest, _handled, start_fetch
@@ -42,5 +43,6 @@ def send_files(requests: Iterable[tuple[str, Mapping[str, str]]], credentials: s
             handled(promise)  # rejected after an abort nobody awaits: not an unhandled rejection
         except Exception:  # noqa: BLE001, S112 - sent again when read, and its failure reported then
             continue
-        sent[url] = EarlyRequest.sent(url, headers, promise, controller)
+        sent[url] = request = EarlyRequest.sent(url, headers, promise, controller)
+        request.sent_at = time.perf_counter()
     return sent

@@ -137,12 +137,18 @@ async def _install_lock_at(selenium, location):
         started.append((urllib.parse.urlsplit(url).path, "tomllib" in sys.modules or "micropkg.model.lock" in sys.modules))
         return original(url, *args, **kwargs)
 
+    phases = []
+
+    class Phases(micropkg.Reporter):
+        def phase(self, name, at):
+            phases.append(name)
+
     early.start_fetch = watched
     try:
-        installed = sorted(i.name for i in await micropkg.install(lock=location))
+        installed = sorted(i.name for i in await micropkg.install(lock=location, reporter=Phases()))
     finally:
         early.start_fetch = original
-    return installed, started
+    return installed, started, phases
 
 
 def test_a_lock_at_a_url_is_asked_for_before_its_parsers_load(
@@ -153,8 +159,9 @@ def test_a_lock_at_a_url_is_asked_for_before_its_parsers_load(
     (tmp_path / "pylock.toml").write_text(_lock(index_server, pyodide_info, ["rt-lock-url"]))
     url = index_server.mount("locks", tmp_path) + "pylock.toml"
     index_server.log.reset()
-    installed, started = _install_lock_at(selenium_standalone, url)
+    installed, started, phases = _install_lock_at(selenium_standalone, url)
     assert installed == ["rt-lock-url", "rt-lock-url-dep"]
+    assert phases[:2] == ["request", "parsing"], phases  # the reporter hears when the lock left
     # The lock left before tomllib and packaging were compiled (they load while it travels), and
     # the session's read took that request over: the index saw the lock once, each wheel once.
     lock_path = urllib.parse.urlsplit(url).path
