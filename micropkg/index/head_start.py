@@ -72,7 +72,7 @@ _SECURE_INDEX = re.compile(r"(?:https://[A-Za-z0-9.-]+|http://(?:localhost|127(?
 _SESSION = (
     "micropkg.net.transport", "micropkg.net.retry", "micropkg.model.simple", "micropkg.model.sources",
     "micropkg.index.client", "micropkg.runtime.fetch", "micropkg.session",
-    "hashlib", "micropkg.model.records", "micropkg.installation.tree_cache", "micropkg.warm",
+    "micropkg.model.records", "micropkg.installation.tree_cache", "micropkg.warm",
     "micropkg.installation.satisfied",
 )
 # What resolving and installing import besides, packaging first (its private modules are the

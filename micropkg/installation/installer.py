@@ -15,7 +15,6 @@ in memory, unused, with its file gone.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import os
 import sys
@@ -28,6 +27,7 @@ from packaging.utils import canonicalize_name
 
 from ..errors import IndexFormatError, InstallError, InvalidWheel
 from ..index.downloads import Downloads
+from ..model import digests
 from ..model.plan import Pin, Plan
 from ..model.sources import DirectSource
 from ..model.target import Target
@@ -162,11 +162,11 @@ async def _source_files(pin: Pin, downloads: Downloads) -> dict[str, bytes]:
     built = None
     if not file.is_wheel and downloads.builds is not None:  # the sdist's build (memoised too)
         name, wheel = await downloads.builds.wheel(pin.candidate, data)
-        built = {"name": name, "sha256": hashlib.sha256(wheel).hexdigest()}
+        built = {"name": name, "sha256": digests.sha256(wheel).hexdigest()}
     return source_files(
         url=file.url,
         # A stated sha256 was checked against these bytes on download; only direct URLs lack one.
-        sha256=file.hashes.get("sha256") or hashlib.sha256(data).hexdigest(),
+        sha256=file.hashes.get("sha256") or digests.sha256(data).hexdigest(),
         size=len(data),
         upload_time=file.upload_time,
         index=pin.source.index_url,

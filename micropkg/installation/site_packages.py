@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import base64
 import errno
-import hashlib
 import os
 import shutil
 import stat
 import tempfile
 from pathlib import Path
 
+from ..model import digests
 from ..model.records import Hash
 from ..model.wheel_member import StreamedMember
 from ..value import MutableValue
@@ -352,7 +352,7 @@ class SitePackages(Destination):
             return False
         with open(where, "rb") as stream:
             if isinstance(change.data, StreamedMember):  # not held: its sha256, taken while verified
-                digest = hashlib.sha256()
+                digest = digests.sha256()
                 while piece := stream.read(_COMPARE_CHUNK):
                     digest.update(piece)
                 return change.data.sha256 == Hash("sha256", _b64(digest.digest()))

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 
 from ..errors import IntegrityError
+from . import digests
 
 __all__ = ["HASH_ALGORITHMS", "check_hashes"]
 
@@ -19,7 +19,7 @@ def check_hashes(data: bytes, hashes: Mapping[str, str], url: str, *, size: int 
         expected = hashes.get(algorithm)
         if expected is None:
             continue
-        actual = hashlib.new(algorithm, data).hexdigest()
+        actual = digests.new(algorithm, data).hexdigest()
         if actual != expected.lower():
             note = ""
             if size is not None and size != len(data):

@@ -25,12 +25,12 @@ from __future__ import annotations
 # Sniffer) is 16 ms of compiling in a fresh Pyodide, for nothing used here.
 import _csv as csv
 import binascii
-import hashlib
 import io
 import re
 from collections.abc import Iterable
 
 from ..value import Value
+from . import digests
 
 __all__ = [
     "ACCEPTED_ALGORITHMS",
@@ -135,6 +135,7 @@ class RecordEntry(Value):
         )
 
 
+_sha256 = digests.constructor("sha256")
 # base64's alphabet to its URL-safe one, as base64.urlsafe_b64encode translates it.
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
 
@@ -146,7 +147,7 @@ def _digest(data: bytes, algorithm: str) -> str:
     directly: this runs once per file of every wheel (1,650 files for 23
     packages), where each Python-level call costs microseconds in Pyodide.
     """
-    hasher = hashlib.sha256(data) if algorithm == "sha256" else hashlib.new(algorithm, data)
+    hasher = _sha256(data) if algorithm == "sha256" else digests.new(algorithm, data)
     return binascii.b2a_base64(hasher.digest(), newline=False).translate(_URLSAFE).rstrip(b"=").decode("ascii")
 
 

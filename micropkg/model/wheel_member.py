@@ -14,13 +14,13 @@ output buffer while joining them). The price is inflating it twice.
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
 import zipfile
 import zlib
 from collections.abc import Generator, Iterator
 
 from ..errors import InvalidWheel
+from . import digests
 from .records import Hash, RecordEntry
 
 __all__ = ["PIECE", "STREAM_THRESHOLD", "StreamedMember"]
@@ -78,8 +78,8 @@ class StreamedMember:
     def verify(self, entry: RecordEntry) -> Generator[None, None, None]:
         """Check the member against its RECORD row, yielding after each piece; keep its sha256."""
         assert entry.hash is not None  # check_record refuses a row without one first
-        sha256 = hashlib.sha256()
-        recorded = sha256 if entry.hash.algorithm == "sha256" else hashlib.new(entry.hash.algorithm)
+        sha256 = digests.sha256()
+        recorded = sha256 if entry.hash.algorithm == "sha256" else digests.new(entry.hash.algorithm)
         size = 0
         for piece in self.pieces():
             sha256.update(piece)

@@ -35,6 +35,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from ..model import digests
+
 if TYPE_CHECKING:
     from ..errors import NetworkError
     from .transport import Request, Response, Transport
@@ -144,14 +146,9 @@ class DirectoryStore(Store):
 
 
 def _sha256(data: bytes):
-    # hashlib is compiled by a fresh Pyodide (~8 ms) and, there, takes its sha256 from the
-    # built-in _sha2 anyway: a page's cache key, read before an install's first request,
-    # need not wait for it.
-    try:
-        from _sha2 import sha256  # type: ignore[import-not-found]
-    except ImportError:  # CPython before 3.12, or one whose hashlib uses OpenSSL's
-        from hashlib import sha256
-    return sha256(data)
+    # Not hashlib: a fresh Pyodide compiles it, and a page's cache key is read before an
+    # install's first request (model.digests).
+    return digests.sha256(data)
 
 
 def max_age(cache_control: str | None) -> float:

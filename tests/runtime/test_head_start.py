@@ -60,7 +60,7 @@ ALLOWED_BEFORE_FIRST_REQUEST = {
     "micropkg.runtime", "micropkg.runtime.changes", "micropkg.runtime.detect", "micropkg.runtime.early",
     "micropkg.runtime.early_fetch", "micropkg.runtime.js", "js",
 }
-LOOKED_UP_FIRST = {"micropkg.runtime.stores", "micropkg.net", "micropkg.net.cache", "_sha2"}
+LOOKED_UP_FIRST = {"micropkg.runtime.stores", "micropkg.net", "micropkg.net.cache", "micropkg.model", "micropkg.model.digests", "_sha2"}
 
 
 def test_the_requested_pages_go_out_before_the_resolver_loads(selenium_standalone, index_server, make_wheel):
