@@ -49,10 +49,13 @@ async def _damage(selenium, sha256):
 
 @run_in_pyodide(packages=["micropkg"])
 async def _kept(selenium, sha256):
-    """Whether an intact copy of the file with ``sha256`` is kept."""
+    """Whether an intact copy of the file with ``sha256`` is kept, once what the last install
+    keeps is written (after ``install()`` returned: ``micropkg.settled()``)."""
+    import micropkg
     from micropkg.net.cache import Cache
     from micropkg.runtime.stores import cache_store
 
+    await micropkg.settled()
     return await Cache(cache_store()).file(sha256) is not None
 
 
