@@ -25,6 +25,7 @@ WEBKIT_DRIVER = "/usr/bin/WebKitWebDriver"
 MINIBROWSER = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser"
 XVFB = "Xvfb"
 XVFB_TIMEOUT = 30.0
+SESSION_TIMEOUT = 60.0  # MiniBrowser starts in a few seconds here
 
 _display: str | None = None
 _display_lock = threading.Lock()
@@ -74,7 +75,12 @@ def display() -> str:
 
 
 def start_webkit():
-    """A Selenium ``WebDriver`` for a fresh MiniBrowser (an ephemeral session each)."""
+    """A Selenium ``WebDriver`` for a fresh MiniBrowser (an ephemeral session each).
+
+    A session that has not started within :data:`SESSION_TIMEOUT` is given up and tried once
+    more: once in a full run (2026-12-05) MiniBrowser never came up and the driver never
+    answered, which held the whole run for 14 minutes until the driver was killed.
+    """
     from selenium import webdriver
     from selenium.webdriver.webkitgtk.options import Options
     from selenium.webdriver.webkitgtk.service import Service
@@ -87,9 +93,29 @@ def start_webkit():
     options.add_argument("--automation")
     env = {**os.environ, "DISPLAY": display()}
     env.pop("WAYLAND_DISPLAY", None)
-    service = Service(executable_path=WEBKIT_DRIVER, env=env)
-    with warnings.catch_warnings():
-        # Selenium's own WebKitGTK class still passes remote_server_addr, which it deprecated.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return webdriver.WebKitGTK(options=options, service=service)
+    for attempt in (1, 2):
+        service = Service(executable_path=WEBKIT_DRIVER, env=env)
+        started: dict[str, object] = {}
 
+        def start(service=service, started=started) -> None:
+            try:
+                with warnings.catch_warnings():
+                    # Selenium's own WebKitGTK class still passes remote_server_addr, which it deprecated.
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    started["driver"] = webdriver.WebKitGTK(options=options, service=service)
+            except Exception as exc:  # noqa: BLE001 - raised below, from the caller's thread
+                started["error"] = exc
+
+        thread = threading.Thread(target=start, name="webkit-session", daemon=True)
+        thread.start()
+        thread.join(SESSION_TIMEOUT)
+        if "driver" in started:
+            return started["driver"]
+        service.stop()  # the driver goes, and the request waiting on it ends
+        thread.join(10)
+        if attempt == 2:
+            problem = started.get("error")
+            raise RuntimeError(f"WebKit did not start a session within {SESSION_TIMEOUT:g} s, twice") from (
+                problem if isinstance(problem, BaseException) else None
+            )
+    raise AssertionError("unreachable")
