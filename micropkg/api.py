@@ -256,11 +256,11 @@ async def _install_in_turn(
     early = send_first_pages(
         requirements, index_urls, cache=cache, credentials=credentials, follow=not (pre or constraints),
     ) if lock is None and requirements_file is None else None
-    request_at = None
+    sent_at = None
     if early:
         on_their_way = early.on_their_way()
         await asyncio.wait(on_their_way, return_when=asyncio.FIRST_COMPLETED)
-        request_at = (early.first_sent_at() or time.perf_counter()) - started  # as it left, not a task later
+        sent_at = early.first_sent_at() or time.perf_counter()  # as it left, not a task later
         # One module at a time (see load_machinery); the session's only: the resolver loads in _install once
         # the installed-tree cache missed, or every warm page load would import packaging and resolvelib.
         await load_machinery(on_their_way, resolver=False, first=early.start_chain)
@@ -274,8 +274,8 @@ async def _install_in_turn(
     from .reporter import call_started, mark
 
     clock = call_started.set(started)  # the phases' ``at`` counts from here
-    if request_at is not None:
-        reporter.phase("request", request_at)
+    if sent_at is not None:
+        mark(reporter, "request", at=sent_at)
     try:
         session = Session.open(
             index_urls, credentials=credentials, allow_insecure_http=allow_insecure_http, cache=cache,

@@ -53,8 +53,9 @@ def send_lock(lock: str, credentials: str | None = None) -> EarlyRequest | None:
     """
     from .index.head_start import secure_url
     from .model.location import scheme_of
+    from .session import lock_is_text
 
-    if "\n" in lock or lock.lstrip().startswith("{") or not lock.strip():
+    if lock_is_text(lock) or not lock.strip():  # nothing to ask for; "" would name the page itself
         return None
     from .runtime import detect
 
@@ -80,16 +81,15 @@ async def install_from_lock(
     """Install what ``lock`` (a location or the text of a ``pylock.toml`` or
     ``pyodide-lock.json``) lists for this runtime (``install(lock=...)``)."""
     from .index.head_start import defer_unused_modules, import_steps
-    from .reporter import call_started, mark
+    from .reporter import mark
 
     lock_request = send_lock(lock, credentials)
     try:
         defer_unused_modules()  # before the lock's modules import packaging
         if lock_request is not None:
             await asyncio.wait([lock_request.on_its_way])
-            started = call_started.get()
-            if lock_request.sent_at is not None and started is not None:
-                reporter.phase("request", lock_request.sent_at - started)
+            if lock_request.sent_at is not None:
+                mark(reporter, "request", at=lock_request.sent_at)
             # What reads the lock loads while it is on its way.
             await import_steps(_LOCK_READER + (() if lock_request.url.partition("?")[0].endswith(".json") else _PYLOCK))
         mark(reporter, "parsing")
@@ -104,14 +104,14 @@ async def _install_parsed(
     session: Session, parsed: Lock, reporter: Reporter, credentials: str | None, *, marked: bool,
 ) -> list[Installed]:
     from .model.lock import plan_from_lock
-    from .reporter import call_started
+    from .reporter import mark
 
     root, target = session.site_packages, session.target
     # The files leave now: the installer loads (and what it reads them with) while they are on their way.
     sent = _send_files(session, _not_installed(plan_from_lock(parsed, target, {})[1], root), credentials)
     first = min((r.sent_at for r in sent.values() if r.sent_at is not None), default=None)
-    if not marked and first is not None and (started := call_started.get()) is not None:
-        reporter.phase("request", first - started)  # a lock given as text: its files are the first requests
+    if not marked and first is not None:
+        mark(reporter, "request", at=first)  # a lock given as text: its files are the first requests
     try:
         if sent:
             await _load_installer()

@@ -108,15 +108,17 @@ class Reporter:
         """The install reached phase ``name`` (one of :data:`PHASES`) ``at`` seconds after it was called."""
 
 
-def since_call() -> float:
-    """Seconds since the running install() or resolve() was called (0.0 outside one)."""
+def since_call(at: float | None = None) -> float:
+    """Seconds from the call of the running install() or resolve() to now, or to ``at`` (a
+    ``time.perf_counter()`` instant); 0.0 outside one."""
     started = call_started.get()
-    return 0.0 if started is None else time.perf_counter() - started
+    return 0.0 if started is None else (time.perf_counter() if at is None else at) - started
 
 
-def mark(reporter: Reporter, name: str) -> None:
-    """Tell ``reporter`` the install has reached phase ``name`` now."""
-    reporter.phase(name, since_call())
+def mark(reporter: Reporter, name: str, at: float | None = None) -> None:
+    """Tell ``reporter`` the install reached phase ``name`` now, or at the instant ``at``
+    (``time.perf_counter()``: a request marked as it left, not a task later)."""
+    reporter.phase(name, since_call(at))
 
 
 class _Marked(Protocol):

@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from .resolution.catalog import Catalog
     from .runtime.early import EarlyRequest, EarlyRequests
 
-__all__ = ["Options", "Session", "one_change_at_a_time", "set_default_indexes"]
+__all__ = ["Options", "Session", "lock_is_text", "one_change_at_a_time", "set_default_indexes"]
 
 IndexEntries = tuple[tuple[str, dict[str, str]], ...]
 _default_indexes: IndexEntries | None = None
@@ -304,7 +304,7 @@ class Session(Value):
         ``early``: the request already sent for it (``lock_install.send_lock``)."""
         from .lock.pyodide_lock import parse_lock
 
-        if "\n" in lock or lock.lstrip().startswith("{"):
+        if lock_is_text(lock):
             return parse_lock(lock, source="<text>")
         # Where send_lock sent it: a location relative to the page resolved as the page's links are,
         # without compiling urllib.parse for it.
@@ -319,6 +319,11 @@ class Session(Value):
     def drop_early(self) -> None:
         for index in self.indexes:
             index.drop_early()
+
+
+def lock_is_text(lock: str) -> bool:
+    """Whether ``install(lock=...)`` was handed a lock's text (several lines, or JSON), not its location."""
+    return "\n" in lock or lock.lstrip().startswith("{")
 
 
 def _cache(mode: str) -> Cache | None:

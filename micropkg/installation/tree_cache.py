@@ -63,7 +63,8 @@ from pathlib import Path, PurePath
 from typing import Any, Protocol
 
 from ..errors import InstallError, MicropkgError
-from ..net.cache import Store, _sha256  # _sha256, not hashlib: a fresh Pyodide compiles it (~14 ms)
+from ..model import digests  # not hashlib: a fresh Pyodide compiles it
+from ..net.cache import Store
 from ..reporter import Reporter
 from ..runtime import file_reader, file_tree, stores
 from ..value import Value
@@ -107,7 +108,7 @@ def tree_key(
 ) -> str:
     """The store key of an install's entry (see the module docstring)."""
     def secret(text: str) -> str:  # headers and credentials are hashed before they are hashed in
-        return _sha256(text.encode()).hexdigest()
+        return digests.sha256(text.encode()).hexdigest()
 
     described = {
         "format": _MAGIC.decode().strip(),
@@ -121,7 +122,7 @@ def tree_key(
         "python": sys.version,
     }
     text = json.dumps(described, sort_keys=True, default=str)
-    return "tree/" + _sha256(text.encode()).hexdigest()
+    return "tree/" + digests.sha256(text.encode()).hexdigest()
 
 
 def environment(root: Path) -> list[str]:
@@ -231,9 +232,7 @@ def unpack(blob: bytes | file_tree.Held, key: str, digest: str | None = None) ->
     digest_end = _DIGEST_END
     # One sha256 over the rest: it covers the manifest and every file, so nothing after it is checked again.
     if digest is None:  # read_entry takes it with the host's hashing
-        import hashlib
-
-        digest = hashlib.sha256(held.slice(digest_end + 1, len(held))).hexdigest()
+        digest = digests.sha256(held.slice(digest_end + 1, len(held))).hexdigest()
     if digest.encode() != held.slice(len(_MAGIC), digest_end):
         return None
     line_end = held.find(ord("\n"), digest_end + 1)
@@ -283,7 +282,7 @@ async def pages_unchanged(entry: Entry, indexes: Sequence[PageSource]) -> bool:
             response = await index.page_response(url)
         except MicropkgError:  # offline and not kept, the network down: the normal path says so
             return False
-        return response.status == status and _sha256(response.body).hexdigest() == sha256
+        return response.status == status and digests.sha256(response.body).hexdigest() == sha256
 
     checks = await asyncio.gather(*(same(*page) for page in entry.manifest["pages"]))
     return all(checks)

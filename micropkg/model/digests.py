@@ -27,9 +27,9 @@ _BUILT_IN = {
 _constructors: dict[str, Callable[..., Any] | None] = {}
 
 
-def new(algorithm: str, data: bytes = b"") -> Any:
+def new(algorithm: str, data: bytes | bytearray | memoryview = b"") -> Any:
     """What ``hashlib.new(algorithm, data)`` gives: a hash object (``update``, ``digest``, ``hexdigest``)."""
-    constructor = _constructors[algorithm] if algorithm in _constructors else _built_in(algorithm)
+    constructor = _built_in(algorithm)
     if constructor is None:
         import hashlib
 
@@ -37,7 +37,7 @@ def new(algorithm: str, data: bytes = b"") -> Any:
     return constructor(data)
 
 
-def sha256(data: bytes = b"") -> Any:
+def sha256(data: bytes | bytearray | memoryview = b"") -> Any:
     """``hashlib.sha256(data)``."""
     return new("sha256", data)
 
@@ -45,7 +45,7 @@ def sha256(data: bytes = b"") -> Any:
 def constructor(algorithm: str) -> Callable[..., Any]:
     """``algorithm``'s constructor itself, for a caller that hashes many small things: a
     call less each time (``hashlib.sha256`` where there is no built-in module)."""
-    built_in = _constructors[algorithm] if algorithm in _constructors else _built_in(algorithm)
+    built_in = _built_in(algorithm)
     if built_in is not None:
         return built_in
     import hashlib
@@ -54,6 +54,8 @@ def constructor(algorithm: str) -> Callable[..., Any]:
 
 
 def _built_in(algorithm: str) -> Callable[..., Any] | None:
+    if algorithm in _constructors:
+        return _constructors[algorithm]
     module = _BUILT_IN.get(algorithm)
     if module is None:
         return None  # not remembered: names come from wheels' RECORD files

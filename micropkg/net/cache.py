@@ -145,12 +145,6 @@ class DirectoryStore(Store):
             directory.rmdir()
 
 
-def _sha256(data: bytes):
-    # Not hashlib: a fresh Pyodide compiles it, and a page's cache key is read before an
-    # install's first request (model.digests).
-    return digests.sha256(data)
-
-
 def max_age(cache_control: str | None) -> float:
     """Seconds a response may be used without asking again (0: always revalidate)."""
     if not cache_control:
@@ -171,7 +165,7 @@ def _pack(header: dict, body: bytes, sha256: str | None = None, *, crc32: bool =
     if crc32:
         header = {**header, "crc32": zlib.crc32(body)}
     else:
-        header = {**header, "sha256": sha256 or _sha256(body).hexdigest()}
+        header = {**header, "sha256": sha256 or digests.sha256(body).hexdigest()}
     import json  # not before an install's first request, where only a miss may be read (see _unpack)
 
     return _MAGIC + json.dumps(header, sort_keys=True).encode() + b"\n" + body
@@ -193,7 +187,7 @@ def _unpack(entry: bytes) -> tuple[dict, bytes] | None:
     if not isinstance(header, dict):
         return None
     if "sha256" in header:
-        intact = header["sha256"] == _sha256(body).hexdigest()
+        intact = header["sha256"] == digests.sha256(body).hexdigest()
     else:
         intact = "crc32" in header and header["crc32"] == zlib.crc32(body)
     return (header, body) if intact else None
@@ -334,7 +328,7 @@ class Cache:
 
     @staticmethod
     def _page_key(url: str, headers: Mapping[str, str]) -> str:
-        return "page/" + _sha256(f"{url}\n{headers.get('Accept', '')}".encode()).hexdigest()
+        return "page/" + digests.sha256(f"{url}\n{headers.get('Accept', '')}".encode()).hexdigest()
 
     async def page_headers(self, url: str, headers: Mapping[str, str]) -> dict[str, str] | None:
         """The headers :meth:`fetch_page` will send for this page (``If-None-Match`` added when a kept page may be

@@ -97,7 +97,7 @@ async def pack_entry(head: bytes, manifest: bytes, files: Held) -> Held:
 
 def frame(head: bytes, manifest: bytes, files: bytes) -> bytes:
     """:func:`pack_entry` in Python, of bytes."""
-    import hashlib  # not on Pyodide's way (a fresh Pyodide compiles it)
+    from ..model.digests import sha256
 
     rest = b"".join([manifest, b"\n", files])
-    return b"".join([head, hashlib.sha256(rest).hexdigest().encode(), b"\n", rest])
+    return b"".join([head, sha256(rest).hexdigest().encode(), b"\n", rest])

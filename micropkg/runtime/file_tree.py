@@ -235,11 +235,11 @@ async def sha256_hex(data: Held | bytes, start: int = 0) -> str:
             digest = None
         if digest is not None:
             return str(digest)
-    import hashlib
+    from ..model.digests import sha256
 
     if not isinstance(held.data, (bytes, bytearray, memoryview)):
-        return hashlib.sha256(held.slice(start, len(held))).hexdigest()
-    return hashlib.sha256(memoryview(held.data)[start:]).hexdigest()
+        return sha256(held.slice(start, len(held))).hexdigest()
+    return sha256(memoryview(held.data)[start:]).hexdigest()
 
 
 class Batch:

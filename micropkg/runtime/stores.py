@@ -43,7 +43,7 @@ def runtime_identity(*, distribution: bool) -> dict[str, str | None]:
     import importlib.machinery
     import sys
 
-    from ..net.cache import _sha256  # not hashlib: a fresh Pyodide would compile it (~14 ms)
+    from ..model.digests import sha256  # not hashlib: a fresh Pyodide would compile it
     from .detect import abi_version, site_packages
 
     pyodide = lockfile = None
@@ -53,7 +53,7 @@ def runtime_identity(*, distribution: bool) -> dict[str, str | None]:
 
         pyodide = str(pyodide_js.version)
         if distribution:  # ~1 ms for Pyodide 314's 300 entries (JSON.stringify, then sha256)
-            lockfile = _sha256(str(js.JSON.stringify(pyodide_js._api.lockfile_packages)).encode()).hexdigest()
+            lockfile = sha256(str(js.JSON.stringify(pyodide_js._api.lockfile_packages)).encode()).hexdigest()
     return {
         "pyodide": pyodide, "abi": abi_version(), "platform": sys.platform, "lockfile": lockfile,
         "extension_suffix": importlib.machinery.EXTENSION_SUFFIXES[0], "site_packages": str(site_packages()),
